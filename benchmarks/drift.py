@@ -1,0 +1,299 @@
+"""Drift benchmark: deploywatch against one ``git log`` walk (the floor) and per-service ``git rev-list``.
+
+    .venv/bin/python benchmarks/drift.py [--commits 100000] [--services 50] [--repeat 5]
+                                         [--workdir benchmarks/.work] [--json]
+
+Builds (once, cached) a synthetic monorepo, places each service's deployed commit 0…20,000 commits
+back, times the three contenders in alternation, checks deploywatch's counts against git and prints
+the ratios set as targets (docs/drift-semantics.md). Exit code: 0 all good, 1 deploywatch missing, failing or
+disagreeing with git, 2 a performance target missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import _oracle
+import _report
+import _synthrepo
+from _measure import Measured, Summary, Timeout, run
+
+SCHEMA = "deploywatch.drift/v1"
+DRIFT_TIMEOUT = 600.0
+HELP_TIMEOUT = 60.0
+
+
+@dataclass
+class Sample:
+    """One timed run of one contender (the naive one sums its 50 rev-lists)."""
+
+    wall: float
+    cpu: float
+    max_rss_kib: int
+
+
+@dataclass
+class Fixture:
+    """The generated repository, its config and what git says about each service."""
+
+    home: Path
+    repo: Path
+    config: Path
+    info: _synthrepo.BuildInfo
+    deployed: dict[str, tuple[str, int]]
+    oldest: str
+    widest: int
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def deploywatch_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "deploywatch", *args]
+
+
+# ------------------------------------------------------------------ contenders
+
+
+def run_deploywatch(fx: Fixture) -> tuple[Sample, dict[str, Any]]:
+    """``deploywatch drift --format json`` for every service; fail unless it prints the v1 schema."""
+    m = run(deploywatch_cmd("drift", "--config", str(fx.config), "--format", "json"), cwd=fx.home,
+            env=_synthrepo.git_env(), timeout=DRIFT_TIMEOUT)
+    try:
+        doc = json.loads(m.stdout)
+    except ValueError:
+        doc = None
+    if m.returncode not in (0, 1, 2, 3) or not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise SystemExit(f"deploywatch drift failed (exit {m.returncode}); stdout starts "
+                         f"{m.stdout[:300]!r}; stderr ends {m.stderr[-1500:].decode(errors='replace')!r}")
+    return Sample(m.wall, m.cpu, m.max_rss_kib), doc
+
+
+def run_floor(fx: Fixture) -> Sample:
+    """One plain ``git log --name-only`` over the widest range, output read and dropped."""
+    m = run(["git", "-C", str(fx.repo), "log", "--name-only", "--format=%H", f"{fx.oldest}..main"],
+            env=_synthrepo.git_env(), timeout=DRIFT_TIMEOUT, keep_stdout=False)
+    _check_git(m, "git log")
+    return Sample(m.wall, m.cpu, m.max_rss_kib)
+
+
+def run_naive(fx: Fixture) -> tuple[Sample, dict[str, int]]:
+    """Per service, sequentially: ``git rev-list --count --no-merges --full-history D..main -- specs``."""
+    counts: dict[str, int] = {}
+    cpu, rss = 0.0, 0
+    started = time.perf_counter()
+    for name, sha, _ in _synthrepo.iter_services(fx.deployed):
+        m = run(["git", "-C", str(fx.repo), "rev-list", "--count", "--no-merges", "--full-history",
+                 f"{sha}..main", "--", *_synthrepo.pathspecs(name)],
+                env=_synthrepo.git_env(), timeout=DRIFT_TIMEOUT)
+        _check_git(m, "git rev-list")
+        counts[name] = int(m.stdout)
+        cpu += m.cpu
+        rss = max(rss, m.max_rss_kib)
+    return Sample(time.perf_counter() - started, cpu, rss), counts
+
+
+_SELF_RSS_WRAPPER = """
+import atexit, os, resource, runpy, sys
+def _report():
+    with open(os.environ["DWBENCH_RSS_FILE"], "w") as out:
+        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+atexit.register(_report)
+sys.argv = ["deploywatch", *sys.argv[1:]]
+runpy.run_module("deploywatch", run_name="__main__", alter_sys=True)
+"""
+
+
+def deploywatch_self_rss(fx: Fixture) -> int | None:
+    """Peak RSS (KiB) of the deploywatch Python process alone, without the git it runs (one untimed run)."""
+    out = fx.home / "self-rss.txt"
+    out.unlink(missing_ok=True)
+    env = {**_synthrepo.git_env(), "DWBENCH_RSS_FILE": str(out)}
+    run([sys.executable, "-c", _SELF_RSS_WRAPPER, "drift", "--config", str(fx.config), "--format", "json"],
+        cwd=fx.home, env=env, timeout=DRIFT_TIMEOUT, keep_stdout=False)
+    return int(out.read_text()) if out.is_file() else None
+
+
+def _check_git(m: Measured, what: str) -> None:
+    if m.returncode != 0:
+        raise SystemExit(f"{what} failed ({m.returncode}): {m.stderr.decode(errors='replace')[-500:]}")
+
+
+def deploywatch_available() -> str | None:
+    """None when ``deploywatch drift`` exists, else why not."""
+    try:
+        m = run(deploywatch_cmd("drift", "--help"), timeout=HELP_TIMEOUT)
+    except Timeout as exc:
+        return str(exc)
+    if m.returncode == 0:
+        return None
+    lines = m.stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"exit code {m.returncode}"
+
+
+# ------------------------------------------------------------------ phases
+
+
+def prepare(args: argparse.Namespace) -> Fixture:
+    """Build or reuse the repository, then (re)write the deployed files and the config."""
+    spec = _synthrepo.RepoSpec(args.commits, args.services, args.seed, args.merge_every)
+    home, info = _synthrepo.build(args.workdir.resolve(), spec, sys.stderr)
+    repo = home / "repo"
+    chain = _synthrepo.first_parent_chain(repo)
+    max_behind = args.commits // 5 if args.max_behind is None else args.max_behind
+    deployed = _synthrepo.choose_deployed(chain, args.services, max_behind, args.seed)
+    config = _synthrepo.write_config(home, deployed)
+    oldest, widest = max(deployed.values(), key=lambda d: d[1])
+    return Fixture(home, repo, config, info, deployed, oldest, widest)
+
+
+def ask_git(fx: Fixture) -> list[_oracle.Expected]:
+    """Git's answer per service (untimed; also warms the page cache for every contender)."""
+    brought = _oracle.on_branch_times(fx.repo, fx.oldest)
+    return [_oracle.expected(fx.repo, name, sha, back, brought)
+            for name, sha, back in _synthrepo.iter_services(fx.deployed)]
+
+
+@dataclass
+class Race:
+    """Every timed sample per contender, and what each timed run answered."""
+
+    samples: dict[str, list[Sample]]
+    documents: list[dict[str, Any]]
+    naive_counts: list[dict[str, int]]
+
+
+def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
+    """Time the contenders ``repeat`` times each, rotating their order every round so that noise
+    (other processes, CPU frequency) falls on all of them alike."""
+    result = Race({}, [], [])
+
+    def deploywatch() -> Sample:
+        sample, doc = run_deploywatch(fx)
+        result.documents.append(doc)
+        return sample
+
+    def naive() -> Sample:
+        sample, counts = run_naive(fx)
+        result.naive_counts.append(counts)
+        return sample
+
+    contenders: dict[str, Callable[[], Sample]] = {"floor": lambda: run_floor(fx), "naive": naive}
+    if with_deploywatch:
+        contenders = {"deploywatch": deploywatch, **contenders}
+        run_deploywatch(fx)  # warm-up: byte-compile, fill caches
+    run_floor(fx)
+    result.samples = {name: [] for name in contenders}
+    order = list(contenders)
+    for round_no in range(repeat):
+        shift = round_no % len(order)
+        for name in order[shift:] + order[:shift]:
+            result.samples[name].append(contenders[name]())
+        log(f"round {round_no + 1}/{repeat}: "
+            + ", ".join(f"{name} {s[-1].wall:.3f}s" for name, s in result.samples.items()))
+    return result
+
+
+def cold_start(runs: int) -> dict[str, Summary]:
+    """Median wall time of ``python -c pass``, ``python -m deploywatch --help`` and the console script,
+    after one warm-up round (bytecode written, files in the page cache)."""
+    commands = {"python -c pass": [sys.executable, "-c", "pass"],
+                "python -m deploywatch --help": deploywatch_cmd("--help")}
+    script = Path(sys.executable).parent / "deploywatch"
+    if script.is_file():
+        commands["deploywatch --help (console script)"] = [str(script), "--help"]
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    broken: set[str] = set()
+    for round_no in range(runs + 1):
+        for name, cmd in commands.items():
+            if name in broken:
+                continue
+            m = run(cmd, timeout=HELP_TIMEOUT)
+            if m.returncode != 0:
+                broken.add(name)
+                log(f"{name} failed ({m.returncode}): {m.stderr.decode(errors='replace')[-300:]}")
+            elif round_no:
+                walls[name].append(m.wall)
+    return {name: Summary.of(w) for name, w in walls.items() if w and name not in broken}
+
+
+def slowest_imports(limit: int = 10) -> list[tuple[str, float]]:
+    """The modules ``deploywatch --help`` spends most import time on (``python -X importtime``):
+    the top level and two levels below it, by cumulative time."""
+    m = run([sys.executable, "-X", "importtime", "-m", "deploywatch", "--help"], timeout=HELP_TIMEOUT)
+    found: list[tuple[str, float]] = []
+    for line in m.stderr.decode(errors="replace").splitlines():
+        # "import time: self | cumulative | name", the name indented two spaces per nesting level.
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S.*)$", line)
+        if match and len(match.group(2)) <= 4:
+            found.append(("  " * (len(match.group(2)) // 2) + match.group(3).strip(), int(match.group(1)) / 1e6))
+    return sorted(found, key=lambda f: -f[1])[:limit]
+
+
+# ------------------------------------------------------------------ main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commits", type=int, default=100_000, help="commits on main (default 100000)")
+    parser.add_argument("--services", type=int, default=50, help="services (default 50)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each contender (default 5)")
+    parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / ".work",
+                        help="where repositories are built and cached (default benchmarks/.work)")
+    parser.add_argument("--seed", type=int, default=7, help="RNG seed of the history (default 7)")
+    parser.add_argument("--max-behind", type=int, default=None,
+                        help="oldest deployed commit, in first-parent commits back (default commits/5)")
+    parser.add_argument("--merge-every", type=int, default=50, help="main commits between merges (~)")
+    parser.add_argument("--cold-runs", type=int, default=9, help="runs per start-up command (default 9)")
+    parser.add_argument("--per-service", action="store_true", help="also print a row per service")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.services < 1 or args.commits < args.services * 4 or args.repeat < 1 or args.cold_runs < 1:
+        parser.error("need --services ≥ 1, --commits ≥ 4 × services, --repeat ≥ 1, --cold-runs ≥ 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print the report; return 0, 1 (deploywatch wrong or absent) or 2 (slow)."""
+    args = parse_args(argv)
+    load_before = os.getloadavg()
+    fx = prepare(args)
+    log(f"asking git for the expected answers ({args.services} services) …")
+    wanted = ask_git(fx)
+    missing = deploywatch_available()
+    if missing:
+        log(f"deploywatch drift is not available ({missing}); timing git only")
+    result = race(fx, args.repeat, with_deploywatch=missing is None)
+    for exp in wanted:
+        counts = {c[exp.name] for c in result.naive_counts}
+        exp.naive_count = counts.pop() if len(counts) == 1 else -1
+    verdicts = [_oracle.compare(doc, wanted) for doc in result.documents]
+    startup: dict[str, Summary] = {}
+    self_rss = None
+    if missing is None:
+        log("measuring start-up and memory …")
+        startup = cold_start(args.cold_runs)
+        self_rss = deploywatch_self_rss(fx)
+    help_slow = any(s.median > _report.TARGET_HELP_SECONDS for k, s in startup.items() if "deploywatch" in k)
+    report = _report.build(fx, wanted, result, verdicts, startup, missing, self_rss,
+                           environment=_report.environment(load_before, os.getloadavg()),
+                           imports=slowest_imports() if help_slow else [])
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(_report.render(report, per_service=args.per_service))
+    return int(report["exit_code"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""deploywatch: know that production runs the code you committed.
+
+The public Python API: load a config, measure drift, and work with the results. Everything not
+listed in ``__all__`` is internal.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import Config, LoadedConfig, find_config, load_config
+    from .drift import DriftReport, RelevantCommit, ServiceDrift, ServiceSpec, State, measure_drift
+    from .errors import ConfigError, DeploywatchError, GitError, UsageError
+    from .git import Repo
+    from .paths import Glob, GlobError, ServicePaths, compile_glob
+    from .skew import GroupSkew, find_skew
+    from .sources import Reading, Source, read_all
+    from .status import Status, worst
+    from .workspace import Workspace, open_workspace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DeploywatchError",
+    "DriftReport",
+    "GitError",
+    "Glob",
+    "GlobError",
+    "GroupSkew",
+    "LoadedConfig",
+    "Reading",
+    "RelevantCommit",
+    "Repo",
+    "ServiceDrift",
+    "ServicePaths",
+    "ServiceSpec",
+    "Source",
+    "State",
+    "Status",
+    "UsageError",
+    "Workspace",
+    "compile_glob",
+    "find_config",
+    "find_skew",
+    "load_config",
+    "measure_drift",
+    "open_workspace",
+    "read_all",
+    "worst",
+]
+
+# Imported on first use so that ``deploywatch --help`` does not pay for pydantic and friends.
+_LAZY = {
+    "Config": "config",
+    "ConfigError": "errors",
+    "DeploywatchError": "errors",
+    "DriftReport": "drift",
+    "GitError": "errors",
+    "Glob": "paths",
+    "GlobError": "paths",
+    "GroupSkew": "skew",
+    "LoadedConfig": "config",
+    "Reading": "sources",
+    "RelevantCommit": "drift",
+    "Repo": "git",
+    "ServiceDrift": "drift",
+    "ServicePaths": "paths",
+    "ServiceSpec": "drift",
+    "Source": "sources",
+    "State": "drift",
+    "Status": "status",
+    "UsageError": "errors",
+    "Workspace": "workspace",
+    "compile_glob": "paths",
+    "find_config": "config",
+    "find_skew": "skew",
+    "load_config": "config",
+    "measure_drift": "drift",
+    "open_workspace": "workspace",
+    "read_all": "sources",
+    "worst": "status",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deploywatch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

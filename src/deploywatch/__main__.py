@@ -1,0 +1,5 @@
+"""``python -m deploywatch``."""
+
+from deploywatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""The ``deploywatch`` command group: parse arguments, call a command module, return its exit code.
+
+Heavy modules (pydantic, rich, httpx) are imported inside the commands so ``--help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import EXIT_UNKNOWN, DeploywatchError
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("table", "json", "markdown")
+
+
+def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    from .durations import parse_instant
+
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def report_options(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
+    """``--config``, ``--format`` and ``--now``, shared by every report command."""
+
+    def decorate(fn: F) -> F:
+        fn = click.option("--now", callback=_parse_now, metavar="ISO8601",
+                          help="Fix 'now' (e.g. 2026-11-23T08:00:00Z) for reproducible output.")(fn)
+        fn = click.option("--format", "output_format", type=click.Choice(list(formats)), default=None,
+                          help=f"Output format (default: {formats[0]}).")(fn)
+        fn = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                          default=None, envvar="DEPLOYWATCH_CONFIG",
+                          help="Config file (default: deploywatch.toml found by walking up from here).")(fn)
+        return fn
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="deploywatch", prog_name="deploywatch")
+def cli() -> None:
+    """Know that production runs the code you committed.
+
+    Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown or could not run.
+    """
+
+
+@cli.command()
+@click.argument("services", nargs=-1)
+@click.option("--max-commits", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Relevant commits listed per service.")
+@report_options()
+def drift(services: tuple[str, ...], max_commits: int, config_path: Path | None, output_format: str | None,
+          now: datetime) -> int:
+    """How far each service's deployed commit is behind the branch, and whether it matters."""
+    from .prefetch import Prefetch
+
+    prefetch = Prefetch(config_path, services)  # starts git while the next import builds the config models
+    from .commands import drift as command
+
+    return command.run(services, config_path=config_path, output_format=output_format, now=now,
+                       max_commits=max_commits, prefetch=prefetch)
+
+
+@cli.command()
+@click.argument("commit")
+@report_options()
+def contains(commit: str, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Is COMMIT (or a cherry-pick of it) deployed, and where?"""
+    from .commands import contains as command
+
+    return command.run(commit, config_path=config_path, output_format=output_format, now=now)
+
+
+@cli.command()
+@click.option("--base", help="The revision the change is based on (e.g. origin/main).")
+@click.option("--head", default="HEAD", show_default=True, help="The revision with the change.")
+@click.option("--staged", is_flag=True, help="Use the files staged in the index instead of a revision range.")
+@click.option("--files", "files", multiple=True, help="Use these paths (repeatable) instead of git.")
+@report_options(("lines", "json", "github", "table", "markdown"))
+def affected(base: str | None, head: str, staged: bool, files: tuple[str, ...], config_path: Path | None,
+             output_format: str | None, now: datetime) -> int:
+    """Which services a change touches, and which glob matched each file."""
+    from .commands import affected as command
+
+    return command.run(base=base, head=head, staged=staged, files=files, config_path=config_path,
+                       output_format=output_format)
+
+
+@cli.command()
+@click.argument("groups", nargs=-1)
+@report_options()
+def skew(groups: tuple[str, ...], config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Services in one group whose deployed commits differ in code they share."""
+    from .commands import skew as command
+
+    return command.run(groups, config_path=config_path, output_format=output_format, now=now)
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@report_options(("table", "json"))
+def config_check(config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Validate the config and explain the effective settings of every service."""
+    from .commands import config_check as command
+
+    return command.run(config_path=config_path, output_format=output_format)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--now", callback=_parse_now, metavar="ISO8601", help="Build the demo as of this time.")
+def demo(directory: Path | None, now: datetime) -> int:
+    """Build a demo workspace in DIRECTORY (default ./deploywatch-demo) and run drift on it."""
+    from .commands import demo as command
+
+    return command.run(directory or Path("deploywatch-demo"), now=now)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of raising ``SystemExit``."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="deploywatch",
+                          standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("deploywatch: aborted", err=True)
+        return EXIT_UNKNOWN
+    except click.ClickException as exc:
+        click.echo(f"deploywatch: error: {exc.format_message()}", err=True)
+        return EXIT_UNKNOWN
+    except DeploywatchError as exc:
+        click.echo(f"deploywatch: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("deploywatch: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_UNKNOWN
+    except Exception:
+        return _crash()
+    return int(result) if isinstance(result, int) else 0
+
+
+def _crash() -> int:
+    import tempfile
+    import traceback
+
+    from .redact import mask
+
+    fd, path = tempfile.mkstemp(prefix="deploywatch-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(mask(traceback.format_exc()))
+    click.echo(mask(f"deploywatch: internal error: {sys.exc_info()[1]!r}; details written to {path}"), err=True)
+    return EXIT_UNKNOWN

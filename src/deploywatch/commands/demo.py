@@ -1,0 +1,37 @@
+"""``deploywatch demo [DIR]``: build the demo workspace and show its drift."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from ..render import console
+from . import drift as drift_command
+
+__all__ = ["run"]
+
+
+def run(directory: Path, *, now: datetime) -> int:
+    """Build (or rebuild) the demo in ``directory`` and print its drift table; exit 0 when built."""
+    from ..demo import build_demo
+
+    workspace = build_demo(directory, now=now)
+    out = console()
+    out.print(f"Demo workspace written to {workspace.directory}", markup=False)
+    out.print(f"  config: {workspace.config_path}\n  repository: {workspace.repo_path}\n", markup=False)
+    status = drift_command.run((), config_path=workspace.config_path, output_format="table", now=now,
+                               max_commits=20)
+    out.print(f"\n(deploywatch drift exits {status} here: the worst status.) Next, try:", markup=False)
+    if shutil.which("deploywatch") is None and sys.prefix != sys.base_prefix:
+        out.print(f"  . {os.path.relpath(sys.prefix)}/bin/activate      # puts deploywatch on your PATH", markup=False)
+    for line in (f"cd {directory}",
+                 "deploywatch drift prediction-worker --format json",
+                 f"deploywatch contains {workspace.fix_commit[:12]}      # is the worker fix live, and where?",
+                 f"deploywatch affected --base main --head {workspace.feature_branch} --format table",
+                 "deploywatch skew                            # predictions services disagree on shared code",
+                 "deploywatch config check"):
+        out.print(f"  {line}", markup=False)
+    return 0

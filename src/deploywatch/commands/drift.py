@@ -1,0 +1,101 @@
+"""``deploywatch drift``: drift of every service, as a table, Markdown or ``deploywatch.drift/v1`` JSON."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..drift import DriftReport, ServiceDrift
+from ..durations import format_age
+from ..redact import mask
+from ..render import console, emit_json, markdown_table, short, status_counts, status_style, styled, table
+from ..skew import find_skew
+from ..workspace import open_workspace
+
+if TYPE_CHECKING:
+    from ..prefetch import Prefetch
+from .skew import describe as describe_skew
+
+__all__ = ["render_markdown", "render_table", "run"]
+
+_SUBJECTS_SHOWN = 3
+
+
+def run(services: Sequence[str], *, config_path: Path | None, output_format: str | None, now: datetime,
+        max_commits: int, prefetch: Prefetch | None = None) -> int:
+    """Measure drift and print it; the exit code is the worst service status."""
+    try:
+        report = open_workspace(config_path).drift(services, now=now, max_commits=max_commits, prefetch=prefetch)
+    except BaseException:
+        if prefetch is not None:
+            prefetch.cancel()
+        raise
+    fmt = output_format or "table"
+    if fmt == "json":
+        emit_json(report.to_json())
+    elif fmt == "markdown":
+        print(render_markdown(report))
+    else:
+        render_table(report)
+    return report.status.exit_code
+
+
+def _behind_cell(s: ServiceDrift) -> str:
+    if s.commits_behind is None:
+        return "-"
+    text = f"{s.relevant_commits_behind}/{s.commits_behind}"
+    return text + (f" (+{s.commits_ahead} ahead)" if s.commits_ahead else "")
+
+
+def _subjects(s: ServiceDrift) -> str:
+    subjects = [c.subject for c in s.commits[:_SUBJECTS_SHOWN]]
+    more = (s.relevant_commits_behind or 0) - len(subjects)
+    if more > 0:
+        subjects.append(f"…and {more} more")
+    return "\n".join(subjects) if subjects else ("-" if s.reported is not None else "")
+
+
+def render_table(report: DriftReport) -> None:
+    """Print the drift table and, for every service that is not ok, what it is and what to do."""
+    out = console()
+    columns = [("SERVICE", "left"), ("DEPLOYED", "left"), ("STATE", "left"), ("RELEVANT/BEHIND", "right"),
+               ("AGE", "right"), ("STATUS", "left"), ("NEWEST RELEVANT COMMITS", "left")]
+    rows = [[s.name, short(s.deployed_commit or s.reported), s.state.value, _behind_cell(s),
+             format_age(s.drift_age_seconds), styled(s.status.value, status_style(s.status)), _subjects(s)]
+            for s in report.services]
+    out.print(table(columns, rows, title=f"Drift against {report.branch} @ {short(report.tip)}"))
+    for s in report.services:
+        if s.commits_behind or s.commits_ahead or s.status.value != "ok":
+            line = f"  {s.name}: " + (f"{s.composition} · " if s.composition else "") + s.reason
+            if s.deployed_commit is None:
+                line += f" (deployed source: {s.source})"
+            out.print(styled(line, status_style(s.status) if s.status.value != "ok" else ""), soft_wrap=True)
+            if s.status.value in ("warning", "critical") and s.deploy:
+                out.print(styled(mask(f"      deploy: {s.deploy}"), "dim"))
+    skewed = [g for g in find_skew(report) if g.pairs]
+    for group in skewed:
+        out.print(styled(f"  skew in group {group.name}:", "yellow"))
+        out.print(textwrap.indent(describe_skew(group, markdown=False, header=False), "  "), markup=False)
+    out.print(f"{len(report.services)} services: {status_counts([s.status for s in report.services])} "
+              f"→ {report.status.value} (exit {report.status.exit_code})")
+
+
+def render_markdown(report: DriftReport) -> str:
+    """The drift report as GitHub-flavoured Markdown."""
+    headers = ["Service", "Deployed", "State", "Relevant / behind", "Age", "Status", "Newest relevant commits"]
+    rows = [[s.name, f"`{short(s.deployed_commit or s.reported)}`", s.state.value, _behind_cell(s),
+             format_age(s.drift_age_seconds), f"**{s.status.value}**" if s.status.value != "ok" else "ok",
+             "<br>".join(_subjects(s).splitlines())] for s in report.services]
+    lines = [f"### Drift against `{report.branch}` @ `{short(report.tip)}`: **{report.status.value}**", "",
+             markdown_table(headers, rows), ""]
+    for s in report.services:
+        if s.commits_behind or s.commits_ahead or s.status.value != "ok":
+            deploy = mask(f" Deploy: `{s.deploy}`") if s.deploy and s.status.value in ("warning", "critical") else ""
+            lines.append(f"- **{s.name}**: " + (f"{s.composition}; " if s.composition else "") + s.reason + deploy)
+    for group in find_skew(report):
+        if group.pairs:
+            lines += ["", f"**Skew in group {group.name}**", "", describe_skew(group, markdown=True, header=False)]
+    return "\n".join(lines)

@@ -1,0 +1,361 @@
+"""The configuration: pydantic models, the loader, ``${VAR}`` interpolation and errors that name the key.
+
+The file is ``deploywatch.toml`` (found by walking up from the working directory) or the
+``[tool.deploywatch]`` table of a ``pyproject.toml``. Every problem is reported as one
+:class:`~deploywatch.errors.ConfigError` naming the file, the line when it can be found, the key
+path (``services.web.deployed.url``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from .configerrors import config_error, key_path
+from .configfile import (
+    CONFIG_FILENAME,
+    DEFAULT_BRANCH,
+    DEFAULT_GIT_TIMEOUT,
+    DEFAULT_REPO_PATH,
+    find_config,
+    find_line,
+    read_config_file,
+)
+from .durations import MAX_DURATION, parse_duration
+from .errors import ConfigError
+from .paths import GlobError, ServicePaths, compile_glob
+from .redact import register_secret
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "Config",
+    "DeployedConfig",
+    "LoadedConfig",
+    "ServiceConfig",
+    "Thresholds",
+    "find_config",
+    "load_config",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _duration(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("expected a duration such as '30m', '2h' or '1d'")
+    if isinstance(value, int):
+        if not 0 < value <= MAX_DURATION:
+            raise ValueError("expected a positive number of seconds (at most 10 years) or a duration such as '2h'")
+        return value
+    return parse_duration(value)
+
+
+def _age_limit(value: object) -> int:
+    # 0 turns an age rule off, as it does for warn_commits and critical_commits.
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return 0
+    return _duration(value)
+
+
+def _glob(value: str) -> str:
+    try:
+        compile_glob(value)
+    except GlobError as exc:
+        raise ValueError(f"invalid glob {value!r}: {exc}") from None
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("expected an http:// or https:// URL with a valid port") from None
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError("expected a name of letters, digits, '-' and '_' (starting with a letter or digit)")
+    return value
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Duration = Annotated[int, BeforeValidator(_duration)]
+AgeLimit = Annotated[int, BeforeValidator(_age_limit)]
+GlobStr = Annotated[str, AfterValidator(_glob)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Name = Annotated[str, AfterValidator(_name)]
+NonBlank = Annotated[str, AfterValidator(_nonblank)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RepoConfig(_Model):
+    """``[repo]``: where the repository is and which ref should be deployed."""
+
+    path: NonBlank = DEFAULT_REPO_PATH
+    branch: NonBlank = DEFAULT_BRANCH
+    fetch: bool = False
+    remote: NonBlank | None = None
+    timeout: Duration = DEFAULT_GIT_TIMEOUT
+
+
+class Thresholds(_Model):
+    """When drift becomes a warning or critical; 0 disables a rule, ``None`` inherits."""
+
+    warn_commits: Annotated[int, Field(ge=0)] | None = None
+    critical_commits: Annotated[int, Field(ge=0)] | None = None
+    warn_after: AgeLimit | None = None
+    critical_after: AgeLimit | None = None
+
+
+class Defaults(Thresholds):
+    """``[defaults]``: thresholds and excludes every service inherits."""
+
+    warn_commits: Annotated[int, Field(ge=0)] | None = 3
+    critical_commits: Annotated[int, Field(ge=0)] | None = 10
+    warn_after: AgeLimit | None = 2 * 3600
+    critical_after: AgeLimit | None = 24 * 3600
+    exclude: list[GlobStr] = []
+
+
+class CloudRunPreset(_Model):
+    """A Cloud Run service whose revision carries the commit in a label."""
+
+    service: NonBlank
+    region: NonBlank
+    project: NonBlank | None = None
+    label: NonBlank = "commit-sha"
+
+
+class KubernetesPreset(_Model):
+    """A Kubernetes workload whose label or annotation carries the commit."""
+
+    name: NonBlank
+    kind: Literal["deployment", "statefulset", "daemonset", "cronjob"] = "deployment"
+    namespace: NonBlank | None = None
+    context: NonBlank | None = None
+    label: NonBlank | None = None
+    annotation: NonBlank | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> KubernetesPreset:
+        if self.label and self.annotation:
+            raise ValueError("set either label or annotation, not both")
+        return self
+
+
+class LambdaPreset(_Model):
+    """An AWS Lambda function whose tag carries the commit."""
+
+    function: NonBlank
+    region: NonBlank | None = None
+    profile: NonBlank | None = None
+    tag: NonBlank = "commit-sha"
+
+
+_SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda")
+
+
+class DeployedConfig(_Model):
+    """``services.NAME.deployed``: exactly one way of learning the commit a service runs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    file: NonBlank | None = None
+    command: NonBlank | None = None
+    url: HttpUrl | None = None
+    cloudrun: CloudRunPreset | None = None
+    kubernetes: KubernetesPreset | None = None
+    lambda_: LambdaPreset | None = Field(default=None, alias="lambda")
+    field: NonBlank | None = None
+    timeout: Duration | None = None
+    headers: dict[str, str] | None = None
+
+    @property
+    def kind(self) -> str:
+        """Which source this is: one of file, command, url, cloudrun, kubernetes, lambda."""
+        return self._kinds()[0]
+
+    def _kinds(self) -> list[str]:
+        return [k for k in _SOURCE_KINDS if getattr(self, "lambda_" if k == "lambda" else k) is not None]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DeployedConfig:
+        kinds = self._kinds()
+        if len(kinds) != 1:
+            found = f" (found {', '.join(kinds)})" if kinds else ""
+            raise ValueError(f"set exactly one source: {', '.join(_SOURCE_KINDS)}{found}")
+        kind = kinds[0]
+        if self.field is not None and kind not in ("file", "url"):
+            raise ValueError(f"'field' applies to file and url sources, not {kind}")
+        if self.headers is not None and kind != "url":
+            raise ValueError(f"'headers' applies to url sources, not {kind}")
+        if self.timeout is not None and kind == "file":
+            raise ValueError("'timeout' does not apply to file sources")
+        return self
+
+
+class ServiceConfig(Thresholds):
+    """``[services.NAME]``: a service deployed from the repository."""
+
+    paths: Annotated[list[GlobStr], Field(min_length=1)]
+    exclude: list[GlobStr] | None = None
+    group: Name | None = None
+    deployed: DeployedConfig
+    deploy: NonBlank | None = None
+    health: HttpUrl | None = None
+
+
+class Config(_Model):
+    """The whole ``deploywatch.toml``."""
+
+    repo: RepoConfig = RepoConfig()
+    defaults: Defaults = Defaults()
+    services: Annotated[dict[Name, ServiceConfig], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class EffectiveThresholds:
+    """A service's thresholds after defaults are applied; ``None`` means the rule is off."""
+
+    warn_commits: int | None
+    critical_commits: int | None
+    warn_after: int | None
+    critical_after: int | None
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from."""
+
+    path: Path
+    config: Config
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory relative paths in the config are resolved against."""
+        return self.path.parent
+
+    @property
+    def repo_path(self) -> Path:
+        """The repository's directory."""
+        return (self.base_dir / self.config.repo.path).resolve()
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the config file."""
+        return (self.base_dir / os.path.expanduser(relative)).resolve()
+
+    def thresholds(self, name: str) -> EffectiveThresholds:
+        """The thresholds for service ``name``: its own where set, else ``[defaults]``; 0 turns a rule off."""
+        service = self.config.services[name]
+        defaults = self.config.defaults
+
+        def pick(key: str) -> int | None:
+            own = getattr(service, key)
+            value = own if own is not None else getattr(defaults, key)
+            return value or None
+
+        return EffectiveThresholds(pick("warn_commits"), pick("critical_commits"),
+                                   pick("warn_after"), pick("critical_after"))
+
+    def exclude(self, name: str) -> list[str]:
+        """The service's ``exclude`` globs, or ``[defaults].exclude`` when it sets none."""
+        own = self.config.services[name].exclude
+        return list(own if own is not None else self.config.defaults.exclude)
+
+    def service_paths(self, name: str) -> ServicePaths:
+        """The compiled globs of service ``name``."""
+        service = self.config.services[name]
+        return ServicePaths(name, tuple(compile_glob(p) for p in service.paths),
+                            tuple(compile_glob(p) for p in self.exclude(name)))
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_config(path: Path | str | None = None, *, environ: dict[str, str] | None = None) -> LoadedConfig:
+    """Read, interpolate and validate the config at ``path`` (or the one :func:`find_config` finds)."""
+    source = read_config_file(path)
+    shown = str(source.path)
+    env = os.environ if environ is None else environ
+    raw = _interpolate(source.raw, (), env, shown, source.text, source.prefix)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise config_error(exc, shown, source.text, source.prefix, _KNOWN_KEYS) from None
+    return LoadedConfig(source.path.resolve(), config)
+
+
+_VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _interpolate(value: Any, loc: tuple[str | int, ...], env: Any, file: str, text: str,
+                 prefix: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*loc, k), env, file, text, prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*loc, i), env, file, text, prefix) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def fail(message: str) -> ConfigError:
+        full = (*prefix, *loc)
+        return ConfigError(message, file=file, key=key_path(full), line=find_line(text, full))
+
+    if "\0" in value:
+        raise fail("contains a NUL character")
+    if "$" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        body = match.group(1)
+        if body is None:
+            raise fail("unterminated '${' (write '$$' for a literal '$')")
+        name, sep, default = body.partition(":-")
+        if not _VAR_NAME.fullmatch(name):
+            raise fail(f"invalid variable reference '${{{body}}}': expected ${{NAME}} or ${{NAME:-default}}")
+        # ${VAR:-default} falls back when VAR is unset or empty, as in the shell.
+        if name in env and (env[name] or not sep):
+            register_secret(env[name])
+            return str(env[name])
+        if sep:
+            return default
+        raise fail(f"environment variable {name} is not set (use ${{{name}:-default}} for a fallback)")
+
+    return _VAR.sub(replace, value)
+
+
+_KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    section: tuple(field.alias or name for name, field in model.model_fields.items())
+    for section, model in (("", Config), ("repo", RepoConfig), ("defaults", Defaults), ("service", ServiceConfig),
+                           ("deployed", DeployedConfig), ("cloudrun", CloudRunPreset),
+                           ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset))
+}

@@ -1,0 +1,130 @@
+"""Finding and reading the config file: the TOML text and its ``deploywatch`` table, before validation.
+
+Kept apart from :mod:`deploywatch.config` so that it loads without pydantic.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "DEFAULT_BRANCH",
+    "DEFAULT_GIT_TIMEOUT",
+    "DEFAULT_REPO_PATH",
+    "DEFAULT_VERSION_FIELD",
+    "ConfigFile",
+    "find_config",
+    "find_line",
+    "read_config_file",
+]
+
+CONFIG_FILENAME = "deploywatch.toml"
+# Defaults the config models and the early walk (deploywatch.prefetch) share.
+DEFAULT_REPO_PATH = "."
+DEFAULT_BRANCH = "main"
+DEFAULT_GIT_TIMEOUT = 120
+DEFAULT_VERSION_FIELD = "commit"
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A config file's path and text, and its deploywatch table as parsed (not yet interpolated)."""
+
+    path: Path
+    text: str
+    raw: dict[str, Any]
+    prefix: tuple[str, ...]  # ("tool", "deploywatch") in a pyproject.toml
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The nearest ``deploywatch.toml`` (or ``pyproject.toml`` with ``[tool.deploywatch]``) at or above ``start``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.deploywatch" in pyproject.read_bytes():
+            return pyproject
+    raise ConfigError(f"no {CONFIG_FILENAME} found in {here} or any parent directory; "
+                      "pass --config PATH, or run 'deploywatch demo' to see an example")
+
+
+def read_config_file(path: Path | str | None = None) -> ConfigFile:
+    """Read and parse the config at ``path`` (or the one :func:`find_config` finds); TOML errors name the line."""
+    config_path = Path(path).expanduser() if path is not None else find_config()
+    shown = str(config_path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=shown) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=shown) from None
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        # Python 3.11/3.12 have no lineno/colno attributes; the position is only in the message.
+        at = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+        line = getattr(exc, "lineno", None) or (int(at.group(1)) if at else None)
+        if at:
+            message = message[: at.start()] + message[at.end():] + f" (column {at.group(2)})"
+        raise ConfigError(f"invalid TOML: {message}", file=shown, line=line) from None
+    prefix: tuple[str, ...] = ()
+    if config_path.name == "pyproject.toml":
+        tool = raw.get("tool", {})
+        if not isinstance(tool, dict) or "deploywatch" not in tool:
+            raise ConfigError("no [tool.deploywatch] table", file=shown)
+        raw = tool["deploywatch"]
+        prefix = ("tool", "deploywatch")
+        if not isinstance(raw, dict):
+            raise ConfigError("expected a table", file=shown, key="tool.deploywatch", line=find_line(text, prefix))
+    return ConfigFile(config_path, text, raw, prefix)
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'. ]+?)\s*=")
+
+
+_KEY_PART = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^.]+?)\s*(?:\.|$)")
+
+
+def _split_dotted(key: str) -> tuple[str, ...]:
+    # Dots inside quotes belong to the key: [services."web.api"] is two parts, not three.
+    return tuple(p.strip("\"'") for p in _KEY_PART.findall(key))
+
+
+def find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """Best effort: the line where the key at ``loc`` (or its nearest parent) is written."""
+    want = tuple(p for p in loc if isinstance(p, str))
+    if not want:
+        return None
+    best: tuple[int, int] | None = None  # (matched parts, line number)
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            table = _split_dotted(header.group(1))
+            candidate = table
+        else:
+            key = _KEY.match(line)
+            if not key:
+                continue
+            candidate = table + _split_dotted(key.group(1))
+            # an inline table on the same line: deployed = { url = "…" }
+            rest = want[len(candidate):] if want[: len(candidate)] == candidate else ()
+            for part in rest:
+                if re.search(rf"[{{,]\s*{re.escape(part)}\s*=", line):
+                    candidate = (*candidate, part)
+                else:
+                    break
+        if want[: len(candidate)] == candidate and (best is None or len(candidate) > best[0]):
+            best = (len(candidate), number)
+    return best[1] if best else None

@@ -1,0 +1,65 @@
+"""The command group: entry points, public API, error handling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import deploywatch
+from deploywatch.cli import cli, main
+
+
+def test_python_m_deploywatch_help() -> None:
+    proc = subprocess.run([sys.executable, "-m", "deploywatch", "--help"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0
+    for command in ("drift", "contains", "affected", "skew", "config", "demo"):
+        assert command in proc.stdout
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert deploywatch.__version__ in capsys.readouterr().out
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert list(deploywatch.__all__) == sorted(deploywatch.__all__)
+    assert set(deploywatch.__all__) == set(deploywatch._LAZY)  # every lazily exported name is public
+    for name in deploywatch.__all__:
+        assert getattr(deploywatch, name) is not None
+    with pytest.raises(AttributeError):
+        _ = deploywatch.no_such_name
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = "import sys; from deploywatch.cli import main; main(['--help']); print(sorted(sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = proc.stdout
+    for heavy in ("'pydantic'", "'rich'", "'httpx'"):
+        assert heavy not in loaded
+
+
+def test_usage_errors_exit_3_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drift", "--now", "yesterday-ish"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "invalid timestamp" in err
+    assert main(["no-such-command"]) == 3
+    assert main(["drift", "--format", "xml"]) == 3
+
+
+def test_missing_config_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["drift"]) == 3
+    err = capsys.readouterr().err
+    assert "no deploywatch.toml found" in err
+    assert "Traceback" not in err
+
+
+def test_every_command_has_help_text() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, name

@@ -1,0 +1,68 @@
+"""Documentation is tested: every option and config key is documented, and embedded output is current."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from pydantic import BaseModel
+
+from deploywatch import config
+from deploywatch.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        full = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found += _commands(command, full + " ")
+        else:
+            found.append((full, command))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(cli))
+def test_every_option_is_documented(name: str, command: click.Command) -> None:
+    page = DOCS / "commands" / f"{name.replace(' ', '-')}.md"
+    assert page.exists(), f"no page for deploywatch {name}"
+    text = page.read_text(encoding="utf-8")
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert any(opt in text for opt in param.opts), f"{name}: {param.opts[0]} is not documented"
+        else:
+            assert param.human_readable_name.upper().rstrip("S") in text.upper(), f"{name}: {param.name}"
+
+
+def _keys(model: type[BaseModel]) -> set[str]:
+    keys = set()
+    for name, field in model.model_fields.items():
+        keys.add(field.alias or name)
+        for arg in _model_args(field.annotation):
+            keys |= _keys(arg)
+    return keys
+
+
+def _model_args(annotation: object) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _model_args(arg)]
+
+
+def test_every_config_key_is_documented() -> None:
+    text = (DOCS / "config.md").read_text(encoding="utf-8")
+    missing = sorted(k for k in _keys(config.Config)
+                     if f"`{k}`" not in text and f"{k} =" not in text and f"[{k}" not in text)
+    assert missing == []
+
+
+def test_embedded_output_is_current() -> None:
+    proc = subprocess.run([sys.executable, str(DOCS / "generate.py"), "--check"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
