@@ -1,6 +1,7 @@
 """deploywatch: know that production runs the code you committed.
 
-The public Python API: load a config, measure drift, and work with the results. Everything not
+The public Python API: load a config, measure drift, run data checks and gates, and work with the
+results. Everything not
 listed in ``__all__`` is internal.
 """
 
@@ -10,9 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .checks import CanaryReport, CheckResult, GateResult, run_canary, run_gate
     from .config import Config, LoadedConfig, find_config, load_config
     from .drift import DriftReport, RelevantCommit, ServiceDrift, ServiceSpec, State, measure_drift
     from .errors import ConfigError, DeploywatchError, GitError, UsageError
+    from .findings import Finding
     from .git import Repo
     from .paths import Glob, GlobError, ServicePaths, compile_glob
     from .skew import GroupSkew, find_skew
@@ -23,10 +26,14 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CanaryReport",
+    "CheckResult",
     "Config",
     "ConfigError",
     "DeploywatchError",
     "DriftReport",
+    "Finding",
+    "GateResult",
     "GitError",
     "Glob",
     "GlobError",
@@ -50,15 +57,21 @@ __all__ = [
     "measure_drift",
     "open_workspace",
     "read_all",
+    "run_canary",
+    "run_gate",
     "worst",
 ]
 
 # Imported on first use so that ``deploywatch --help`` does not pay for pydantic and friends.
 _LAZY = {
+    "CanaryReport": "checks",
+    "CheckResult": "checks",
     "Config": "config",
     "ConfigError": "errors",
     "DeploywatchError": "errors",
     "DriftReport": "drift",
+    "Finding": "findings",
+    "GateResult": "checks",
     "GitError": "errors",
     "Glob": "paths",
     "GlobError": "paths",
@@ -82,6 +95,8 @@ _LAZY = {
     "measure_drift": "drift",
     "open_workspace": "workspace",
     "read_all": "sources",
+    "run_canary": "checks",
+    "run_gate": "checks",
     "worst": "status",
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -108,6 +108,60 @@ def skew(groups: tuple[str, ...], config_path: Path | None, output_format: str |
     from .commands import skew as command
 
     return command.run(groups, config_path=config_path, output_format=output_format, now=now)
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+
+
+_date_option = click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
+                            help="The run date the checks are about (default: today in the warehouse time zone).")
+
+
+@cli.command()
+@click.option("--phase", "phases", multiple=True, metavar="PHASE", help="Only checks of this phase (repeatable).")
+@click.option("--check", "patterns", multiple=True, metavar="GLOB",
+              help="Only checks whose name matches this glob, or whose phase is this name (repeatable).")
+@_date_option
+@click.option("--explain", is_flag=True, help="Print the SQL statements instead of running them.")
+@report_options()
+def canary(phases: tuple[str, ...], patterns: tuple[str, ...], run_date: date | None, explain: bool,
+           config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Run data checks in the warehouse: one statement per table and filter, results stored with history."""
+    from .commands import canary as command
+
+    return command.run(config_path=config_path, phases=phases, patterns=patterns, run_date=run_date,
+                       output_format=output_format, now=now, explain=explain)
+
+
+@cli.command()
+@click.argument("name")
+@_date_option
+@report_options()
+def gate(name: str, run_date: date | None, config_path: Path | None, output_format: str | None,
+         now: datetime) -> int:
+    """Should the next pipeline phase run? PROCEED (0), PROCEED_WITH_WARNING (1), FAIL (2)."""
+    from .commands import gate as command
+
+    return command.run(name, config_path=config_path, run_date=run_date, output_format=output_format, now=now)
+
+
+@cli.command()
+@click.argument("check")
+@click.option("--group", default=None, help="Only this group of a grouped check.")
+@click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True, help="How many values.")
+@report_options()
+def history(check: str, group: str | None, limit: int, config_path: Path | None, output_format: str | None,
+            now: datetime) -> int:
+    """A check's recent values from the store, newest first."""
+    from .commands import history as command
+
+    return command.run(check, config_path=config_path, group=group, limit=limit, output_format=output_format)
 
 
 @cli.group()

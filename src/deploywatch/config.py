@@ -13,18 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from .checkconfig import AnomalyConfig, CheckConfig, GateConfig, StoreConfig, WarehouseConfig
 from .configerrors import config_error, key_path
 from .configfile import (
     CONFIG_FILENAME,
@@ -35,9 +27,9 @@ from .configfile import (
     find_line,
     read_config_file,
 )
-from .durations import MAX_DURATION, parse_duration
+from .configtypes import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
 from .errors import ConfigError
-from .paths import GlobError, ServicePaths, compile_glob
+from .paths import ServicePaths, compile_glob
 from .redact import register_secret
 
 __all__ = [
@@ -51,70 +43,8 @@ __all__ = [
     "load_config",
 ]
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
-
-def _duration(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError("expected a duration such as '30m', '2h' or '1d'")
-    if isinstance(value, int):
-        if not 0 < value <= MAX_DURATION:
-            raise ValueError("expected a positive number of seconds (at most 10 years) or a duration such as '2h'")
-        return value
-    return parse_duration(value)
-
-
-def _age_limit(value: object) -> int:
-    # 0 turns an age rule off, as it does for warn_commits and critical_commits.
-    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
-        return 0
-    return _duration(value)
-
-
-def _glob(value: str) -> str:
-    try:
-        compile_glob(value)
-    except GlobError as exc:
-        raise ValueError(f"invalid glob {value!r}: {exc}") from None
-    return value
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http:// or https:// URL with a host")
-    try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise ValueError("expected an http:// or https:// URL with a valid port") from None
-    return value
-
-
-def _name(value: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise ValueError("expected a name of letters, digits, '-' and '_' (starting with a letter or digit)")
-    return value
-
-
-def _nonblank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-Duration = Annotated[int, BeforeValidator(_duration)]
-AgeLimit = Annotated[int, BeforeValidator(_age_limit)]
-GlobStr = Annotated[str, AfterValidator(_glob)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-Name = Annotated[str, AfterValidator(_name)]
-NonBlank = Annotated[str, AfterValidator(_nonblank)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class RepoConfig(_Model):
+class RepoConfig(Model):
     """``[repo]``: where the repository is and which ref should be deployed."""
 
     path: NonBlank = DEFAULT_REPO_PATH
@@ -124,7 +54,7 @@ class RepoConfig(_Model):
     timeout: Duration = DEFAULT_GIT_TIMEOUT
 
 
-class Thresholds(_Model):
+class Thresholds(Model):
     """When drift becomes a warning or critical; 0 disables a rule, ``None`` inherits."""
 
     warn_commits: Annotated[int, Field(ge=0)] | None = None
@@ -140,10 +70,10 @@ class Defaults(Thresholds):
     critical_commits: Annotated[int, Field(ge=0)] | None = 10
     warn_after: AgeLimit | None = 2 * 3600
     critical_after: AgeLimit | None = 24 * 3600
-    exclude: list[GlobStr] = []
+    exclude: list[GlobStr] = Field(default_factory=list)
 
 
-class CloudRunPreset(_Model):
+class CloudRunPreset(Model):
     """A Cloud Run service whose revision carries the commit in a label."""
 
     service: NonBlank
@@ -152,7 +82,7 @@ class CloudRunPreset(_Model):
     label: NonBlank = "commit-sha"
 
 
-class KubernetesPreset(_Model):
+class KubernetesPreset(Model):
     """A Kubernetes workload whose label or annotation carries the commit."""
 
     name: NonBlank
@@ -169,7 +99,7 @@ class KubernetesPreset(_Model):
         return self
 
 
-class LambdaPreset(_Model):
+class LambdaPreset(Model):
     """An AWS Lambda function whose tag carries the commit."""
 
     function: NonBlank
@@ -181,7 +111,7 @@ class LambdaPreset(_Model):
 _SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda")
 
 
-class DeployedConfig(_Model):
+class DeployedConfig(Model):
     """``services.NAME.deployed``: exactly one way of learning the commit a service runs."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
@@ -231,12 +161,16 @@ class ServiceConfig(Thresholds):
     health: HttpUrl | None = None
 
 
-class Config(_Model):
+class Config(Model):
     """The whole ``deploywatch.toml``."""
 
     repo: RepoConfig = RepoConfig()
     defaults: Defaults = Defaults()
-    services: Annotated[dict[Name, ServiceConfig], Field(min_length=1)]
+    services: Annotated[dict[Name, ServiceConfig], Field(min_length=1)] = Field(default_factory=dict)
+    warehouse: WarehouseConfig = WarehouseConfig()
+    store: StoreConfig = StoreConfig()
+    checks: list[CheckConfig] = Field(default_factory=list)
+    gates: dict[Name, GateConfig] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -308,6 +242,14 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise config_error(exc, shown, source.text, source.prefix, _KNOWN_KEYS) from None
+    if not config.services and not config.checks:
+        full = (*source.prefix, "services")
+        raise ConfigError("required key is missing: configure services ([services.NAME]) or data checks "
+                          "([[checks]]), or both", file=shown, key=key_path(full), line=find_line(source.text, full))
+    if config.checks or config.gates:
+        from .checks.validate import validate_checks
+
+        validate_checks(config, shown, source.text, source.prefix)
     return LoadedConfig(source.path.resolve(), config)
 
 
@@ -357,5 +299,7 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     section: tuple(field.alias or name for name, field in model.model_fields.items())
     for section, model in (("", Config), ("repo", RepoConfig), ("defaults", Defaults), ("service", ServiceConfig),
                            ("deployed", DeployedConfig), ("cloudrun", CloudRunPreset),
-                           ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset))
+                           ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset),
+                           ("warehouse", WarehouseConfig), ("store", StoreConfig), ("check", CheckConfig),
+                           ("anomaly", AnomalyConfig), ("gate", GateConfig))
 }

@@ -75,6 +75,10 @@ def _suggest(key: str, parent: tuple[str | int, ...], known_keys: Mapping[str, t
         section = ""
     elif len(parent) == 2 and parent[0] == "services":
         section = "service"
+    elif len(parent) == 2 and parent[0] == "checks":
+        section = "check"
+    elif len(parent) == 2 and parent[0] == "gates":
+        section = "gate"
     elif parent[-1] == "deployed":
         section = "deployed"
     else:

@@ -52,6 +52,9 @@ class Workspace:
     def select(self, names: Sequence[str] = ()) -> list[str]:
         """The services named (all, in config order, when none are); unknown names are an error."""
         known = list(self.loaded.config.services)
+        if not known:
+            raise UsageError(f"no services are configured in {self.loaded.path} (add [services.NAME] with paths "
+                             "and a deployed source)")
         unknown = [n for n in names if n not in known]
         if unknown:
             raise UsageError(f"unknown service {unknown[0]!r}; configured: {', '.join(known)}")

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import statistics
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from deploywatch import run_canary, run_gate
 from deploywatch.config import load_config
 from deploywatch.demo import MARKER, DemoService, DemoWorkspace, build_demo
+from deploywatch.demo.builder import HISTORY_DAYS
+from deploywatch.demo.warehouse import DEMO_CHECK_STATUSES, DEMO_GATE_DECISIONS
 from deploywatch.errors import UsageError
 from deploywatch.git import clean_env
+from deploywatch.store import Store
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 HOUR = 3600
@@ -255,14 +261,15 @@ def test_rebuilding_over_a_previous_demo_starts_from_scratch(tmp_path: Path) -> 
     first = build_demo(target, now=NOW)
     first.service("prediction-worker").deployed_file.write_text(first.tip + "\n", encoding="utf-8")
     (target / "repo" / "scratch.txt").write_text("local change\n", encoding="utf-8")
-    (target / ".deploywatch").mkdir()
-    (target / ".deploywatch" / "state.db").write_bytes(b"old runs")
+    (target / ".deploywatch" / "leftover.txt").write_bytes(b"old runs")
     (target / "notes.txt").write_text("mine\n", encoding="utf-8")
     second = build_demo(target, now=NOW)
     assert second.tip == first.tip
     assert second.service("prediction-worker").deployed_file.read_text(encoding="utf-8") != first.tip + "\n"
     assert not (target / "repo" / "scratch.txt").exists()
-    assert not (target / ".deploywatch").exists()
+    assert not (target / ".deploywatch" / "leftover.txt").exists()
+    with Store.open(f"sqlite:///{target / '.deploywatch' / 'state.db'}") as store:  # only the replayed history
+        assert len(store.runs(limit=100)) == HISTORY_DAYS
     assert (target / "notes.txt").read_text(encoding="utf-8") == "mine\n"  # not the demo's to remove
     assert (target / MARKER).is_file()
 
@@ -293,3 +300,25 @@ def test_an_empty_directory_is_used_and_now_defaults_to_the_current_time(tmp_pat
     assert abs((built.now - before).total_seconds()) < 60
     tip_time = int(out(built.repo_path, "log", "-1", "--format=%ct", "main"))
     assert 0 <= built.now.timestamp() - tip_time < HOUR
+
+
+def test_demo_canaries_show_each_planted_problem(demo: DemoWorkspace, tmp_path: Path) -> None:
+    """The canaries report the status the demo promises for every check, against the replayed history, and
+    the gates decide as promised; the run is compared with a copy so the shared demo stays unchanged."""
+    copy = tmp_path / "copy"
+    shutil.copytree(demo.directory, copy, symlinks=True)
+    config = str(copy / "deploywatch.toml")
+    report = run_canary(config=config, now=NOW)
+    order = ["ok", "warning", "unknown", "critical"]
+    worst_by_check: dict[str, str] = {}
+    for result in report.results:
+        current = worst_by_check.get(result.name, "ok")
+        worst_by_check[result.name] = max(current, str(result.status), key=order.index)
+    assert worst_by_check == dict(DEMO_CHECK_STATUSES)
+    drop = next(r for r in report.results if r.name == "phase4.vegas_line_coverage.yesterday")
+    assert drop.anomaly is not None and drop.anomaly.anomalous and drop.anomaly.z is not None and drop.anomaly.z < -3
+    assert drop.value == pytest.approx(demo.warehouse.vegas_coverage_yesterday)
+    assert drop.anomaly.mean == pytest.approx(statistics.fmean(
+        v for d, v in demo.warehouse.vegas_coverage_by_date.items() if d < demo.warehouse.yesterday))
+    for gate, verdict in DEMO_GATE_DECISIONS.items():
+        assert run_gate(gate, config=config, now=NOW).status == verdict, gate

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from ..config import EffectiveThresholds
+from ..config import EffectiveThresholds, LoadedConfig
 from ..durations import format_duration
 from ..redact import mask
 from ..render import console, emit_json, styled
 from ..sources import source_for
-from ..workspace import open_workspace
+from ..workspace import Workspace, open_workspace
 
 __all__ = ["ServiceExplanation", "run"]
 
@@ -38,10 +39,49 @@ class ServiceExplanation:
 
 def run(*, config_path: Path | None, output_format: str | None) -> int:
     """Validate (errors exit 3) and explain; exit 1 when a glob matches no file at the branch tip."""
-    workspace = open_workspace(config_path)
+    from ..config import load_config
+
+    loaded = load_config(config_path)
+    services: list[ServiceExplanation] = []
+    warnings: list[str] = []
+    repo: dict[str, object] | None = None
+    if loaded.config.services:
+        workspace = open_workspace(loaded.path)
+        workspace.fetch()
+        tip = workspace.tip()
+        repo = {"path": str(workspace.repo.path), "branch": workspace.branch, "tip": tip,
+                "fetch": loaded.config.repo.fetch}
+        services, warnings = _explain_services(workspace, tip)
+    data = _explain_checks(loaded) if loaded.config.checks else None
+    if output_format == "json":
+        emit_json({"schema": "deploywatch.config/v1", "path": str(loaded.path), "repo": repo,
+                   "services": [s.to_json() for s in services], "data": data, "warnings": warnings})
+        return 1 if warnings else 0
+    out = console()
+    out.print(f"{loaded.path}: valid", markup=False)
+    if repo is not None:
+        out.print(f"repository {repo['path']}, branch {repo['branch']} @ {str(repo['tip'])[:8]}"
+                  f"{' (fetched first)' if loaded.config.repo.fetch else ''}", markup=False)
+    for s in services:
+        out.print(styled(f"\n{s.name}" + (f"  (group {s.group})" if s.group else ""), "bold"))
+        lines = [f"paths    {', '.join(s.paths)}  → {s.files_owned} files at the tip",
+                 f"exclude  {', '.join(s.exclude) or '-'}",
+                 f"deployed {s.source}",
+                 "warning  " + _rule(s.thresholds.warn_commits, s.thresholds.warn_after),
+                 "critical " + _rule(s.thresholds.critical_commits, s.thresholds.critical_after)]
+        if s.deploy:
+            lines.append(f"deploy   {s.deploy}")
+        for line in lines:
+            out.print("  " + line, markup=False)
+    if data is not None:
+        _print_checks(data)
+    for warning in warnings:
+        out.print(styled(f"warning: {warning}", "yellow"))
+    return 1 if warnings else 0
+
+
+def _explain_services(workspace: Workspace, tip: str) -> tuple[list[ServiceExplanation], list[str]]:
     loaded = workspace.loaded
-    workspace.fetch()
-    tip = workspace.tip()
     tree = workspace.repo.tree_files(tip)
     services: list[ServiceExplanation] = []
     warnings: list[str] = []
@@ -60,30 +100,59 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
             service.deployed.kind, source_for(loaded, service.deployed).description,
             mask(service.deploy) if service.deploy else None,
             loaded.thresholds(name)))
-    if output_format == "json":
-        emit_json({"schema": "deploywatch.config/v1", "path": str(loaded.path),
-                   "repo": {"path": str(workspace.repo.path), "branch": workspace.branch, "tip": tip,
-                            "fetch": loaded.config.repo.fetch},
-                   "services": [s.to_json() for s in services], "warnings": warnings})
-        return 1 if warnings else 0
+    return services, warnings
+
+
+def _explain_checks(loaded: LoadedConfig) -> dict[str, Any]:
+    """The warehouse, the store, each check with the statement that computes it, and each gate's checks."""
+    from datetime import UTC, datetime
+
+    from ..checks.runner import compile_checks, store_url
+    from ..checks.selection import select_checks
+    from ..checks.warehouse import Warehouse
+
+    config = loaded.config
+    plan, run_date = compile_checks(loaded, config.checks, now=datetime.now(UTC), run_date=None)
+    with Warehouse(config.warehouse.url, base_dir=loaded.base_dir, read_only=config.warehouse.read_only,
+                   concurrency=1) as warehouse:
+        shown_url = warehouse.shown
+    checks = [{"name": c.config.name, "phase": c.config.phase, "table": c.config.table, "measure": c.config.measure,
+               "unit": c.unit, "group_by": list(c.config.group_columns) or None, "warn": c.config.warn,
+               "critical": c.config.critical, "anomaly": c.config.anomaly is not None, "statement": c.scan.id}
+              for c in plan.checks]
+    gates = {name: [c.name for c in select_checks(config.checks, patterns=gate.checks)]
+             for name, gate in config.gates.items()}
+    return {"warehouse": {"url": mask(shown_url), "dialect": plan.dialect,
+                          "timeout_seconds": config.warehouse.timeout, "concurrency": config.warehouse.concurrency,
+                          "timezone": config.warehouse.timezone},
+            "store": mask(_hide_password(store_url(loaded))), "run_date": run_date.isoformat(),
+            "statements": len(plan.scans), "checks": checks, "gates": gates}
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _print_checks(data: dict[str, Any]) -> None:
     out = console()
-    out.print(f"{loaded.path}: valid", markup=False)
-    out.print(f"repository {workspace.repo.path}, branch {workspace.branch} @ {tip[:8]}"
-              f"{' (fetched first)' if loaded.config.repo.fetch else ''}", markup=False)
-    for s in services:
-        out.print(styled(f"\n{s.name}" + (f"  (group {s.group})" if s.group else ""), "bold"))
-        lines = [f"paths    {', '.join(s.paths)}  → {s.files_owned} files at the tip",
-                 f"exclude  {', '.join(s.exclude) or '-'}",
-                 f"deployed {s.source}",
-                 "warning  " + _rule(s.thresholds.warn_commits, s.thresholds.warn_after),
-                 "critical " + _rule(s.thresholds.critical_commits, s.thresholds.critical_after)]
-        if s.deploy:
-            lines.append(f"deploy   {s.deploy}")
-        for line in lines:
-            out.print("  " + line, markup=False)
-    for warning in warnings:
-        out.print(styled(f"warning: {warning}", "yellow"))
-    return 1 if warnings else 0
+    warehouse = data["warehouse"]
+    out.print(styled(f"\nwarehouse {warehouse['url']} ({warehouse['dialect']}), store {data['store']}", "bold"),
+              markup=False)
+    out.print(f"  {len(data['checks'])} checks in {data['statements']} statements "
+              f"(templates for {data['run_date']}; statement timeout {format_duration(warehouse['timeout_seconds'])},"
+              f" {warehouse['concurrency']} at a time)", markup=False)
+    for check in data["checks"]:
+        bands = ", ".join(p for p in (f"warn {check['warn']}" if check["warn"] else "",
+                                      f"critical {check['critical']}" if check["critical"] else "",
+                                      "anomaly" if check["anomaly"] else "") if p) or "no thresholds: recorded only"
+        where = check["table"] or "custom query"
+        group = f" per {', '.join(check['group_by'])}" if check["group_by"] else ""
+        out.print(f"  {check['name']}: {check['measure']} on {where}{group} [{check['statement']}] — {bands}",
+                  markup=False)
+    for name, members in data["gates"].items():
+        out.print(f"  gate {name}: {', '.join(members)}", markup=False)
 
 
 def _rule(commits: int | None, after: int | None) -> str:

@@ -1,4 +1,4 @@
-"""``deploywatch demo [DIR]``: build the demo workspace and show its drift."""
+"""``deploywatch demo [DIR]``: build the demo workspace and show its drift and its data canaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from ..demo.builder import HISTORY_DAYS
 from ..render import console
+from . import canary as canary_command
 from . import drift as drift_command
 
 __all__ = ["run"]
@@ -24,7 +26,12 @@ def run(directory: Path, *, now: datetime) -> int:
     out.print(f"  config: {workspace.config_path}\n  repository: {workspace.repo_path}\n", markup=False)
     status = drift_command.run((), config_path=workspace.config_path, output_format="table", now=now,
                                max_commits=20)
-    out.print(f"\n(deploywatch drift exits {status} here: the worst status.) Next, try:", markup=False)
+    out.print(f"\n(deploywatch drift exits {status} here: the worst status.)\n", markup=False)
+    out.print(f"Data canaries on the demo warehouse ({workspace.warehouse.path.name}; "
+              f"{HISTORY_DAYS} earlier runs replayed for anomaly history):\n", markup=False)
+    canary_status = canary_command.run(config_path=workspace.config_path, phases=(), patterns=(), run_date=None,
+                                       output_format="table", now=now, explain=False)
+    out.print(f"\n(deploywatch canary exits {canary_status} here.) Next, try:", markup=False)
     if shutil.which("deploywatch") is None and sys.prefix != sys.base_prefix:
         out.print(f"  . {os.path.relpath(sys.prefix)}/bin/activate      # puts deploywatch on your PATH", markup=False)
     for line in (f"cd {directory}",
@@ -32,6 +39,9 @@ def run(directory: Path, *, now: datetime) -> int:
                  f"deploywatch contains {workspace.fix_commit[:12]}      # is the worker fix live, and where?",
                  f"deploywatch affected --base main --head {workspace.feature_branch} --format table",
                  "deploywatch skew                            # predictions services disagree on shared code",
+                 "deploywatch gate phase3_to_phase4           # may phase 4 run? FAIL: stale team-defense table",
+                 "deploywatch canary --phase phase4 --explain # the SQL: one statement per table and filter",
+                 "deploywatch history phase4.vegas_line_coverage.yesterday",
                  "deploywatch config check"):
         out.print(f"  {line}", markup=False)
     return 0

@@ -22,6 +22,9 @@ from .fastimport import parse_marks, render
 from .history import History
 from .scenario import SEED, SERVICES, Plan, ServiceSpec, plan
 from .texts import DEPLOY_SCRIPT, EXCLUDE, config_text, readme_text
+from .warehouse import WarehouseFacts, build_warehouse, demo_checks_toml
+
+WAREHOUSE_FILE = "warehouse.duckdb"
 
 __all__ = ["MARKER", "DemoService", "DemoWorkspace", "build_demo"]
 
@@ -30,7 +33,9 @@ BRANCH = "main"
 GIT_TIMEOUT = 60.0
 # What a demo may have in its directory; a rebuild removes exactly these (".deploywatch" is the
 # state store that running commands in the demo creates: its history belongs to the old repository).
-_ENTRIES = ("deploywatch.toml", "README.txt", "repo", "deployed", "bin", ".deploywatch", MARKER)
+_ENTRIES = ("deploywatch.toml", "README.txt", "repo", "deployed", "bin", ".deploywatch", WAREHOUSE_FILE,
+            f"{WAREHOUSE_FILE}.wal", MARKER)
+HISTORY_DAYS = 13  # earlier run dates whose canaries are replayed, so anomaly detection has history
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class DemoWorkspace:
     tag: str  # the release tag grading's deployed file names
     feature_branch: str  # an open, unmerged branch for ``deploywatch affected``
     exclude: tuple[str, ...]
+    warehouse: WarehouseFacts  # the DuckDB warehouse and its planted problems
 
     def service(self, name: str) -> DemoService:
         """The demo service called ``name``."""
@@ -91,7 +97,9 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None) -> DemoWorksp
         repo = Repo(repo_path, timeout=GIT_TIMEOUT)
         services = _write_deployed(directory, repo, the_plan, marks)
         config_path = directory / "deploywatch.toml"
-        config_path.write_text(config_text(moment), encoding="utf-8")
+        config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE), encoding="utf-8")
+        warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment)
+        _replay_history(config_path, moment)
         script = directory / "bin" / "deploy-service.sh"
         script.parent.mkdir()
         script.write_text(DEPLOY_SCRIPT, encoding="utf-8")
@@ -102,7 +110,20 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None) -> DemoWorksp
     except OSError as exc:
         raise UsageError(f"cannot build the demo in {directory}: {exc.strerror or exc}") from None
     return DemoWorkspace(directory, config_path, repo_path, BRANCH, moment, marks[the_plan.tip], services, fix,
-                         marks[the_plan.shared_skew], the_plan.tag_name, the_plan.feature_branch, EXCLUDE)
+                         marks[the_plan.shared_skew], the_plan.tag_name, the_plan.feature_branch, EXCLUDE,
+                         warehouse)
+
+
+def _replay_history(config_path: Path, moment: dt.datetime) -> None:
+    """Run the canaries for each earlier run date, oldest first, as a scheduler would have: the store then
+    holds the history that anomaly detection compares today's values with."""
+    from ..checks.runner import run_checks
+    from ..config import load_config
+
+    loaded = load_config(config_path)
+    for days_ago in range(HISTORY_DAYS, 0, -1):
+        then = moment - dt.timedelta(days=days_ago)
+        run_checks(loaded, loaded.config.checks, now=then, run_date=then.date())
 
 
 def _as_utc(now: dt.datetime | None) -> dt.datetime:

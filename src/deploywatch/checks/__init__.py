@@ -1,0 +1,33 @@
+"""Data checks: metrics compiled to one aggregate statement per (table, where, group_by), thresholds,
+anomaly detection against the store's history, and gates.
+
+``run_canary`` and ``run_gate`` are the in-process entry points a pipeline step can call.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .gate import GateResult, run_gate
+from .results import CanaryReport, CheckResult
+
+if TYPE_CHECKING:
+    from ..config import LoadedConfig
+
+__all__ = ["CanaryReport", "CheckResult", "GateResult", "run_canary", "run_gate"]
+
+
+def run_canary(*, config: LoadedConfig | Path | str | None = None, phases: tuple[str, ...] = (),
+               checks: tuple[str, ...] = (), date: date | None = None, now: datetime | None = None,
+               record: bool = True) -> CanaryReport:
+    """Run the selected checks (all by default) in-process and return their results; stored unless ``record`` is
+    false."""
+    from ..config import LoadedConfig, load_config
+    from .runner import run_checks
+    from .selection import select_checks
+
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    selected = select_checks(loaded.config.checks, phases=phases, patterns=checks)
+    return run_checks(loaded, selected, now=now or datetime.now(UTC), run_date=date, record=record)

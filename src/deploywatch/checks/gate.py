@@ -1,0 +1,127 @@
+"""Gates: a named set of checks that says PROCEED, PROCEED_WITH_WARNING or FAIL, with a quality score."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import LoadedConfig, load_config
+from ..errors import UsageError
+from ..status import Status
+from .results import CheckResult
+from .selection import select_checks
+
+__all__ = ["GATE_SCHEMA", "GateResult", "gate_score", "judge_gate", "run_gate"]
+
+GATE_SCHEMA = "deploywatch.gate/v1"
+PROCEED, PROCEED_WITH_WARNING, FAIL = "PROCEED", "PROCEED_WITH_WARNING", "FAIL"
+_EXIT = {PROCEED: 0, PROCEED_WITH_WARNING: 1, FAIL: 2}
+_SHARE = {Status.OK: 1.0, Status.WARNING: 0.5, Status.CRITICAL: 0.0, Status.UNKNOWN: 0.0}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate's verdict: ``status`` (PROCEED / PROCEED_WITH_WARNING / FAIL), score 0-100, why, and the checks."""
+
+    gate: str
+    status: str
+    score: float
+    message: str
+    issues: tuple[str, ...]
+    checks: tuple[CheckResult, ...] = ()
+    run_id: str | None = None
+
+    @property
+    def can_proceed(self) -> bool:
+        """True unless the verdict is FAIL."""
+        return self.status != FAIL
+
+    @property
+    def exit_code(self) -> int:
+        """PROCEED 0, PROCEED_WITH_WARNING 1, FAIL 2."""
+        return _EXIT[self.status]
+
+    def as_json(self) -> dict[str, Any]:
+        """``deploywatch.gate/v1``."""
+        return {"schema": GATE_SCHEMA, "gate": self.gate, "verdict": self.status, "score": self.score,
+                "message": self.message, "issues": list(self.issues), "checks": [c.as_json() for c in self.checks]}
+
+
+def gate_score(results: Sequence[CheckResult]) -> float:
+    """Weighted share of passing checks times 100 (ok 1, warning 0.5, critical/unknown 0); a grouped check
+    counts once, with the mean of its groups."""
+    by_check: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in results:
+        by_check[result.name].append(result)
+    total = sum(group[0].weight for group in by_check.values())
+    if not total:
+        return 0.0
+    earned = sum(group[0].weight * sum(_SHARE[r.status] for r in group) / len(group) for group in by_check.values())
+    return round(100 * earned / total, 1)
+
+
+def judge_gate(name: str, results: Sequence[CheckResult], *, min_score: float | None = None,
+               run_id: str | None = None) -> GateResult:
+    """The verdict for a gate whose checks gave ``results``."""
+    score = gate_score(results)
+    bad = [r for r in results if r.status in (Status.CRITICAL, Status.UNKNOWN)]
+    warned = [r for r in results if r.status is Status.WARNING]
+    issues = tuple(f"{r.subject}: {r.status} ({r.reason})" if r.reason else f"{r.subject}: {r.status}"
+                   for r in (*bad, *warned))
+    checks = len({r.name for r in results})
+    if bad or (min_score is not None and score < min_score):
+        status = FAIL
+        if bad:
+            names = ", ".join(dict.fromkeys(r.subject for r in bad))
+            message = f"FAIL: {len(bad)} of {len(results)} results critical or unknown ({names}); score {score:g}"
+        else:
+            message = f"FAIL: score {score:g} is below the gate's min_score {min_score:g}"
+    elif warned:
+        status = PROCEED_WITH_WARNING
+        message = f"PROCEED_WITH_WARNING: {len(warned)} warning{'s' if len(warned) != 1 else ''}; score {score:g}"
+    else:
+        status = PROCEED
+        message = f"PROCEED: all {checks} check{'s' if checks != 1 else ''} passed; score {score:g}"
+    return GateResult(name, status, score, message, issues, tuple(results), run_id)
+
+
+def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig | Path | str | None = None,
+             now: datetime | None = None, record: bool = True) -> GateResult:
+    """Run gate ``name`` in-process (``config``: a loaded config, a path, or None to find deploywatch.toml).
+
+    Raises :class:`~deploywatch.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
+    """
+    from .runner import record_results, run_checks
+
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    gates = loaded.config.gates
+    if name not in gates:
+        known = ", ".join(gates) or "none are configured"
+        raise UsageError(f"unknown gate {name!r} (gates: {known})")
+    settings = gates[name]
+    checks = select_checks(loaded.config.checks, patterns=settings.checks)
+    run_date = _as_date(date)
+    instant = now or datetime.now(UTC)
+    started_at = datetime.now(UTC)
+    report = run_checks(loaded, checks, now=instant, run_date=run_date, command="gate", record=False)
+    result = judge_gate(name, report.results, min_score=settings.min_score, run_id=report.run_id)
+    if record:
+        from .runner import open_store
+
+        with open_store(loaded) as store:
+            record_results(store, report, command="gate", started_at=started_at, score=result.score,
+                           exit_code=result.exit_code, details={"gate": name, "verdict": result.status})
+    return result
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"invalid date {value!r}: expected YYYY-MM-DD") from None

@@ -1,0 +1,190 @@
+"""The compiler: checks -> one aggregate ``SELECT`` per (table, where, group_by), in the warehouse dialect.
+
+Identical aggregates are computed once (``row_count`` used by five checks is one ``COUNT(*)``).
+Custom ``query`` checks run as written, one statement each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from ..checkconfig import CheckConfig
+from .metrics import CompiledMetric, MetricError, compile_metric, compile_sql_metric
+from .template import render
+
+__all__ = ["Plan", "PlannedCheck", "Scan", "compile_plan", "parse_table", "parse_where"]
+
+
+@dataclass
+class PlannedCheck:
+    """A check placed in the plan: which scan computes it, and under which column alias."""
+
+    config: CheckConfig
+    scan: Scan
+    metric: CompiledMetric | None  # None for query checks
+    alias: str | None  # the metric's column in the scan's result; None for query checks
+
+    @property
+    def unit(self) -> str:
+        """The metric's unit (``count``, ``percent``, ``ratio``, ``seconds`` or ``number``)."""
+        return self.metric.unit if self.metric else "number"
+
+
+@dataclass
+class Scan:
+    """One statement: a table scan (all its metrics at once) or a custom query."""
+
+    id: str
+    kind: str  # "scan" or "query"
+    table: str | None
+    where: str | None
+    group_by: tuple[str, ...]
+    statement: str = ""
+    columns: dict[str, exp.Expr] = field(default_factory=dict)
+    checks: list[PlannedCheck] = field(default_factory=list)
+    timeout: float = 0.0
+    table_expression: exp.Table | None = None
+    where_expression: exp.Expr | None = None
+
+    def metric_aliases(self) -> list[str]:
+        """The aliases of the metric columns, in select order (after the group columns)."""
+        return [alias for alias in self.columns if alias.startswith("m")]
+
+    def statement_for(self, alias: str, dialect: str) -> str:
+        """A statement computing only one metric column (used to isolate a failing metric)."""
+        return _statement(self, dialect, [alias])
+
+    @property
+    def label(self) -> str:
+        """How output names this statement: the table (and filter), or the query check's name."""
+        if self.kind == "query":
+            return f"query of {self.checks[0].config.name}"
+        text = self.table or ""
+        if self.where:
+            text += f" WHERE {self.where}"
+        if self.group_by:
+            text += f" GROUP BY {', '.join(self.group_by)}"
+        return text
+
+
+@dataclass
+class Plan:
+    """Every statement to run and every check placed in one of them, in config order."""
+
+    scans: list[Scan]
+    checks: list[PlannedCheck]
+    dialect: str
+
+
+def parse_table(text: str, dialect: str) -> exp.Table:
+    """A table name (``schema.table``, quoted parts allowed) as a sqlglot table."""
+    try:
+        table = exp.to_table(text.strip(), dialect=dialect)
+    except SqlglotError as exc:
+        raise MetricError(f"invalid table name {text!r}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(table, exp.Table) or not table.name:
+        raise MetricError(f"invalid table name {text!r}")
+    return table
+
+
+def parse_where(text: str, dialect: str) -> exp.Expr:
+    """A ``where`` condition (already rendered) as a sqlglot expression."""
+    try:
+        condition = sqlglot.condition(text, dialect=dialect)
+    except SqlglotError as exc:
+        raise MetricError(f"cannot parse {text.strip()!r} as {dialect} SQL: {str(exc).splitlines()[0]}") from None
+    if condition.find(exp.AggFunc):
+        raise MetricError(f"a where condition filters rows and cannot use aggregates: {text.strip()!r}")
+    return condition
+
+
+def _group_expression(text: str, dialect: str) -> exp.Expr:
+    try:
+        expression = sqlglot.parse_one(text, read=dialect)
+    except SqlglotError as exc:
+        raise MetricError(f"cannot parse group_by {text!r}: {str(exc).splitlines()[0]}") from None
+    if expression.find(exp.AggFunc):
+        raise MetricError(f"group_by {text!r} cannot be an aggregate")
+    return expression
+
+
+def compile_check_metric(check: CheckConfig, read_dialect: str) -> CompiledMetric:
+    """The compiled ``metric`` or ``sql`` of a check."""
+    if check.metric is not None:
+        return compile_metric(check.metric, read_dialect)
+    return compile_sql_metric(check.sql or "", read_dialect)
+
+
+def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], read_dialect: str, dialect: str,
+                 default_timeout: float) -> Plan:
+    """Place every check in a statement; raise :class:`MetricError` (or ``TemplateError``) on bad SQL."""
+    scans: dict[tuple[str, str, tuple[str, ...]], Scan] = {}
+    ordered: list[Scan] = []
+    planned: list[PlannedCheck] = []
+    parsed_where: dict[str, exp.Expr | None] = {}
+    for check in checks:
+        timeout = float(check.timeout or default_timeout)
+        if check.query is not None:
+            scan = Scan(f"s{len(ordered) + 1}", "query", None, None, check.group_columns,
+                        statement=render(check.query, variables).strip().rstrip(";"), timeout=timeout)
+            ordered.append(scan)
+            planned.append(PlannedCheck(check, scan, None, None))
+            scan.checks.append(planned[-1])
+            continue
+        table = parse_table(check.table or "", read_dialect)
+        where_text = render(check.where, variables) if check.where else None
+        where = None
+        if where_text is not None:
+            if where_text not in parsed_where:
+                parsed_where[where_text] = parse_where(where_text, read_dialect)
+            where = parsed_where[where_text]
+        groups = tuple(_group_expression(g, read_dialect) for g in check.group_columns)
+        key = (table.sql(dialect=dialect), where.sql(dialect=dialect) if where is not None else "",
+               tuple(g.sql(dialect=dialect) for g in groups))
+        found = scans.get(key)
+        if found is None:
+            scan = Scan(f"s{len(ordered) + 1}", "scan", check.table, where_text, check.group_columns,
+                        columns={f"g{i}": g for i, g in enumerate(groups)}, table_expression=table,
+                        where_expression=where)
+            scans[key] = scan
+            ordered.append(scan)
+        else:
+            scan = found
+        scan.timeout = max(scan.timeout, timeout)
+        metric = compile_check_metric(check, read_dialect)
+        alias = _add_column(scan, metric.expression, dialect)
+        planned.append(PlannedCheck(check, scan, metric, alias))
+        scan.checks.append(planned[-1])
+    for scan in ordered:
+        if scan.kind == "scan":
+            scan.statement = _statement(scan, dialect)
+    return Plan(ordered, planned, dialect)
+
+
+def _add_column(scan: Scan, expression: exp.Expr, dialect: str) -> str:
+    text = expression.sql(dialect=dialect)
+    for alias, existing in scan.columns.items():
+        if alias.startswith("m") and existing.sql(dialect=dialect) == text:
+            return alias
+    alias = f"m{sum(1 for a in scan.columns if a.startswith('m'))}"
+    scan.columns[alias] = expression
+    return alias
+
+
+def _statement(scan: Scan, dialect: str, metrics: Sequence[str] | None = None) -> str:
+    assert scan.table_expression is not None
+    where = scan.where_expression
+    columns = [e.copy().as_(alias) for alias, e in scan.columns.items()
+               if alias.startswith("g") or metrics is None or alias in metrics]
+    select = exp.select(*columns).from_(scan.table_expression.copy())
+    if where is not None:
+        select = select.where(where.copy())
+    groups = [e.copy() for alias, e in scan.columns.items() if alias.startswith("g")]
+    if groups:
+        select = select.group_by(*groups)
+    return select.sql(dialect=dialect)

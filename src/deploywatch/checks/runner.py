@@ -1,0 +1,115 @@
+"""Running checks end to end: compile, scan the warehouse, judge against thresholds and history, store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from ..checkconfig import CheckConfig
+from ..config import LoadedConfig
+from ..errors import ConfigError
+from .evaluate import History, evaluate
+from .metrics import MetricError
+from .plan import Plan, compile_plan
+from .results import CanaryReport, CheckResult, group_label
+from .template import TemplateError, template_variables
+from .validate import dialects_of
+from .warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["compile_checks", "open_store", "record_results", "run_checks", "store_url"]
+
+
+def store_url(loaded: LoadedConfig) -> str:
+    """The store's URL: ``[store] url`` (relative SQLite paths against the config), else the default file."""
+    from ..store import default_store_url, resolve_store_url
+
+    url = loaded.config.store.url
+    return resolve_store_url(url, loaded.base_dir) if url else default_store_url(loaded.base_dir)
+
+
+def open_store(loaded: LoadedConfig) -> Store:
+    """Open (creating and migrating as needed) the config's store."""
+    from ..store import Store
+
+    return Store.open(store_url(loaded))
+
+
+def compile_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime,
+                   run_date: date | None) -> tuple[Plan, date]:
+    """The statements for ``checks`` on ``run_date`` (``today`` in the warehouse time zone when None)."""
+    warehouse = loaded.config.warehouse
+    dialect, read = dialects_of(loaded.config)
+    variables = template_variables(now, run_date, warehouse.timezone)
+    try:
+        plan = compile_plan(checks, variables=variables, read_dialect=read, dialect=dialect,
+                            default_timeout=float(warehouse.timeout))
+    except (MetricError, TemplateError) as exc:
+        raise ConfigError(str(exc), file=str(loaded.path)) from None
+    return plan, date.fromisoformat(variables["run_date"])
+
+
+def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime, run_date: date | None = None,
+               command: str = "canary", record: bool = True) -> CanaryReport:
+    """Run ``checks`` in the warehouse and judge them; with ``record``, store the run and its metrics."""
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
+    warehouse_config = loaded.config.warehouse
+    with Warehouse(warehouse_config.url, base_dir=loaded.base_dir, read_only=warehouse_config.read_only,
+                   concurrency=warehouse_config.concurrency) as warehouse:
+        outcomes = warehouse.run(plan.scans, plan.dialect)
+    needs_history = any(c.anomaly is not None for c in checks)
+    store = open_store(loaded) if record or needs_history else None
+    try:
+        history: History | None = None
+        if store is not None:
+            def history(check: str, group: str | None, before: date, weekday: int | None,
+                        limit: int) -> list[float]:
+                points = store.metric_history(check, group, before=before, limit=limit, weekday=weekday)
+                return [p.value for p in points if p.value is not None]
+
+        results = evaluate(plan.checks, outcomes, now=now, run_date=day, timezone=warehouse_config.timezone,
+                           history=history)
+        report = CanaryReport(uuid.uuid4().hex, day, now, tuple(results), plan, time.perf_counter() - started,
+                              sum(o.statements for o in outcomes))
+        if record and store is not None:
+            record_results(store, report, command=command, started_at=started_at)
+    finally:
+        if store is not None:
+            store.close()
+    return report
+
+
+def record_results(store: Store, report: CanaryReport, *, command: str, started_at: datetime,
+                   details: dict[str, object] | None = None, score: float | None = None,
+                   exit_code: int | None = None) -> None:
+    """Store the run, one finding per result and every metric value, in one transaction."""
+    from ..store.records import FindingRecord, MetricRecord, RunRecord
+
+    status = report.status
+    run = RunRecord(id=report.run_id, command=command, started_at=started_at, finished_at=datetime.now(UTC),
+                    run_date=report.run_date, status=str(status),
+                    exit_code=status.exit_code if exit_code is None else exit_code, score=score,
+                    details={"checks": len(report.results), "statements": report.statements, **(details or {})})
+    findings = []
+    metrics = []
+    for result in report.results:
+        finding = result.finding()
+        findings.append(FindingRecord(run_id=run.id, kind=finding.kind, subject=finding.subject,
+                                      status=str(finding.status), summary=finding.summary,
+                                      fingerprint=finding.fingerprint, details=dict(finding.details)))
+        metrics.append(MetricRecord(run_id=run.id, check=result.name, group=group_label(result.group),
+                                    metric=result.metric, run_date=report.run_date, measured_at=report.now,
+                                    value=_stored(result), status=str(result.status),
+                                    anomalous=bool(result.anomaly and result.anomaly.anomalous)))
+    store.record_run(run, findings, metrics)
+
+
+def _stored(result: CheckResult) -> float | None:
+    return None if result.value is None else float(result.value)

@@ -1,0 +1,85 @@
+"""Config checks that need SQL: metrics compile, ``where`` and tables parse, names are unique, gates match.
+
+Runs once at load time (only for configs with checks), so a typo in a metric is a config error
+naming ``checks[3].metric`` and its line, not an ``unknown`` at 3 a.m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from ..configerrors import key_path
+from ..configfile import find_line
+from ..errors import ConfigError
+from .dialects import DialectError, dialect_for_url, known_dialect
+from .metrics import MetricError
+from .plan import compile_check_metric, parse_table, parse_where
+from .selection import matches
+from .template import TemplateError, render, template_variables
+from .thresholds import ThresholdError, parse_threshold
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+__all__ = ["dialects_of", "validate_checks"]
+
+
+def dialects_of(config: Config) -> tuple[str, str]:
+    """``(warehouse dialect, dialect the checks are written in)``; raise :class:`DialectError`."""
+    warehouse = config.warehouse
+    dialect = known_dialect(warehouse.dialect) if warehouse.dialect else dialect_for_url(warehouse.url)
+    read = known_dialect(warehouse.read_dialect) if warehouse.read_dialect else dialect
+    return dialect, read
+
+
+def validate_checks(config: Config, file: str, text: str, prefix: Sequence[str]) -> None:
+    """Raise :class:`ConfigError` naming the key of the first check or gate that cannot work."""
+
+    def fail(loc: tuple[str | int, ...], message: str) -> ConfigError:
+        full = (*prefix, *loc)
+        return ConfigError(message, file=file, key=key_path(full), line=find_line(text, full))
+
+    try:
+        _, read = dialects_of(config)
+    except DialectError as exc:
+        key = "read_dialect" if config.warehouse.read_dialect and config.warehouse.dialect else (
+            "dialect" if config.warehouse.dialect else "url")
+        raise fail(("warehouse", key), str(exc)) from None
+    variables = template_variables(datetime(2000, 1, 1, tzinfo=UTC), None)
+    seen: dict[str, int] = {}
+    for index, check in enumerate(config.checks):
+        if check.name in seen:
+            raise fail(("checks", index, "name"),
+                       f"duplicate check name {check.name!r} (also checks[{seen[check.name]}])")
+        seen[check.name] = index
+        try:
+            if check.query is not None:
+                render(check.query, variables)
+                continue
+            parse_table(check.table or "", read)
+        except (MetricError, TemplateError) as exc:
+            raise fail(("checks", index, "query" if check.query else "table"), str(exc)) from None
+        if check.where is not None:
+            try:
+                parse_where(render(check.where, variables), read)
+            except (MetricError, TemplateError) as exc:
+                raise fail(("checks", index, "where"), str(exc)) from None
+        key = "metric" if check.metric is not None else "sql"
+        try:
+            metric = compile_check_metric(check, read)
+        except MetricError as exc:
+            raise fail(("checks", index, key), str(exc)) from None
+        for level in ("warn", "critical"):
+            threshold = getattr(check, level)
+            if threshold is not None:
+                try:
+                    parse_threshold(threshold).check_unit(metric.unit)
+                except ThresholdError as exc:
+                    raise fail(("checks", index, level), str(exc)) from None
+    for gate, settings in config.gates.items():
+        for index, pattern in enumerate(settings.checks):
+            if not any(matches(pattern, check) for check in config.checks):
+                raise fail(("gates", gate, "checks", index),
+                           f"{pattern!r} matches no check name or phase")

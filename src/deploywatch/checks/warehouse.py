@@ -1,0 +1,223 @@
+"""Running statements in the warehouse: any SQLAlchemy URL, bounded concurrency, a timeout per statement.
+
+Only aggregates come back. A statement that fails does not fail the run: its outcome carries the
+warehouse's message. When a statement that computes several metrics fails for a reason other than
+a timeout, each metric is retried alone so that one bad column does not hide the others.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from ..redact import mask, register_secret
+from .dialects import backend
+from .plan import Scan
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["GroupKey", "ScanOutcome", "Warehouse", "warehouse_error"]
+
+GroupKey = tuple[Any, ...]  # () for an ungrouped scan
+Value = float | int | datetime | date | None
+
+
+@dataclass
+class ScanOutcome:
+    """What one statement returned: per group, per metric alias, a value; or why it could not."""
+
+    scan: Scan
+    values: dict[GroupKey, dict[str, Value]] = field(default_factory=dict)
+    error: str | None = None  # the whole statement failed
+    metric_errors: dict[str, str] = field(default_factory=dict)  # alias -> error, after isolating
+    timed_out: bool = False
+    seconds: float = 0.0
+    statements: int = 0
+
+
+def warehouse_error(exc: BaseException) -> str:
+    """The warehouse's own message, one line, secrets masked (SQLAlchemy's wrapping removed)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [ln.strip() for ln in str(original).strip().splitlines() if ln.strip()]
+    text = lines[0] if lines else type(original).__name__
+    if text.startswith("(") and ") " in text:  # "(psycopg.errors.UndefinedTable) relation …"
+        text = text.split(") ", 1)[1]
+    return mask(text[:500])
+
+
+class Warehouse:
+    """A connection pool to the warehouse and the runner of a plan's statements."""
+
+    def __init__(self, url: str, *, base_dir: Path, read_only: bool | None = None, concurrency: int = 4,
+                 key: str = "warehouse.url") -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise ConfigError(f"invalid SQLAlchemy URL: {mask(str(exc))}", key=key) from None
+        if parsed.password:
+            register_secret(str(parsed.password))
+        self.backend = backend(url)
+        connect_args: dict[str, Any] = {}
+        database = parsed.database
+        if self.backend in ("duckdb", "sqlite") and database and database != ":memory:":
+            path = Path(database).expanduser()
+            if not path.is_absolute():
+                path = (base_dir / path).resolve()
+            parsed = parsed.set(database=str(path))
+            self.path: Path | None = path
+            if self.backend == "duckdb" and read_only is not False:
+                connect_args["read_only"] = True
+        else:
+            self.path = None
+        self.shown = parsed.render_as_string(hide_password=True)
+        self.concurrency = concurrency
+        try:
+            self.engine: Engine = create_engine(parsed, connect_args=connect_args, pool_size=concurrency,
+                                                max_overflow=0, pool_pre_ping=False)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(f"no SQLAlchemy driver for {self.shown}: {warehouse_error(exc)} "
+                              "(install the dialect's package, e.g. sqlalchemy-bigquery)", key=key) from None
+        except (ArgumentError, TypeError, ValueError) as exc:
+            raise ConfigError(f"cannot use {self.shown}: {warehouse_error(exc)}", key=key) from None
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def missing_file(self) -> str | None:
+        """Why the warehouse file cannot be opened (a DuckDB/SQLite file that does not exist), else None."""
+        if self.path is not None and not self.path.exists():
+            return f"warehouse file {self.path} does not exist (check warehouse.url)"
+        return None
+
+    def run(self, scans: Sequence[Scan], dialect: str) -> list[ScanOutcome]:
+        """Run every scan's statement, up to ``concurrency`` at once; outcomes in the scans' order."""
+        missing = self.missing_file()
+        if missing:
+            return [ScanOutcome(scan, error=missing) for scan in scans]
+        if len(scans) <= 1 or self.concurrency == 1:
+            return [self._run_scan(scan, dialect) for scan in scans]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(scans)),
+                                thread_name_prefix="deploywatch-warehouse") as pool:
+            return list(pool.map(lambda scan: self._run_scan(scan, dialect), scans))
+
+    # ------------------------------------------------------------ one statement
+
+    def _run_scan(self, scan: Scan, dialect: str) -> ScanOutcome:
+        outcome = ScanOutcome(scan)
+        started = time.perf_counter()
+        try:
+            rows, error, failure = self._execute(scan.statement, scan.timeout)
+            outcome.statements += 1
+            if error is None:
+                self._collect(outcome, rows or [], scan.metric_aliases())
+            elif failure != "statement" or scan.kind == "query" or len(scan.metric_aliases()) <= 1:
+                outcome.error, outcome.timed_out = error, failure == "timeout"
+            else:
+                self._isolate(outcome, dialect)
+        finally:
+            outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _isolate(self, outcome: ScanOutcome, dialect: str) -> None:
+        scan = outcome.scan
+        for alias in scan.metric_aliases():
+            rows, error, failure = self._execute(scan.statement_for(alias, dialect), scan.timeout)
+            outcome.statements += 1
+            if error is not None:
+                outcome.metric_errors[alias] = error
+                if failure == "timeout":
+                    outcome.timed_out = True
+                    break
+            else:
+                self._collect(outcome, rows or [], [alias])
+        if outcome.timed_out:
+            for alias in scan.metric_aliases():
+                outcome.metric_errors.setdefault(alias, f"timed out after {scan.timeout:g}s")
+
+    def _collect(self, outcome: ScanOutcome, rows: Sequence[Sequence[Any]], aliases: Sequence[str]) -> None:
+        scan = outcome.scan
+        groups = len(scan.group_by)
+        if scan.kind == "query":
+            width = groups + 1
+            if not rows or any(len(row) != width for row in rows) or (not groups and len(rows) != 1):
+                shape = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+                if rows:
+                    shape += f" of {len(rows[0])} column{'s' if len(rows[0]) != 1 else ''}"
+                wanted = ("one row with one number" if not groups
+                          else f"one row per group: {groups} group column{'s' if groups > 1 else ''}, then the value")
+                outcome.error = f"the query must return {wanted}; it returned {shape}"
+                return
+            aliases = ["m0"]
+        for row in rows:
+            key = tuple(_plain(v) for v in row[:groups])
+            slot = outcome.values.setdefault(key, {})
+            for alias, value in zip(aliases, row[groups:], strict=False):
+                slot[alias] = _plain(value)
+
+    def _execute(self, statement: str, timeout: float) -> tuple[list[Any] | None, str | None, str]:
+        """Run one statement: ``(rows, None, "")``, or ``(None, message, failure)`` where failure is
+        ``"statement"`` (the warehouse refused it), ``"timeout"`` or ``"connect"``."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        fired = threading.Event()
+        try:
+            with self.engine.connect() as conn:
+                timer = threading.Timer(timeout, _cancel, (conn, fired))
+                timer.daemon = True
+                timer.start()
+                try:
+                    rows = list(conn.exec_driver_sql(statement).fetchall())
+                    return rows, None, ""
+                except (SQLAlchemyError, Exception) as exc:
+                    if fired.is_set():
+                        conn.invalidate()
+                        return None, f"timed out after {timeout:g}s", "timeout"
+                    return None, warehouse_error(exc), "statement"
+                finally:
+                    timer.cancel()
+        except Exception as exc:
+            return None, f"cannot connect to {self.shown}: {warehouse_error(exc)}", "connect"
+
+
+def _cancel(conn: Connection, fired: threading.Event) -> None:
+    """Interrupt the statement running on ``conn`` (DuckDB ``interrupt``, psycopg ``cancel``)."""
+    fired.set()
+    try:
+        raw: Any = conn.connection.dbapi_connection
+        for name in ("interrupt", "cancel_safe", "cancel"):
+            method = getattr(raw, name, None)
+            if callable(method):
+                method()
+                return
+    except Exception:
+        pass
+
+
+def _plain(value: Any) -> Any:
+    """A database value as a plain Python value: Decimal -> float, NaN -> None kept as a marker."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return math.nan
+    return value

@@ -1,0 +1,125 @@
+"""``deploywatch canary``: run data checks in the warehouse; per-phase results, stored with their history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ..checks.plan import Plan
+from ..checks.results import CanaryReport, CheckResult, format_value, group_label
+from ..config import load_config
+from ..render import console, emit_json, markdown_table, status_counts, status_style, styled, table
+from ..status import Status
+
+__all__ = ["explain_json", "render_explain", "render_markdown", "render_table", "run"]
+
+EXPLAIN_SCHEMA = "deploywatch.explain/v1"
+
+
+def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[str], run_date: date | None,
+        output_format: str | None, now: datetime, explain: bool) -> int:
+    """Run (or with ``explain``, only compile) the selected checks and print them; exit with the worst status."""
+    from ..checks.runner import compile_checks, run_checks
+    from ..checks.selection import select_checks
+
+    loaded = load_config(config_path)
+    checks = select_checks(loaded.config.checks, phases=phases, patterns=patterns)
+    fmt = output_format or "table"
+    if explain:
+        plan, _ = compile_checks(loaded, checks, now=now, run_date=run_date)
+        if fmt == "json":
+            emit_json(explain_json(plan))
+        else:
+            print(render_explain(plan))
+        return 0
+    report = run_checks(loaded, checks, now=now, run_date=run_date)
+    if fmt == "json":
+        emit_json(report.as_json())
+    elif fmt == "markdown":
+        print(render_markdown(report))
+    else:
+        render_table(report)
+    return report.status.exit_code
+
+
+def explain_json(plan: Plan) -> dict[str, Any]:
+    """The statements a run would execute, as ``deploywatch.explain/v1``."""
+    return {"schema": EXPLAIN_SCHEMA, "dialect": plan.dialect,
+            "statements": [{"id": s.id, "kind": s.kind, "table": s.table, "where": s.where,
+                            "group_by": list(s.group_by) or None, "checks": [c.config.name for c in s.checks],
+                            "sql": s.statement} for s in plan.scans]}
+
+
+def render_explain(plan: Plan) -> str:
+    """The statements as SQL with a comment naming the checks each one serves."""
+    blocks = []
+    for scan in plan.scans:
+        names = ", ".join(c.config.name for c in scan.checks)
+        blocks.append(f"-- {scan.id}: {len(scan.checks)} check{'s' if len(scan.checks) != 1 else ''} "
+                      f"({names})\n{scan.statement};")
+    checks = len(plan.checks)
+    header = (f"-- {checks} check{'s' if checks != 1 else ''} in {len(plan.scans)} "
+              f"statement{'s' if len(plan.scans) != 1 else ''} ({plan.dialect})")
+    return "\n\n".join([header, *blocks])
+
+
+def _phases(report: CanaryReport) -> dict[str, list[CheckResult]]:
+    grouped: dict[str, list[CheckResult]] = {}
+    for result in report.results:
+        grouped.setdefault(result.phase or "(no phase)", []).append(result)
+    return grouped
+
+
+def _thresholds(result: CheckResult) -> str:
+    parts = [f"warn {result.warn}" if result.warn else "", f"crit {result.critical}" if result.critical else ""]
+    if result.anomaly is not None:
+        parts.append("anomaly")
+    return ", ".join(p for p in parts if p) or "-"
+
+
+def _rows(results: list[CheckResult]) -> list[list[Any]]:
+    """Table rows: a grouped check's ok groups become one row ("11 groups ok" and the range of their values);
+    groups that are not ok keep their own rows."""
+    by_name: dict[str, list[CheckResult]] = {}
+    for result in results:
+        by_name.setdefault(result.name, []).append(result)
+    rows: list[list[Any]] = []
+    for name, group in by_name.items():
+        fine = [r for r in group if r.group is not None and r.status is Status.OK]
+        shown = [r for r in group if r not in fine] if len(fine) > 1 else group
+        if len(fine) > 1:
+            values = [r.value for r in fine if r.value is not None]
+            low, high = format_value(min(values), fine[0].unit), format_value(max(values), fine[0].unit)
+            rows.append([name, f"{len(fine)} groups ok", low if low == high else f"{low} – {high}",
+                         _thresholds(fine[0]), styled("ok", status_style(Status.OK)), ""])
+        rows += [[r.name, group_label(r.group) or "", r.shown_value, _thresholds(r),
+                  styled(str(r.status), status_style(r.status)), r.reason or ""] for r in shown]
+    return rows
+
+
+def render_table(report: CanaryReport) -> None:
+    """Print one table per phase, then the totals."""
+    out = console()
+    columns = [("CHECK", "left"), ("GROUP", "left"), ("VALUE", "right"), ("THRESHOLDS", "left"),
+               ("STATUS", "left"), ("WHY", "left")]
+    for phase, results in _phases(report).items():
+        worst_status = max((r.status for r in results), key=lambda s: s.severity)
+        out.print(table(columns, _rows(results), title=f"{phase}: {worst_status}"))
+        out.print()
+    statements = f"{report.statements} statement{'s' if report.statements != 1 else ''}"
+    out.print(f"{len(report.results)} results for {report.run_date.isoformat()}: "
+              f"{status_counts([r.status for r in report.results])} → {report.status} "
+              f"(exit {report.status.exit_code}); {statements}")
+
+
+def render_markdown(report: CanaryReport) -> str:
+    """The results as GitHub-flavoured Markdown, one table per phase."""
+    lines = [f"### Canaries for {report.run_date.isoformat()}: **{report.status}**", ""]
+    for phase, results in _phases(report).items():
+        rows = [[r.name, group_label(r.group) or "", r.shown_value, _thresholds(r),
+                 f"**{r.status}**" if str(r.status) != "ok" else "ok", r.reason or ""] for r in results]
+        lines += [f"#### {phase}", "", markdown_table(["Check", "Group", "Value", "Thresholds", "Status", "Why"],
+                                                      rows), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,52 @@
+"""``deploywatch gate NAME``: PROCEED (0), PROCEED_WITH_WARNING (1) or FAIL (2) for the next pipeline phase."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from ..checks.gate import FAIL, PROCEED, GateResult, run_gate
+from ..checks.results import group_label
+from ..config import load_config
+from ..render import console, emit_json, markdown_table, status_style, styled, table
+
+__all__ = ["run"]
+
+_STYLE = {PROCEED: "green", FAIL: "bold red"}
+
+
+def run(name: str, *, config_path: Path | None, run_date: date | None, output_format: str | None,
+        now: datetime) -> int:
+    """Run the gate's checks and print the verdict; the exit code is the verdict's."""
+    result = run_gate(name, date=run_date, config=load_config(config_path), now=now)
+    fmt = output_format or "table"
+    if fmt == "json":
+        emit_json(result.as_json())
+    elif fmt == "markdown":
+        print(render_markdown(result))
+    else:
+        render_table(result)
+    return result.exit_code
+
+
+def render_table(result: GateResult) -> None:
+    """The verdict line, the issues, and each check's status."""
+    out = console()
+    rows = [[c.name, group_label(c.group) or "", c.shown_value, styled(str(c.status), status_style(c.status)),
+             c.reason or ""] for c in result.checks]
+    out.print(table([("CHECK", "left"), ("GROUP", "left"), ("VALUE", "right"), ("STATUS", "left"), ("WHY", "left")],
+                    rows, title=f"Gate {result.gate}"))
+    out.print()
+    out.print(styled(f"{result.status}  score {result.score:g}/100", _STYLE.get(result.status, "yellow")))
+    out.print(result.message, markup=False)
+    for issue in result.issues:
+        out.print(f"  - {issue}", markup=False)
+
+
+def render_markdown(result: GateResult) -> str:
+    """The verdict and the checks as GitHub-flavoured Markdown."""
+    rows = [[c.name, group_label(c.group) or "", c.shown_value, str(c.status), c.reason or ""] for c in result.checks]
+    lines = [f"### Gate `{result.gate}`: **{result.status}** (score {result.score:g}/100)", "", result.message, ""]
+    lines += [f"- {issue}" for issue in result.issues]
+    lines += ["", markdown_table(["Check", "Group", "Value", "Status", "Why"], rows)]
+    return "\n".join(lines) + "\n"

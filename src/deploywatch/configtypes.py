@@ -1,0 +1,78 @@
+"""Field types shared by the config models: durations, globs, URLs, names, and the strict base model."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+from .durations import MAX_DURATION, parse_duration
+from .paths import GlobError, compile_glob
+
+__all__ = ["AgeLimit", "Duration", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _duration(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("expected a duration such as '30m', '2h' or '1d'")
+    if isinstance(value, int):
+        if not 0 < value <= MAX_DURATION:
+            raise ValueError("expected a positive number of seconds (at most 10 years) or a duration such as '2h'")
+        return value
+    return parse_duration(value)
+
+
+def _age_limit(value: object) -> int:
+    # 0 turns an age rule off, as it does for warn_commits and critical_commits.
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return 0
+    return _duration(value)
+
+
+def _glob(value: str) -> str:
+    try:
+        compile_glob(value)
+    except GlobError as exc:
+        raise ValueError(f"invalid glob {value!r}: {exc}") from None
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("expected an http:// or https:// URL with a valid port") from None
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError("expected a name of letters, digits, '-' and '_' (starting with a letter or digit)")
+    return value
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Duration = Annotated[int, BeforeValidator(_duration)]
+AgeLimit = Annotated[int, BeforeValidator(_age_limit)]
+GlobStr = Annotated[str, AfterValidator(_glob)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Name = Annotated[str, AfterValidator(_name)]
+NonBlank = Annotated[str, AfterValidator(_nonblank)]
+
+
+class Model(BaseModel):
+    """Strict, frozen, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)

@@ -1,0 +1,44 @@
+"""The state store: history of runs, findings and metric values (SQLite by default, PostgreSQL by URL).
+
+    with Store.open(default_store_url(config_dir)) as store:
+        store.record_run(run, findings, metrics)
+        history = store.metric_history("row_count", None, before=today, limit=28)
+
+Importing this package (or :mod:`.records`) does not import SQLAlchemy; :class:`Store` loads it on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
+
+if TYPE_CHECKING:
+    from .database import Store
+    from .urls import default_store_url, resolve_store_url
+
+__all__ = [
+    "FindingRecord",
+    "MetricPoint",
+    "MetricRecord",
+    "RunRecord",
+    "Store",
+    "default_store_url",
+    "resolve_store_url",
+]
+
+_LAZY = {"Store": "database", "default_store_url": "urls", "resolve_store_url": "urls"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

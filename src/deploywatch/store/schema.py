@@ -1,0 +1,131 @@
+"""The store's tables (SQLAlchemy Core) and the column types that make them behave alike on SQLite and PostgreSQL.
+
+These are the tables as the newest migration leaves them; :mod:`.migrations` creates and changes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = ["JSONText", "UTCDateTime", "findings", "metadata", "metrics", "runs", "schema_version"]
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that goes in tz-aware and comes back tz-aware UTC on every backend.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no timestamp type: it stores naive UTC as fixed-width
+    ISO text, which therefore sorts in time order.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC (naive UTC for SQLite); refuse naive input rather than guess its zone."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store; pass a tz-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach (SQLite) or convert to (PostgreSQL, which answers in the session's zone) UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"details value of type {type(value).__name__} is not JSON-serialisable")
+
+
+class JSONText(sa.types.TypeDecorator[Mapping[str, Any]]):
+    """A JSON object stored as text (the same on every backend; dates and datetimes become ISO strings)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Mapping[str, Any] | None, dialect: Dialect) -> str | None:
+        """Serialise with sorted keys so equal details store as equal text."""
+        if value is None:
+            return None
+        return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), default=_json_default)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Mapping[str, Any] | None:
+        """Parse the stored text back into a dict."""
+        if value is None:
+            return None
+        parsed = json.loads(value)
+        if not isinstance(parsed, dict):
+            raise ValueError("stored details are not a JSON object")
+        return parsed
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGSERIAL.
+_RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Named constraints and indexes, so later migrations can alter or drop them by name on every backend.
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("command", sa.String, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("exit_code", sa.Integer, nullable=False),
+    sa.Column("score", sa.Double, nullable=True),
+    sa.Column("details", JSONText, nullable=False),
+    sa.Index(None, "command", "started_at"),
+    sa.Index(None, "started_at"),
+)
+
+findings = sa.Table(
+    "findings", metadata,
+    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String, nullable=False, index=True),
+    sa.Column("details", JSONText, nullable=False),
+)
+
+metrics = sa.Table(
+    "metrics", metadata,
+    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("check_name", sa.String, nullable=False),
+    sa.Column("group_key", sa.String, nullable=True),  # NULL: the check is not grouped
+    sa.Column("metric", sa.Text, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False),
+    sa.Column("measured_at", UTCDateTime, nullable=False),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("anomalous", sa.Boolean, nullable=False),
+    sa.Index(None, "check_name", "group_key", "run_date"),
+)

@@ -1,0 +1,32 @@
+"""Where the store lives: the default SQLite file beside the config, and relative SQLite paths made absolute."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["default_store_url", "resolve_store_url"]
+
+
+def default_store_url(config_dir: Path) -> str:
+    """``sqlite:///<config_dir>/.deploywatch/state.db`` with an absolute path."""
+    from sqlalchemy.engine import URL
+
+    path = os.path.abspath(config_dir / ".deploywatch" / "state.db")
+    return URL.create("sqlite", database=path).render_as_string(hide_password=False)
+
+
+def resolve_store_url(url: str, base_dir: Path) -> str:
+    """Make a SQLite URL's relative file path absolute against ``base_dir`` (the config's directory).
+
+    Other URLs, in-memory SQLite and absolute paths come back unchanged. Raises :class:`DeploywatchError`
+    for a string that is not a database URL.
+    """
+    from .engine import parse_store_url, sqlite_file
+
+    parsed = parse_store_url(url)
+    path = sqlite_file(parsed)
+    if path is None or path.is_absolute():
+        return url
+    absolute = os.path.abspath(base_dir / path)
+    return parsed.set(database=absolute).render_as_string(hide_password=False)
