@@ -102,17 +102,29 @@ def _split_dotted(key: str) -> tuple[str, ...]:
 
 
 def find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
-    """Best effort: the line where the key at ``loc`` (or its nearest parent) is written."""
-    want = tuple(p for p in loc if isinstance(p, str))
-    if not want:
+    """Best effort: the line where the key at ``loc`` (or its nearest parent) is written.
+
+    ``[[name]]`` headers are counted, so ``checks[3].metric`` is found in the fourth ``[[checks]]`` table.
+    """
+    want = tuple(loc)
+    if not any(isinstance(p, str) for p in want):
         return None
     best: tuple[int, int] | None = None  # (matched parts, line number)
-    table: tuple[str, ...] = ()
+    table: tuple[str | int, ...] = ()
+    arrays: dict[tuple[str | int, ...], int] = {}  # array-of-tables path -> index of its latest element
     for number, line in enumerate(text.splitlines(), 1):
         header = _HEADER.match(line)
         if header:
-            table = _split_dotted(header.group(1))
-            candidate = table
+            parts = _split_dotted(header.group(1))
+            if line.lstrip().startswith("[["):
+                table = _indexed(parts[:-1], arrays) + parts[-1:]
+                arrays[table] = arrays.get(table, -1) + 1
+                table = (*table, arrays[table])
+                # the header also names the array itself: "services" for [[services]]
+                candidate = table if want[: len(table)] == table else table[:-1]
+            else:
+                table = _indexed(parts, arrays)
+                candidate = table
         else:
             key = _KEY.match(line)
             if not key:
@@ -121,10 +133,20 @@ def find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
             # an inline table on the same line: deployed = { url = "…" }
             rest = want[len(candidate):] if want[: len(candidate)] == candidate else ()
             for part in rest:
-                if re.search(rf"[{{,]\s*{re.escape(part)}\s*=", line):
+                if isinstance(part, str) and re.search(rf"[{{,]\s*{re.escape(part)}\s*=", line):
                     candidate = (*candidate, part)
                 else:
                     break
         if want[: len(candidate)] == candidate and (best is None or len(candidate) > best[0]):
             best = (len(candidate), number)
     return best[1] if best else None
+
+
+def _indexed(parts: tuple[str, ...], arrays: dict[tuple[str | int, ...], int]) -> tuple[str | int, ...]:
+    """``[checks.anomaly]`` belongs to the latest ``[[checks]]``: ``("checks", 2, "anomaly")``."""
+    path: tuple[str | int, ...] = ()
+    for part in parts:
+        path = (*path, part)
+        if path in arrays:
+            path = (*path, arrays[path])
+    return path

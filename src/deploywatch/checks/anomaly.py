@@ -67,5 +67,8 @@ def score(value: float, history: Sequence[float], config: AnomalyConfig,
 
 def _number(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
-        return f"{int(value)}"
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.1f}"
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))  # three significant digits, never 1e+03
+    return f"{value:.{digits}f}"

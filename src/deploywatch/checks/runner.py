@@ -61,12 +61,15 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
     started_at = datetime.now(UTC)
     plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
     warehouse_config = loaded.config.warehouse
-    with Warehouse(warehouse_config.url, base_dir=loaded.base_dir, read_only=warehouse_config.read_only,
-                   concurrency=warehouse_config.concurrency) as warehouse:
-        outcomes = warehouse.run(plan.scans, plan.dialect)
     needs_history = any(c.anomaly is not None for c in checks)
-    store = open_store(loaded) if record or needs_history else None
+    store: Store | None = None
     try:
+        with Warehouse(warehouse_config.url, base_dir=loaded.base_dir, read_only=warehouse_config.read_only,
+                       concurrency=warehouse_config.concurrency, timeout=float(warehouse_config.timeout)) as warehouse:
+            scanning = warehouse.start(plan.scans, plan.dialect)
+            # Opening the store (importing SQLAlchemy, migrating) overlaps the scans, which release the GIL.
+            store = open_store(loaded) if record or needs_history else None
+            outcomes = scanning.result()
         history: History | None = None
         if store is not None:
             def history(check: str, group: str | None, before: date, weekday: int | None,

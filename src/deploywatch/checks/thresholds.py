@@ -53,6 +53,9 @@ class Threshold:
 
     def check_unit(self, unit: Unit) -> None:
         """Raise :class:`ThresholdError` when the threshold cannot apply to a metric of ``unit``."""
+        if self.kind == "percent" and unit in ("count", "seconds"):
+            raise ThresholdError(f"a percentage ({self.text!r}) does not apply to a {unit} metric; write a number, "
+                                 "or measure a share with percent(…) or ratio(…)")
         if self.kind == "duration" and unit not in ("seconds", "number"):
             raise ThresholdError(f"a duration ({self.text!r}) applies to freshness and other metrics in seconds, "
                                  f"not to a {unit} metric")

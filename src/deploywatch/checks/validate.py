@@ -41,12 +41,20 @@ def validate_checks(config: Config, file: str, text: str, prefix: Sequence[str])
         full = (*prefix, *loc)
         return ConfigError(message, file=file, key=key_path(full), line=find_line(text, full))
 
+    warehouse = config.warehouse
     try:
-        _, read = dialects_of(config)
+        if warehouse.dialect:
+            known_dialect(warehouse.dialect)
+        else:
+            dialect_for_url(warehouse.url)
     except DialectError as exc:
-        key = "read_dialect" if config.warehouse.read_dialect and config.warehouse.dialect else (
-            "dialect" if config.warehouse.dialect else "url")
-        raise fail(("warehouse", key), str(exc)) from None
+        raise fail(("warehouse", "dialect" if warehouse.dialect else "url"), str(exc)) from None
+    if warehouse.read_dialect:
+        try:
+            known_dialect(warehouse.read_dialect)
+        except DialectError as exc:
+            raise fail(("warehouse", "read_dialect"), str(exc)) from None
+    _, read = dialects_of(config)
     variables = template_variables(datetime(2000, 1, 1, tzinfo=UTC), None)
     seen: dict[str, int] = {}
     for index, check in enumerate(config.checks):
