@@ -89,7 +89,7 @@ def _floor_failing(fx: Fixture) -> int:
 # ------------------------------------------------------------------ building
 
 
-def _timing(c: Contender, floors: dict[str, float]) -> dict[str, Any]:
+def _timing(c: Contender, floors: dict[str, float], contenders: dict[str, Contender]) -> dict[str, Any]:
     row: dict[str, Any] = {"key": c.key, "label": c.label, "engine": c.engine, "floor": c.floor, "error": c.error,
                            "runs": len(c.timed)}
     if c.timed:
@@ -105,6 +105,12 @@ def _timing(c: Contender, floors: dict[str, float]) -> dict[str, Any]:
         base = floors.get(c.floor or c.key)
         if base:
             row["vs_floor"] = round(row["median_s"] / base, 3)
+        floor = contenders.get(c.floor or "")
+        if floor is not None and len(floor.timed) == len(c.timed):
+            # Round by round (the two ran minutes apart at most): steadier than a ratio of medians
+            # when the machine's load drifts during the run.
+            row["vs_floor_paired"] = round(statistics.median(o.wall / f.wall for o, f in zip(c.timed, floor.timed,
+                                                                                             strict=True)), 3)
     return row
 
 
@@ -119,7 +125,7 @@ def _target(name: str, value: float, target: float, *, at_most: bool, unit: str,
 def _scenario(fx: Fixture) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
     cs = fx.contenders
     floors = {k: statistics.median(o.wall for o in c.timed) for k, c in cs.items() if c.floor is None and c.timed}
-    timings = [_timing(c, floors) for c in cs.values()]
+    timings = [_timing(c, floors, cs) for c in cs.values()]
     correctness: dict[str, Any] = {}
     failing: dict[str, Any] = {"designed": sum(c.fails for c in fx.scenario.checks), "floor": _floor_failing(fx)}
     for key, c in cs.items():
@@ -201,11 +207,12 @@ def _rows(timings: list[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for t in timings:
         if "median_s" not in t:
-            rows.append([t["label"], t["engine"], "FAILED", "", "", "", ""])
+            rows.append([t["label"], t["engine"], "FAILED", "", "", "", "", ""])
             continue
         ratio = f"{t['vs_floor']:.2f}x" if "vs_floor" in t else ""
+        paired = f"{t['vs_floor_paired']:.2f}x" if "vs_floor_paired" in t else ""
         rows.append([t["label"], t["engine"], f"{t['median_s']:.3f}s", f"{t['min_s']:.3f}s",
-                     f"{t['cpu_median_s']:.3f}s", f"{t['peak_rss_mb']:.0f} MB", ratio])
+                     f"{t['cpu_median_s']:.3f}s", f"{t['peak_rss_mb']:.0f} MB", ratio, paired])
     return rows
 
 
@@ -229,15 +236,16 @@ def render(report: dict[str, Any]) -> str:
            f"{env['load_1min'][1]}; total {report['seconds']:.0f}s",
            f"  timing   {report['runs']} timed runs each after one warm-up, order rotated per round; wall time of",
            "           the whole process, start to exit (interpreter start-up and imports included for every",
-           "           contender, floors too); 'vs floor' divides by the floor run with the same engine version",
+           "           contender, floors too); 'vs floor' divides the median by the median of the floor run",
+           "           with the same engine version; 'paired' is the median of that ratio taken round by round",
            "  memory   peak RSS = ru_maxrss from wait4: the process and any child it waited for (MB = 10^6 bytes;",
            f"           never below this script's own {report['benchmark_peak_rss_mb']:.0f} MB, which Linux "
            "carries into its children)", ""]
     if report["deploywatch_missing"]:
         out += [f"  deploywatch canary NOT AVAILABLE: {report['deploywatch_missing']}", ""]
     for s in report["scenarios"]:
-        out += [s["title"], table(["contender", "engine", "median", "min", "cpu(med)", "peak RSS", "vs floor"],
-                                  _rows(s["timings"]))]
+        out += [s["title"], table(["contender", "engine", "median", "min", "cpu(med)", "peak RSS", "vs floor",
+                                   "paired"], _rows(s["timings"]))]
         inproc = [f"{t['engine']} {t['in_process_median_s']:.3f}s" for t in s["timings"]
                   if t["floor"] is None and "in_process_median_s" in t]
         if inproc:
