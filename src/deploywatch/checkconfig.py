@@ -151,5 +151,3 @@ class GateConfig(Model):
     min_score: Annotated[float, Field(ge=0, le=100)] | None = None
     description: str | None = None
 
-
-GateName = Name

@@ -15,7 +15,12 @@ _BACKENDS = {
 
 
 class DialectError(ValueError):
-    """A dialect sqlglot does not know, or a URL whose dialect cannot be told."""
+    """A dialect sqlglot does not know, or a URL whose dialect cannot be told; ``key`` is the
+    ``[warehouse]`` key to fix."""
+
+    def __init__(self, message: str, key: str = "dialect") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def backend(url: str) -> str:
@@ -28,17 +33,17 @@ def dialect_for_url(url: str) -> str:
     name = backend(url)
     if name not in _BACKENDS:
         raise DialectError(f"cannot tell the SQL dialect of a {name!r} URL; set warehouse.dialect "
-                           "(a sqlglot dialect such as 'postgres', 'bigquery' or 'snowflake')")
+                           "(a sqlglot dialect such as 'postgres', 'bigquery' or 'snowflake')", key="url")
     return _BACKENDS[name]
 
 
-def known_dialect(name: str) -> str:
-    """``name`` when sqlglot knows the dialect; else raise :class:`DialectError` listing some."""
+def known_dialect(name: str, key: str = "dialect") -> str:
+    """``name`` when sqlglot knows the dialect; else raise :class:`DialectError` (naming ``key``) listing some."""
     from sqlglot.dialects.dialect import Dialect
 
     try:
         Dialect.get_or_raise(name)
     except ValueError:
         raise DialectError(f"unknown SQL dialect {name!r}: expected a sqlglot dialect such as duckdb, postgres, "
-                           "bigquery, snowflake, trino or spark") from None
+                           "bigquery, snowflake, trino or spark", key=key) from None
     return name

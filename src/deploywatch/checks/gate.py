@@ -12,7 +12,7 @@ from typing import Any
 from ..config import LoadedConfig, load_config
 from ..errors import UsageError
 from ..status import Status
-from .results import CheckResult
+from .results import CanaryReport, CheckResult
 from .selection import select_checks
 
 __all__ = ["GATE_SCHEMA", "GateResult", "gate_score", "judge_gate", "run_gate"]
@@ -95,7 +95,7 @@ def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig 
 
     Raises :class:`~deploywatch.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
     """
-    from .runner import record_results, run_checks
+    from .runner import RunSummary, run_checks
 
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     gates = loaded.config.gates
@@ -105,17 +105,16 @@ def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig 
     settings = gates[name]
     checks = select_checks(loaded.config.checks, patterns=settings.checks)
     run_date = _as_date(date)
-    instant = now or datetime.now(UTC)
-    started_at = datetime.now(UTC)
-    report = run_checks(loaded, checks, now=instant, run_date=run_date, command="gate", record=False)
-    result = judge_gate(name, report.results, min_score=settings.min_score, run_id=report.run_id)
-    if record:
-        from .runner import open_store
+    verdict: list[GateResult] = []
 
-        with open_store(loaded) as store:
-            record_results(store, report, command="gate", started_at=started_at, score=result.score,
-                           exit_code=result.exit_code, details={"gate": name, "verdict": result.status})
-    return result
+    def judge(report: CanaryReport) -> RunSummary:
+        verdict.append(judge_gate(name, report.results, min_score=settings.min_score, run_id=report.run_id))
+        return RunSummary(verdict[0].score, verdict[0].exit_code, {"gate": name, "verdict": verdict[0].status})
+
+    report = run_checks(loaded, checks, now=now or datetime.now(UTC), run_date=run_date, command="gate",
+                        record=record, summarize=judge)
+    return verdict[0] if verdict else judge_gate(name, report.results, min_score=settings.min_score,
+                                                 run_id=report.run_id)
 
 
 def _as_date(value: date | str | None) -> date | None:

@@ -6,7 +6,7 @@ Custom ``query`` checks run as written, one statement each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -59,18 +59,6 @@ class Scan:
         """A statement computing only one metric column (used to isolate a failing metric)."""
         return _statement(self, dialect, [alias])
 
-    @property
-    def label(self) -> str:
-        """How output names this statement: the table (and filter), or the query check's name."""
-        if self.kind == "query":
-            return f"query of {self.checks[0].config.name}"
-        text = self.table or ""
-        if self.where:
-            text += f" WHERE {self.where}"
-        if self.group_by:
-            text += f" GROUP BY {', '.join(self.group_by)}"
-        return text
-
 
 @dataclass
 class Plan:
@@ -94,23 +82,24 @@ def parse_table(text: str, dialect: str) -> exp.Table:
 
 def parse_where(text: str, dialect: str) -> exp.Expr:
     """A ``where`` condition (already rendered) as a sqlglot expression."""
+    return _row_expression(text, dialect, "a where condition filters rows and cannot use aggregates",
+                           parse=lambda: sqlglot.condition(text, dialect=dialect))
+
+
+def _row_expression(text: str, dialect: str, aggregate_error: str, parse: Callable[[], exp.Expr]) -> exp.Expr:
+    """Parse a per-row expression (a filter or a grouping), refusing aggregates."""
     try:
-        condition = sqlglot.condition(text, dialect=dialect)
+        expression = parse()
     except SqlglotError as exc:
         raise MetricError(f"cannot parse {text.strip()!r} as {dialect} SQL: {str(exc).splitlines()[0]}") from None
-    if condition.find(exp.AggFunc):
-        raise MetricError(f"a where condition filters rows and cannot use aggregates: {text.strip()!r}")
-    return condition
+    if expression.find(exp.AggFunc):
+        raise MetricError(f"{aggregate_error}: {text.strip()!r}")
+    return expression
 
 
 def _group_expression(text: str, dialect: str) -> exp.Expr:
-    try:
-        expression = sqlglot.parse_one(text, read=dialect)
-    except SqlglotError as exc:
-        raise MetricError(f"cannot parse group_by {text!r}: {str(exc).splitlines()[0]}") from None
-    if expression.find(exp.AggFunc):
-        raise MetricError(f"group_by {text!r} cannot be an aggregate")
-    return expression
+    return _row_expression(text, dialect, "group_by cannot be an aggregate",
+                           parse=lambda: sqlglot.parse_one(text, read=dialect))
 
 
 def compile_check_metric(check: CheckConfig, read_dialect: str) -> CompiledMetric:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from .warehouse import Warehouse
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["compile_checks", "open_store", "record_results", "run_checks", "store_url"]
+__all__ = ["RunSummary", "compile_checks", "open_store", "record_results", "run_checks", "store_url"]
 
 
 def store_url(loaded: LoadedConfig) -> str:
@@ -54,9 +55,20 @@ def compile_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: 
     return plan, date.fromisoformat(variables["run_date"])
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What a command concluded from a run's results, stored with the run (a gate's score and verdict)."""
+
+    score: float | None = None
+    exit_code: int | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
 def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime, run_date: date | None = None,
-               command: str = "canary", record: bool = True) -> CanaryReport:
-    """Run ``checks`` in the warehouse and judge them; with ``record``, store the run and its metrics."""
+               command: str = "canary", record: bool = True,
+               summarize: Callable[[CanaryReport], RunSummary] | None = None) -> CanaryReport:
+    """Run ``checks`` in the warehouse and judge them; with ``record``, store the run and its metrics (with what
+    ``summarize`` concludes from them), all through one store connection."""
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
@@ -82,7 +94,9 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
         report = CanaryReport(uuid.uuid4().hex, day, now, tuple(results), plan, time.perf_counter() - started,
                               sum(o.statements for o in outcomes))
         if record and store is not None:
-            record_results(store, report, command=command, started_at=started_at)
+            summary = summarize(report) if summarize is not None else RunSummary()
+            record_results(store, report, command=command, started_at=started_at, score=summary.score,
+                           exit_code=summary.exit_code, details=summary.details)
     finally:
         if store is not None:
             store.close()

@@ -8,6 +8,7 @@ means seconds, for freshness and any metric measured in seconds.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -61,6 +62,7 @@ class Threshold:
                                  f"not to a {unit} metric")
 
 
+@functools.lru_cache(maxsize=1024)  # every group of every check re-reads its thresholds
 def parse_threshold(text: str) -> Threshold:
     """Parse ``"< 80"``, ``">= 99.5%"``, ``"> 12h"``, ``"!= 0"``; raise :class:`ThresholdError` when malformed."""
     match = _FORM.fullmatch(text)

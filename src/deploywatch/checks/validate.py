@@ -30,7 +30,7 @@ def dialects_of(config: Config) -> tuple[str, str]:
     """``(warehouse dialect, dialect the checks are written in)``; raise :class:`DialectError`."""
     warehouse = config.warehouse
     dialect = known_dialect(warehouse.dialect) if warehouse.dialect else dialect_for_url(warehouse.url)
-    read = known_dialect(warehouse.read_dialect) if warehouse.read_dialect else dialect
+    read = known_dialect(warehouse.read_dialect, key="read_dialect") if warehouse.read_dialect else dialect
     return dialect, read
 
 
@@ -41,20 +41,10 @@ def validate_checks(config: Config, file: str, text: str, prefix: Sequence[str])
         full = (*prefix, *loc)
         return ConfigError(message, file=file, key=key_path(full), line=find_line(text, full))
 
-    warehouse = config.warehouse
     try:
-        if warehouse.dialect:
-            known_dialect(warehouse.dialect)
-        else:
-            dialect_for_url(warehouse.url)
+        _, read = dialects_of(config)
     except DialectError as exc:
-        raise fail(("warehouse", "dialect" if warehouse.dialect else "url"), str(exc)) from None
-    if warehouse.read_dialect:
-        try:
-            known_dialect(warehouse.read_dialect)
-        except DialectError as exc:
-            raise fail(("warehouse", "read_dialect"), str(exc)) from None
-    _, read = dialects_of(config)
+        raise fail(("warehouse", exc.key), str(exc)) from None
     variables = template_variables(datetime(2000, 1, 1, tzinfo=UTC), None)
     seen: dict[str, int] = {}
     for index, check in enumerate(config.checks):

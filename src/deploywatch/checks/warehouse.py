@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ class ScanOutcome:
     error: str | None = None  # the whole statement failed
     metric_errors: dict[str, str] = field(default_factory=dict)  # alias -> error, after isolating
     timed_out: bool = False
-    seconds: float = 0.0
     statements: int = 0
 
 
@@ -170,18 +168,14 @@ class Warehouse:
 
     def _run_scan(self, scan: Scan, dialect: str) -> ScanOutcome:
         outcome = ScanOutcome(scan)
-        started = time.perf_counter()
-        try:
-            rows, error, failure = self._execute(scan.statement, scan.timeout)
-            outcome.statements += 1
-            if error is None:
-                self._collect(outcome, rows or [], scan.metric_aliases())
-            elif failure != "statement" or scan.kind == "query" or len(scan.metric_aliases()) <= 1:
-                outcome.error, outcome.timed_out = error, failure == "timeout"
-            else:
-                self._isolate(outcome, dialect)
-        finally:
-            outcome.seconds = time.perf_counter() - started
+        rows, error, failure = self._execute(scan.statement, scan.timeout)
+        outcome.statements += 1
+        if error is None:
+            self._collect(outcome, rows or [], scan.metric_aliases())
+        elif failure != "statement" or scan.kind == "query" or len(scan.metric_aliases()) <= 1:
+            outcome.error, outcome.timed_out = error, failure == "timeout"
+        else:
+            self._isolate(outcome, dialect)
         return outcome
 
     def _isolate(self, outcome: ScanOutcome, dialect: str) -> None:
@@ -308,9 +302,7 @@ def _cancel(conn: Connection, fired: threading.Event) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """A database value as a plain Python value: Decimal -> float, NaN -> None kept as a marker."""
+    """A database value as a plain Python value: an integral Decimal -> int, any other Decimal -> float."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
-    if isinstance(value, float) and math.isnan(value):
-        return math.nan
     return value

@@ -110,6 +110,7 @@ def _explain_checks(loaded: LoadedConfig) -> dict[str, Any]:
     from ..checks.runner import compile_checks, store_url
     from ..checks.selection import select_checks
     from ..checks.warehouse import Warehouse
+    from ..store.engine import display_url
 
     config = loaded.config
     plan, run_date = compile_checks(loaded, config.checks, now=datetime.now(UTC), run_date=None)
@@ -125,14 +126,8 @@ def _explain_checks(loaded: LoadedConfig) -> dict[str, Any]:
     return {"warehouse": {"url": mask(shown_url), "dialect": plan.dialect,
                           "timeout_seconds": config.warehouse.timeout, "concurrency": config.warehouse.concurrency,
                           "timezone": config.warehouse.timezone},
-            "store": mask(_hide_password(store_url(loaded))), "run_date": run_date.isoformat(),
+            "store": display_url(store_url(loaded)), "run_date": run_date.isoformat(),
             "statements": len(plan.scans), "checks": checks, "gates": gates}
-
-
-def _hide_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _print_checks(data: dict[str, Any]) -> None:
