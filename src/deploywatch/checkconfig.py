@@ -52,7 +52,15 @@ def _sql_url(value: str) -> str:
     return value
 
 
+def _memory_size(value: str) -> str:
+    if not _MEMORY.fullmatch(value.strip()):
+        raise ValueError("expected a size such as '64MB', '512MiB' or '2GB'")
+    return value.strip()
+
+
+_MEMORY = re.compile(r"(?i)\d+(?:\.\d+)?\s*(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 CheckName = Annotated[str, AfterValidator(_check_name)]
+MemorySize = Annotated[str, AfterValidator(_memory_size)]
 ThresholdText = Annotated[str, AfterValidator(_threshold)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 SqlUrl = Annotated[str, AfterValidator(_sql_url)]
@@ -68,6 +76,7 @@ class WarehouseConfig(Model):
     concurrency: Annotated[int, Field(ge=1, le=32)] = 4
     timezone: TimeZone = "UTC"
     read_only: bool | None = None  # DuckDB files open read-only unless this is false
+    memory_limit: MemorySize = "64MB"  # DuckDB only: its working memory; more spills to a temporary directory
 
 
 class StoreConfig(Model):

@@ -95,6 +95,17 @@ def canary(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     return code, captured.out, captured.err
 
 
+def aggregate_selects(select: exp.Select) -> list[exp.Select]:
+    """The SELECTs that aggregate: the statement itself, or the sub-selects of its cross-joined form (DuckDB
+    computes distinct counts in sub-selects of their own)."""
+    subqueries = [e.this for e in (select.args["from_"].this, *(j.this for j in select.args.get("joins") or []))
+                  if isinstance(e, exp.Subquery)]
+    if not subqueries:
+        return [select]
+    assert all(isinstance(c, exp.Column) and c.table for c in select.expressions), select.sql()
+    return subqueries
+
+
 def explained_statements(text: str) -> list[str]:
     """The SQL statements in ``canary --explain`` output (comment lines dropped, split at ``;``)."""
     sql = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
@@ -127,7 +138,7 @@ def test_one_statement_per_table_where_and_group_by(warehouse: ScratchWarehouse)
     (whole_orders,) = [s for s in statements if "FROM orders" in s and "WHERE" not in s and "GROUP BY" not in s]
     parsed = sqlglot.parse_one(whole_orders, read=dialect)
     # Five checks, four columns: the two row_counts are one COUNT(*); duplicate and distinct counts ride along.
-    columns = [c.unalias().sql() for c in parsed.expressions]
+    columns = [c.unalias().sql() for part in aggregate_selects(parsed) for c in part.expressions]
     assert len(columns) == len(set(columns)) == 4
     assert columns.count("COUNT(*)") == 1
     assert sum("COUNT(DISTINCT customer)" in c for c in columns) == 2
@@ -153,9 +164,11 @@ def test_only_aggregates_come_back(warehouse: ScratchWarehouse) -> None:
         select = sqlglot.parse_one(executed_statement.statement, read=warehouse.dialect)
         assert isinstance(select, exp.Select) and not select.args.get("limit")
         groups = {g.sql() for g in (select.args["group"].expressions if select.args.get("group") else [])}
-        for column in select.expressions:
-            inner = column.unalias()
-            assert inner.find(exp.AggFunc) or inner.sql() in groups, executed_statement.statement
+        for part in aggregate_selects(select):
+            assert not part.args.get("limit")
+            for column in part.expressions:
+                inner = column.unalias()
+                assert inner.find(exp.AggFunc) or inner.sql() in groups, executed_statement.statement
         returned.append(warehouse.scalar(f"SELECT COUNT(1) FROM ({executed_statement.statement}) AS q"))
     regions = warehouse.scalar("SELECT COUNT(1) FROM (SELECT region FROM orders GROUP BY region) AS g")
     assert regions == 3
@@ -209,8 +222,19 @@ def test_explain_prints_the_statements_and_runs_nothing(warehouse: ScratchWareho
 # ---------------------------------------------------------------- concurrency
 
 
-def test_scans_of_different_tables_run_concurrently(tmp_path: Path) -> None:
+def test_duckdb_runs_one_statement_at_a_time(tmp_path: Path) -> None:
+    # DuckDB spreads each statement over every core itself; several at once would split the memory budget.
     warehouse = ScratchWarehouse.duckdb(tmp_path)
+    warehouse.create(*[Table(f"t{i}", {"x": "INTEGER"}, [(j,) for j in range(5)]) for i in range(3)])
+    checks = [{"name": f"t{i}.rows", "table": f"t{i}", "metric": "row_count"} for i in range(3)]
+    with record_statements(delay=0.05) as executed:
+        report = run(warehouse.write_config(checks, warehouse={"concurrency": 4}))
+    assert [r.value for r in report.results] == [5, 5, 5]
+    assert (len(executed), executed.max_in_flight) == (3, 1)
+
+
+def test_scans_of_different_tables_run_concurrently(postgres_database: str, tmp_path: Path) -> None:
+    warehouse = ScratchWarehouse.postgres(postgres_database, tmp_path)
     tables = [Table(f"t{i}", {"x": "INTEGER"}, [(j,) for j in range(5)]) for i in range(4)]
     warehouse.create(*tables)
     checks = [{"name": f"t{i}.rows", "table": f"t{i}", "metric": "row_count"} for i in range(4)]
@@ -371,3 +395,27 @@ def test_statements_and_values_are_stored(warehouse: ScratchWarehouse, capsys: p
                                                                  limit=5)] for name in shown}
     assert history == {name: [pytest.approx(value)] for name, value in shown.items()}
     assert Counter(type(v) for v in shown.values())[type(None)] == 0
+
+
+# ---------------------------------------------------------------- distinct counts in sub-selects
+
+
+def test_filtered_distinct_counts_in_one_statement_equal_hand_written_sql(tmp_path: Path) -> None:
+    warehouse = ScratchWarehouse.duckdb(tmp_path)
+    warehouse.create(ORDERS)
+    checks = [{"name": "rows", "table": "orders", "where": IN_EAST, "metric": "row_count"},
+              {"name": "ids", "table": "orders", "where": IN_EAST, "metric": "distinct_count(id)"},
+              {"name": "customers", "table": "orders", "where": IN_EAST, "metric": "distinct_count(customer)"},
+              {"name": "dups", "table": "orders", "where": IN_EAST, "metric": "duplicate_count(customer)"},
+              {"name": "per_customer", "table": "orders", "where": IN_EAST,
+               "sql": "SUM(amount) / COUNT(DISTINCT customer)"}]
+    with record_statements() as executed:
+        report = run(warehouse.write_config(checks))
+    (statement,) = [e.statement for e in executed]
+    parts = aggregate_selects(sqlglot.parse_one(statement, read="duckdb"))
+    assert len(parts) == 3  # plain aggregates, DISTINCT id, DISTINCT customer; each filtered
+    assert all(p.args.get("where") is not None for p in parts)
+    expected = warehouse.query(
+        "SELECT COUNT(*), COUNT(DISTINCT id), COUNT(DISTINCT customer), COUNT(customer) - COUNT(DISTINCT customer), "
+        "SUM(amount) / COUNT(DISTINCT customer) FROM orders WHERE region = 'east'")[0]
+    assert tuple(one(report, c["name"]).value for c in checks) == pytest.approx(expected)

@@ -167,13 +167,46 @@ def _add_column(scan: Scan, expression: exp.Expr, dialect: str) -> str:
 
 def _statement(scan: Scan, dialect: str, metrics: Sequence[str] | None = None) -> str:
     assert scan.table_expression is not None
-    where = scan.where_expression
-    columns = [e.copy().as_(alias) for alias, e in scan.columns.items()
-               if alias.startswith("g") or metrics is None or alias in metrics]
-    select = exp.select(*columns).from_(scan.table_expression.copy())
-    if where is not None:
-        select = select.where(where.copy())
+    chosen = [alias for alias in scan.columns if alias.startswith("m") and (metrics is None or alias in metrics)]
     groups = [e.copy() for alias, e in scan.columns.items() if alias.startswith("g")]
+    parts = _distinct_parts(scan, chosen) if dialect == "duckdb" and not groups else [chosen]
+    if len(parts) > 1:
+        # One statement still, but each DISTINCT argument aggregated in its own sub-select: DuckDB runs
+        # several COUNT(DISTINCT …) of one SELECT together, several times slower and with all their hash
+        # tables in memory at once, while one per sub-select streams and spills within memory_limit.
+        subqueries = [_select(scan, part, []).subquery(f"p{i}") for i, part in enumerate(parts)]
+        outer = exp.select(*(exp.column(alias, table=f"p{i}") for i, part in enumerate(parts) for alias in part))
+        outer = outer.from_(subqueries[0])
+        for subquery in subqueries[1:]:
+            outer = outer.join(subquery, join_type="cross")
+        order = {alias: position for position, alias in enumerate(chosen)}
+        outer.set("expressions", sorted(outer.expressions, key=lambda c: order[c.name]))
+        return outer.sql(dialect=dialect)
+    return _select(scan, chosen, groups).sql(dialect=dialect)
+
+
+def _select(scan: Scan, metrics: Sequence[str], groups: list[exp.Expr]) -> exp.Select:
+    assert scan.table_expression is not None
+    columns = [e.copy().as_(alias) for alias, e in scan.columns.items()
+               if (alias.startswith("g") and groups) or alias in metrics]
+    select = exp.select(*columns).from_(scan.table_expression.copy())
+    if scan.where_expression is not None:
+        select = select.where(scan.where_expression.copy())
     if groups:
         select = select.group_by(*groups)
-    return select.sql(dialect=dialect)
+    return select
+
+
+def _distinct_parts(scan: Scan, metrics: Sequence[str]) -> list[list[str]]:
+    """The metric columns split by the DISTINCT arguments they aggregate: first every column without
+    DISTINCT, then one part per distinct argument (set); a single part when there is nothing to split."""
+    plain: list[str] = []
+    by_argument: dict[tuple[str, ...], list[str]] = {}
+    for alias in metrics:
+        arguments = tuple(sorted({d.sql() for d in scan.columns[alias].find_all(exp.Distinct)}))
+        if arguments:
+            by_argument.setdefault(arguments, []).append(alias)
+        else:
+            plain.append(alias)
+    parts = ([plain] if plain else []) + list(by_argument.values())
+    return parts if len(parts) > 1 else [list(metrics)]

@@ -8,6 +8,8 @@ a timeout, each metric is retried alone so that one bad column does not hide the
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +28,12 @@ from .plan import Scan
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["GroupKey", "ScanOutcome", "Warehouse", "warehouse_error"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "GroupKey", "ScanOutcome", "Warehouse", "warehouse_error"]
+
+# DuckDB's own default is 80% of the machine's memory. Check aggregates stream, and what does not fit
+# (the hash tables of COUNT(DISTINCT …)) spills to disk, so a small budget costs little time and keeps a
+# canary from crowding out the pipeline it watches.
+DEFAULT_MEMORY_LIMIT = "64MB"
 
 GroupKey = tuple[Any, ...]  # () for an ungrouped scan
 Value = float | int | datetime | date | None
@@ -66,8 +73,10 @@ class Warehouse:
     listeners: ClassVar[list[Callable[[str], None]]] = []
 
     def __init__(self, url: str, *, base_dir: Path, read_only: bool | None = None, concurrency: int = 4,
-                 key: str = "warehouse.url", timeout: float = 300.0) -> None:
+                 key: str = "warehouse.url", timeout: float = 300.0, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         self.backend = backend(url)
+        self.memory_limit = memory_limit
+        self._spill: str | None = None
         self.timeout = timeout
         self.concurrency = concurrency
         self.path: Path | None = None
@@ -132,6 +141,9 @@ class Warehouse:
         if self._duckdb is not None:
             self._duckdb.close()
             self._duckdb = None
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
 
     def start(self, scans: Sequence[Scan], dialect: str) -> Future[list[ScanOutcome]]:
         """Start :meth:`run` in the background (the caller can open the store meanwhile)."""
@@ -158,7 +170,9 @@ class Warehouse:
         missing = self.missing_file()
         if missing:
             return [ScanOutcome(scan, error=missing) for scan in scans]
-        if len(scans) <= 1 or self.concurrency == 1:
+        # DuckDB already spreads one statement over every core; running several at once would only split
+        # the cores and the memory budget between them (and make out-of-memory errors likelier).
+        if len(scans) <= 1 or self.concurrency == 1 or self.backend == "duckdb":
             return [self._run_scan(scan, dialect) for scan in scans]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(scans)),
                                 thread_name_prefix="deploywatch-warehouse") as pool:
@@ -229,7 +243,12 @@ class Warehouse:
                 import duckdb
 
                 database = str(self.path) if self.path is not None else ":memory:"
-                self._duckdb = duckdb.connect(database, read_only=self._read_only, config=self._duckdb_options)
+                options: dict[str, Any] = {"memory_limit": self.memory_limit, **self._duckdb_options}
+                if "temp_directory" not in options:
+                    # Spills go to a private directory: the default (beside the database) may be read-only.
+                    self._spill = tempfile.mkdtemp(prefix="deploywatch-duckdb-")
+                    options["temp_directory"] = self._spill
+                self._duckdb = duckdb.connect(database, read_only=self._read_only, config=options)
             return self._duckdb
 
     def _execute_duckdb(self, statement: str, timeout: float) -> tuple[list[Any] | None, str | None, str]:

@@ -5,7 +5,7 @@
 SELECT COUNT(*) AS m0, 100.0 * (COUNT(CASE WHEN status IN ('paid', 'shipped') THEN 1 END)) / NULLIF(COUNT(*), 0) AS m1, COUNT_IF(amount > 1000) AS m2 FROM sales.orders WHERE order_date >= CAST('2026-11-22' AS DATE) - INTERVAL '7' DAY AND LOWER(status) <> 'test';
 
 -- s2 (scan): orders.customer_missing, orders.customer_missing_pct, orders.duplicates, orders.customers, orders.customers_approx, orders.fresh, orders.min, orders.max, orders.avg, orders.sum, orders.stddev, orders.per_customer
-SELECT COUNT(*) - COUNT(customer_id) AS m0, 100.0 * (COUNT(*) - COUNT(customer_id)) / NULLIF(COUNT(*), 0) AS m1, COUNT(order_id) - COUNT(DISTINCT order_id) AS m2, COUNT(DISTINCT customer_id) AS m3, APPROX_COUNT_DISTINCT(customer_id) AS m4, MAX(created_at) AS m5, MIN(amount) AS m6, MAX(amount) AS m7, AVG(amount) AS m8, SUM(amount) AS m9, STDDEV(amount) AS m10, CAST((SUM(amount)) AS DOUBLE) / NULLIF(COUNT(DISTINCT customer_id), 0) AS m11 FROM sales.orders;
+SELECT p0.m0, p0.m1, p1.m2, p2.m3, p0.m4, p0.m5, p0.m6, p0.m7, p0.m8, p0.m9, p0.m10, p2.m11 FROM (SELECT COUNT(*) - COUNT(customer_id) AS m0, 100.0 * (COUNT(*) - COUNT(customer_id)) / NULLIF(COUNT(*), 0) AS m1, APPROX_COUNT_DISTINCT(customer_id) AS m4, MAX(created_at) AS m5, MIN(amount) AS m6, MAX(amount) AS m7, AVG(amount) AS m8, SUM(amount) AS m9, STDDEV(amount) AS m10 FROM sales.orders) AS p0 CROSS JOIN (SELECT COUNT(order_id) - COUNT(DISTINCT order_id) AS m2 FROM sales.orders) AS p1 CROSS JOIN (SELECT COUNT(DISTINCT customer_id) AS m3, CAST((SUM(amount)) AS DOUBLE) / NULLIF(COUNT(DISTINCT customer_id), 0) AS m11 FROM sales.orders) AS p2;
 
 -- s3 (scan): orders.by_region
 SELECT region AS g0, COUNT(*) AS m0 FROM sales.orders GROUP BY region;
