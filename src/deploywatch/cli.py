@@ -49,6 +49,24 @@ def report_options(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
     return decorate
 
 
+def alert_options(fn: F) -> F:
+    """``--no-alerts`` and ``--dry-run-alerts``, given to the command as ``alert_mode``."""
+
+    fn = click.option("--dry-run-alerts", "dry_run_alerts", is_flag=True,
+                      help="Show the notifications that are due instead of sending them (nothing is changed).")(fn)
+    fn = click.option("--no-alerts", "no_alerts", is_flag=True,
+                      help="Record the run but route and send no notifications.")(fn)
+    return fn
+
+
+def _alert_mode(no_alerts: bool, dry_run_alerts: bool) -> Any:
+    from .notify.model import AlertMode
+
+    if no_alerts and dry_run_alerts:
+        raise click.UsageError("--no-alerts and --dry-run-alerts cannot be combined")
+    return AlertMode(enabled=not no_alerts, dry_run=dry_run_alerts)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="deploywatch", prog_name="deploywatch")
 def cli() -> None:
@@ -62,9 +80,10 @@ def cli() -> None:
 @click.argument("services", nargs=-1)
 @click.option("--max-commits", type=click.IntRange(min=0), default=20, show_default=True,
               help="Relevant commits listed per service.")
+@alert_options
 @report_options()
 def drift(services: tuple[str, ...], max_commits: int, config_path: Path | None, output_format: str | None,
-          now: datetime) -> int:
+          now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """How far each service's deployed commit is behind the branch, and whether it matters."""
     from .prefetch import Prefetch
 
@@ -72,7 +91,7 @@ def drift(services: tuple[str, ...], max_commits: int, config_path: Path | None,
     from .commands import drift as command
 
     return command.run(services, config_path=config_path, output_format=output_format, now=now,
-                       max_commits=max_commits, prefetch=prefetch)
+                       max_commits=max_commits, prefetch=prefetch, alert_mode=_alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
@@ -129,26 +148,31 @@ _date_option = click.option("--date", "run_date", callback=_parse_date, metavar=
               help="Only checks whose name matches this glob, or whose phase is this name (repeatable).")
 @_date_option
 @click.option("--explain", is_flag=True, help="Print the SQL statements instead of running them.")
+@alert_options
 @report_options()
 def canary(phases: tuple[str, ...], patterns: tuple[str, ...], run_date: date | None, explain: bool,
-           config_path: Path | None, output_format: str | None, now: datetime) -> int:
+           config_path: Path | None, output_format: str | None, now: datetime, no_alerts: bool,
+           dry_run_alerts: bool) -> int:
     """Run data checks in the warehouse: one statement per table and filter, results stored with history."""
     from .commands import canary as command
 
     return command.run(config_path=config_path, phases=phases, patterns=patterns, run_date=run_date,
-                       output_format=output_format, now=now, explain=explain)
+                       output_format=output_format, now=now, explain=explain,
+                       alert_mode=_alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
 @click.argument("name")
 @_date_option
+@alert_options
 @report_options()
 def gate(name: str, run_date: date | None, config_path: Path | None, output_format: str | None,
-         now: datetime) -> int:
+         now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """Should the next pipeline phase run? PROCEED (0), PROCEED_WITH_WARNING (1), FAIL (2)."""
     from .commands import gate as command
 
-    return command.run(name, config_path=config_path, run_date=run_date, output_format=output_format, now=now)
+    return command.run(name, config_path=config_path, run_date=run_date, output_format=output_format, now=now,
+                       alert_mode=_alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
@@ -162,6 +186,89 @@ def history(check: str, group: str | None, limit: int, config_path: Path | None,
     from .commands import history as command
 
     return command.run(check, config_path=config_path, group=group, limit=limit, output_format=output_format)
+
+
+@cli.group()
+def alerts() -> None:
+    """Try the alert sinks, and look into or deliver the outbox."""
+
+
+@alerts.command("test")
+@click.argument("sinks", nargs=-1)
+@report_options(("table", "json"))
+def alerts_test(sinks: tuple[str, ...], config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Send a test message to every sink (or the SINKS named); exit 0 when every one confirmed."""
+    from .commands import alerts as command
+
+    return command.test(sinks, config_path=config_path, output_format=output_format, now=now)
+
+
+@alerts.command("pending")
+@click.option("--delivered", is_flag=True, help="Include delivered messages.")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="How many rows.")
+@report_options(("table", "json"))
+def alerts_pending(delivered: bool, limit: int, config_path: Path | None, output_format: str | None,
+                   now: datetime) -> int:
+    """The outbox: messages waiting for delivery and dead letters (exit 0 empty, 1 pending, 2 dead)."""
+    from .commands import alerts as command
+
+    return command.pending(config_path=config_path, output_format=output_format, now=now, delivered=delivered,
+                           limit=limit)
+
+
+@alerts.command("flush")
+@click.option("--retry-dead", is_flag=True, help="Try dead letters again too.")
+@click.option("--no-wait", "no_wait", is_flag=True, help="One attempt per message, no retries.")
+@report_options(("table", "json"))
+def alerts_flush(retry_dead: bool, no_wait: bool, config_path: Path | None, output_format: str | None,
+                 now: datetime) -> int:
+    """Deliver every pending message now, whatever its backoff."""
+    from .commands import alerts as command
+
+    return command.flush(config_path=config_path, output_format=output_format, retry_dead=retry_dead,
+                         wait=not no_wait)
+
+
+@cli.group()
+def silence() -> None:
+    """Silence findings for a while: recorded, not sent."""
+
+
+@silence.command("add")
+@click.option("--match", "matchers", multiple=True, metavar="NAME=VALUE", required=True,
+              help="A matcher on kind, subject or a label (=, !=, =~, !~); repeat to require several.")
+@click.option("--for", "duration", default="2h", show_default=True, metavar="DURATION", help="How long.")
+@click.option("--comment", required=True, help="Why (shown with the silence).")
+@click.option("--author", default=None, help="Who (default: $DEPLOYWATCH_USER or the login name).")
+@report_options(("table", "json"))
+def silence_add(matchers: tuple[str, ...], duration: str, comment: str, author: str | None,
+                config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Add a silence, e.g. --match service=prediction-worker --for 4h --comment "deploy in progress"."""
+    from .commands import silence as command
+
+    return command.add(matchers, duration=duration, comment=comment, author=author, config_path=config_path,
+                       output_format=output_format, now=now)
+
+
+@silence.command("list")
+@click.option("--all", "include_expired", is_flag=True, help="Include expired silences.")
+@report_options(("table", "json"))
+def silence_list(include_expired: bool, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """The active silences (or all of them)."""
+    from .commands import silence as command
+
+    return command.list_silences(config_path=config_path, output_format=output_format, now=now,
+                                 include_expired=include_expired)
+
+
+@silence.command("expire")
+@click.argument("silence_id", metavar="ID")
+@report_options(("table",))
+def silence_expire(silence_id: str, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """End silence ID now."""
+    from .commands import silence as command
+
+    return command.expire(silence_id, config_path=config_path, now=now)
 
 
 @cli.group()
@@ -181,11 +288,13 @@ def config_check(config_path: Path | None, output_format: str | None, now: datet
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--now", callback=_parse_now, metavar="ISO8601", help="Build the demo as of this time.")
-def demo(directory: Path | None, now: datetime) -> int:
-    """Build a demo workspace in DIRECTORY (default ./deploywatch-demo) and run drift on it."""
+@click.option("--webhook", metavar="URL", help="Send the demo's findings to this URL as JSON (a generic webhook).")
+@click.option("--slack-webhook", metavar="URL", help="Send the demo's findings to this Slack incoming webhook.")
+def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webhook: str | None) -> int:
+    """Build a demo workspace in DIRECTORY (default ./deploywatch-demo) and run drift and canaries on it."""
     from .commands import demo as command
 
-    return command.run(directory or Path("deploywatch-demo"), now=now)
+    return command.run(directory or Path("deploywatch-demo"), now=now, webhook=webhook, slack_webhook=slack_webhook)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from .alertconfig import (
+    AlertmanagerSinkConfig,
+    AlertMatch,
+    AlertsConfig,
+    GitHubSinkConfig,
+    SlackSinkConfig,
+    WebhookSinkConfig,
+)
 from .checkconfig import AnomalyConfig, CheckConfig, GateConfig, StoreConfig, WarehouseConfig
 from .configerrors import config_error, key_path
 from .configfile import (
@@ -171,6 +179,7 @@ class Config(Model):
     store: StoreConfig = StoreConfig()
     checks: list[CheckConfig] = Field(default_factory=list)
     gates: dict[Name, GateConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig = AlertsConfig()
 
 
 @dataclass(frozen=True)
@@ -301,5 +310,8 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
                            ("deployed", DeployedConfig), ("cloudrun", CloudRunPreset),
                            ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset),
                            ("warehouse", WarehouseConfig), ("store", StoreConfig), ("check", CheckConfig),
-                           ("anomaly", AnomalyConfig), ("gate", GateConfig))
+                           ("anomaly", AnomalyConfig), ("gate", GateConfig), ("alerts", AlertsConfig),
+                           ("slack", SlackSinkConfig), ("github", GitHubSinkConfig),
+                           ("alertmanager", AlertmanagerSinkConfig), ("webhook", WebhookSinkConfig),
+                           ("match", AlertMatch))
 }

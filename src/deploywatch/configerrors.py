@@ -81,6 +81,8 @@ def _suggest(key: str, parent: tuple[str | int, ...], known_keys: Mapping[str, t
         section = "gate"
     elif parent[-1] == "deployed":
         section = "deployed"
+    elif len(parent) == 3 and parent[0] == "alerts":  # alerts.slack[0].KEY
+        section = str(parent[1])
     else:
         section = str(parent[-1])
     known = known_keys.get(section)

@@ -14,12 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from .config import EffectiveThresholds
 from .durations import format_age, format_timestamp
+from .findings import Finding
 from .git import Repo
 from .history import History, StartedWalk
 from .paths import ServicePaths
+from .redact import mask
 from .sources import Reading
 from .status import Status, worst
 
@@ -114,6 +117,21 @@ class ServiceDrift:
         if self.excluded_commits_behind:
             text += f" ({self.excluded_commits_behind} only in its excluded files)"
         return text
+
+    def finding(self, tip: str, *, commits_shown: int = 5) -> Finding:
+        """This service's drift as a finding (kind ``drift``), with what a person needs to act on it."""
+        details: dict[str, Any] = {
+            "service": self.name, "group": self.group, "state": str(self.state), "status": str(self.status),
+            "deployed_commit": self.deployed_commit, "tip": tip, "commits_behind": self.commits_behind,
+            "relevant_commits_behind": self.relevant_commits_behind, "commits_ahead": self.commits_ahead,
+            "drift_age_seconds": self.drift_age_seconds, "reason": mask(self.reason),
+            "deploy": mask(self.deploy) if self.deploy else None,
+            "commits": [{"sha": c.sha, "subject": mask(c.subject), "author": c.author,
+                         "on_branch_at": format_timestamp(c.on_branch_at)} for c in self.commits[:commits_shown]],
+        }
+        summary = f"{self.name} {self.status}: " + (f"{self.composition}; " if self.composition else "") + self.reason
+        labels = {"service": self.name, **({"group": self.group} if self.group else {})}
+        return Finding("drift", self.name, self.status, mask(summary), details, labels)
 
     def to_json(self) -> dict[str, object]:
         """The ``services[]`` item of ``deploywatch.drift/v1``."""

@@ -30,6 +30,8 @@ class Finding:
     status: Status
     summary: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    # What routing and silences match on besides kind and subject: service, group, check, phase, table …
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:

@@ -292,8 +292,11 @@ def test_gate_runs_are_stored_with_verdict_and_score(config: Path, capsys: pytes
         ["orders.rows", "orders.amount_present", "orders.by_region", "orders.refunds"]), abs=0.05)
     assert weighted.run_date == RUN_DATE
     assert (runs[0].details["verdict"], runs[0].exit_code, runs[0].score) == ("PROCEED", 0, 100.0)
-    assert [f.subject for f in newest_findings] == ["orders.rows"]
-    assert {(f.subject, f.status) for f in weighted_findings} == {
+    # One finding per check result, and the gate's verdict.
+    assert [(f.kind, f.subject, f.status) for f in newest_findings] == [
+        ("check", "orders.rows", "ok"), ("gate", "ok", "ok")]
+    assert {(f.subject, f.status) for f in weighted_findings if f.kind == "check"} == {
         (f"{n}[{g}]" if g else n, s) for (n, g), s in STATUSES.items() if n != "orders.volume"}
+    assert [(f.subject, f.status) for f in weighted_findings if f.kind == "gate"] == [("weighted", "critical")]
     assert {(m.group, m.value, m.run_id) for m in rows} == {("a", 6.0, weighted.id), ("b", 3.0, weighted.id),
                                                             ("c", 1.0, weighted.id)}

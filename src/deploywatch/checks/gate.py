@@ -7,13 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import LoadedConfig, load_config
 from ..errors import UsageError
+from ..findings import Finding
 from ..status import Status
 from .results import CanaryReport, CheckResult
 from .selection import select_checks
+
+if TYPE_CHECKING:
+    from ..notify.model import AlertMode
 
 __all__ = ["GATE_SCHEMA", "GateResult", "gate_score", "judge_gate", "run_gate"]
 
@@ -44,6 +48,12 @@ class GateResult:
     def exit_code(self) -> int:
         """PROCEED 0, PROCEED_WITH_WARNING 1, FAIL 2."""
         return _EXIT[self.status]
+
+    def finding(self) -> Finding:
+        """The verdict as a finding (kind ``gate``): PROCEED ok, PROCEED_WITH_WARNING warning, FAIL critical."""
+        status = {PROCEED: Status.OK, PROCEED_WITH_WARNING: Status.WARNING}.get(self.status, Status.CRITICAL)
+        details = {"gate": self.gate, "verdict": self.status, "score": self.score, "issues": list(self.issues[:20])}
+        return Finding("gate", self.gate, status, f"gate {self.gate}: {self.message}", details, {"gate": self.gate})
 
     def as_json(self) -> dict[str, Any]:
         """``deploywatch.gate/v1``."""
@@ -90,7 +100,7 @@ def judge_gate(name: str, results: Sequence[CheckResult], *, min_score: float | 
 
 
 def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig | Path | str | None = None,
-             now: datetime | None = None, record: bool = True) -> GateResult:
+             now: datetime | None = None, record: bool = True, alert_mode: AlertMode | None = None) -> GateResult:
     """Run gate ``name`` in-process (``config``: a loaded config, a path, or None to find deploywatch.toml).
 
     Raises :class:`~deploywatch.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
@@ -109,10 +119,11 @@ def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig 
 
     def judge(report: CanaryReport) -> RunSummary:
         verdict.append(judge_gate(name, report.results, min_score=settings.min_score, run_id=report.run_id))
-        return RunSummary(verdict[0].score, verdict[0].exit_code, {"gate": name, "verdict": verdict[0].status})
+        return RunSummary(verdict[0].score, verdict[0].exit_code, {"gate": name, "verdict": verdict[0].status},
+                          (verdict[0].finding(),))
 
     report = run_checks(loaded, checks, now=now or datetime.now(UTC), run_date=run_date, command="gate",
-                        record=record, summarize=judge)
+                        record=record, summarize=judge, alert_mode=alert_mode)
     return verdict[0] if verdict else judge_gate(name, report.results, min_score=settings.min_score,
                                                  run_id=report.run_id)
 

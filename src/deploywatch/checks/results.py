@@ -75,7 +75,12 @@ class CheckResult:
         """This result as a finding (kind ``check``)."""
         summary = f"{self.subject} {self.status}: {self.reason or self.shown_value}"
         details = {**self.as_json(), "unit": self.unit}
-        return Finding("check", self.subject, self.status, summary, details)
+        labels = {"check": self.name, **({"phase": self.phase} if self.phase else {}),
+                  **({"table": self.table} if self.table else {})}
+        label = group_label(self.group)
+        if label is not None:
+            labels["group"] = label
+        return Finding("check", self.subject, self.status, summary, details, labels)
 
 
 def _json(value: Any) -> Any:

@@ -21,6 +21,9 @@ from .validate import dialects_of
 from .warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from ..alertconfig import AlertsConfig
+    from ..findings import Finding
+    from ..notify.model import AlertMode
     from ..store import Store
 
 __all__ = ["RunSummary", "compile_checks", "open_store", "record_results", "run_checks", "store_url"]
@@ -62,11 +65,13 @@ class RunSummary:
     score: float | None = None
     exit_code: int | None = None
     details: dict[str, object] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()  # besides one per result (a gate's verdict)
 
 
 def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime, run_date: date | None = None,
                command: str = "canary", record: bool = True,
-               summarize: Callable[[CanaryReport], RunSummary] | None = None) -> CanaryReport:
+               summarize: Callable[[CanaryReport], RunSummary] | None = None,
+               alert_mode: AlertMode | None = None) -> CanaryReport:
     """Run ``checks`` in the warehouse and judge them; with ``record``, store the run and its metrics (with what
     ``summarize`` concludes from them), all through one store connection."""
     started = time.perf_counter()
@@ -77,6 +82,7 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
     store: Store | None = None
     try:
         with Warehouse(warehouse_config.url, base_dir=loaded.base_dir, read_only=warehouse_config.read_only,
+                       memory_limit=warehouse_config.memory_limit,
                        concurrency=warehouse_config.concurrency, timeout=float(warehouse_config.timeout)) as warehouse:
             scanning = warehouse.start(plan.scans, plan.dialect)
             # Opening the store (importing SQLAlchemy, migrating) overlaps the scans, which release the GIL.
@@ -96,7 +102,8 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
         if record and store is not None:
             summary = summarize(report) if summarize is not None else RunSummary()
             record_results(store, report, command=command, started_at=started_at, score=summary.score,
-                           exit_code=summary.exit_code, details=summary.details)
+                           exit_code=summary.exit_code, details=summary.details, extra=summary.findings,
+                           alerts=loaded.config.alerts, mode=alert_mode)
     finally:
         if store is not None:
             store.close()
@@ -105,27 +112,29 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
 
 def record_results(store: Store, report: CanaryReport, *, command: str, started_at: datetime,
                    details: dict[str, object] | None = None, score: float | None = None,
-                   exit_code: int | None = None) -> None:
-    """Store the run, one finding per result and every metric value, in one transaction."""
-    from ..store.records import FindingRecord, MetricRecord, RunRecord
+                   exit_code: int | None = None, extra: Sequence[Finding] = (),
+                   alerts: AlertsConfig | None = None, mode: AlertMode | None = None) -> None:
+    """Store the run, one finding per result (and ``extra``) and every metric value, in one transaction;
+    route the findings to the alert sinks in that transaction and deliver them (unless ``mode`` says not to)."""
+    from ..alertconfig import AlertsConfig
+    from ..notify.dispatch import record_and_notify
+    from ..notify.model import AlertMode
+    from ..store.records import MetricRecord, RunRecord
 
     status = report.status
     run = RunRecord(id=report.run_id, command=command, started_at=started_at, finished_at=datetime.now(UTC),
                     run_date=report.run_date, status=str(status),
                     exit_code=status.exit_code if exit_code is None else exit_code, score=score,
                     details={"checks": len(report.results), "statements": report.statements, **(details or {})})
-    findings = []
+    findings = [*(result.finding() for result in report.results), *extra]
     metrics = []
     for result in report.results:
-        finding = result.finding()
-        findings.append(FindingRecord(run_id=run.id, kind=finding.kind, subject=finding.subject,
-                                      status=str(finding.status), summary=finding.summary,
-                                      fingerprint=finding.fingerprint, details=dict(finding.details)))
         metrics.append(MetricRecord(run_id=run.id, check=result.name, group=group_label(result.group),
                                     metric=result.metric, run_date=report.run_date, measured_at=report.now,
                                     value=_stored(result), status=str(result.status),
                                     anomalous=bool(result.anomaly and result.anomaly.anomalous)))
-    store.record_run(run, findings, metrics)
+    record_and_notify(store, run, findings, metrics, alerts or AlertsConfig(), mode or AlertMode(),
+                      now=report.now)
 
 
 def _stored(result: CheckResult) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
@@ -13,13 +13,16 @@ from ..config import load_config
 from ..render import console, emit_json, markdown_table, status_counts, status_style, styled, table
 from ..status import Status
 
+if TYPE_CHECKING:
+    from ..notify.model import AlertMode
+
 __all__ = ["explain_json", "render_explain", "render_markdown", "render_table", "run"]
 
 EXPLAIN_SCHEMA = "deploywatch.explain/v1"
 
 
 def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[str], run_date: date | None,
-        output_format: str | None, now: datetime, explain: bool) -> int:
+        output_format: str | None, now: datetime, explain: bool, alert_mode: AlertMode | None = None) -> int:
     """Run (or with ``explain``, only compile) the selected checks and print them; exit with the worst status."""
     from ..checks.runner import compile_checks, run_checks
     from ..checks.selection import select_checks
@@ -34,7 +37,7 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
         else:
             print(render_explain(plan))
         return 0
-    report = run_checks(loaded, checks, now=now, run_date=run_date)
+    report = run_checks(loaded, checks, now=now, run_date=run_date, alert_mode=alert_mode)
     if fmt == "json":
         emit_json(report.as_json())
     elif fmt == "markdown":

@@ -53,9 +53,11 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
                 "fetch": loaded.config.repo.fetch}
         services, warnings = _explain_services(workspace, tip)
     data = _explain_checks(loaded) if loaded.config.checks else None
+    alerts = _explain_alerts(loaded)
     if output_format == "json":
         emit_json({"schema": "deploywatch.config/v1", "path": str(loaded.path), "repo": repo,
-                   "services": [s.to_json() for s in services], "data": data, "warnings": warnings})
+                   "services": [s.to_json() for s in services], "data": data, "alerts": alerts,
+                   "warnings": warnings})
         return 1 if warnings else 0
     out = console()
     out.print(f"{loaded.path}: valid", markup=False)
@@ -75,6 +77,15 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
             out.print("  " + line, markup=False)
     if data is not None:
         _print_checks(data)
+    if alerts:
+        out.print(styled("\nalerts", "bold"))
+        for sink in alerts:
+            repeat = "every run" if sink["type"] == "alertmanager" else \
+                f"repeat {format_duration(sink['repeat_interval_seconds'])}"
+            match = " ".join(f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sink["match"].items())
+            out.print(f"  {sink['name']} ({sink['type']} → {sink['target']}): {match or 'every finding'}; {repeat}; "
+                      f"resolved {'sent' if sink['send_resolved'] else 'not sent'} after {sink['resolve_after']} ok "
+                      f"run{'s' if sink['resolve_after'] != 1 else ''}", markup=False)
     for warning in warnings:
         out.print(styled(f"warning: {warning}", "yellow"))
     return 1 if warnings else 0
@@ -101,6 +112,14 @@ def _explain_services(workspace: Workspace, tip: str) -> tuple[list[ServiceExpla
             mask(service.deploy) if service.deploy else None,
             loaded.thresholds(name)))
     return services, warnings
+
+
+def _explain_alerts(loaded: LoadedConfig) -> list[dict[str, Any]]:
+    """Each sink: its name, type, where it sends (host only: never a secret) and its routing."""
+    return [{"name": name, "type": sink.type, "target": sink.target(),
+             "match": sink.match.model_dump(exclude_none=True) if sink.match else {},
+             "repeat_interval_seconds": sink.repeat_interval, "send_resolved": sink.send_resolved,
+             "resolve_after": sink.resolve_after} for name, sink in loaded.config.alerts.sinks()]
 
 
 def _explain_checks(loaded: LoadedConfig) -> dict[str, Any]:

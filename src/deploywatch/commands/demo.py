@@ -7,8 +7,10 @@ import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..demo.builder import HISTORY_DAYS
+from ..errors import UsageError
 from ..render import console
 from . import canary as canary_command
 from . import drift as drift_command
@@ -16,11 +18,15 @@ from . import drift as drift_command
 __all__ = ["run"]
 
 
-def run(directory: Path, *, now: datetime) -> int:
+def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_webhook: str | None = None) -> int:
     """Build (or rebuild) the demo in ``directory`` and print its drift table; exit 0 when built."""
     from ..demo import build_demo
 
-    workspace = build_demo(directory, now=now)
+    for option, url in (("--webhook", webhook), ("--slack-webhook", slack_webhook)):
+        parts = urlsplit(url) if url else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise UsageError(f"{option}: expected an http:// or https:// URL with a host")
+    workspace = build_demo(directory, now=now, webhook=webhook, slack_webhook=slack_webhook)
     out = console()
     out.print(f"Demo workspace written to {workspace.directory}", markup=False)
     out.print(f"  config: {workspace.config_path}\n  repository: {workspace.repo_path}\n", markup=False)
@@ -31,7 +37,11 @@ def run(directory: Path, *, now: datetime) -> int:
               f"{HISTORY_DAYS} earlier runs replayed for anomaly history):\n", markup=False)
     canary_status = canary_command.run(config_path=workspace.config_path, phases=(), patterns=(), run_date=None,
                                        output_format="table", now=now, explain=False)
-    out.print(f"\n(deploywatch canary exits {canary_status} here.) Next, try:", markup=False)
+    out.print(f"\n(deploywatch canary exits {canary_status} here.)", markup=False)
+    if webhook or slack_webhook:
+        out.print("Both runs sent their findings to the demo's alert sinks; see `deploywatch alerts pending "
+                  "--delivered`.", markup=False)
+    out.print("Next, try:", markup=False)
     if shutil.which("deploywatch") is None and sys.prefix != sys.base_prefix:
         out.print(f"  . {os.path.relpath(sys.prefix)}/bin/activate      # puts deploywatch on your PATH", markup=False)
     for line in (f"cd {directory}",

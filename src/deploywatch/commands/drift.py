@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import textwrap
+import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..drift import DriftReport, ServiceDrift
 from ..durations import format_age
+from ..notify.model import AlertMode
 from ..redact import mask
 from ..render import console, emit_json, markdown_table, short, status_counts, status_style, styled, table
 from ..skew import find_skew
 from ..workspace import open_workspace
 
 if TYPE_CHECKING:
+    from ..alertconfig import AlertsConfig
+    from ..config import LoadedConfig
     from ..prefetch import Prefetch
+    from ..store import Store
 from .skew import describe as describe_skew
 
 __all__ = ["render_markdown", "render_table", "run"]
@@ -25,14 +31,24 @@ _SUBJECTS_SHOWN = 3
 
 
 def run(services: Sequence[str], *, config_path: Path | None, output_format: str | None, now: datetime,
-        max_commits: int, prefetch: Prefetch | None = None) -> int:
-    """Measure drift and print it; the exit code is the worst service status."""
+        max_commits: int, prefetch: Prefetch | None = None, alert_mode: AlertMode | None = None) -> int:
+    """Measure drift, store the run, notify, and print it; the exit code is the worst service status."""
+    started_at = datetime.now(UTC)
     try:
-        report = open_workspace(config_path).drift(services, now=now, max_commits=max_commits, prefetch=prefetch)
+        workspace = open_workspace(config_path)
+        # The store opens (SQLAlchemy import, migrations) while git works.
+        opening = _open_store_in_background(workspace.loaded)
+        report = workspace.drift(services, now=now, max_commits=max_commits, prefetch=prefetch)
     except BaseException:
         if prefetch is not None:
             prefetch.cancel()
         raise
+    store = opening.result()
+    try:
+        record(store, report, workspace.loaded.config.alerts, alert_mode or AlertMode(), started_at=started_at,
+               now=now)
+    finally:
+        store.close()
     fmt = output_format or "table"
     if fmt == "json":
         emit_json(report.to_json())
@@ -41,6 +57,29 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     else:
         render_table(report)
     return report.status.exit_code
+
+
+def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
+    from ..checks.runner import open_store
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploywatch-store")
+    future = pool.submit(open_store, loaded)
+    pool.shutdown(wait=False)
+    return future
+
+
+def record(store: Store, report: DriftReport, alerts: AlertsConfig, mode: AlertMode, *, started_at: datetime,
+           now: datetime) -> None:
+    """Store the drift run with one finding per service, and send the notifications that are due."""
+    from ..notify.dispatch import record_and_notify
+    from ..store.records import RunRecord
+
+    status = report.status
+    run = RunRecord(id=uuid.uuid4().hex, command="drift", started_at=started_at, finished_at=datetime.now(UTC),
+                    run_date=None, status=str(status), exit_code=status.exit_code, score=None,
+                    details={"branch": report.branch, "tip": report.tip, "services": len(report.services)})
+    findings = [s.finding(report.tip) for s in report.services]
+    record_and_notify(store, run, findings, [], alerts, mode, now=now)
 
 
 def _behind_cell(s: ServiceDrift) -> str:

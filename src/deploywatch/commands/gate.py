@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..checks.gate import FAIL, PROCEED, GateResult, run_gate
 from ..checks.results import group_label
 from ..config import load_config
 from ..render import console, emit_json, markdown_table, status_style, styled, table
+
+if TYPE_CHECKING:
+    from ..notify.model import AlertMode
 
 __all__ = ["run"]
 
@@ -16,9 +20,9 @@ _STYLE = {PROCEED: "green", FAIL: "bold red"}
 
 
 def run(name: str, *, config_path: Path | None, run_date: date | None, output_format: str | None,
-        now: datetime) -> int:
+        now: datetime, alert_mode: AlertMode | None = None) -> int:
     """Run the gate's checks and print the verdict; the exit code is the verdict's."""
-    result = run_gate(name, date=run_date, config=load_config(config_path), now=now)
+    result = run_gate(name, date=run_date, config=load_config(config_path), now=now, alert_mode=alert_mode)
     fmt = output_format or "table"
     if fmt == "json":
         emit_json(result.as_json())

@@ -10,6 +10,7 @@ tests check them against git itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,11 +82,13 @@ class DemoWorkspace:
         raise KeyError(name)
 
 
-def build_demo(directory: Path, *, now: dt.datetime | None = None) -> DemoWorkspace:
+def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str | None = None,
+               slack_webhook: str | None = None) -> DemoWorkspace:
     """Build the demo workspace in ``directory`` (created if missing; a previous demo is rebuilt).
 
     Raises :class:`~deploywatch.errors.UsageError` when ``directory`` holds anything but a demo.
-    Commit times are relative to ``now`` (default: the current time, UTC).
+    Commit times are relative to ``now`` (default: the current time, UTC). ``webhook`` and ``slack_webhook``
+    add alert sinks (a generic JSON webhook, a Slack incoming webhook) that the demo's runs notify.
     """
     directory = Path(directory).expanduser().absolute()
     moment = _as_utc(now)
@@ -100,6 +103,8 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None) -> DemoWorksp
         config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE), encoding="utf-8")
         warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment)
         _replay_history(config_path, moment)
+        with config_path.open("a", encoding="utf-8") as handle:
+            handle.write(alerts_toml(webhook, slack_webhook))
         script = directory / "bin" / "deploy-service.sh"
         script.parent.mkdir()
         script.write_text(DEPLOY_SCRIPT, encoding="utf-8")
@@ -112,6 +117,21 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None) -> DemoWorksp
     return DemoWorkspace(directory, config_path, repo_path, BRANCH, moment, marks[the_plan.tip], services, fix,
                          marks[the_plan.shared_skew], the_plan.tag_name, the_plan.feature_branch, EXCLUDE,
                          warehouse)
+
+
+def alerts_toml(webhook: str | None, slack_webhook: str | None) -> str:
+    """The demo config's notification section: the sinks asked for, or a commented example."""
+    sinks = []
+    if slack_webhook:
+        sinks.append(f'[[alerts.slack]]\nname = "demo-slack"\nwebhook = {json.dumps(slack_webhook)}\n'
+                     'repeat_interval = "2h"\n')
+    if webhook:
+        sinks.append(f'[[alerts.webhook]]\nname = "demo-webhook"\nurl = {json.dumps(webhook)}\n')
+    if sinks:
+        text = "\n# Notifications: every drift and canary run routes its findings here.\n" + "\n".join(sinks)
+        return text
+    return ("\n# Notifications (see docs/alerts.md), e.g. `deploywatch demo --webhook http://127.0.0.1:9000/hook`:\n"
+            "# [[alerts.slack]]\n# webhook = \"${SLACK_WEBHOOK_URL}\"\n# match = { kind = [\"drift\"] }\n")
 
 
 def _replay_history(config_path: Path, moment: dt.datetime) -> None:

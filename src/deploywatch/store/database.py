@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from types import EllipsisType, TracebackType
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
 from ..errors import DeploywatchError
-from . import queries
+from . import alerts, queries
+from .alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
 from .engine import WRITE, create_store_engine, display_url, parse_store_url, sqlite_file, translate_errors
 from .migrations import migrate, read_version
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
 __all__ = ["Store"]
+
+T = TypeVar("T")
 
 
 class Store:
@@ -80,14 +84,69 @@ class Store:
             return read_version(conn)
 
     def record_run(self, run: RunRecord, findings: Sequence[FindingRecord] = (),
-                   metrics: Sequence[MetricRecord] = ()) -> None:
+                   metrics: Sequence[MetricRecord] = (), *, route: Callable[[AlertTx], T] | None = None) -> T | None:
         """Store a run with its findings and metric values in one transaction: all of it or nothing.
 
         Every finding and metric must carry ``run_id == run.id`` (ValueError otherwise). A NaN value is stored
-        as None.
+        as None. ``route`` runs inside the same transaction, under the routing lock, and may read and write the
+        alert state and the outbox; what it returns is returned.
         """
         with translate_errors(self._url, "write to"), self._writer.begin() as conn:
             queries.insert_run(conn, run, findings, metrics)
+            if route is None:
+                return None
+            alerts.lock_routing(conn)
+            return route(AlertTx(conn))
+
+    # ------------------------------------------------------------ notifications
+
+    def alert_view(self, sinks: Sequence[str], now: datetime
+                   ) -> tuple[dict[tuple[str, str], AlertStateRecord], list[SilenceRecord]]:
+        """The alert states of ``sinks`` and the silences active at ``now`` (read-only; for dry runs)."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            tx = AlertTx(conn)
+            return tx.states(sinks), tx.silences(now)
+
+    def claim_outbox(self, *, sinks: Sequence[str], me: str, now: datetime, lease: float,
+                     ignore_backoff: bool = False, include_dead: bool = False,
+                     ids: Sequence[str] | None = None) -> list[OutboxRecord]:
+        """Claim the outbox rows of ``sinks`` that are due (see :func:`.alerts.claim`)."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return alerts.claim(conn, sinks=sinks, me=me, now=now, lease=lease, ignore_backoff=ignore_backoff,
+                                include_dead=include_dead, ids=ids)
+
+    def finish_outbox(self, row_id: str, me: str, *, state: str, attempts: int, next_attempt_at: datetime,
+                      last_error: str | None = None, delivered_at: datetime | None = None,
+                      result: Mapping[str, Any] | None = None) -> bool:
+        """Record a delivery attempt and release the claim (False when the claim was lost)."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return alerts.finish(conn, row_id, me, state=state, attempts=attempts, next_attempt_at=next_attempt_at,
+                                 last_error=last_error, delivered_at=delivered_at, result=result)
+
+    def extend_claim(self, row_id: str, me: str, until: datetime) -> None:
+        """Keep a claim past its lease."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            alerts.extend(conn, row_id, me, until)
+
+    def outbox(self, *, states: Sequence[str] = ("pending", "dead"), limit: int = 1000) -> list[OutboxRecord]:
+        """Outbox rows in ``states``, oldest first."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return alerts.read_outbox(conn, states=states, limit=limit)
+
+    def add_silence(self, record: SilenceRecord) -> None:
+        """Store a new silence."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            alerts.insert_silence(conn, record)
+
+    def silences(self, *, now: datetime, include_expired: bool = False) -> list[SilenceRecord]:
+        """Silences, newest first; only those not yet over unless ``include_expired``."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return alerts.read_silences(conn, include_expired=include_expired, now=now)
+
+    def expire_silence(self, silence_id: str, now: datetime) -> SilenceRecord | None:
+        """End a silence now; None when there is none with that id."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return alerts.expire_silence(conn, silence_id, now)
 
     def metric_history(self, check: str, group: str | None, *, before: date, limit: int,
                        weekday: int | None = None, include_anomalous: bool = False) -> list[MetricPoint]:

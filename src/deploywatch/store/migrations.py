@@ -36,8 +36,13 @@ def _v1_history(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.runs, schema.findings, schema.metrics], checkfirst=False)
 
 
+def _v2_notifications(conn: Connection) -> None:
+    """Alert state per sink and finding, the outbox, and silences."""
+    schema.metadata.create_all(conn, tables=[schema.alert_state, schema.outbox, schema.silences], checkfirst=False)
+
+
 # Version n is MIGRATIONS[n - 1].
-MIGRATIONS: tuple[Migration, ...] = (_v1_history,)
+MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-__all__ = ["JSONText", "UTCDateTime", "findings", "metadata", "metrics", "runs", "schema_version"]
+__all__ = ["JSONText", "UTCDateTime", "alert_state", "findings", "metadata", "metrics", "outbox", "runs",
+           "schema_version", "silences"]
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -128,4 +129,53 @@ metrics = sa.Table(
     sa.Column("status", sa.String, nullable=False),
     sa.Column("anomalous", sa.Boolean, nullable=False),
     sa.Index(None, "check_name", "group_key", "run_date"),
+)
+
+# ---------------------------------------------------------------- notifications (migration 2)
+
+alert_state = sa.Table(
+    "alert_state", metadata,
+    sa.Column("sink", sa.String, primary_key=True),
+    sa.Column("fingerprint", sa.String, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),  # as last observed
+    sa.Column("firing", sa.Boolean, nullable=False),
+    sa.Column("firing_since", UTCDateTime, nullable=True),
+    sa.Column("notified_status", sa.String, nullable=True),  # the status the sink was last told; NULL: never
+    sa.Column("last_notified_at", UTCDateTime, nullable=True),
+    sa.Column("ok_streak", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("run_id", sa.String, nullable=True, index=True),
+    sa.Column("sink", sa.String, nullable=False),
+    sa.Column("target", sa.Integer, nullable=False),  # which of the sink's URLs (Alertmanager); else 0
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String, nullable=False),  # pending, delivered, dead
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String, nullable=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False),  # one display line
+    sa.Column("payload", JSONText, nullable=False),  # {"notifications": [...]}: display-safe, never a secret
+    sa.Column("result", JSONText, nullable=True),  # what the sink said (e.g. the GitHub issue)
+    sa.Index(None, "state", "next_attempt_at"),
+)
+
+silences = sa.Table(
+    "silences", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("matchers", JSONText, nullable=False),  # {"matchers": [{"name", "op", "value"}]}
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("expired_at", UTCDateTime, nullable=True),  # set by `silence expire` before ends_at
 )

@@ -1,0 +1,2 @@
+"""Notifications: the router, the outbox and its delivery, and the sinks (Slack, GitHub issues,
+Alertmanager, webhooks)."""

@@ -1,0 +1,101 @@
+"""A generic webhook: the message as JSON (schema ``deploywatch.notification/v1``) POSTed to any URL.
+
+The body carries every notification in full (:meth:`~.model.Notification.to_json`), so a receiver can
+route, render or store it as it likes; ``id`` stays the same across retries, so a receiver can drop a
+redelivered duplicate. The configured headers usually authenticate the request: their values, like the
+URL's path and query, never appear in an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ..alertconfig import SinkConfig, WebhookSinkConfig
+from . import http
+from .model import Delivery, Message
+from .slack import scrub_delivery, url_secrets
+
+__all__ = ["SCHEMA", "WebhookSink", "iso_utc", "json_safe", "webhook_body"]
+
+SCHEMA = "deploywatch.notification/v1"
+
+
+def webhook_body(message: Message) -> dict[str, Any]:
+    """The JSON body for ``message`` (made JSON-safe by :func:`json_safe`)."""
+    body = {
+        "schema": SCHEMA, "id": message.id, "sink": message.sink, "run_id": message.run_id,
+        "created_at": iso_utc(message.created_at), "generator_url": message.generator_url,
+        "notifications": [n.to_json() for n in message.notifications],
+    }
+    safe: dict[str, Any] = json_safe(body)
+    return safe
+
+
+class WebhookSink:
+    """``[[alerts.webhook]]``: one JSON POST per run; any 2xx confirms it."""
+
+    min_interval: float = 0.0
+    per_finding: bool = False
+
+    def __init__(self, name: str, config: WebhookSinkConfig) -> None:
+        self.name = name
+        self.config: SinkConfig = config
+        self._url = config.url
+        self._headers = dict(config.headers)
+        self._timeout = float(config.timeout)
+        self._target = config.target()
+
+    def __repr__(self) -> str:
+        return f"WebhookSink(name={self.name!r}, target={self._target!r})"
+
+    @property
+    def rate_key(self) -> str:
+        """A short SHA-256 of the URL."""
+        return hashlib.sha256(self._url.encode()).hexdigest()[:16]
+
+    def deliver(self, message: Message, client: httpx.Client) -> Delivery:
+        """POST the message with the configured headers: a 2xx confirms it; 429, 5xx and no response are
+        retried (after ``Retry-After`` when given); any other status is a dead letter."""
+        secrets = self._secrets()
+        try:
+            response = http.request(client, "POST", self._url, timeout=self._timeout, json=webhook_body(message),
+                                    headers=self._headers)
+        except http.SendFailed as exc:
+            return scrub_delivery(exc.delivery, "webhook: ", secrets)
+        failed = http.classify(response, "webhook")
+        if failed is not None:
+            return scrub_delivery(failed, "", secrets)
+        return Delivery.delivered(status=response.status_code)
+
+    def _secrets(self) -> list[str]:
+        return [*url_secrets(self._url), *self._headers.values()]
+
+
+def iso_utc(value: datetime) -> str:
+    """``value`` in UTC as ISO 8601 with a ``Z`` (a naive value is taken as UTC)."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with what JSON cannot carry replaced: NaN and infinities by None, lone surrogates by ``?``,
+    keys by strings, tuples and sets by lists, datetimes by ISO strings and anything else by its ``str``."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, Mapping):
+        return {json_safe(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    return json_safe(str(value))
