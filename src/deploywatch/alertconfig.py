@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from .configtypes import Duration, HttpUrl, Model, Name, NonBlank
 
@@ -52,9 +52,23 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _secret(value: str) -> str:
+    from .redact import register_secret
+
+    register_secret(value)
+    return value
+
+
+def _secret_headers(value: dict[str, str]) -> dict[str, str]:
+    for header in value.values():
+        _secret(header)
+    return value
+
+
 GitHubRepo = Annotated[str, AfterValidator(_repo)]
+
 Label = Annotated[str, AfterValidator(_label)]
-Headers = Annotated[dict[str, str], AfterValidator(_headers)]
+Headers = Annotated[dict[str, str], AfterValidator(_headers), AfterValidator(_secret_headers)]
 FiringStatus = Literal["warning", "critical", "unknown"]
 
 
@@ -93,7 +107,7 @@ class SlackSinkConfig(SinkConfig):
     """``[[alerts.slack]]``: an incoming webhook (Slack's, a proxy, or any endpoint speaking its protocol)."""
 
     type: ClassVar[str] = "slack"
-    webhook: HttpUrl = Field(repr=False)
+    webhook: Annotated[HttpUrl, AfterValidator(_secret)] = Field(repr=False)
 
     def target(self) -> str:
         """The webhook's host."""
@@ -105,7 +119,7 @@ class GitHubSinkConfig(SinkConfig):
 
     type: ClassVar[str] = "github"
     repo: GitHubRepo
-    token: NonBlank = Field(repr=False)
+    token: Annotated[NonBlank, AfterValidator(_secret)] = Field(repr=False)
     labels: Annotated[list[Label], Field(min_length=1)] = Field(default_factory=lambda: ["deploywatch"])
     api_url: HttpUrl = "https://api.github.com"
 
@@ -134,7 +148,7 @@ class WebhookSinkConfig(SinkConfig):
     """``[[alerts.webhook]]``: a JSON POST (schema ``deploywatch.notification/v1``) to any URL."""
 
     type: ClassVar[str] = "webhook"
-    url: HttpUrl = Field(repr=False)
+    url: Annotated[HttpUrl, AfterValidator(_secret)] = Field(repr=False)
     headers: Headers = Field(default_factory=dict, repr=False)
 
     def target(self) -> str:
@@ -169,11 +183,14 @@ class AlertsConfig(Model):
         """True when at least one sink is configured."""
         return any(True for _ in self.sinks())
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> AlertsConfig:
+    def duplicate_name(self) -> tuple[str, tuple[str | int, ...]] | None:
+        """The first sink whose effective name another sink already has, with its key path; None when unique."""
         seen: set[str] = set()
-        for name, _ in self.sinks():
-            if name in seen:
-                raise ValueError(f"two sinks are named {name!r}; give each a distinct 'name'")
-            seen.add(name)
-        return self
+        for kind in ("slack", "github", "alertmanager", "webhook"):
+            configured: list[SinkConfig] = getattr(self, kind)
+            for index, sink in enumerate(configured):
+                name = sink.name or (kind if index == 0 else f"{kind}-{index + 1}")
+                if name in seen:
+                    return name, (kind, index, "name") if sink.name else (kind, index)
+                seen.add(name)
+        return None

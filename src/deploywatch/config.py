@@ -255,6 +255,11 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
         full = (*source.prefix, "services")
         raise ConfigError("required key is missing: configure services ([services.NAME]) or data checks "
                           "([[checks]]), or both", file=shown, key=key_path(full), line=find_line(source.text, full))
+    duplicate = config.alerts.duplicate_name()
+    if duplicate is not None:
+        full = (*source.prefix, "alerts", *duplicate[1])
+        raise ConfigError(f"two sinks are named {duplicate[0]!r}; give each a distinct 'name'", file=shown,
+                          key=key_path(full), line=find_line(source.text, full))
     if config.checks or config.gates:
         from .checks.validate import validate_checks
 

@@ -37,18 +37,19 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     try:
         workspace = open_workspace(config_path)
         # The store opens (SQLAlchemy import, migrations) while git works.
-        opening = _open_store_in_background(workspace.loaded)
+        opening = _open_store_in_background(workspace.loaded) if store_in_use(workspace.loaded) else None
         report = workspace.drift(services, now=now, max_commits=max_commits, prefetch=prefetch)
     except BaseException:
         if prefetch is not None:
             prefetch.cancel()
         raise
-    store = opening.result()
-    try:
-        record(store, report, workspace.loaded.config.alerts, alert_mode or AlertMode(), started_at=started_at,
-               now=now)
-    finally:
-        store.close()
+    if opening is not None:
+        store = opening.result()
+        try:
+            record(store, report, workspace.loaded.config.alerts, alert_mode or AlertMode(),
+                   started_at=started_at, now=now)
+        finally:
+            store.close()
     fmt = output_format or "table"
     if fmt == "json":
         emit_json(report.to_json())
@@ -57,6 +58,16 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     else:
         render_table(report)
     return report.status.exit_code
+
+
+def store_in_use(loaded: LoadedConfig) -> bool:
+    """Whether a drift run is recorded: when alert sinks are configured (routing needs the store), when
+    ``[store] url`` is set, or when the default store exists already (canary, check or serve made it). A plain
+    ``deploywatch drift`` in a fresh checkout (a CI job, say) leaves no files behind."""
+    config = loaded.config
+    if config.alerts.configured or config.store.url:
+        return True
+    return (loaded.base_dir / ".deploywatch" / "state.db").exists()
 
 
 def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
@@ -69,8 +80,9 @@ def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
 
 
 def record(store: Store, report: DriftReport, alerts: AlertsConfig, mode: AlertMode, *, started_at: datetime,
-           now: datetime) -> None:
-    """Store the drift run with one finding per service, and send the notifications that are due."""
+           now: datetime) -> str:
+    """Store the drift run with one finding per service, and send the notifications that are due; return the
+    run's id."""
     from ..notify.dispatch import record_and_notify
     from ..store.records import RunRecord
 
@@ -80,6 +92,7 @@ def record(store: Store, report: DriftReport, alerts: AlertsConfig, mode: AlertM
                     details={"branch": report.branch, "tip": report.tip, "services": len(report.services)})
     findings = [s.finding(report.tip) for s in report.services]
     record_and_notify(store, run, findings, [], alerts, mode, now=now)
+    return run.id
 
 
 def _behind_cell(s: ServiceDrift) -> str:

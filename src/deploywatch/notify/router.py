@@ -9,7 +9,7 @@ Per sink and finding (its fingerprint), Alertmanager-style:
   ``resolve_after`` consecutive runs that do not fire, sent once (when ``send_resolved``) and only if the
   sink had been told it fired;
 - a silenced finding is not sent: its state is left as it was, so that once the silence ends a finding
-  that is still bad fires (a new one, or a repeat that is due);
+  that is still bad fires (a new one, or a repeat that is due), and one that was fixed meanwhile resolves;
 - findings absent from a run (another command's, or a service not selected) are left untouched.
 
 The router is pure: it reads states and silences, and returns new states and messages; the caller writes
@@ -136,12 +136,14 @@ def _step(name: str, sink: SinkConfig, finding: Finding, previous: AlertStateRec
         return None, replace(observed, ok_streak=0)
     if not base.firing:
         return None, (observed if previous is not None else None)
+    if silenced:
+        return None, None  # untouched: the resolve is sent once the silence is over
     streak = base.ok_streak + 1
     if streak < sink.resolve_after:
         return None, replace(observed, ok_streak=streak)
     resolved = replace(observed, firing=False, firing_since=None, notified_status=None, ok_streak=0,
-                       last_notified_at=now if base.notified_status and not silenced else base.last_notified_at)
-    if not sink.send_resolved or base.notified_status is None or silenced:
+                       last_notified_at=now if base.notified_status else base.last_notified_at)
+    if not sink.send_resolved or base.notified_status is None:
         return None, resolved
     return notify(Event.RESOLVED, base.firing_since, base.notified_status), resolved
 
