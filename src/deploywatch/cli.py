@@ -176,6 +176,21 @@ def gate(name: str, run_date: date | None, config_path: Path | None, output_form
 
 
 @cli.command()
+@_date_option
+@click.option("--fail-fast-on-drift", is_flag=True,
+              help="Stop after drift when a service is critically drifted (its data is not worth validating).")
+@alert_options
+@report_options()
+def check(run_date: date | None, fail_fast_on_drift: bool, config_path: Path | None, output_format: str | None,
+          now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
+    """The unified health check: drift, data checks, phase completion and probes as one score (0-100)."""
+    from .commands import check as command
+
+    return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date,
+                       fail_fast_on_drift=fail_fast_on_drift, alert_mode=_alert_mode(no_alerts, dry_run_alerts))
+
+
+@cli.command()
 @click.argument("check")
 @click.option("--group", default=None, help="Only this group of a grouped check.")
 @click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True, help="How many values.")
@@ -269,6 +284,70 @@ def silence_expire(silence_id: str, config_path: Path | None, output_format: str
     from .commands import silence as command
 
     return command.expire(silence_id, config_path=config_path, now=now)
+
+
+@cli.command()
+@click.argument("phase")
+@click.argument("processor")
+@click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
+              help="The date the processor finished (default: today in the warehouse time zone).")
+@report_options(("table", "json"))
+def complete(phase: str, processor: str, run_date: date | None, config_path: Path | None,
+             output_format: str | None, now: datetime) -> int:
+    """Record that PROCESSOR finished PHASE; the last expected one runs the phase's on_complete, once."""
+    from .commands import complete as command
+
+    return command.run(phase, processor, config_path=config_path, run_date=run_date, output_format=output_format,
+                       now=now)
+
+
+@cli.command()
+@click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
+              help="The date to look at (default: today in the warehouse time zone).")
+@report_options()
+def completion(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Which processors reported each phase, who is missing, and whether the phase's data agrees."""
+    from .commands import completion as command
+
+    return command.run(config_path=config_path, run_date=run_date, output_format=output_format, now=now)
+
+
+_serve_config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    envvar="DEPLOYWATCH_CONFIG", help="Config file (default: deploywatch.toml found by walking up from here).")
+
+
+@cli.command()
+@_serve_config_option
+@click.option("--listen", metavar="HOST:PORT", default=None,
+              help="Address of the HTTP API (default: [server] listen, else 127.0.0.1:8080).")
+@click.option("--once", is_flag=True,
+              help="Run every job whose latest scheduled time has not run yet, wait for them, and exit "
+                   "(no HTTP server; exit code: the worst result).")
+@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="On SIGTERM/SIGINT, how long a running job may take to finish before it is recorded cancelled.")
+def serve(config_path: Path | None, listen: str | None, once: bool, grace: float) -> int:
+    """The daemon: run drift, canary and check on the [schedule], serve the HTTP API and /metrics."""
+    from .commands import serve as command
+
+    return command.run(config_path=config_path, listen=listen, once=once, grace=grace)
+
+
+@cli.group()
+def schedule() -> None:
+    """The [schedule] for other schedulers."""
+
+
+@schedule.command("export")
+@click.option("--format", "output_format", type=click.Choice(["crontab", "kubernetes", "github-actions", "systemd"]),
+              required=True, help="What to write: crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
+                                  "systemd units.")
+@_serve_config_option
+def schedule_export(output_format: str, config_path: Path | None) -> int:
+    """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
+    from .commands import schedule as command
+
+    return command.run(config_path=config_path, output_format=output_format)
 
 
 @cli.group()

@@ -37,6 +37,15 @@ from .configfile import (
 )
 from .configtypes import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
 from .errors import ConfigError
+from .healthconfig import (
+    FreshnessConfig,
+    HealthConfig,
+    HeartbeatConfig,
+    PhaseConfig,
+    ProbeConfig,
+    ScheduleConfig,
+    ServerConfig,
+)
 from .paths import ServicePaths, compile_glob
 from .redact import register_secret
 
@@ -180,6 +189,11 @@ class Config(Model):
     checks: list[CheckConfig] = Field(default_factory=list)
     gates: dict[Name, GateConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = AlertsConfig()
+    probes: list[ProbeConfig] = Field(default_factory=list)
+    phases: dict[Name, PhaseConfig] = Field(default_factory=dict)
+    health: HealthConfig = HealthConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    server: ServerConfig = ServerConfig()
 
 
 @dataclass(frozen=True)
@@ -251,15 +265,16 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise config_error(exc, shown, source.text, source.prefix, _KNOWN_KEYS) from None
-    if not config.services and not config.checks:
+    if not (config.services or config.checks or config.phases or config.probes):
         full = (*source.prefix, "services")
-        raise ConfigError("required key is missing: configure services ([services.NAME]) or data checks "
-                          "([[checks]]), or both", file=shown, key=key_path(full), line=find_line(source.text, full))
+        raise ConfigError("required key is missing: configure services ([services.NAME]), data checks "
+                          "([[checks]]), phases or probes", file=shown, key=key_path(full),
+                          line=find_line(source.text, full))
     duplicate = config.alerts.duplicate_name()
     if duplicate is not None:
-        full = (*source.prefix, "alerts", *duplicate[1])
+        where: tuple[str | int, ...] = (*source.prefix, "alerts", *duplicate[1])
         raise ConfigError(f"two sinks are named {duplicate[0]!r}; give each a distinct 'name'", file=shown,
-                          key=key_path(full), line=find_line(source.text, full))
+                          key=key_path(where), line=find_line(source.text, where))
     if config.checks or config.gates:
         from .checks.validate import validate_checks
 
@@ -318,5 +333,7 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
                            ("anomaly", AnomalyConfig), ("gate", GateConfig), ("alerts", AlertsConfig),
                            ("slack", SlackSinkConfig), ("github", GitHubSinkConfig),
                            ("alertmanager", AlertmanagerSinkConfig), ("webhook", WebhookSinkConfig),
-                           ("match", AlertMatch))
+                           ("match", AlertMatch), ("probes", ProbeConfig), ("phase", PhaseConfig),
+                           ("freshness", FreshnessConfig), ("health", HealthConfig), ("schedule", ScheduleConfig),
+                           ("heartbeat", HeartbeatConfig), ("server", ServerConfig))
 }

@@ -83,6 +83,10 @@ def _suggest(key: str, parent: tuple[str | int, ...], known_keys: Mapping[str, t
         section = "deployed"
     elif len(parent) == 3 and parent[0] == "alerts":  # alerts.slack[0].KEY
         section = str(parent[1])
+    elif len(parent) == 2 and parent[0] == "probes":
+        section = "probes"
+    elif len(parent) == 2 and parent[0] == "phases":
+        section = "phase"
     else:
         section = str(parent[-1])
     known = known_keys.get(section)

@@ -85,7 +85,11 @@ class Workspace:
 
 def open_workspace(config_path: Path | str | None) -> Workspace:
     """Load the config (found by walking up when ``config_path`` is None) and check the repository."""
-    loaded = load_config(config_path)
+    return workspace_for(load_config(config_path))
+
+
+def workspace_for(loaded: LoadedConfig) -> Workspace:
+    """The workspace of an already loaded config (the repository checked)."""
     repo = Repo(loaded.repo_path, timeout=float(loaded.config.repo.timeout))
     repo.check()
     return Workspace(loaded, repo)

@@ -8,6 +8,7 @@ written in; the statement is generated in the warehouse's dialect. ``freshness(c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,8 +88,13 @@ _BUILDERS: dict[str, _Builder] = {
 METRICS = tuple(_BUILDERS)
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_metric(text: str, dialect: str) -> CompiledMetric:
-    """Compile ``metric = "…"``; raise :class:`MetricError` naming what is wrong."""
+    """Compile ``metric = "…"``; raise :class:`MetricError` naming what is wrong.
+
+    Cached: many checks share a metric (``row_count`` on every table), and validation compiles them too.
+    Callers must not modify the returned expression (copy it first).
+    """
     name, args = _split_call(text)
     if name not in _BUILDERS:
         raise MetricError(f"unknown metric {name!r}: expected one of {', '.join(METRICS)} "
@@ -102,8 +108,10 @@ def compile_metric(text: str, dialect: str) -> CompiledMetric:
     return CompiledMetric(text.strip(), expression, unit, freshness=name == "freshness")
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_sql_metric(text: str, dialect: str) -> CompiledMetric:
-    """Compile ``sql = "<aggregate expression>"``: any expression whose columns all sit inside aggregates."""
+    """Compile ``sql = "<aggregate expression>"``: any expression whose columns all sit inside aggregates.
+    Cached like :func:`compile_metric`."""
     expression = _parse(text, dialect, "sql")
     _require_aggregate(expression, "sql")
     return CompiledMetric(text.strip(), expression, "number")

@@ -46,6 +46,7 @@ class Scan:
     group_by: tuple[str, ...]
     statement: str = ""
     columns: dict[str, exp.Expr] = field(default_factory=dict)
+    column_sql: dict[str, str] = field(default_factory=dict)  # a metric column's SQL -> its alias (dedupe)
     checks: list[PlannedCheck] = field(default_factory=list)
     timeout: float = 0.0
     table_expression: exp.Table | None = None
@@ -116,6 +117,8 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
     ordered: list[Scan] = []
     planned: list[PlannedCheck] = []
     parsed_where: dict[str, exp.Expr | None] = {}
+    parsed_tables: dict[str, exp.Table] = {}
+    sql_cache: dict[int, tuple[exp.Expr, str]] = {}
     for check in checks:
         timeout = float(check.timeout or default_timeout)
         if check.query is not None:
@@ -125,7 +128,10 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
             planned.append(PlannedCheck(check, scan, None, None))
             scan.checks.append(planned[-1])
             continue
-        table = parse_table(check.table or "", read_dialect)
+        table_text = check.table or ""
+        if table_text not in parsed_tables:
+            parsed_tables[table_text] = parse_table(table_text, read_dialect)
+        table = parsed_tables[table_text]
         where_text = render(check.where, variables) if check.where else None
         where = None
         if where_text is not None:
@@ -133,7 +139,7 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
                 parsed_where[where_text] = parse_where(where_text, read_dialect)
             where = parsed_where[where_text]
         groups = tuple(_group_expression(g, read_dialect) for g in check.group_columns)
-        key = (table.sql(dialect=dialect), where.sql(dialect=dialect) if where is not None else "",
+        key = (_sql(table, dialect, sql_cache), _sql(where, dialect, sql_cache) if where is not None else "",
                tuple(g.sql(dialect=dialect) for g in groups))
         found = scans.get(key)
         if found is None:
@@ -146,7 +152,7 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
             scan = found
         scan.timeout = max(scan.timeout, timeout)
         metric = compile_check_metric(check, read_dialect)
-        alias = _add_column(scan, metric.expression, dialect)
+        alias = _add_column(scan, metric.expression, dialect, sql_cache)
         planned.append(PlannedCheck(check, scan, metric, alias))
         scan.checks.append(planned[-1])
     for scan in ordered:
@@ -155,14 +161,26 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
     return Plan(ordered, planned, dialect)
 
 
-def _add_column(scan: Scan, expression: exp.Expr, dialect: str) -> str:
-    text = expression.sql(dialect=dialect)
-    for alias, existing in scan.columns.items():
-        if alias.startswith("m") and existing.sql(dialect=dialect) == text:
-            return alias
-    alias = f"m{sum(1 for a in scan.columns if a.startswith('m'))}"
+def _add_column(scan: Scan, expression: exp.Expr, dialect: str, cache: dict[int, tuple[exp.Expr, str]]) -> str:
+    text = _sql(expression, dialect, cache)
+    found = scan.column_sql.get(text)
+    if found is not None:
+        return found
+    alias = f"m{len(scan.column_sql)}"
     scan.columns[alias] = expression
+    scan.column_sql[text] = alias
     return alias
+
+
+def _sql(expression: exp.Expr, dialect: str, cache: dict[int, tuple[exp.Expr, str]] | None = None) -> str:
+    """``expression.sql(dialect)``, once per expression object while ``cache`` (one compile's) lives."""
+    if cache is None:
+        return expression.sql(dialect=dialect)
+    cached = cache.get(id(expression))
+    if cached is None or cached[0] is not expression:
+        cached = (expression, expression.sql(dialect=dialect))
+        cache[id(expression)] = cached
+    return cached[1]
 
 
 def _statement(scan: Scan, dialect: str, metrics: Sequence[str] | None = None) -> str:
@@ -175,12 +193,13 @@ def _statement(scan: Scan, dialect: str, metrics: Sequence[str] | None = None) -
         # several COUNT(DISTINCT …) of one SELECT together, several times slower and with all their hash
         # tables in memory at once, while one per sub-select streams and spills within memory_limit.
         subqueries = [_select(scan, part, []).subquery(f"p{i}") for i, part in enumerate(parts)]
-        outer = exp.select(*(exp.column(alias, table=f"p{i}") for i, part in enumerate(parts) for alias in part))
-        outer = outer.from_(subqueries[0])
-        for subquery in subqueries[1:]:
-            outer = outer.join(subquery, join_type="cross")
-        order = {alias: position for position, alias in enumerate(chosen)}
-        outer.set("expressions", sorted(outer.expressions, key=lambda c: order[c.name]))
+        part_of = {alias: i for i, part in enumerate(parts) for alias in part}
+        # Built from nodes rather than strings: sqlglot would parse each string again.
+        outer = exp.Select(
+            expressions=[exp.Column(this=exp.to_identifier(alias), table=exp.to_identifier(f"p{part_of[alias]}"))
+                         for alias in chosen],
+            joins=[exp.Join(this=subquery, kind="CROSS") for subquery in subqueries[1:]])
+        outer.set("from_", exp.From(this=subqueries[0]))
         return outer.sql(dialect=dialect)
     return _select(scan, chosen, groups).sql(dialect=dialect)
 

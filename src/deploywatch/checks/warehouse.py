@@ -7,6 +7,7 @@ a timeout, each metric is retried alone so that one bad column does not hide the
 
 from __future__ import annotations
 
+import atexit
 import math
 import shutil
 import tempfile
@@ -76,7 +77,6 @@ class Warehouse:
                  key: str = "warehouse.url", timeout: float = 300.0, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         self.backend = backend(url)
         self.memory_limit = memory_limit
-        self._spill: str | None = None
         self.timeout = timeout
         self.concurrency = concurrency
         self.path: Path | None = None
@@ -141,9 +141,6 @@ class Warehouse:
         if self._duckdb is not None:
             self._duckdb.close()
             self._duckdb = None
-        if self._spill is not None:
-            shutil.rmtree(self._spill, ignore_errors=True)
-            self._spill = None
 
     def start(self, scans: Sequence[Scan], dialect: str) -> Future[list[ScanOutcome]]:
         """Start :meth:`run` in the background (the caller can open the store meanwhile)."""
@@ -245,9 +242,9 @@ class Warehouse:
                 database = str(self.path) if self.path is not None else ":memory:"
                 options: dict[str, Any] = {"memory_limit": self.memory_limit, **self._duckdb_options}
                 if "temp_directory" not in options:
-                    # Spills go to a private directory: the default (beside the database) may be read-only.
-                    self._spill = tempfile.mkdtemp(prefix="deploywatch-duckdb-")
-                    options["temp_directory"] = self._spill
+                    # Spills go to a private directory: the default (beside the database) may be read-only. One
+                    # per process: DuckDB refuses a second connection to a file with a different configuration.
+                    options["temp_directory"] = _spill_directory()
                 self._duckdb = duckdb.connect(database, read_only=self._read_only, config=options)
             return self._duckdb
 
@@ -297,6 +294,19 @@ class Warehouse:
                     timer.cancel()
         except Exception as exc:
             return None, f"cannot connect to {self.shown}: {warehouse_error(exc)}", "connect"
+
+
+_spill_lock = threading.Lock()
+_spill: list[str] = []
+
+
+def _spill_directory() -> str:
+    """This process's DuckDB spill directory (created on first use, removed at exit)."""
+    with _spill_lock:
+        if not _spill:
+            _spill.append(tempfile.mkdtemp(prefix="deploywatch-duckdb-"))
+            atexit.register(shutil.rmtree, _spill[0], True)
+        return _spill[0]
 
 
 def _connect_args(backend_name: str, timeout: float) -> dict[str, Any]:

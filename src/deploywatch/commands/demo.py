@@ -13,6 +13,7 @@ from ..demo.builder import HISTORY_DAYS
 from ..errors import UsageError
 from ..render import console
 from . import canary as canary_command
+from . import check as check_command
 from . import drift as drift_command
 
 __all__ = ["run"]
@@ -37,7 +38,12 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
               f"{HISTORY_DAYS} earlier runs replayed for anomaly history):\n", markup=False)
     canary_status = canary_command.run(config_path=workspace.config_path, phases=(), patterns=(), run_date=None,
                                        output_format="table", now=now, explain=False)
-    out.print(f"\n(deploywatch canary exits {canary_status} here.)", markup=False)
+    out.print(f"\n(deploywatch canary exits {canary_status} here.)\n", markup=False)
+    out.print("The unified health check (deploywatch check): drift, every data check, phase completion "
+              "reconciled with the data, and the probe, as one score:\n", markup=False)
+    check_status = check_command.run(config_path=workspace.config_path, output_format="table", now=now,
+                                     run_date=None, fail_fast_on_drift=False)
+    out.print(f"\n(deploywatch check exits {check_status} here.)", markup=False)
     if webhook or slack_webhook:
         out.print("Both runs sent their findings to the demo's alert sinks; see `deploywatch alerts pending "
                   "--delivered`.", markup=False)
@@ -52,6 +58,8 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
                  "deploywatch gate phase3_to_phase4           # may phase 4 run? FAIL: stale team-defense table",
                  "deploywatch canary --phase phase4 --explain # the SQL: one statement per table and filter",
                  "deploywatch history phase4.vegas_line_coverage.yesterday",
+                 "deploywatch completion                      # phase 3: a tracking gap, not a failure",
+                 "deploywatch serve                           # the daemon: schedule, API, metrics",
                  "deploywatch config check"):
         out.print(f"  {line}", markup=False)
     return 0

@@ -21,6 +21,7 @@ from ..git import Repo
 from ..paths import ServicePaths, compile_glob
 from .fastimport import parse_marks, render
 from .history import History
+from .pipeline import PHASES_TOML, PROBE_SCRIPT, record_completions
 from .scenario import SEED, SERVICES, Plan, ServiceSpec, plan
 from .texts import DEPLOY_SCRIPT, EXCLUDE, config_text, readme_text
 from .warehouse import WarehouseFacts, build_warehouse, demo_checks_toml
@@ -100,7 +101,8 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
         repo = Repo(repo_path, timeout=GIT_TIMEOUT)
         services = _write_deployed(directory, repo, the_plan, marks)
         config_path = directory / "deploywatch.toml"
-        config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE), encoding="utf-8")
+        config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE) + PHASES_TOML,
+                               encoding="utf-8")
         warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment)
         _replay_history(config_path, moment)
         with config_path.open("a", encoding="utf-8") as handle:
@@ -109,6 +111,10 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
         script.parent.mkdir()
         script.write_text(DEPLOY_SCRIPT, encoding="utf-8")
         script.chmod(0o755)
+        probe = directory / "bin" / "check_scraper.sh"
+        probe.write_text(PROBE_SCRIPT, encoding="utf-8")
+        probe.chmod(0o755)
+        record_completions(config_path, moment)
         fix = marks[the_plan.fix]
         (directory / "README.txt").write_text(readme_text(str(directory), moment, fix, the_plan.tag_name),
                                               encoding="utf-8")

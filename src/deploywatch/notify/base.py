@@ -7,12 +7,13 @@ attempts, backoff, rate limits and the outbox. A sink answers every attempt with
 
 from __future__ import annotations
 
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from ..alertconfig import SinkConfig
 from .model import Delivery, Message
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Sink"]
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..alertconfig import (
     AlertmanagerSinkConfig,
@@ -32,10 +32,12 @@ from ..alertconfig import (
 )
 from ..faults import crash_point
 from ..redact import mask
-from ..store import Store
-from ..store.alerts import OutboxRecord
-from .base import Sink
 from .model import Delivery, Message, Notification
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..store.alerts import OutboxRecord
+    from .base import Sink
 
 __all__ = ["DeliveryOutcome", "backoff", "build_sink", "deliver_pending", "message_of"]
 

@@ -11,18 +11,20 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..alertconfig import AlertmanagerSinkConfig, AlertsConfig, GitHubSinkConfig, SinkConfig, SlackSinkConfig
 from ..faults import crash_point
 from ..findings import Finding
 from ..redact import mask
-from ..store import Store
-from ..store.alerts import AlertTx, OutboxRecord
 from ..store.records import FindingRecord, MetricRecord, RunRecord
-from .delivery import DeliveryOutcome, deliver_pending, message_of
 from .model import AlertMode
-from .router import Routed, route
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..store.alerts import AlertTx, OutboxRecord
+    from .delivery import DeliveryOutcome
+    from .router import Routed
 
 __all__ = ["AlertMode", "Notified", "preview", "record_and_notify"]
 
@@ -54,6 +56,9 @@ def record_and_notify(store: Store, run: RunRecord, findings: Sequence[Finding],
     if not sinks or not mode.enabled:
         store.record_run(run, records, metrics)
         return Notified()
+    from .delivery import deliver_pending
+    from .router import route
+
     if mode.dry_run:
         store.record_run(run, records, metrics)
         states, silences = store.alert_view([n for n, _ in sinks], now)
@@ -76,6 +81,8 @@ def record_and_notify(store: Store, run: RunRecord, findings: Sequence[Finding],
 def preview(row: OutboxRecord, config: SinkConfig, alerts: AlertsConfig) -> Any:
     """What a sink would send for an outbox row: Slack's Block Kit body, the Alertmanager alerts, the webhook
     body, or for GitHub the issue actions. Never a URL, token or header."""
+    from .delivery import message_of
+
     message = message_of(row, alerts)
     if isinstance(config, SlackSinkConfig):
         from .slack import slack_payload

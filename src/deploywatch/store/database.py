@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from types import EllipsisType, TracebackType
@@ -11,12 +12,33 @@ from sqlalchemy.engine import Engine
 
 from ..errors import DeploywatchError
 from . import alerts, queries
+from . import completions as completion_queries
 from .alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
+from .completions import CompletionRecord, TriggerRecord
 from .engine import WRITE, create_store_engine, display_url, parse_store_url, sqlite_file, translate_errors
 from .migrations import migrate, read_version
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
 __all__ = ["Store"]
+
+
+def _migrate_retrying(engine: Engine, shown: str, timeout: float) -> None:
+    """Migrate; when two processes create a SQLite file at once, one may see "database is locked" without its
+    busy handler running (while the other switches the new file to WAL): try again until ``timeout``."""
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        try:
+            migrate(engine, shown_url=shown, timeout=timeout)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or time.monotonic() + delay > deadline:
+                raise
+            engine.dispose()  # connections opened before the switch to WAL start afresh
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 T = TypeVar("T")
 
@@ -53,7 +75,7 @@ class Store:
             engine = create_store_engine(parsed, timeout=timeout)
         try:
             with translate_errors(shown, "open"):
-                migrate(engine, shown_url=shown, timeout=timeout)
+                _migrate_retrying(engine, shown, timeout)
         except BaseException:
             engine.dispose()
             raise
@@ -189,3 +211,109 @@ class Store:
         """The findings (of ``kind``, when given) of the newest run of each command, ordered by command."""
         with translate_errors(self._url, "read"), self._engine.connect() as conn:
             return queries.latest_findings(conn, kind)
+
+    # ------------------------------------------------------------ phase completions
+
+    def record_completion(self, phase: str, processor: str, run_date: date, *, expected: Sequence[str],
+                          source: str, now: datetime, action: str | None,
+                          details: Mapping[str, Any] | None = None) -> tuple[bool, int, bool]:
+        """Record that ``processor`` finished ``phase`` for ``run_date``: ``(duplicate, recorded, fire)``.
+
+        ``recorded`` counts the processors of ``expected`` that have reported. ``fire`` is True for exactly one
+        report per phase and date, whatever runs concurrently: the one that completed the phase (with an
+        ``action``, stored masked by the caller) and inserted the trigger row in the same transaction. Its caller
+        runs the action and then calls :meth:`finish_trigger`.
+        """
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            written = completion_queries.record(conn, phase, processor, run_date, expected=expected, source=source,
+                                         now=now, action=action, details=details)
+        return written.duplicate, written.recorded, written.fire
+
+    def completions(self, run_date: date, phase: str | None = None) -> list[CompletionRecord]:
+        """The completion reports for ``run_date`` (of ``phase``, when given), by phase, then first report."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return completion_queries.read_completions(conn, run_date, phase)
+
+    def phase_trigger(self, phase: str, run_date: date) -> TriggerRecord | None:
+        """The ``on_complete`` trigger row of ``phase`` for ``run_date``, if it fired."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            found = completion_queries.read_triggers(conn, run_date, phase)
+        return found[0] if found else None
+
+    def phase_triggers(self, run_date: date) -> list[TriggerRecord]:
+        """Every trigger row for ``run_date``, by phase."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return completion_queries.read_triggers(conn, run_date)
+
+    def finish_trigger(self, phase: str, run_date: date, outcome: str, detail: str | None, now: datetime) -> bool:
+        """Record how the action of a fired trigger ended (``ok`` or ``failed``); False when it never fired."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return completion_queries.finish_trigger(conn, phase, run_date, outcome=outcome, detail=detail, now=now)
+
+    # ------------------------------------------------------------ the daemon's jobs (job_runs, job_locks; see .jobs)
+
+    from . import jobs as _jobs  # bound in the class so that this block stays self-contained
+
+    def claim_job(self, job: str, *, slot: datetime | None, trigger: str, holder: str, now: datetime,
+                  lease: float, busy: bool = False) -> _jobs.JobClaim:
+        """Claim ``job`` for cron ``slot`` (None: an API trigger) in one write transaction (:func:`.jobs.claim_job`):
+        ``acquired`` (run it), ``skipped`` (a skipped row was written), ``held`` or ``taken`` (nothing written).
+        ``busy``: the caller is still running the job itself, whatever the lock says."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return self._jobs.claim_job(conn, job, slot=slot, trigger=trigger, holder=holder, now=now, lease=lease,
+                                        busy=busy)
+
+    def renew_job_lock(self, job: str, holder: str, until: datetime) -> bool:
+        """Extend ``holder``'s lease on ``job`` to ``until``; False when it does not hold the lock any more."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return self._jobs.renew_job_lock(conn, job, holder, until)
+
+    def release_job_lock(self, job: str, holder: str) -> bool:
+        """Release ``holder``'s lock on ``job``; False when it did not hold it."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return self._jobs.release_job_lock(conn, job, holder)
+
+    def job_lock(self, job: str) -> _jobs.JobLockRecord | None:
+        """The lock row of ``job`` (live or expired), if any."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return self._jobs.read_job_lock(conn, job)
+
+    def finish_job_run(self, job_run_id: str, *, state: str, finished_at: datetime | None,
+                       exit_code: int | None = None, run_id: str | None = None, error: str | None = None,
+                       expect: Sequence[str] = ("running",)) -> bool:
+        """Record a job run's outcome while its state is one of ``expect``; False when it was not."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return self._jobs.finish_job_run(conn, job_run_id, state=state, finished_at=finished_at,
+                                             exit_code=exit_code, run_id=run_id, error=error, expect=expect)
+
+    def reap_job_runs(self, now: datetime) -> list[str]:
+        """Mark ``running`` rows whose daemon is gone (lock lost) as ``cancelled``; return their ids."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            return self._jobs.reap_abandoned(conn, now)
+
+    def job_ran_since(self, job: str, since: datetime) -> bool:
+        """True when ``job`` has a job run scheduled for, or started at, ``since`` or later."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return self._jobs.job_ran_since(conn, job, since)
+
+    def job_runs(self, job: str | None = None, *, limit: int = 20,
+                 states: Sequence[str] | None = None) -> list[_jobs.JobRunRecord]:
+        """The newest ``limit`` job runs (of ``job``; in ``states``), newest first by start time."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return self._jobs.read_job_runs(conn, job, limit, states=states)
+
+    def latest_job_runs(self, *, exclude_states: Sequence[str] = ()) -> dict[str, _jobs.JobRunRecord]:
+        """The newest job run of every job (ignoring rows in ``exclude_states``), by job."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return self._jobs.latest_job_runs(conn, exclude_states=exclude_states)
+
+    def newest_runs_with_findings(self, commands: Sequence[str] | None = None
+                                  ) -> list[tuple[RunRecord, list[FindingRecord]]]:
+        """The newest run of every command (of ``commands``, when given) with its findings, newest run first."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return self._jobs.newest_runs_with_findings(conn, commands)
+
+    def run_metrics(self, run_ids: Sequence[str]) -> list[MetricPoint]:
+        """The metric values stored by the runs ``run_ids``, in the order they were recorded."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            return self._jobs.run_metrics(conn, run_ids)

@@ -41,8 +41,14 @@ def _v2_notifications(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.alert_state, schema.outbox, schema.silences], checkfirst=False)
 
 
+def _v3_completions_and_jobs(conn: Connection) -> None:
+    """Phase completions and their one-time triggers; the daemon's job runs and job locks."""
+    schema.metadata.create_all(conn, tables=[schema.completions, schema.phase_triggers, schema.job_runs,
+                                             schema.job_locks], checkfirst=False)
+
+
 # Version n is MIGRATIONS[n - 1].
-MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications)
+MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs)
 LATEST_VERSION = len(MIGRATIONS)
 
 

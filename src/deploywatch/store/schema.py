@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-__all__ = ["JSONText", "UTCDateTime", "alert_state", "findings", "metadata", "metrics", "outbox", "runs",
-           "schema_version", "silences"]
+__all__ = ["JSONText", "UTCDateTime", "alert_state", "completions", "findings", "job_locks", "job_runs", "metadata",
+           "metrics", "outbox", "phase_triggers", "runs", "schema_version", "silences"]
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -178,4 +178,52 @@ silences = sa.Table(
     sa.Column("starts_at", UTCDateTime, nullable=False),
     sa.Column("ends_at", UTCDateTime, nullable=False),
     sa.Column("expired_at", UTCDateTime, nullable=True),  # set by `silence expire` before ends_at
+)
+
+# ---------------------------------------------------------------- completion tracking and the daemon (migration 3)
+
+completions = sa.Table(
+    "completions", metadata,
+    sa.Column("phase", sa.String, primary_key=True),
+    sa.Column("processor", sa.String, primary_key=True),
+    sa.Column("run_date", sa.Date, primary_key=True),
+    sa.Column("first_reported_at", UTCDateTime, nullable=False),
+    sa.Column("last_reported_at", UTCDateTime, nullable=False),
+    sa.Column("reports", sa.Integer, nullable=False),  # how many times it was reported (duplicates count here)
+    sa.Column("source", sa.String, nullable=False),  # cli, api …
+    sa.Column("details", JSONText, nullable=False),
+)
+
+phase_triggers = sa.Table(
+    "phase_triggers", metadata,
+    sa.Column("phase", sa.String, primary_key=True),
+    sa.Column("run_date", sa.Date, primary_key=True),
+    sa.Column("fired_at", UTCDateTime, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),  # the on_complete command or URL, secrets masked
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("outcome", sa.String, nullable=True),  # ok, failed; NULL while running (or if the process died)
+    sa.Column("detail", sa.Text, nullable=True),
+)
+
+job_runs = sa.Table(
+    "job_runs", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("job", sa.String, nullable=False),
+    sa.Column("scheduled_for", UTCDateTime, nullable=True),  # NULL for a run triggered through the API
+    sa.Column("trigger", sa.String, nullable=False),  # schedule, catch-up, api
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("state", sa.String, nullable=False),  # running, ok, failed, timeout, skipped, cancelled
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("run_id", sa.String, nullable=True),  # the command's run in `runs`
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index(None, "job", "started_at"),
+)
+
+job_locks = sa.Table(
+    "job_locks", metadata,
+    sa.Column("job", sa.String, primary_key=True),
+    sa.Column("holder", sa.String, nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,154 @@
+"""Config models for the unified check and the daemon: ``[[probes]]``, ``[phases.NAME]``, ``[health]``,
+``[schedule]`` and ``[server]``.
+
+Probe headers, the heartbeat URL and the server token are secrets: kept out of ``repr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from .alertconfig import Headers, _secret
+from .configtypes import Duration, HttpUrl, Model, NonBlank
+
+__all__ = ["FreshnessConfig", "HealthConfig", "HeartbeatConfig", "PhaseConfig", "ProbeConfig", "ScheduleConfig",
+           "ServerConfig"]
+
+_LISTEN = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})")
+
+
+def _cron(value: str) -> str:
+    from datetime import UTC, datetime
+
+    from cronsim import CronSim, CronSimError
+
+    try:
+        CronSim(value, datetime(2026, 1, 1, tzinfo=UTC))
+    except CronSimError as exc:
+        raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as 'UTC' or "
+                         "'America/New_York'") from None
+    return value
+
+
+def _listen(value: str) -> str:
+    found = _LISTEN.fullmatch(value)
+    if not found or not 0 < int(found.group("port")) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. '127.0.0.1:8080' or '0.0.0.0:8080'")
+    return value
+
+
+def _processors(value: list[str]) -> list[str]:
+    seen = set()
+    for name in value:
+        if name in seen:
+            raise ValueError(f"processor {name!r} is listed twice")
+        seen.add(name)
+    return value
+
+
+Cron = Annotated[str, AfterValidator(_cron)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Listen = Annotated[str, AfterValidator(_listen)]
+Weight = Annotated[float, Field(gt=0)]
+
+
+class ProbeConfig(Model):
+    """``[[probes]]``: a liveness test — an HTTP URL (2xx = ok; Dockerflow ``/__heartbeat__`` JSON understood)
+    or a Nagios-style plugin command (exit 0 ok, 1 warning, 2 critical, 3 unknown)."""
+
+    name: NonBlank
+    url: HttpUrl | None = None
+    command: NonBlank | None = None
+    headers: Headers = Field(default_factory=dict, repr=False)
+    timeout: Duration = 10
+    weight: Weight = 1.0
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ProbeConfig:
+        if (self.url is None) == (self.command is None):
+            raise ValueError("set exactly one of url or command")
+        if self.headers and self.url is None:
+            raise ValueError("'headers' apply to a url probe")
+        return self
+
+
+class FreshnessConfig(Model):
+    """``phases.NAME.freshness``: the phase's output is fresh when max(column) is within ``within`` of now."""
+
+    table: NonBlank
+    column: NonBlank
+    within: Duration
+
+
+class PhaseConfig(Model):
+    """``[phases.NAME]``: the processors expected to report completion for each date, and the data to reconcile with."""
+
+    processors: Annotated[list[NonBlank], Field(min_length=1), AfterValidator(_processors)]
+    freshness: FreshnessConfig | None = None
+    on_complete: NonBlank | None = None  # a shell command, or an http(s) URL to POST to; {{ date }} and {{ phase }}
+    on_complete_timeout: Duration = 60
+    weight: Weight = 1.0
+    description: str | None = None
+
+
+class HealthConfig(Model):
+    """``[health]``: the unified check's settings."""
+
+    drift_weight: Weight = 1.0
+    probe_services: bool = True  # every service's `health` URL becomes a probe
+
+
+class HeartbeatConfig(Model):
+    """``[schedule.heartbeat]``: a dead man's switch pinged around every job (healthchecks.io style)."""
+
+    url: Annotated[HttpUrl, AfterValidator(_secret)] = Field(repr=False)
+    timeout: Duration = 10
+
+
+class ScheduleConfig(Model):
+    """``[schedule]``: when ``deploywatch serve`` runs each job."""
+
+    timezone: TimeZone = "UTC"
+    drift: Cron | None = None
+    canary: Cron | None = None
+    check: Cron | None = None
+    timeout: Duration = 3600  # a job running longer is cancelled and recorded as timed out
+    catch_up: bool = True  # a run missed while the daemon was down runs once at start-up
+    heartbeat: HeartbeatConfig | None = None
+
+    def jobs(self) -> dict[str, str]:
+        """The scheduled jobs and their cron expressions."""
+        return {name: cron for name in ("drift", "canary", "check") if (cron := getattr(self, name))}
+
+
+class ServerConfig(Model):
+    """``[server]``: the daemon's HTTP API."""
+
+    listen: Listen = "127.0.0.1:8080"
+    token: Annotated[NonBlank, AfterValidator(_secret)] | None = Field(default=None, repr=False)  # writes need it
+    protect_reads: bool = False  # read endpoints need the token too
+
+    @property
+    def host(self) -> str:
+        """The host (or address) to bind."""
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """The port to bind."""
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+

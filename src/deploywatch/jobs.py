@@ -1,0 +1,66 @@
+"""The jobs the daemon schedules — ``drift``, ``canary``, ``check`` — run in-process, quietly.
+
+Each job is the command of the same name without its output: it measures, stores its run and routes its
+findings through the alerting layer, and returns a :class:`JobResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .config import LoadedConfig
+from .notify.model import AlertMode
+from .status import Status
+
+__all__ = ["JOBS", "JobResult", "run_job"]
+
+JOBS = ("drift", "canary", "check")
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What one job run concluded."""
+
+    job: str
+    status: Status
+    exit_code: int
+    run_id: str | None
+    summary: str
+    seconds: float
+
+
+def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
+            alert_mode: AlertMode | None = None) -> JobResult:
+    """Run ``job`` on ``loaded``; raise :class:`ValueError` for an unknown job (and whatever the job raises)."""
+    moment = now or datetime.now(UTC)
+    mode = alert_mode or AlertMode()
+    started = time.perf_counter()
+    if job == "drift":
+        from .checks.runner import open_store
+        from .commands.drift import record
+        from .workspace import Workspace, workspace_for
+
+        workspace: Workspace = workspace_for(loaded)
+        report = workspace.drift((), now=moment)
+        with open_store(loaded) as store:
+            run_id = record(store, report, loaded.config.alerts, mode, started_at=moment, now=moment)
+        behind = [s for s in report.services if s.status is not Status.OK]
+        summary = f"{len(report.services)} services, {len(behind)} not ok"
+        return JobResult(job, report.status, report.status.exit_code, run_id, summary,
+                         time.perf_counter() - started)
+    if job == "canary":
+        from .checks.runner import run_checks
+
+        checks = run_checks(loaded, loaded.config.checks, now=moment, alert_mode=mode)
+        bad = [r for r in checks.results if r.status is not Status.OK]
+        return JobResult(job, checks.status, checks.status.exit_code, checks.run_id,
+                         f"{len(checks.results)} results, {len(bad)} not ok", time.perf_counter() - started)
+    if job == "check":
+        from .health import run_health
+
+        health = run_health(loaded, now=moment, alert_mode=mode)
+        return JobResult(job, health.status, health.exit_code, health.run_id,
+                         f"score {health.score:g}, {health.verdict}", time.perf_counter() - started)
+    raise ValueError(f"unknown job {job!r} (jobs: {', '.join(JOBS)})")
