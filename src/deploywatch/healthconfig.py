@@ -92,12 +92,24 @@ class FreshnessConfig(Model):
     within: Duration
 
 
+def _action(value: str) -> str:
+    for name in _TEMPLATE.findall(value):
+        if name not in _ACTION_NAMES:
+            raise ValueError(f"unknown template variable {{{{ {name} }}}}: expected {', '.join(_ACTION_NAMES)}")
+    return value
+
+
+_TEMPLATE = re.compile(r"\{\{\s*([^}\s]*)\s*\}\}")
+_ACTION_NAMES = ("date", "run_date", "phase")
+Action = Annotated[NonBlank, AfterValidator(_action)]
+
+
 class PhaseConfig(Model):
     """``[phases.NAME]``: the processors expected to report completion for each date, and the data to reconcile with."""
 
     processors: Annotated[list[NonBlank], Field(min_length=1), AfterValidator(_processors)]
     freshness: FreshnessConfig | None = None
-    on_complete: NonBlank | None = None  # a shell command, or an http(s) URL to POST to; {{ date }} and {{ phase }}
+    on_complete: Action | None = None  # a shell command, or an http(s) URL to POST to; {{ date }} and {{ phase }}
     on_complete_timeout: Duration = 60
     weight: Weight = 1.0
     description: str | None = None
