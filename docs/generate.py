@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-23T09:00:00Z"
@@ -38,9 +38,9 @@ RUN_ID = re.compile(r"run `[0-9a-f]{32}`")
 class _Slack(http.server.BaseHTTPRequestHandler):
     """Slack's incoming-webhook answer to a well-formed POST: 200 ``ok``."""
 
-    received: list[Any] = []
+    received: ClassVar[list[Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         ok = self.path == SLACK_PATH
         if ok:
