@@ -271,3 +271,34 @@ def test_secret_in_deploy_command_is_not_printed(output_format: str, shop: GitRe
     assert code == 0, err
     assert "./bin/deploy.sh" in out
     assert TOKEN not in out + err
+
+
+def test_phases_probes_schedule_server_and_sinks_are_explained_without_secrets(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVER_TOKEN", "srv-T0ken-marker")
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.com/secret-hook-path")
+    config = tmp_path / "deploywatch.toml"
+    config.write_text(
+        '[warehouse]\nurl = "duckdb:///w.duckdb"\n\n[[checks]]\nname = "x"\nquery = "SELECT 1"\n\n'
+        '[phases.phase3]\nprocessors = ["a", "b"]\n'
+        'freshness = { table = "t", column = "processed_at", within = "24h" }\n'
+        'on_complete = "curl -X POST https://phase4.example.com/run?date={{ date }}&token=abcd1234efgh"\n\n'
+        '[[probes]]\nname = "disk"\ncommand = "/usr/lib/nagios/plugins/check_disk -w 20% -c 10% -p /"\n\n'
+        '[schedule]\ntimezone = "America/New_York"\ndrift = "0 */2 * * *"\ncheck = "0 6 * * *"\n\n'
+        '[server]\nlisten = "127.0.0.1:8099"\ntoken = "${SERVER_TOKEN}"\n\n'
+        '[[alerts.webhook]]\nurl = "${HOOK_URL}"\n')
+    code, document = check_json(config, capsys)
+    assert code == 0
+    assert document["phases"]["phase3"]["processors"] == ["a", "b"]
+    assert document["phases"]["phase3"]["freshness"] == {"table": "t", "column": "processed_at", "within": 86400}
+    assert document["probes"] == [{"name": "disk", "url": None, "timeout_seconds": 10,
+                                   "command": "/usr/lib/nagios/plugins/check_disk -w 20% -c 10% -p /"}]
+    assert document["schedule"]["jobs"] == {"drift": "0 */2 * * *", "check": "0 6 * * *"}
+    assert document["server"] == {"listen": "127.0.0.1:8099", "token": True, "protect_reads": False}
+    assert [(s["name"], s["type"], s["target"]) for s in document["alerts"]] == [
+        ("webhook", "webhook", "https://hooks.example.com")]
+    code, text, err = run_check(config, capsys)
+    everything = json.dumps(document) + text + err
+    for secret in ("srv-T0ken-marker", "secret-hook-path", "abcd1234efgh"):
+        assert secret not in everything
+    assert "writes need the token" in text and "phase3: 2 processors (a, b)" in text

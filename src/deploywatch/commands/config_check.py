@@ -54,9 +54,10 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
         services, warnings = _explain_services(workspace, tip)
     data = _explain_checks(loaded) if loaded.config.checks else None
     alerts = _explain_alerts(loaded)
+    daemon = _explain_daemon(loaded)
     if output_format == "json":
         emit_json({"schema": "deploywatch.config/v1", "path": str(loaded.path), "repo": repo,
-                   "services": [s.to_json() for s in services], "data": data, "alerts": alerts,
+                   "services": [s.to_json() for s in services], "data": data, "alerts": alerts, **daemon,
                    "warnings": warnings})
         return 1 if warnings else 0
     out = console()
@@ -86,6 +87,7 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
             out.print(f"  {sink['name']} ({sink['type']} → {sink['target']}): {match or 'every finding'}; {repeat}; "
                       f"resolved {'sent' if sink['send_resolved'] else 'not sent'} after {sink['resolve_after']} ok "
                       f"run{'s' if sink['resolve_after'] != 1 else ''}", markup=False)
+    _print_daemon(daemon)
     for warning in warnings:
         out.print(styled(f"warning: {warning}", "yellow"))
     return 1 if warnings else 0
@@ -112,6 +114,55 @@ def _explain_services(workspace: Workspace, tip: str) -> tuple[list[ServiceExpla
             mask(service.deploy) if service.deploy else None,
             loaded.thresholds(name)))
     return services, warnings
+
+
+def _explain_daemon(loaded: LoadedConfig) -> dict[str, Any]:
+    """Phases, probes, the schedule and the server, as ``check`` and ``serve`` will use them (no secrets)."""
+    from ..probes import probe_configs
+
+    config = loaded.config
+    phases = {name: {"processors": list(phase.processors),
+                     "freshness": phase.freshness.model_dump() if phase.freshness else None,
+                     "on_complete": mask(phase.on_complete) if phase.on_complete else None}
+              for name, phase in config.phases.items()}
+    probes = [{"name": p.name, "url": mask(p.url) if p.url else None,
+               "command": mask(p.command) if p.command else None, "timeout_seconds": p.timeout}
+              for p in probe_configs(loaded)]
+    schedule = config.schedule
+    return {"phases": phases, "probes": probes,
+            "schedule": {"timezone": schedule.timezone, "jobs": schedule.jobs(), "timeout_seconds": schedule.timeout,
+                         "heartbeat": schedule.heartbeat is not None},
+            "server": {"listen": config.server.listen, "token": config.server.token is not None,
+                       "protect_reads": config.server.protect_reads}}
+
+
+def _print_daemon(daemon: dict[str, Any]) -> None:
+    out = console()
+    if daemon["phases"]:
+        out.print(styled("\nphases", "bold"))
+        for name, phase in daemon["phases"].items():
+            fresh = phase["freshness"]
+            line = f"  {name}: {len(phase['processors'])} processors ({', '.join(phase['processors'])})"
+            if fresh:
+                line += f"; fresh when max({fresh['column']}) of {fresh['table']} is within " \
+                        f"{format_duration(fresh['within'])}"
+            if phase["on_complete"]:
+                line += f"; then: {phase['on_complete']}"
+            out.print(line, markup=False, soft_wrap=True)
+    if daemon["probes"]:
+        out.print(styled("\nprobes", "bold"))
+        for probe in daemon["probes"]:
+            out.print(f"  {probe['name']}: {probe['url'] or probe['command']} (timeout "
+                      f"{format_duration(probe['timeout_seconds'])})", markup=False, soft_wrap=True)
+    jobs = daemon["schedule"]["jobs"]
+    if jobs:
+        out.print(styled("\nschedule", "bold"))
+        for job, cron in jobs.items():
+            out.print(f"  {job}: {cron} ({daemon['schedule']['timezone']})", markup=False)
+        server = daemon["server"]
+        out.print(f"  serve listens on {server['listen']}; writes "
+                  f"{'need the token' if server['token'] else 'are disabled (no token)'}; reads "
+                  f"{'need the token' if server['protect_reads'] else 'are open'}", markup=False)
 
 
 def _explain_alerts(loaded: LoadedConfig) -> list[dict[str, Any]]:
