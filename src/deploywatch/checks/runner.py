@@ -85,9 +85,15 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
                        memory_limit=warehouse_config.memory_limit,
                        concurrency=warehouse_config.concurrency, timeout=float(warehouse_config.timeout)) as warehouse:
             scanning = warehouse.start(plan.scans, plan.dialect)
-            # Opening the store (importing SQLAlchemy, migrating) overlaps the scans, which release the GIL.
-            store = open_store(loaded) if record or needs_history else None
+            # A remote warehouse answers while the store opens (SQLAlchemy import, migrations). Embedded DuckDB
+            # already keeps every core busy: opening the store meanwhile would only add its memory to DuckDB's
+            # peak, so the store opens once DuckDB has closed.
+            overlap = warehouse.backend != "duckdb"
+            if overlap and (record or needs_history):
+                store = open_store(loaded)
             outcomes = scanning.result()
+        if store is None and (record or needs_history):
+            store = open_store(loaded)
         history: History | None = None
         if store is not None:
             def history(check: str, group: str | None, before: date, weekday: int | None,
