@@ -157,3 +157,31 @@ def test_a_bad_config_exits_3_with_one_line(capsys: pytest.CaptureFixture[str], 
     code, out, err = run(capsys, "check", "--config", str(config))
     assert code == 3 and out == ""
     assert err.count("\n") == 1 and "probes[0]" in err and "set exactly one of url or command" in err
+
+
+def test_on_a_terminal_a_progress_bar_runs_and_the_summary_follows(demo: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "deploywatch", "check", "--config", str(demo / "deploywatch.toml"),
+                             "--now", NOW], stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 2
+    text = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in text  # the terminal got colour and cursor control (the bar, then the coloured summary)
+    assert "data checks" in text and "phase completion" in text  # the progress bar's task lines (transient)
+    assert "Deployment drift" in text and "Health score" in text and "CRITICAL" in text
