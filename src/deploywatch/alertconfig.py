@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from .configtypes import Duration, HttpUrl, Model, Name, NonBlank
+from .configtypes import Duration, HttpUrl, Model, Name, NonBlank, Secret, SecretUrl
+from .redact import register_secret
 
 __all__ = [
     "AlertMatch",
@@ -52,16 +53,9 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-def _secret(value: str) -> str:
-    from .redact import register_secret
-
-    register_secret(value)
-    return value
-
-
 def _secret_headers(value: dict[str, str]) -> dict[str, str]:
     for header in value.values():
-        _secret(header)
+        register_secret(header)  # header values are secrets (Authorization, API keys)
     return value
 
 
@@ -107,7 +101,7 @@ class SlackSinkConfig(SinkConfig):
     """``[[alerts.slack]]``: an incoming webhook (Slack's, a proxy, or any endpoint speaking its protocol)."""
 
     type: ClassVar[str] = "slack"
-    webhook: Annotated[HttpUrl, AfterValidator(_secret)] = Field(repr=False)
+    webhook: SecretUrl = Field(repr=False)
 
     def target(self) -> str:
         """The webhook's host."""
@@ -119,7 +113,7 @@ class GitHubSinkConfig(SinkConfig):
 
     type: ClassVar[str] = "github"
     repo: GitHubRepo
-    token: Annotated[NonBlank, AfterValidator(_secret)] = Field(repr=False)
+    token: Secret = Field(repr=False)
     labels: Annotated[list[Label], Field(min_length=1)] = Field(default_factory=lambda: ["deploywatch"])
     api_url: HttpUrl = "https://api.github.com"
 
@@ -148,7 +142,7 @@ class WebhookSinkConfig(SinkConfig):
     """``[[alerts.webhook]]``: a JSON POST (schema ``deploywatch.notification/v1``) to any URL."""
 
     type: ClassVar[str] = "webhook"
-    url: Annotated[HttpUrl, AfterValidator(_secret)] = Field(repr=False)
+    url: SecretUrl = Field(repr=False)
     headers: Headers = Field(default_factory=dict, repr=False)
 
     def target(self) -> str:

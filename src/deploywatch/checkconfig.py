@@ -9,12 +9,11 @@ that have checks.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .configtypes import Duration, Model, Name, NonBlank
+from .configtypes import Duration, Model, Name, NonBlank, TimeZone
 
 __all__ = ["AnomalyConfig", "CheckConfig", "GateConfig", "StoreConfig", "WarehouseConfig"]
 
@@ -36,15 +35,6 @@ def _threshold(value: str) -> str:
     return value
 
 
-def _timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as 'UTC' or "
-                         "'America/New_York'") from None
-    return value
-
-
 def _sql_url(value: str) -> str:
     if "://" not in value or not value.split("://", 1)[0]:
         raise ValueError("expected a SQLAlchemy URL such as 'duckdb:///warehouse.duckdb' or "
@@ -62,7 +52,6 @@ _MEMORY = re.compile(r"(?i)\d+(?:\.\d+)?\s*(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 CheckName = Annotated[str, AfterValidator(_check_name)]
 MemorySize = Annotated[str, AfterValidator(_memory_size)]
 ThresholdText = Annotated[str, AfterValidator(_threshold)]
-TimeZone = Annotated[str, AfterValidator(_timezone)]
 SqlUrl = Annotated[str, AfterValidator(_sql_url)]
 
 

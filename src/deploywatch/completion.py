@@ -151,7 +151,8 @@ def _post(url: str, timeout: float, phase: str, run_date: date, processors: Sequ
 
 
 def _command(loaded: LoadedConfig, command: str, timeout: float, phase: str, run_date: date) -> tuple[bool, str]:
-    from .probes import plugin_text, run_shell, signal_name
+    from .probes import plugin_text, run_shell
+    from .procs import signal_name
 
     env = {"DEPLOYWATCH_PHASE": phase, "DEPLOYWATCH_DATE": run_date.isoformat()}
     outcome = run_shell(command, timeout=timeout, cwd=loaded.base_dir, env=env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from .durations import MAX_DURATION, parse_duration
 from .paths import GlobError, compile_glob
 
-__all__ = ["AgeLimit", "Duration", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank"]
+__all__ = ["AgeLimit", "Duration", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank", "Secret", "SecretUrl", "TimeZone"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -58,6 +59,22 @@ def _name(value: str) -> str:
     return value
 
 
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as 'UTC' or "
+                         "'America/New_York'") from None
+    return value
+
+
+def _secret(value: str) -> str:
+    from .redact import register_secret
+
+    register_secret(value)
+    return value
+
+
 def _nonblank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -70,6 +87,10 @@ GlobStr = Annotated[str, AfterValidator(_glob)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Name = Annotated[str, AfterValidator(_name)]
 NonBlank = Annotated[str, AfterValidator(_nonblank)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+# A value that is a secret as a whole (webhook URL, token, header value): masked wherever it appears later.
+Secret = Annotated[NonBlank, AfterValidator(_secret)]
+SecretUrl = Annotated[HttpUrl, AfterValidator(_secret)]
 
 
 class Model(BaseModel):

@@ -149,8 +149,7 @@ def _drift_threshold(loaded: LoadedConfig) -> str:
 
 def _checks(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
     from .checks.results import group_label
-    from .checks.runner import run_checks
-    from .store.records import MetricRecord
+    from .checks.runner import metric_records, run_checks
 
     checks = loaded.config.checks
     report = run_checks(loaded, checks, now=now, run_date=run_date, record=False)
@@ -177,13 +176,8 @@ def _checks(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
                                if bad else "")
         collected.items.append(HealthItem(check.name, "check", status, summary, value,
                                           threshold, per_check, check.weight))
-    for result in report.results:
-        collected.findings.append(result.finding())
-        collected.metrics.append(MetricRecord(
-            run_id="", check=result.name, group=group_label(result.group), metric=result.metric,
-            run_date=report.run_date, measured_at=now,
-            value=None if result.value is None else float(result.value), status=str(result.status),
-            anomalous=bool(result.anomaly and result.anomaly.anomalous)))
+    collected.findings = [result.finding() for result in report.results]
+    collected.metrics = metric_records(report, "")  # bound to the check run when it is recorded
     return collected
 
 
@@ -260,12 +254,11 @@ def run_health(loaded: LoadedConfig, *, now: datetime | None = None, run_date: d
     data produced by stale code is not worth validating. Raises :class:`UsageError` when there is nothing to
     check.
     """
-    from .checks.template import template_variables
+    from .completion import default_run_date
 
     moment = now or datetime.now(UTC)
     started_at = datetime.now(UTC)
-    day = run_date or date.fromisoformat(
-        template_variables(moment, None, loaded.config.warehouse.timezone)["run_date"])
+    day = run_date or default_run_date(loaded, moment)
     names = collectors_for(loaded)
     if not names:
         raise UsageError(f"nothing to check in {loaded.path}: configure services, [[checks]], [phases.NAME] or "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
 import shlex
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 from .durations import format_age
 from .findings import Finding
 from .healthconfig import ProbeConfig
-from .procs import kill_group
+from .procs import collect, signal_name
 from .redact import mask
 from .status import Status
 
@@ -41,8 +40,6 @@ MAX_BODY = 1 << 20  # bytes of a probe's response body read
 MAX_OUTPUT = 64 << 10  # bytes of a plugin's stdout kept
 _STDERR_KEPT = 4096
 _SUMMARY_CHARS = 300
-_DRAIN_SECONDS = 2.0
-_READ = 1 << 16
 
 # Dockerflow's heartbeat statuses, and the health+json draft's (pass, warn, fail).
 _BODY_STATUS = {"ok": Status.OK, "pass": Status.OK, "warning": Status.WARNING, "warn": Status.WARNING,
@@ -314,49 +311,9 @@ def run_shell(command: str, *, timeout: float, cwd: Path | str | None = None, en
                                 env={**os.environ, **env} if env is not None else None)
     except OSError as exc:
         return ShellOutcome(None, b"", b"", error=f"cannot run /bin/sh: {exc.strerror or exc}")
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    out, err = bytearray(), bytearray()
-    timed_out = False
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        for pipe in (proc.stdout, proc.stderr):
-            os.set_blocking(pipe.fileno(), False)
-            selector.register(pipe, selectors.EVENT_READ)
-        while selector.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if timed_out:
-                    break
-                timed_out, deadline = True, time.monotonic() + _DRAIN_SECONDS
-                kill_group(proc)
-                continue
-            for key, _ in selector.select(remaining):
-                chunk = os.read(key.fd, _READ)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                elif key.fileobj is proc.stderr:
-                    err += chunk
-                    del err[:-_STDERR_KEPT]
-                elif len(out) < max_output:
-                    out += chunk[:max_output - len(out)]
-    proc.stdout.close()
-    proc.stderr.close()
-    try:
-        proc.wait(max(0.0, deadline - time.monotonic()) if not timed_out else _DRAIN_SECONDS)
-    except subprocess.TimeoutExpired:  # closed its output but kept running
-        kill_group(proc)
-        proc.wait()
-        timed_out = True
-    return ShellOutcome(None if timed_out else proc.returncode, bytes(out), bytes(err), timed_out=timed_out)
-
-
-def signal_name(number: int) -> str:
-    """``signal 9 (SIGKILL)``."""
-    try:
-        return f"signal {number} ({signal.Signals(number).name})"
-    except ValueError:
-        return f"signal {number}"
+    collected = collect(proc, timeout=timeout, max_output=max_output, stderr_kept=_STDERR_KEPT)
+    return ShellOutcome(None if collected.timed_out else proc.returncode, collected.stdout, collected.stderr,
+                        timed_out=collected.timed_out)
 
 
 def _probe_command(command: str, timeout: float, cwd: Path | str | None) -> tuple[Status, str, float | None]:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ..durations import format_age
 from ..findings import Finding
 from ..status import Status
+from ..units import format_value
 from .anomaly import AnomalyResult
 from .plan import Plan
 
@@ -89,21 +89,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A metric value in its unit's usual form; ``-`` when there is none."""
-    if value is None:
-        return "-"
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "seconds":
-        return format_age(value)
-    if unit == "count" or (isinstance(value, int) and not isinstance(value, bool)):
-        return f"{int(value):,}"
-    if unit == "ratio":
-        return f"{value:.3f}"
-    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.1f}"
 
 
 @dataclass(frozen=True)

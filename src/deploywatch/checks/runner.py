@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from .evaluate import History, evaluate
 from .metrics import MetricError
 from .plan import Plan, compile_plan
-from .results import CanaryReport, CheckResult, group_label
+from .results import CanaryReport, group_label
 from .template import TemplateError, template_variables
 from .validate import dialects_of
 from .warehouse import Warehouse
@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from ..findings import Finding
     from ..notify.model import AlertMode
     from ..store import Store
+    from ..store.records import MetricRecord
 
-__all__ = ["RunSummary", "compile_checks", "open_store", "record_results", "run_checks", "store_url"]
+__all__ = ["RunSummary", "compile_checks", "metric_records", "open_store", "record_results", "run_checks",
+           "store_url"]
 
 
 def store_url(loaded: LoadedConfig) -> str:
@@ -125,7 +127,7 @@ def record_results(store: Store, report: CanaryReport, *, command: str, started_
     from ..alertconfig import AlertsConfig
     from ..notify.dispatch import record_and_notify
     from ..notify.model import AlertMode
-    from ..store.records import MetricRecord, RunRecord
+    from ..store.records import RunRecord
 
     status = report.status
     run = RunRecord(id=report.run_id, command=command, started_at=started_at, finished_at=datetime.now(UTC),
@@ -133,15 +135,15 @@ def record_results(store: Store, report: CanaryReport, *, command: str, started_
                     exit_code=status.exit_code if exit_code is None else exit_code, score=score,
                     details={"checks": len(report.results), "statements": report.statements, **(details or {})})
     findings = [*(result.finding() for result in report.results), *extra]
-    metrics = []
-    for result in report.results:
-        metrics.append(MetricRecord(run_id=run.id, check=result.name, group=group_label(result.group),
-                                    metric=result.metric, run_date=report.run_date, measured_at=report.now,
-                                    value=_stored(result), status=str(result.status),
-                                    anomalous=bool(result.anomaly and result.anomaly.anomalous)))
-    record_and_notify(store, run, findings, metrics, alerts or AlertsConfig(), mode or AlertMode(),
-                      now=report.now)
+    record_and_notify(store, run, findings, metric_records(report, run.id), alerts or AlertsConfig(),
+                      mode or AlertMode(), now=report.now)
 
 
-def _stored(result: CheckResult) -> float | None:
-    return None if result.value is None else float(result.value)
+def metric_records(report: CanaryReport, run_id: str) -> list[MetricRecord]:
+    """Every result's value as a store row of run ``run_id``."""
+    from ..store.records import MetricRecord
+
+    return [MetricRecord(run_id=run_id, check=r.name, group=group_label(r.group), metric=r.metric,
+                         run_date=report.run_date, measured_at=report.now,
+                         value=None if r.value is None else float(r.value), status=str(r.status),
+                         anomalous=bool(r.anomaly and r.anomaly.anomalous)) for r in report.results]

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..alertconfig import AlertsConfig
 from ..config import LoadedConfig, load_config
@@ -15,6 +15,9 @@ from ..errors import UsageError
 from ..redact import mask
 from ..render import console, emit_json, styled, table
 from ..status import Status
+
+if TYPE_CHECKING:
+    from ..store.records import RunRecord
 
 __all__ = ["flush", "pending", "test"]
 
@@ -38,7 +41,7 @@ def test(names: Sequence[str], *, config_path: Path | None, output_format: str |
     from ..checks.runner import open_store
     from ..notify.delivery import deliver_pending
     from ..notify.model import Event, Notification
-    from ..store.alerts import OutboxRecord
+    from ..notify.router import outbox_rows
 
     loaded = load_config(config_path)
     sinks = _sinks(loaded, names)
@@ -47,21 +50,13 @@ def test(names: Sequence[str], *, config_path: Path | None, output_format: str |
         fingerprint="test", kind="test", subject="deploywatch alerts test", event=Event.TEST, status=Status.WARNING,
         previous_status=None, summary="This is a test notification from deploywatch: if you can read it, the sink "
         "works.", at=now, firing_since=now, labels={"kind": "test", "subject": "deploywatch alerts test"})
-    clock = datetime.now(UTC)
-    rows = []
-    for name in sinks:
-        config = alerts.sink(name)
-        assert config is not None
-        targets = len(getattr(config, "urls", [None]))
-        rows += [OutboxRecord(id=uuid.uuid4().hex, sink=name, target=t, created_at=clock, summary="test message",
-                              payload={"notifications": [notification.to_json()]}, next_attempt_at=clock)
-                 for t in range(targets)]
+    configured = dict(alerts.sinks())
+    rows = [row for name in sinks for row in outbox_rows(name, configured[name], [notification], run_id=None)]
     with open_store(loaded) as store:
         store.record_run(_test_run(now), route=lambda tx: tx.enqueue(rows))
         outcomes = deliver_pending(store, alerts, ids=[r.id for r in rows], budget=float(alerts.retry_for))
-    results = [{"sink": o.sink, "target": alerts.sink(o.sink).target() if alerts.sink(o.sink) else None,  # type: ignore[union-attr]
-                "delivered": o.state == "delivered", "state": o.state, "attempts": o.attempts, "error": o.error,
-                "result": o.result} for o in outcomes]
+    results = [{"sink": o.sink, "target": configured[o.sink].target(), "delivered": o.state == "delivered",
+                "state": o.state, "attempts": o.attempts, "error": o.error, "result": o.result} for o in outcomes]
     if (output_format or "table") == "json":
         emit_json({"schema": "deploywatch.alerts-test/v1", "results": results})
     else:
@@ -72,7 +67,7 @@ def test(names: Sequence[str], *, config_path: Path | None, output_format: str |
     return 0 if results and all(r["delivered"] for r in results) else 2
 
 
-def _test_run(now: datetime) -> Any:
+def _test_run(now: datetime) -> RunRecord:
     from ..store.records import RunRecord
 
     return RunRecord(id=uuid.uuid4().hex, command="alerts test", started_at=now, finished_at=datetime.now(UTC),

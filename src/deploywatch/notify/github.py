@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ..alertconfig import GitHubSinkConfig, SinkConfig
 from ..durations import format_age, format_timestamp
 from ..redact import mask
 from ..status import Status
+from ..units import format_number, format_value
 from .http import SendFailed, parse_retry_after, request
 from .model import Delivery, Event, Message, Notification
 
@@ -447,7 +447,7 @@ def _check(md: _Markdown, d: Mapping[str, Any]) -> list[str]:
     if d.get("metric") is not None:
         facts.append(("Metric", md.text(d["metric"])))
     if "value" in d:
-        facts.append(("Value", md.text(_format_value(d.get("value"), str(d.get("unit") or "")))))
+        facts.append(("Value", md.text(format_value(d.get("value"), str(d.get("unit") or "")))))
     limits = [f"{level} {md.code(d[level])}" for level in ("warn", "critical") if d.get(level)]
     if limits:
         facts.append(("Thresholds", ", ".join(limits)))
@@ -456,26 +456,6 @@ def _check(md: _Markdown, d: Mapping[str, Any]) -> list[str]:
     anomaly = d.get("anomaly")
     if isinstance(anomaly, Mapping):
         z, mean, stddev = anomaly.get("z"), anomaly.get("mean"), anomaly.get("stddev")
-        facts.append(("Anomaly", md.text(f"z = {_number(z)} (mean {_number(mean)}, stddev {_number(stddev)})")))
+        shown = f"z = {format_number(z)} (mean {format_number(mean)}, stddev {format_number(stddev)})"
+        facts.append(("Anomaly", md.text(shown)))
     return ["### Check", "", *_bullets(facts)]
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return "-"
-    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.1f}"
-
-
-def _format_value(value: Any, unit: str) -> str:
-    """A metric value as the check output shows it: ``71.2%``, ``26h``, ``1,204``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return "-" if value is None else str(value)
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "seconds":
-        return format_age(value)
-    if unit == "count" or isinstance(value, int):
-        return f"{int(value):,}"
-    if unit == "ratio":
-        return f"{value:.3f}"
-    return _number(value)

@@ -33,7 +33,7 @@ class SendFailed(Exception):
 
 def new_client() -> httpx.Client:
     """A client for one delivery pass: TLS verified, no redirects (a redirect would carry the body and
-    headers elsewhere), no proxies from the environment's ``.netrc``."""
+    headers elsewhere); proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``) are honoured."""
     from .. import __version__
 
     return httpx.Client(verify=True, follow_redirects=False, trust_env=True,

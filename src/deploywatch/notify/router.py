@@ -31,7 +31,7 @@ from ..store.alerts import AlertStateRecord, OutboxRecord, SilenceRecord
 from .matchers import finding_labels, matcher_from_json, matches_all
 from .model import Event, Notification
 
-__all__ = ["Routed", "route", "tracks"]
+__all__ = ["Routed", "outbox_rows", "route", "tracks"]
 
 
 @dataclass
@@ -96,7 +96,7 @@ def route(findings: Sequence[Finding], sinks: Sequence[tuple[str, SinkConfig]],
                 due.append(notification)
         if due:
             routed.notifications[name] = due
-            routed.messages += _messages(name, sink, due, run_id=run_id)
+            routed.messages += outbox_rows(name, sink, due, run_id=run_id)
     return routed
 
 
@@ -148,9 +148,10 @@ def _step(name: str, sink: SinkConfig, finding: Finding, previous: AlertStateRec
     return notify(Event.RESOLVED, base.firing_since, base.notified_status), resolved
 
 
-def _messages(name: str, sink: SinkConfig, due: list[Notification], *, run_id: str | None) -> list[OutboxRecord]:
+def outbox_rows(name: str, sink: SinkConfig, due: Sequence[Notification], *,
+                run_id: str | None) -> list[OutboxRecord]:
     """Outbox rows: one per run for grouped sinks, one per finding for GitHub, one per URL for Alertmanager."""
-    batches = [[n] for n in due] if isinstance(sink, GitHubSinkConfig) else [due]
+    batches = [[n] for n in due] if isinstance(sink, GitHubSinkConfig) else [list(due)]
     targets = range(len(sink.urls)) if isinstance(sink, AlertmanagerSinkConfig) else range(1)
     # The outbox keeps wall-clock time (delivery, backoff and leases run on it), whatever the run's --now.
     created = datetime.now(UTC)

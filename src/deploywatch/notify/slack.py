@@ -25,6 +25,7 @@ from ..durations import format_age
 from ..redact import mask
 from ..render import short
 from ..status import Status
+from ..units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
 
@@ -295,23 +296,6 @@ def check_lines(details: Mapping[str, Any], *, markup: bool) -> list[str]:
         lines.append(f"anomaly: mean {format_value(anomaly['mean'], unit)}, "
                      f"stddev {format_value(anomaly.get('stddev'), unit)}, z {z_text}")
     return lines
-
-
-def format_value(value: Any, unit: str) -> str:
-    """A metric value in its unit's usual form (``71.2%``, ``26h``, ``1,204``, ``0.913``); ``-`` for none.
-
-    The same forms as the checks' output, without importing the checks engine."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return "-"
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "seconds":
-        return format_age(value)
-    if unit == "count" or isinstance(value, int):
-        return f"{int(value):,}"
-    if unit == "ratio":
-        return f"{value:.3f}"
-    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.1f}"
 
 
 # ------------------------------------------------------------------------------------------- text
