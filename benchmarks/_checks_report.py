@@ -237,7 +237,10 @@ def render(report: dict[str, Any]) -> str:
            f"  timing   {report['runs']} timed runs each after one warm-up, order rotated per round; wall time of",
            "           the whole process, start to exit (interpreter start-up and imports included for every",
            "           contender, floors too); 'vs floor' divides the median by the median of the floor run",
-           "           with the same engine version; 'paired' is the median of that ratio taken round by round",
+           "           with the same engine version; 'paired' is the median of that ratio taken round by round;",
+           "           deploywatch's modules compiled to bytecode first (as pip does installing a wheel); the",
+           "           warm-up run keeps its compiled plan (in the user's cache), which the timed runs use; the",
+           "           row 'without its kept plan' is a run after the config changed (validated, compiled afresh)",
            "  memory   peak RSS = ru_maxrss from wait4: the process and any child it waited for (MB = 10^6 bytes;",
            f"           never below this script's own {report['benchmark_peak_rss_mb']:.0f} MB, which Linux "
            "carries into its children)", ""]

@@ -65,10 +65,13 @@ def run_floor(python: Path, plan: Path, kind: str = "floor") -> Outcome:
     return Outcome(*_measured(m), out["values"], query_seconds=out["query_seconds"])
 
 
-def run_deploywatch(script: Path, config: Path) -> Outcome:
-    """``deploywatch canary --config … --format json --now …`` with the console script, as users run it."""
+def run_deploywatch(script: Path, config: Path, *, keep_plan: bool = True) -> Outcome:
+    """``deploywatch canary --config … --format json --now …`` with the console script, as users run it;
+    with ``keep_plan`` false, without its kept plan (``DEPLOYWATCH_PLAN_CACHE=0``: validated and compiled
+    afresh, as the first run after any change to the config is)."""
+    env = None if keep_plan else {**os.environ, "DEPLOYWATCH_PLAN_CACHE": "0"}
     m = _run([str(script), "canary", "--config", str(config), "--format", "json", "--now", spec.NOW_ISO],
-             "deploywatch", cwd=config.parent)
+             "deploywatch", env=env, cwd=config.parent)
     try:
         doc = json.loads(m.stdout)
     except ValueError:

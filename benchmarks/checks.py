@@ -29,7 +29,7 @@ import _checks_peers as peers
 import _checks_report as report
 import _checks_run as runs
 import _checks_spec as spec
-from _measure import Timeout, run
+from _measure import Timeout, compile_bytecode, run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -89,6 +89,7 @@ def setup(args: argparse.Namespace) -> Env:
         gx = peers.ensure_venv(workdir / "gx-venv", peers.GX_REQUIREMENTS,
                                ("great_expectations", "sqlalchemy", "duckdb", "duckdb_engine"), log)
     script = Path(sys.executable).parent / "deploywatch"
+    log(compile_bytecode("deploywatch"))
     return Env(workdir, version, script, runs.deploywatch_missing(script), soda, gx, soda_home,
                args.postgres_url, args.postgres_database)
 
@@ -131,6 +132,8 @@ def prepare(scenario: spec.Scenario, env: Env, args: argparse.Namespace) -> Fixt
         config = peers.write_deploywatch_config(scenario, bounds, main_db)
         contenders["deploywatch"] = Contender("deploywatch", "deploywatch canary --format json", duck, "floor",
                                               lambda: runs.run_deploywatch(env.deploywatch, config))
+        contenders["cold"] = Contender("cold", "  (the same without its kept plan)", duck, "floor",
+                                       lambda: runs.run_deploywatch(env.deploywatch, config, keep_plan=False))
         contenders["explain"] = Contender("explain", "  (deploywatch canary --explain: no query)", duck, "floor",
                                           lambda: runs.run_deploywatch_explain(env.deploywatch, config),
                                           checked=False)

@@ -25,7 +25,7 @@ from typing import Any
 import _oracle
 import _report
 import _synthrepo
-from _measure import Measured, Summary, Timeout, run
+from _measure import Measured, Summary, Timeout, compile_bytecode, run
 
 SCHEMA = "deploywatch.drift/v1"
 DRIFT_TIMEOUT = 600.0
@@ -271,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"asking git for the expected answers ({args.services} services) …")
     wanted = ask_git(fx)
     missing = deploywatch_available()
+    log(compile_bytecode("deploywatch"))
     if missing:
         log(f"deploywatch drift is not available ({missing}); timing git only")
     result = race(fx, args.repeat, with_deploywatch=missing is None)

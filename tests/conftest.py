@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testing.gitrepo import GitRepo
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Plans that canaries keep go to a folder of the test session, not the user's cache (subprocesses too)."""
+    before = os.environ.get("DEPLOYWATCH_CACHE_DIR")
+    os.environ["DEPLOYWATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("plans"))
+    yield
+    if before is None:
+        os.environ.pop("DEPLOYWATCH_CACHE_DIR", None)
+    else:
+        os.environ["DEPLOYWATCH_CACHE_DIR"] = before
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """``python -m deploywatch``."""
 
-from deploywatch.cli import main
+from deploywatch.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from .checks.warehouse import DEFAULT_MEMORY_LIMIT
 from .configtypes import Duration, Model, Name, NonBlank, TimeZone
 
 __all__ = ["AnomalyConfig", "CheckConfig", "GateConfig", "StoreConfig", "WarehouseConfig"]
@@ -65,7 +66,7 @@ class WarehouseConfig(Model):
     concurrency: Annotated[int, Field(ge=1, le=32)] = 4
     timezone: TimeZone = "UTC"
     read_only: bool | None = None  # DuckDB files open read-only unless this is false
-    memory_limit: MemorySize = "64MB"  # DuckDB only: its working memory; more spills to a temporary directory
+    memory_limit: MemorySize = DEFAULT_MEMORY_LIMIT  # DuckDB only: working memory; more spills to disk
 
 
 class StoreConfig(Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -212,6 +212,7 @@ class LoadedConfig:
 
     path: Path
     config: Config
+    text: str | None = field(default=None, compare=False, repr=False)  # the file as read (None: built in code)
 
     @property
     def base_dir(self) -> Path:
@@ -279,7 +280,7 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
         from .checks.validate import validate_checks
 
         validate_checks(config, shown, source.text, source.prefix)
-    return LoadedConfig(source.path.resolve(), config)
+    return LoadedConfig(source.path.resolve(), config, source.text)
 
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")

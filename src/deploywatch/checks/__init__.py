@@ -1,22 +1,38 @@
 """Data checks: metrics compiled to one aggregate statement per (table, where, group_by), thresholds,
 anomaly detection against the store's history, and gates.
 
-``run_canary`` and ``run_gate`` are the in-process entry points a pipeline step can call.
+``run_canary`` and ``run_gate`` are the in-process entry points a pipeline step can call. Submodules load
+on first use: a run from a kept plan (:mod:`.plancache`) needs neither pydantic nor sqlglot.
 """
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .gate import GateResult, run_gate
-from .results import CanaryReport, CheckResult
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
+    from .gate import GateResult, run_gate
+    from .results import CanaryReport, CheckResult
 
 __all__ = ["CanaryReport", "CheckResult", "GateResult", "run_canary", "run_gate"]
+
+_LAZY = {"CanaryReport": "results", "CheckResult": "results", "GateResult": "gate", "run_gate": "gate"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def run_canary(*, config: LoadedConfig | Path | str | None = None, phases: tuple[str, ...] = (),

@@ -13,11 +13,30 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from ..checkconfig import AnomalyConfig
 from ..status import Status
 
-__all__ = ["AnomalyResult", "score"]
+__all__ = ["AnomalyResult", "AnomalySettings", "score"]
+
+
+class AnomalySettings(Protocol):
+    """What scoring reads from ``checks[].anomaly`` (the config model, or the plan's plain copy)."""
+
+    @property
+    def sensitivity(self) -> float: ...
+    @property
+    def min_history(self) -> int: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def seasonality(self) -> str | None: ...
+    @property
+    def min_change(self) -> float: ...
+    @property
+    def status(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,7 @@ class AnomalyResult:
         return {"mean": self.mean, "stddev": self.stddev, "z": z}
 
 
-def score(value: float, history: Sequence[float], config: AnomalyConfig,
+def score(value: float, history: Sequence[float], config: AnomalySettings,
           show: Callable[[float], str] | None = None) -> AnomalyResult:
     """Judge ``value`` against ``history`` (oldest first; only the last ``window`` values are used);
     ``show`` formats values in the metric's unit for the reason."""

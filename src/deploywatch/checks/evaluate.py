@@ -108,10 +108,10 @@ def _number(check: PlannedCheck, raw: Any, now: datetime, timezone: str) -> tupl
     """The metric's value as a number (freshness: seconds since the newest timestamp), or why not."""
     if raw is None:
         where = f" where {check.config.where}" if check.config.where else ""
-        what = ("no timestamps: no rows matched, or every value is NULL" if check.metric and check.metric.freshness
+        what = ("no timestamps: no rows matched, or every value is NULL" if check.freshness
                 else "the metric is NULL")
         return None, f"{what} (in {check.config.table or 'the query result'}{where})"
-    if check.metric is not None and check.metric.freshness:
+    if check.freshness:
         newest = _instant(raw, timezone)
         if newest is None:
             return None, f"freshness needs a date or timestamp column, got {type(raw).__name__} {raw!r}"

@@ -1,4 +1,8 @@
-"""Running checks end to end: compile, scan the warehouse, judge against thresholds and history, store."""
+"""Running checks end to end: compile, scan the warehouse, judge against thresholds and history, store.
+
+:func:`run_checks` compiles the validated config's checks; :func:`run_plan` runs a compiled plan against a
+:class:`RunTarget` (plain data, so that a plan kept by :mod:`.plancache` runs without pydantic or sqlglot).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,63 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..checkconfig import CheckConfig
-from ..config import LoadedConfig
 from ..errors import ConfigError
 from .evaluate import History, evaluate
-from .metrics import MetricError
-from .plan import Plan, compile_plan
+from .plan import Plan
 from .results import CanaryReport, group_label
-from .template import TemplateError, template_variables
-from .validate import dialects_of
-from .warehouse import Warehouse
+from .warehouse import DEFAULT_MEMORY_LIMIT, Warehouse
 
 if TYPE_CHECKING:
     from ..alertconfig import AlertsConfig
+    from ..checkconfig import CheckConfig, WarehouseConfig
+    from ..config import LoadedConfig
     from ..findings import Finding
     from ..notify.model import AlertMode
     from ..store import Store
+    from ..store.lite import LiteStore
     from ..store.records import MetricRecord
 
-__all__ = ["RunSummary", "compile_checks", "metric_records", "open_store", "record_results", "run_checks",
-           "store_url"]
+__all__ = ["RunSummary", "RunTarget", "WarehouseSpec", "compile_checks", "metric_records", "open_store",
+           "record_results", "run_checks", "run_plan", "store_url"]
+
+
+@dataclass(frozen=True)
+class WarehouseSpec:
+    """``[warehouse]`` as plain data: what connecting and running statements needs."""
+
+    url: str
+    read_only: bool | None = None
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    concurrency: int = 4
+    timeout: float = 300.0
+    timezone: str = "UTC"
+
+    @classmethod
+    def from_config(cls, config: WarehouseConfig) -> WarehouseSpec:
+        """The validated section's values."""
+        return cls(config.url, config.read_only, config.memory_limit, config.concurrency, float(config.timeout),
+                   config.timezone)
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """Where a run reads and writes: the warehouse, the store, the config's folder, and the alert sinks
+    (None when none is configured: the run is then only stored)."""
+
+    base_dir: Path
+    warehouse: WarehouseSpec
+    store_url: str
+    alerts: AlertsConfig | None = None
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig) -> RunTarget:
+        """The target a loaded config describes."""
+        alerts = loaded.config.alerts
+        return cls(loaded.base_dir, WarehouseSpec.from_config(loaded.config.warehouse), store_url(loaded),
+                   alerts if any(True for _ in alerts.sinks()) else None)
 
 
 def store_url(loaded: LoadedConfig) -> str:
@@ -46,9 +85,31 @@ def open_store(loaded: LoadedConfig) -> Store:
     return Store.open(store_url(loaded))
 
 
+def _open_run_store(target: RunTarget) -> Store | LiteStore:
+    """The store for a run: with no alert sinks to route to, an up-to-date SQLite store is opened without
+    SQLAlchemy (:mod:`deploywatch.store.lite`); anything else through :class:`~deploywatch.store.Store`."""
+    if target.alerts is None:
+        from ..store.lite import LiteStore
+        from ..store.urls import sqlite_path
+
+        path = sqlite_path(target.store_url)
+        if path is not None:
+            lite = LiteStore.open(path)
+            if lite is not None:
+                return lite
+    from ..store import Store
+
+    return Store.open(target.store_url)
+
+
 def compile_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime,
                    run_date: date | None) -> tuple[Plan, date]:
     """The statements for ``checks`` on ``run_date`` (``today`` in the warehouse time zone when None)."""
+    from .compiler import compile_plan
+    from .metrics import MetricError
+    from .template import TemplateError, template_variables
+    from .validate import dialects_of
+
     warehouse = loaded.config.warehouse
     dialect, read = dialects_of(loaded.config)
     variables = template_variables(now, run_date, warehouse.timezone)
@@ -79,54 +140,62 @@ def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: date
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
-    warehouse_config = loaded.config.warehouse
-    needs_history = any(c.anomaly is not None for c in checks)
-    store: Store | None = None
+    return run_plan(RunTarget.of(loaded), plan, day, now=now, command=command, record=record, summarize=summarize,
+                    alert_mode=alert_mode, started=(started, started_at))
+
+
+def run_plan(target: RunTarget, plan: Plan, day: date, *, now: datetime, command: str = "canary",
+             record: bool = True, summarize: Callable[[CanaryReport], RunSummary] | None = None,
+             alert_mode: AlertMode | None = None, started: tuple[float, datetime] | None = None) -> CanaryReport:
+    """Run a compiled plan about ``day`` (see :func:`run_checks`); ``started`` is when the run began
+    (``perf_counter()``, wall clock), now by default."""
+    clock, started_at = started or (time.perf_counter(), datetime.now(UTC))
+    spec = target.warehouse
+    needs_history = any(c.config.anomaly is not None for c in plan.checks)
+    store: Store | LiteStore | None = None
     try:
-        with Warehouse(warehouse_config.url, base_dir=loaded.base_dir, read_only=warehouse_config.read_only,
-                       memory_limit=warehouse_config.memory_limit,
-                       concurrency=warehouse_config.concurrency, timeout=float(warehouse_config.timeout)) as warehouse:
+        with Warehouse(spec.url, base_dir=target.base_dir, read_only=spec.read_only, memory_limit=spec.memory_limit,
+                       concurrency=spec.concurrency, timeout=spec.timeout) as warehouse:
             scanning = warehouse.start(plan.scans, plan.dialect)
             # A remote warehouse answers while the store opens (SQLAlchemy import, migrations). Embedded DuckDB
             # already keeps every core busy: opening the store meanwhile would only add its memory to DuckDB's
             # peak, so the store opens once DuckDB has closed.
             overlap = warehouse.backend != "duckdb"
             if overlap and (record or needs_history):
-                store = open_store(loaded)
+                store = _open_run_store(target)
             outcomes = scanning.result()
         if store is None and (record or needs_history):
-            store = open_store(loaded)
+            store = _open_run_store(target)
         history: History | None = None
         if store is not None:
+            reader = store
+
             def history(check: str, group: str | None, before: date, weekday: int | None,
                         limit: int) -> list[float]:
-                points = store.metric_history(check, group, before=before, limit=limit, weekday=weekday)
+                points = reader.metric_history(check, group, before=before, limit=limit, weekday=weekday)
                 return [p.value for p in points if p.value is not None]
 
-        results = evaluate(plan.checks, outcomes, now=now, run_date=day, timezone=warehouse_config.timezone,
-                           history=history)
-        report = CanaryReport(uuid.uuid4().hex, day, now, tuple(results), plan, time.perf_counter() - started,
+        results = evaluate(plan.checks, outcomes, now=now, run_date=day, timezone=spec.timezone, history=history)
+        report = CanaryReport(uuid.uuid4().hex, day, now, tuple(results), plan, time.perf_counter() - clock,
                               sum(o.statements for o in outcomes))
         if record and store is not None:
             summary = summarize(report) if summarize is not None else RunSummary()
             record_results(store, report, command=command, started_at=started_at, score=summary.score,
                            exit_code=summary.exit_code, details=summary.details, extra=summary.findings,
-                           alerts=loaded.config.alerts, mode=alert_mode)
+                           alerts=target.alerts, mode=alert_mode)
     finally:
         if store is not None:
             store.close()
     return report
 
 
-def record_results(store: Store, report: CanaryReport, *, command: str, started_at: datetime,
+def record_results(store: Store | LiteStore, report: CanaryReport, *, command: str, started_at: datetime,
                    details: dict[str, object] | None = None, score: float | None = None,
                    exit_code: int | None = None, extra: Sequence[Finding] = (),
                    alerts: AlertsConfig | None = None, mode: AlertMode | None = None) -> None:
     """Store the run, one finding per result (and ``extra``) and every metric value, in one transaction;
     route the findings to the alert sinks in that transaction and deliver them (unless ``mode`` says not to)."""
-    from ..alertconfig import AlertsConfig
-    from ..notify.dispatch import record_and_notify
-    from ..notify.model import AlertMode
+    from ..findings import finding_records
     from ..store.records import RunRecord
 
     status = report.status
@@ -135,8 +204,16 @@ def record_results(store: Store, report: CanaryReport, *, command: str, started_
                     exit_code=status.exit_code if exit_code is None else exit_code, score=score,
                     details={"checks": len(report.results), "statements": report.statements, **(details or {})})
     findings = [*(result.finding() for result in report.results), *extra]
-    record_and_notify(store, run, findings, metric_records(report, run.id), alerts or AlertsConfig(),
-                      mode or AlertMode(), now=report.now)
+    metrics = metric_records(report, run.id)
+    if alerts is None or not any(True for _ in alerts.sinks()):
+        store.record_run(run, finding_records(run.id, findings), metrics)  # nothing to route to
+        return
+    from ..notify.dispatch import record_and_notify
+    from ..notify.model import AlertMode
+    from ..store import Store
+
+    assert isinstance(store, Store), "alert routing needs the full store"
+    record_and_notify(store, run, findings, metrics, alerts, mode or AlertMode(), now=report.now)
 
 
 def metric_records(report: CanaryReport, run_id: str) -> list[MetricRecord]:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from ..configerrors import key_path
 from ..configfile import find_line
 from ..errors import ConfigError
+from .compiler import compile_check_metric, parse_table, parse_where
 from .dialects import DialectError, dialect_for_url, known_dialect
 from .metrics import MetricError
-from .plan import compile_check_metric, parse_table, parse_where
 from .selection import matches
 from .template import TemplateError, render, template_variables
 from .thresholds import ThresholdError, parse_threshold

@@ -34,7 +34,7 @@ __all__ = ["DEFAULT_MEMORY_LIMIT", "GroupKey", "ScanOutcome", "Warehouse", "ware
 # DuckDB's own default is 80% of the machine's memory. Check aggregates stream, and what does not fit
 # (the hash tables of COUNT(DISTINCT …)) spills to disk, so a small budget costs little time and keeps a
 # canary from crowding out the pipeline it watches.
-DEFAULT_MEMORY_LIMIT = "64MB"
+DEFAULT_MEMORY_LIMIT = "48MB"
 
 GroupKey = tuple[Any, ...]  # () for an ungrouped scan
 Value = float | int | datetime | date | None
@@ -86,6 +86,7 @@ class Warehouse:
         self._read_only = read_only is not False
         self._lock = threading.Lock()
         self._pending: list[Future[list[ScanOutcome]]] = []
+        self._pools: list[ThreadPoolExecutor] = []
         if self.backend == "duckdb":
             self._init_duckdb(url, base_dir, key)
         else:
@@ -136,6 +137,8 @@ class Warehouse:
         """Close every connection (after any scans started in the background have ended)."""
         for pending in self._pending:
             pending.exception()  # waits; the scans' own failures are in their outcomes
+        for pool in self._pools:
+            pool.shutdown(wait=True)  # its thread has ended when this returns
         if self.engine is not None:
             self.engine.dispose()
         if self._duckdb is not None:
@@ -148,6 +151,7 @@ class Warehouse:
         future = pool.submit(self.run, scans, dialect)
         pool.shutdown(wait=False)
         self._pending.append(future)
+        self._pools.append(pool)
         return future
 
     def __enter__(self) -> Warehouse:

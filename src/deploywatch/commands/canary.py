@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
-from ..config import load_config
+from ..errors import DeploywatchError
 from ..render import console, emit_json, markdown_table, status_counts, status_style, styled, table
 from ..status import Status
 
 if TYPE_CHECKING:
+    from ..checks.plancache import Entry
+    from ..config import LoadedConfig
     from ..notify.model import AlertMode
 
 __all__ = ["explain_json", "render_explain", "render_markdown", "render_table", "run"]
@@ -23,21 +26,60 @@ EXPLAIN_SCHEMA = "deploywatch.explain/v1"
 
 def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[str], run_date: date | None,
         output_format: str | None, now: datetime, explain: bool, alert_mode: AlertMode | None = None) -> int:
-    """Run (or with ``explain``, only compile) the selected checks and print them; exit with the worst status."""
-    from ..checks.runner import compile_checks, run_checks
-    from ..checks.selection import select_checks
+    """Run (or with ``explain``, only compile) the selected checks and print them; exit with the worst status.
 
-    loaded = load_config(config_path)
-    checks = select_checks(loaded.config.checks, phases=phases, patterns=patterns)
+    A plan kept from an earlier run of the same config and selection (:mod:`deploywatch.checks.plancache`)
+    runs without loading the config models or the SQL compiler.
+    """
+    from ..checks import plancache
+    from ..checks.runner import RunTarget, run_plan
+
     fmt = output_format or "table"
+    entry = None
+    if not explain and plancache.enabled():
+        entry = _cache_entry(config_path, phases, patterns)
+        if entry is not None:
+            config = entry.config
+            kept = plancache.lookup(entry, now=now, run_date=run_date,
+                                    recompile=lambda: _compile(config, phases, patterns, now, run_date)[0])
+            if kept is not None:
+                return _show(run_plan(kept.target, kept.plan, kept.day, now=now, alert_mode=alert_mode), fmt)
+    started = (time.perf_counter(), datetime.now(UTC))
+    plan, day, loaded = _compile(config_path, phases, patterns, now, run_date)
     if explain:
-        plan, _ = compile_checks(loaded, checks, now=now, run_date=run_date)
         if fmt == "json":
             emit_json(explain_json(plan))
         else:
             print(render_explain(plan))
         return 0
-    report = run_checks(loaded, checks, now=now, run_date=run_date, alert_mode=alert_mode)
+    target = RunTarget.of(loaded)
+    if entry is not None:
+        plancache.save(entry, loaded, plan, target, now=now, run_date=run_date)
+    return _show(run_plan(target, plan, day, now=now, alert_mode=alert_mode, started=started), fmt)
+
+
+def _cache_entry(config_path: Path | None, phases: Sequence[str], patterns: Sequence[str]) -> Entry | None:
+    from ..checks import plancache
+
+    try:
+        return plancache.entry_for(config_path, ["canary", list(phases), list(patterns)])
+    except (OSError, ValueError, RuntimeError, DeploywatchError):  # no config (loading it says why), or no home
+        return None
+
+
+def _compile(config_path: Path | None, phases: Sequence[str], patterns: Sequence[str], now: datetime,
+             run_date: date | None) -> tuple[Plan, date, LoadedConfig]:
+    from ..checks.runner import compile_checks
+    from ..checks.selection import select_checks
+    from ..config import load_config
+
+    loaded = load_config(config_path)
+    checks = select_checks(loaded.config.checks, phases=phases, patterns=patterns)
+    plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
+    return plan, day, loaded
+
+
+def _show(report: CanaryReport, fmt: str) -> int:
     if fmt == "json":
         emit_json(report.as_json())
     elif fmt == "markdown":

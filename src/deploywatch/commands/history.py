@@ -17,7 +17,7 @@ HISTORY_SCHEMA = "deploywatch.history/v1"
 
 def run(check: str, *, config_path: Path | None, group: str | None, limit: int, output_format: str | None) -> int:
     """Print the newest ``limit`` stored values of ``check`` (optionally one group); exit 0, or 3 when none."""
-    from ..checks.plan import compile_check_metric
+    from ..checks.compiler import compile_check_metric
     from ..checks.results import format_value
     from ..checks.runner import open_store
     from ..checks.validate import dialects_of

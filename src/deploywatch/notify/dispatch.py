@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..alertconfig import AlertmanagerSinkConfig, AlertsConfig, GitHubSinkConfig, SinkConfig, SlackSinkConfig
 from ..faults import crash_point
-from ..findings import Finding
+from ..findings import Finding, finding_records
 from ..redact import mask
-from ..store.records import FindingRecord, MetricRecord, RunRecord
+from ..store.records import MetricRecord, RunRecord
 from .model import AlertMode
 
 if TYPE_CHECKING:
@@ -39,12 +39,6 @@ class Notified:
 
 def _stderr(line: str) -> None:
     print(f"deploywatch: {mask(line)}", file=sys.stderr, flush=True)
-
-
-def finding_records(run_id: str, findings: Sequence[Finding]) -> list[FindingRecord]:
-    """The store rows of ``findings``."""
-    return [FindingRecord(run_id=run_id, kind=f.kind, subject=f.subject, status=str(f.status), summary=f.summary,
-                          fingerprint=f.fingerprint, details=dict(f.details)) for f in findings]
 
 
 def record_and_notify(store: Store, run: RunRecord, findings: Sequence[Finding], metrics: Sequence[MetricRecord],

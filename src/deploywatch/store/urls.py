@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote, unquote
 
-__all__ = ["default_store_url", "resolve_store_url"]
+__all__ = ["default_store_url", "resolve_store_url", "sqlite_path"]
 
 
 def default_store_url(config_dir: Path) -> str:
-    """``sqlite:///<config_dir>/.deploywatch/state.db`` with an absolute path."""
-    from sqlalchemy.engine import URL
-
+    """``sqlite:///<config_dir>/.deploywatch/state.db`` with an absolute path (written as SQLAlchemy's
+    ``URL.render_as_string`` writes it, without importing SQLAlchemy)."""
     path = os.path.abspath(config_dir / ".deploywatch" / "state.db")
-    return URL.create("sqlite", database=path).render_as_string(hide_password=False)
+    return "sqlite:///" + quote(path, safe=" +/")
 
 
 def resolve_store_url(url: str, base_dir: Path) -> str:
@@ -30,3 +30,16 @@ def resolve_store_url(url: str, base_dir: Path) -> str:
         return url
     absolute = os.path.abspath(base_dir / path)
     return parsed.set(database=absolute).render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a plain ``sqlite:////absolute/path`` URL (as :func:`default_store_url` and
+    :func:`resolve_store_url` make them), read without SQLAlchemy; None for anything else (in-memory,
+    ``file:`` URIs, query options, other databases), which only the full store opens."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    database = unquote(url[len(prefix):])
+    if not database.startswith("/") or database.startswith("file:"):
+        return None
+    return Path(database)
