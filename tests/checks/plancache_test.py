@@ -62,10 +62,11 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ScratchWarehou
     return built
 
 
-def probe(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, list[str]]:
+def probe(config: Path, *args: str, env: dict[str, str] | None = None,
+          command: tuple[str, ...] = ("canary",)) -> tuple[int, str, list[str]]:
     """``deploywatch canary --config CONFIG ARGS`` in a fresh process: exit code, stdout, and which of pydantic,
     sqlglot and SQLAlchemy it imported."""
-    done = subprocess.run([sys.executable, "-c", PROBE, "canary", "--config", str(config), *args],
+    done = subprocess.run([sys.executable, "-c", PROBE, *command, "--config", str(config), *args],
                           check=False, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
                           cwd=config.parent)
     report = json.loads(done.stderr.strip().splitlines()[-1])
@@ -104,7 +105,8 @@ def test_a_kept_plan_gives_the_same_output_without_the_heavy_imports(warehouse: 
     assert warm_heavy == []
     assert (warm_code, warm_out) == (cold_code, cold_out)
     off_code, off_out, off_heavy = probe(config, *args, env={plancache.ENV_SWITCH: "0"})
-    assert "pydantic" in off_heavy and (off_code, off_out) == (cold_code, cold_out)
+    assert off_heavy == ["pydantic", "sqlglot"]  # validated and compiled; the store exists: no SQLAlchemy
+    assert (off_code, off_out) == (cold_code, cold_out)
 
 
 def test_a_kept_plan_stores_the_same_rows(warehouse: ScratchWarehouse) -> None:
@@ -305,3 +307,51 @@ def test_a_failing_statement_isolates_its_metrics_from_a_kept_plan(warehouse: Sc
     assert "customer" in checks[("orders.customer_missing", None)]["reason"]
     _, fresh, _ = probe(config, "--now", NOW_ARG, "--format", "json", env={plancache.ENV_SWITCH: "0"})
     assert json.loads(fresh) == json.loads(out)
+
+
+# ---------------------------------------------------------------- gates
+
+
+GATES = """
+[gates.first]
+checks = ["p1"]
+
+[gates.strict]
+checks = ["p1", "orders.fresh"]
+min_score = 99
+"""
+
+
+@pytest.mark.parametrize("gate", ["first", "strict"])
+def test_a_gate_runs_from_its_kept_plan(warehouse: ScratchWarehouse, gate: str) -> None:
+    config = warehouse.write_config(CHECKS, extra=GATES)
+    args = ("--now", NOW_ARG, "--format", "json")
+    cold = probe(config, *args, command=("gate", gate))
+    warm = probe(config, *args, command=("gate", gate))
+    off = probe(config, *args, command=("gate", gate), env={plancache.ENV_SWITCH: "0"})
+    assert "pydantic" in cold[2] and warm[2] == [] and "pydantic" in off[2]
+    assert cold[:2] == warm[:2] == off[:2]
+    verdict = json.loads(warm[1])
+    assert verdict["gate"] == gate
+    assert (verdict["verdict"], cold[0]) == {"first": ("PROCEED_WITH_WARNING", 1), "strict": ("FAIL", 2)}[gate]
+    with sqlite3.connect(config.parent / "state.db") as conn:
+        stored = conn.execute("SELECT command, exit_code, score FROM runs ORDER BY started_at").fetchall()
+    assert stored == [("gate", cold[0], verdict["score"])] * 3
+
+
+def test_gates_and_canaries_keep_plans_of_their_own(warehouse: ScratchWarehouse) -> None:
+    config = warehouse.write_config(CHECKS, extra=GATES)
+    probe(config, "--now", NOW_ARG, command=("gate", "first"))
+    probe(config, "--now", NOW_ARG, "--phase", "p1")
+    assert len(kept_files(config)) == 2
+    assert probe(config, "--now", NOW_ARG, command=("gate", "strict"))[2] != []
+
+
+def test_an_unknown_gate_is_still_an_error(warehouse: ScratchWarehouse) -> None:
+    config = warehouse.write_config(CHECKS, extra=GATES)
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "deploywatch", "gate", "nope", "--config", str(config)],
+                              check=False, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 3
+        assert done.stderr.strip() == "deploywatch: error: unknown gate 'nope' (gates: first, strict)"
+    assert kept_files(config) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,17 +10,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import LoadedConfig, load_config
 from ..errors import UsageError
 from ..findings import Finding
 from ..status import Status
 from .results import CanaryReport, CheckResult
-from .selection import select_checks
 
 if TYPE_CHECKING:
+    from ..checkconfig import CheckConfig
+    from ..config import LoadedConfig
     from ..notify.model import AlertMode
+    from .plan import Plan
+    from .runner import RunTarget
 
-__all__ = ["GATE_SCHEMA", "GateResult", "gate_score", "judge_gate", "run_gate"]
+__all__ = ["GATE_SCHEMA", "GateResult", "gate_checks", "gate_score", "judge_gate", "run_gate", "run_gate_plan"]
 
 GATE_SCHEMA = "deploywatch.gate/v1"
 PROCEED, PROCEED_WITH_WARNING, FAIL = "PROCEED", "PROCEED_WITH_WARNING", "FAIL"
@@ -105,27 +108,46 @@ def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig 
 
     Raises :class:`~deploywatch.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
     """
-    from .runner import RunSummary, run_checks
+    from ..config import LoadedConfig, load_config
+    from .runner import RunTarget, compile_checks
 
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    checks, min_score = gate_checks(loaded, name)
+    moment = now or datetime.now(UTC)
+    started = (time.perf_counter(), datetime.now(UTC))
+    plan, day = compile_checks(loaded, checks, now=moment, run_date=_as_date(date))
+    return run_gate_plan(name, RunTarget.of(loaded), plan, day, min_score=min_score, now=moment, record=record,
+                         alert_mode=alert_mode, started=started)
+
+
+def gate_checks(loaded: LoadedConfig, name: str) -> tuple[list[CheckConfig], float | None]:
+    """The checks of gate ``name`` and its ``min_score``; :class:`UsageError` for a gate that is not configured."""
+    from .selection import select_checks
+
     gates = loaded.config.gates
     if name not in gates:
         known = ", ".join(gates) or "none are configured"
         raise UsageError(f"unknown gate {name!r} (gates: {known})")
     settings = gates[name]
-    checks = select_checks(loaded.config.checks, patterns=settings.checks)
-    run_date = _as_date(date)
+    return select_checks(loaded.config.checks, patterns=settings.checks), settings.min_score
+
+
+def run_gate_plan(name: str, target: RunTarget, plan: Plan, day: date, *, min_score: float | None, now: datetime,
+                  record: bool = True, alert_mode: AlertMode | None = None,
+                  started: tuple[float, datetime] | None = None) -> GateResult:
+    """Run the compiled plan of gate ``name`` and judge it (stored with the verdict unless ``record`` is false)."""
+    from .runner import RunSummary, run_plan
+
     verdict: list[GateResult] = []
 
     def judge(report: CanaryReport) -> RunSummary:
-        verdict.append(judge_gate(name, report.results, min_score=settings.min_score, run_id=report.run_id))
+        verdict.append(judge_gate(name, report.results, min_score=min_score, run_id=report.run_id))
         return RunSummary(verdict[0].score, verdict[0].exit_code, {"gate": name, "verdict": verdict[0].status},
                           (verdict[0].finding(),))
 
-    report = run_checks(loaded, checks, now=now or datetime.now(UTC), run_date=run_date, command="gate",
-                        record=record, summarize=judge, alert_mode=alert_mode)
-    return verdict[0] if verdict else judge_gate(name, report.results, min_score=settings.min_score,
-                                                 run_id=report.run_id)
+    report = run_plan(target, plan, day, now=now, command="gate", record=record, summarize=judge,
+                      alert_mode=alert_mode, started=started)
+    return verdict[0] if verdict else judge_gate(name, report.results, min_score=min_score, run_id=report.run_id)
 
 
 def _as_date(value: date | str | None) -> date | None:

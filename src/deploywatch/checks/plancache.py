@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..configfile import find_config
+from ..errors import DeploywatchError
 from ..redact import mask, register_secret
 from .plan import AnomalySpec, CheckSpec, Plan, PlannedCheck, Scan
 from .runner import RunTarget, WarehouseSpec
@@ -86,12 +87,18 @@ class Kept:
     extra: dict[str, Any]
 
 
-def entry_for(config_path: Path | str | None, selection: Sequence[object]) -> Entry:
+def entry_for(config_path: Path | str | None, selection: Sequence[object]) -> Entry | None:
     """The cache entry of the config at ``config_path`` (found as the CLI finds it when None) for ``selection``;
-    raises when the config cannot be found or read (the full path then reports why)."""
-    path = Path(config_path).expanduser() if config_path is not None else find_config()
-    text = path.read_bytes().decode("utf-8")
-    resolved = path.resolve()
+    None when plans are not kept, or the config cannot be found or read (loading it then says why)."""
+    if not enabled():
+        return None
+    try:
+        path = Path(config_path).expanduser() if config_path is not None else find_config()
+        text = path.read_bytes().decode("utf-8")
+        resolved = path.resolve()
+        folder = cache_dir()
+    except (OSError, ValueError, RuntimeError, DeploywatchError):  # RuntimeError: no home folder
+        return None
     digest = hashlib.sha256()
     for part in (str(FORMAT), sys.version, _code_version(), str(resolved), text,
                  *(f"{name}={os.environ.get(name)!r}" for name in sorted(set(_ENV_REFERENCE.findall(text)))),
@@ -99,7 +106,7 @@ def entry_for(config_path: Path | str | None, selection: Sequence[object]) -> En
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     key = digest.hexdigest()
-    return Entry(resolved, text, key, cache_dir() / f"plan-{key[:40]}.json")
+    return Entry(resolved, text, key, folder / f"plan-{key[:40]}.json")
 
 
 def lookup(entry: Entry, *, now: datetime, run_date: date | None,

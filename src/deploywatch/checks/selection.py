@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ..checkconfig import CheckConfig
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..checkconfig import CheckConfig
 
 __all__ = ["matches", "select_checks"]
 

@@ -10,12 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
-from ..errors import DeploywatchError
 from ..render import console, emit_json, markdown_table, status_counts, status_style, styled, table
 from ..status import Status
 
 if TYPE_CHECKING:
-    from ..checks.plancache import Entry
     from ..config import LoadedConfig
     from ..notify.model import AlertMode
 
@@ -36,8 +34,8 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
 
     fmt = output_format or "table"
     entry = None
-    if not explain and plancache.enabled():
-        entry = _cache_entry(config_path, phases, patterns)
+    if not explain:
+        entry = plancache.entry_for(config_path, ["canary", list(phases), list(patterns)])
         if entry is not None:
             config = entry.config
             kept = plancache.lookup(entry, now=now, run_date=run_date,
@@ -56,15 +54,6 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
     if entry is not None:
         plancache.save(entry, loaded, plan, target, now=now, run_date=run_date)
     return _show(run_plan(target, plan, day, now=now, alert_mode=alert_mode, started=started), fmt)
-
-
-def _cache_entry(config_path: Path | None, phases: Sequence[str], patterns: Sequence[str]) -> Entry | None:
-    from ..checks import plancache
-
-    try:
-        return plancache.entry_for(config_path, ["canary", list(phases), list(patterns)])
-    except (OSError, ValueError, RuntimeError, DeploywatchError):  # no config (loading it says why), or no home
-        return None
 
 
 def _compile(config_path: Path | None, phases: Sequence[str], patterns: Sequence[str], now: datetime,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..checks.gate import FAIL, PROCEED, GateResult, run_gate
+from ..checks.gate import FAIL, PROCEED, GateResult
 from ..checks.results import group_label
-from ..config import load_config
 from ..render import console, emit_json, markdown_table, status_style, styled, table
 
 if TYPE_CHECKING:
+    from ..checks.plan import Plan
     from ..notify.model import AlertMode
 
 __all__ = ["run"]
@@ -21,9 +22,44 @@ _STYLE = {PROCEED: "green", FAIL: "bold red"}
 
 def run(name: str, *, config_path: Path | None, run_date: date | None, output_format: str | None,
         now: datetime, alert_mode: AlertMode | None = None) -> int:
-    """Run the gate's checks and print the verdict; the exit code is the verdict's."""
-    result = run_gate(name, date=run_date, config=load_config(config_path), now=now, alert_mode=alert_mode)
+    """Run the gate's checks and print the verdict; the exit code is the verdict's.
+
+    As with ``canary``, a plan kept from an earlier run of this gate on the same config runs directly.
+    """
+    from ..checks import plancache
+    from ..checks.gate import gate_checks, run_gate_plan
+    from ..checks.runner import RunTarget, compile_checks
+
     fmt = output_format or "table"
+    entry = plancache.entry_for(config_path, ["gate", name])
+    if entry is not None:
+        config = entry.config
+
+        def recompile() -> Plan:
+            from ..config import load_config
+
+            loaded = load_config(config)
+            return compile_checks(loaded, gate_checks(loaded, name)[0], now=now, run_date=run_date)[0]
+
+        kept = plancache.lookup(entry, now=now, run_date=run_date, recompile=recompile)
+        if kept is not None:
+            result = run_gate_plan(name, kept.target, kept.plan, kept.day, min_score=kept.extra.get("min_score"),
+                                   now=now, alert_mode=alert_mode)
+            return _show(result, fmt)
+    from ..config import load_config
+
+    started = (time.perf_counter(), datetime.now(UTC))
+    loaded = load_config(config_path)
+    checks, min_score = gate_checks(loaded, name)
+    plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
+    target = RunTarget.of(loaded)
+    if entry is not None:
+        plancache.save(entry, loaded, plan, target, now=now, run_date=run_date, extra={"min_score": min_score})
+    return _show(run_gate_plan(name, target, plan, day, min_score=min_score, now=now, alert_mode=alert_mode,
+                               started=started), fmt)
+
+
+def _show(result: GateResult, fmt: str) -> int:
     if fmt == "json":
         emit_json(result.as_json())
     elif fmt == "markdown":

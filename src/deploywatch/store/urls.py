@@ -22,6 +22,11 @@ def resolve_store_url(url: str, base_dir: Path) -> str:
     Other URLs, in-memory SQLite and absolute paths come back unchanged. Raises :class:`DeploywatchError`
     for a string that is not a database URL.
     """
+    plain = _plain_sqlite_database(url)
+    if plain is not None:  # the common case, without importing SQLAlchemy
+        if plain in ("", ":memory:") or plain.startswith("file:") or os.path.isabs(plain):
+            return url
+        return "sqlite:///" + quote(os.path.abspath(base_dir / plain), safe=" +/")
     from .engine import parse_store_url, sqlite_file
 
     parsed = parse_store_url(url)
@@ -32,14 +37,19 @@ def resolve_store_url(url: str, base_dir: Path) -> str:
     return parsed.set(database=absolute).render_as_string(hide_password=False)
 
 
+def _plain_sqlite_database(url: str) -> str | None:
+    """The database part of ``sqlite:///DATABASE`` without query options (percent-decoded), else None."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url or "#" in url:
+        return None
+    return unquote(url[len(prefix):])
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a plain ``sqlite:////absolute/path`` URL (as :func:`default_store_url` and
     :func:`resolve_store_url` make them), read without SQLAlchemy; None for anything else (in-memory,
     ``file:`` URIs, query options, other databases), which only the full store opens."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or "?" in url:
-        return None
-    database = unquote(url[len(prefix):])
-    if not database.startswith("/") or database.startswith("file:"):
+    database = _plain_sqlite_database(url)
+    if database is None or not database.startswith("/"):
         return None
     return Path(database)
