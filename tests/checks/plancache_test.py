@@ -355,3 +355,10 @@ def test_an_unknown_gate_is_still_an_error(warehouse: ScratchWarehouse) -> None:
         assert done.returncode == 3
         assert done.stderr.strip() == "deploywatch: error: unknown gate 'nope' (gates: first, strict)"
     assert kept_files(config) == []
+
+
+def test_the_cache_folder_is_private(warehouse: ScratchWarehouse) -> None:
+    config = warehouse.write_config(CHECKS)
+    probe(config, "--now", NOW_ARG, "--format", "json")
+    assert kept_files(config)
+    assert plancache.cache_dir().stat().st_mode & 0o777 == 0o700

@@ -152,7 +152,7 @@ def save(entry: Entry, loaded: LoadedConfig, plan: Plan, target: RunTarget, *, n
         return False
     partial = entry.file.with_name(f".{entry.file.name}.{os.getpid()}.tmp")
     try:
-        entry.file.parent.mkdir(parents=True, exist_ok=True)
+        entry.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # plans are SQL this user will run
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, entry.file)
         _prune(entry.file.parent)
