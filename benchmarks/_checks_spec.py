@@ -74,29 +74,31 @@ def day_filter(day: date = DAY) -> str:
     return f"event_date = DATE '{day.isoformat()}'"
 
 
+def _basic_checks(table: str) -> list[Check]:
+    """The checks every ``wide`` table has: rows, missing emails, valid statuses, freshness, duplicate ids."""
+    return [
+        Check(f"{table}.rows", table, "row_count", upper=False),
+        Check(f"{table}.email_missing", table, "missing_count", "email"),
+        Check(f"{table}.email_missing_pct", table, "missing_percent", "email"),
+        Check(f"{table}.status_valid_pct", table, "valid_percent", "status", upper=False),
+        Check(f"{table}.created_freshness", table, "freshness", "created_at"),
+        Check(f"{table}.id_duplicates", table, "duplicate_count", "id"),
+    ]
+
+
 def wide(rows: int) -> Scenario:
     """Two tables of ``rows`` rows, 20 checks on whole tables (none meant to fail)."""
     tables = [Table("wide_orders", rows, 30, 11), Table("wide_events", rows, 30, 12)]
     o, e = (t.name for t in tables)
     checks = [
-        Check(f"{o}.rows", o, "row_count", upper=False),
-        Check(f"{o}.email_missing", o, "missing_count", "email"),
-        Check(f"{o}.email_missing_pct", o, "missing_percent", "email"),
-        Check(f"{o}.status_valid_pct", o, "valid_percent", "status", upper=False),
-        Check(f"{o}.created_freshness", o, "freshness", "created_at"),
-        Check(f"{o}.id_duplicates", o, "duplicate_count", "id"),
+        *_basic_checks(o),
         Check(f"{o}.amount_min", o, "min", "amount", upper=False),
         Check(f"{o}.amount_max", o, "max", "amount"),
         Check(f"{o}.amount_avg", o, "avg", "amount", upper=False),
         Check(f"{o}.amount_sum", o, "sum", "amount", upper=False),
         Check(f"{o}.amount_stddev", o, "stddev", "amount", upper=False),
         Check(f"{o}.customers_distinct", o, "distinct_count", "customer_id", upper=False),
-        Check(f"{e}.rows", e, "row_count", upper=False),
-        Check(f"{e}.email_missing", e, "missing_count", "email"),
-        Check(f"{e}.email_missing_pct", e, "missing_percent", "email"),
-        Check(f"{e}.status_valid_pct", e, "valid_percent", "status", upper=False),
-        Check(f"{e}.created_freshness", e, "freshness", "created_at"),
-        Check(f"{e}.id_duplicates", e, "duplicate_count", "id"),
+        *_basic_checks(e),
         Check(f"{e}.amount_avg", e, "avg", "amount", upper=False),
         Check(f"{e}.conversion_by_region", e, "conversion_ratio", "converted_at", group_by="region"),
     ]

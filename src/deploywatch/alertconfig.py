@@ -25,6 +25,7 @@ __all__ = [
     "SinkConfig",
     "SlackSinkConfig",
     "WebhookSinkConfig",
+    "host_of",
 ]
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -50,6 +51,8 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"invalid HTTP header name {key!r}")
         if "\n" in header or "\r" in header:
             raise ValueError(f"the value of header {key!r} must not contain a line break")
+        if not header.isascii():  # HTTP clients send header values as ASCII: every request would fail
+            raise ValueError(f"the value of header {key!r} must be ASCII")
     return value
 
 
@@ -92,7 +95,8 @@ class SinkConfig(Model):
         raise NotImplementedError
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: safe to print (no user, password, path or query)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
@@ -105,7 +109,7 @@ class SlackSinkConfig(SinkConfig):
 
     def target(self) -> str:
         """The webhook's host."""
-        return _host(self.webhook)
+        return host_of(self.webhook)
 
 
 class GitHubSinkConfig(SinkConfig):
@@ -119,7 +123,7 @@ class GitHubSinkConfig(SinkConfig):
 
     def target(self) -> str:
         """The repository (and the API host when it is not github.com's)."""
-        host = _host(self.api_url)
+        host = host_of(self.api_url)
         return self.repo if host == "https://api.github.com" else f"{self.repo} via {host}"
 
 
@@ -135,7 +139,7 @@ class AlertmanagerSinkConfig(SinkConfig):
 
     def target(self) -> str:
         """The instances' hosts."""
-        return ", ".join(_host(u) for u in self.urls)
+        return ", ".join(host_of(u) for u in self.urls)
 
 
 class WebhookSinkConfig(SinkConfig):
@@ -147,7 +151,7 @@ class WebhookSinkConfig(SinkConfig):
 
     def target(self) -> str:
         """The endpoint's host."""
-        return _host(self.url)
+        return host_of(self.url)
 
 
 class AlertsConfig(Model):
@@ -163,10 +167,16 @@ class AlertsConfig(Model):
 
     def sinks(self) -> Iterator[tuple[str, SinkConfig]]:
         """Every configured sink with its effective name, in config order (slack, github, alertmanager, webhook)."""
+        for name, _, _, sink in self._entries():
+            yield name, sink
+
+    def _entries(self) -> Iterator[tuple[str, str, int, SinkConfig]]:
+        """(effective name, kind, index in its list, config) of every sink: the name defaults to the kind,
+        numbered when there are several ("slack", "slack-2")."""
         for kind in ("slack", "github", "alertmanager", "webhook"):
             configured: list[SinkConfig] = getattr(self, kind)
             for index, sink in enumerate(configured):
-                yield sink.name or (kind if index == 0 else f"{kind}-{index + 1}"), sink
+                yield sink.name or (kind if index == 0 else f"{kind}-{index + 1}"), kind, index, sink
 
     def sink(self, name: str) -> SinkConfig | None:
         """The sink called ``name``, or None."""
@@ -180,11 +190,8 @@ class AlertsConfig(Model):
     def duplicate_name(self) -> tuple[str, tuple[str | int, ...]] | None:
         """The first sink whose effective name another sink already has, with its key path; None when unique."""
         seen: set[str] = set()
-        for kind in ("slack", "github", "alertmanager", "webhook"):
-            configured: list[SinkConfig] = getattr(self, kind)
-            for index, sink in enumerate(configured):
-                name = sink.name or (kind if index == 0 else f"{kind}-{index + 1}")
-                if name in seen:
-                    return name, (kind, index, "name") if sink.name else (kind, index)
-                seen.add(name)
+        for name, kind, index, sink in self._entries():
+            if name in seen:
+                return name, (kind, index, "name") if sink.name else (kind, index)
+            seen.add(name)
         return None

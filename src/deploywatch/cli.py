@@ -12,11 +12,14 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from .errors import EXIT_UNKNOWN, DeploywatchError
+
+if TYPE_CHECKING:
+    from .notify.model import AlertMode
 
 __all__ = ["cli", "entry", "main"]
 
@@ -35,6 +38,11 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
         raise click.BadParameter(str(exc)) from None
 
 
+_config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    envvar="DEPLOYWATCH_CONFIG", help="Config file (default: deploywatch.toml found by walking up from here).")
+
+
 def report_options(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
     """``--config``, ``--format`` and ``--now``, shared by every report command."""
 
@@ -43,10 +51,7 @@ def report_options(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
                           help="Fix 'now' (e.g. 2026-11-23T08:00:00Z) for reproducible output.")(fn)
         fn = click.option("--format", "output_format", type=click.Choice(list(formats)), default=None,
                           help=f"Output format (default: {formats[0]}).")(fn)
-        fn = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                          default=None, envvar="DEPLOYWATCH_CONFIG",
-                          help="Config file (default: deploywatch.toml found by walking up from here).")(fn)
-        return fn
+        return _config_option(fn)
 
     return decorate
 
@@ -61,7 +66,7 @@ def alert_options(fn: F) -> F:
     return fn
 
 
-def _alert_mode(no_alerts: bool, dry_run_alerts: bool) -> Any:
+def _alert_mode(no_alerts: bool, dry_run_alerts: bool) -> AlertMode:
     from .notify.model import AlertMode
 
     if no_alerts and dry_run_alerts:
@@ -140,15 +145,17 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"invalid date {value!r}: expected YYYY-MM-DD") from None
 
 
-_date_option = click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
-                            help="The run date the checks are about (default: today in the warehouse time zone).")
+def _date_option(about: str = "The run date the checks are about") -> Callable[[F], F]:
+    """``--date YYYY-MM-DD`` as ``run_date`` (None when not given)."""
+    return click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
+                        help=f"{about} (default: today in the warehouse time zone).")
 
 
 @cli.command()
 @click.option("--phase", "phases", multiple=True, metavar="PHASE", help="Only checks of this phase (repeatable).")
 @click.option("--check", "patterns", multiple=True, metavar="GLOB",
               help="Only checks whose name matches this glob, or whose phase is this name (repeatable).")
-@_date_option
+@_date_option()
 @click.option("--explain", is_flag=True, help="Print the SQL statements instead of running them.")
 @alert_options
 @report_options()
@@ -165,7 +172,7 @@ def canary(phases: tuple[str, ...], patterns: tuple[str, ...], run_date: date | 
 
 @cli.command()
 @click.argument("name")
-@_date_option
+@_date_option()
 @alert_options
 @report_options()
 def gate(name: str, run_date: date | None, config_path: Path | None, output_format: str | None,
@@ -178,7 +185,7 @@ def gate(name: str, run_date: date | None, config_path: Path | None, output_form
 
 
 @cli.command()
-@_date_option
+@_date_option()
 @click.option("--fail-fast-on-drift", is_flag=True,
               help="Stop after drift when a service is critically drifted (its data is not worth validating).")
 @alert_options
@@ -291,8 +298,7 @@ def silence_expire(silence_id: str, config_path: Path | None, output_format: str
 @cli.command()
 @click.argument("phase")
 @click.argument("processor")
-@click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
-              help="The date the processor finished (default: today in the warehouse time zone).")
+@_date_option("The date the processor finished")
 @report_options(("table", "json"))
 def complete(phase: str, processor: str, run_date: date | None, config_path: Path | None,
              output_format: str | None, now: datetime) -> int:
@@ -304,8 +310,7 @@ def complete(phase: str, processor: str, run_date: date | None, config_path: Pat
 
 
 @cli.command()
-@click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
-              help="The date to look at (default: today in the warehouse time zone).")
+@_date_option("The date to look at")
 @report_options()
 def completion(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Which processors reported each phase, who is missing, and whether the phase's data agrees."""
@@ -314,13 +319,8 @@ def completion(run_date: date | None, config_path: Path | None, output_format: s
     return command.run(config_path=config_path, run_date=run_date, output_format=output_format, now=now)
 
 
-_serve_config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    envvar="DEPLOYWATCH_CONFIG", help="Config file (default: deploywatch.toml found by walking up from here).")
-
-
 @cli.command()
-@_serve_config_option
+@_config_option
 @click.option("--listen", metavar="HOST:PORT", default=None,
               help="Address of the HTTP API (default: [server] listen, else 127.0.0.1:8080).")
 @click.option("--once", is_flag=True,
@@ -344,7 +344,7 @@ def schedule() -> None:
 @click.option("--format", "output_format", type=click.Choice(["crontab", "kubernetes", "github-actions", "systemd"]),
               required=True, help="What to write: crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
                                   "systemd units.")
-@_serve_config_option
+@_config_option
 def schedule_export(output_format: str, config_path: Path | None) -> int:
     """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
     from .commands import schedule as command

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from .durations import format_age
 from .errors import DeploywatchError, UsageError
 from .findings import Finding
+from .healthconfig import ACTION_TEMPLATE
+from .procs import run_shell, signal_name
 from .redact import mask
 from .status import Status
 
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["PhaseStatus", "Recorded", "default_run_date", "phase_statuses", "record_completion", "render_action",
            "run_action"]
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_ACTION_NAMES = ("date", "run_date", "phase")
 _DETAIL_CHARS = 500
 
 
@@ -84,9 +84,9 @@ def record_completion(loaded: LoadedConfig, store: Store, phase: str, processor:
         raise UsageError(f"unknown processor {processor!r} for phase {phase!r}; processors: "
                          f"{', '.join(config.processors)}")
     action = render_action(config.on_complete, phase, run_date) if config.on_complete else None
-    shown = mask(action[0]) if action is not None else None
     duplicate, recorded, fire = store.record_completion(
-        phase, processor, run_date, expected=config.processors, source=source, now=now, action=shown)
+        phase, processor, run_date, expected=config.processors, source=source, now=now,
+        action=mask(action) if action is not None else None)
     expected = len(config.processors)
     outcome: str | None = None
     if fire and action is not None:
@@ -101,37 +101,20 @@ def record_completion(loaded: LoadedConfig, store: Store, phase: str, processor:
     return Recorded(phase, processor, run_date, duplicate, recorded >= expected, recorded, expected, fire, outcome)
 
 
-def render_action(text: str, phase: str, run_date: date) -> tuple[str, str | None]:
-    """``text`` with ``{{ date }}`` (also ``{{ run_date }}``, YYYY-MM-DD) and ``{{ phase }}`` replaced, and the
-    problem when it names anything else (the action then fails instead of running)."""
+def render_action(text: str, phase: str, run_date: date) -> str:
+    """``text`` with ``{{ date }}`` (also ``{{ run_date }}``, YYYY-MM-DD) and ``{{ phase }}`` replaced (the config
+    allows no other name)."""
     values = {"date": run_date.isoformat(), "run_date": run_date.isoformat(), "phase": phase}
-    unknown: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in values:
-            return values[name]
-        unknown.append(name)
-        return match.group(0)
-
-    rendered = _PLACEHOLDER.sub(replace, text)
-    if unknown:
-        return rendered, (f"unknown template variable {{{{ {unknown[0]} }}}} in on_complete: expected "
-                          f"{', '.join(_ACTION_NAMES)}")
-    return rendered, None
+    return ACTION_TEMPLATE.sub(lambda match: values.get(match.group(1), match.group(0)), text)
 
 
-def run_action(loaded: LoadedConfig, config: PhaseConfig, phase: str, run_date: date,
-               action: tuple[str, str | None]) -> tuple[bool, str]:
+def run_action(loaded: LoadedConfig, config: PhaseConfig, phase: str, run_date: date, action: str) -> tuple[bool, str]:
     """Run a rendered ``on_complete``: POST to an http(s) URL, else a shell command in the config's directory.
     Returns (ok, a display-safe detail); never raises for the action's own failures."""
-    text, problem = action
-    if problem is not None:
-        return False, problem
     timeout = float(config.on_complete_timeout)
-    if re.match(r"(?i)https?://", text.strip()):
-        return _post(text.strip(), timeout, phase, run_date, config.processors)
-    return _command(loaded, text, timeout, phase, run_date)
+    if re.match(r"(?i)https?://", action.strip()):
+        return _post(action.strip(), timeout, phase, run_date, config.processors)
+    return _command(loaded, action, timeout, phase, run_date)
 
 
 def _post(url: str, timeout: float, phase: str, run_date: date, processors: Sequence[str]) -> tuple[bool, str]:
@@ -151,21 +134,18 @@ def _post(url: str, timeout: float, phase: str, run_date: date, processors: Sequ
 
 
 def _command(loaded: LoadedConfig, command: str, timeout: float, phase: str, run_date: date) -> tuple[bool, str]:
-    from .probes import plugin_text, run_shell
-    from .procs import signal_name
+    from .probes import plugin_text
 
     env = {"DEPLOYWATCH_PHASE": phase, "DEPLOYWATCH_DATE": run_date.isoformat()}
     outcome = run_shell(command, timeout=timeout, cwd=loaded.base_dir, env=env)
-    if outcome.error is not None:
-        return False, outcome.error
-    if outcome.timed_out or outcome.returncode is None:
-        return False, f"timed out after {format_age(timeout)}"
-    said = plugin_text(outcome.stdout) if outcome.returncode == 0 else outcome.stderr_tail() or plugin_text(
-        outcome.stdout)
-    if outcome.returncode == 0:
+    code = outcome.returncode
+    if code is None:  # it did not start, or ran past the timeout
+        return False, outcome.problem or "did not run"
+    if code == 0:
+        said = plugin_text(outcome.stdout)
         return True, _clip(f"exit 0: {said}" if said else "exit 0")
-    why = (f"killed by {signal_name(-outcome.returncode)}" if outcome.returncode < 0
-           else f"exit {outcome.returncode}")
+    said = outcome.stderr_tail() or plugin_text(outcome.stdout)
+    why = f"killed by {signal_name(-code)}" if code < 0 else f"exit {code}"
     return False, _clip(f"{why}: {said}" if said else why)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "find_config",
     "find_line",
     "read_config_file",
+    "variable_references",
 ]
 
 CONFIG_FILENAME = "deploywatch.toml"
@@ -55,6 +56,14 @@ def find_config(start: Path | None = None) -> Path:
             return pyproject
     raise ConfigError(f"no {CONFIG_FILENAME} found in {here} or any parent directory; "
                       "pass --config PATH, or run 'deploywatch demo' to see an example")
+
+
+_VARIABLE_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def variable_references(text: str) -> set[str]:
+    """The environment variables a config text names as ``${NAME}`` or ``${NAME:-default}``."""
+    return set(_VARIABLE_REFERENCE.findall(text))
 
 
 def read_config_file(path: Path | str | None = None) -> ConfigFile:

@@ -12,7 +12,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from .durations import MAX_DURATION, parse_duration
 from .paths import GlobError, compile_glob
 
-__all__ = ["AgeLimit", "Duration", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank", "Secret", "SecretUrl", "TimeZone"]
+__all__ = [
+    "AgeLimit", "Duration", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank", "Secret", "SecretUrl", "TimeZone",
+    "http_url",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -42,7 +45,8 @@ def _glob(value: str) -> str:
     return value
 
 
-def _http_url(value: str) -> str:
+def http_url(value: str) -> str:
+    """``value`` when it is an http:// or https:// URL with a host (and a valid port); ValueError otherwise."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL with a host")
@@ -84,7 +88,7 @@ def _nonblank(value: str) -> str:
 Duration = Annotated[int, BeforeValidator(_duration)]
 AgeLimit = Annotated[int, BeforeValidator(_age_limit)]
 GlobStr = Annotated[str, AfterValidator(_glob)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
+HttpUrl = Annotated[str, AfterValidator(http_url)]
 Name = Annotated[str, AfterValidator(_name)]
 NonBlank = Annotated[str, AfterValidator(_nonblank)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -212,6 +212,7 @@ _COLLECT: dict[str, Callable[[LoadedConfig, datetime, date], Collected]] = {
     "drift": _drift, "checks": _checks, "completion": _completion, "probes": _probes}
 _TITLES = {"drift": "Deployment drift", "checks": "Data checks", "completion": "Phase completion",
            "probes": "Probes"}
+_KIND = {"drift": "drift", "checks": "check", "completion": "completion", "probes": "probe"}
 
 
 def collectors_for(loaded: LoadedConfig) -> list[str]:
@@ -233,12 +234,8 @@ def _collect(name: str, loaded: LoadedConfig, now: datetime, run_date: date) -> 
                                           f"could not run: {mask(str(exc))}")])
     seconds = time.perf_counter() - started
     if name in ("drift", "completion"):  # one pass yields every item: each took the collector's time
-        collected.items = [HealthItem(i.name, i.kind, i.status, i.summary, i.value, i.threshold, seconds, i.weight)
-                           for i in collected.items]
+        collected.items = [replace(i, duration_seconds=seconds) for i in collected.items]
     return collected
-
-
-_KIND = {"drift": "drift", "checks": "check", "completion": "completion", "probes": "probe"}
 
 
 # ---------------------------------------------------------------- the run
@@ -294,8 +291,6 @@ def run_health(loaded: LoadedConfig, *, now: datetime | None = None, run_date: d
 
 def _record(loaded: LoadedConfig, report: HealthReport, findings: list[Finding], metrics: list[Any], *,
             started_at: datetime, mode: AlertMode) -> None:
-    from dataclasses import replace
-
     from .checks.runner import open_store
     from .notify.dispatch import record_and_notify
     from .store.records import RunRecord

@@ -14,8 +14,8 @@ from pydantic import AfterValidator, Field, model_validator
 from .alertconfig import Headers
 from .configtypes import Duration, HttpUrl, Model, NonBlank, Secret, SecretUrl, TimeZone
 
-__all__ = ["FreshnessConfig", "HealthConfig", "HeartbeatConfig", "PhaseConfig", "ProbeConfig", "ScheduleConfig",
-           "ServerConfig"]
+__all__ = ["ACTION_TEMPLATE", "ACTION_VARIABLES", "FreshnessConfig", "HealthConfig", "HeartbeatConfig", "PhaseConfig",
+           "ProbeConfig", "ScheduleConfig", "ServerConfig"]
 
 _LISTEN = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})")
 
@@ -81,15 +81,18 @@ class FreshnessConfig(Model):
     within: Duration
 
 
+# ``on_complete``'s placeholders: ``{{ date }}`` (also ``{{ run_date }}``) and ``{{ phase }}``
+ACTION_TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+ACTION_VARIABLES = ("date", "run_date", "phase")
+
+
 def _action(value: str) -> str:
-    for name in _TEMPLATE.findall(value):
-        if name not in _ACTION_NAMES:
-            raise ValueError(f"unknown template variable {{{{ {name} }}}}: expected {', '.join(_ACTION_NAMES)}")
+    for name in ACTION_TEMPLATE.findall(value):
+        if name not in ACTION_VARIABLES:
+            raise ValueError(f"unknown template variable {{{{ {name} }}}}: expected {', '.join(ACTION_VARIABLES)}")
     return value
 
 
-_TEMPLATE = re.compile(r"\{\{\s*([^}\s]*)\s*\}\}")
-_ACTION_NAMES = ("date", "run_date", "phase")
 Action = Annotated[NonBlank, AfterValidator(_action)]
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from .config import LoadedConfig
 from .notify.model import AlertMode
 from .status import Status
+
+if TYPE_CHECKING:
+    from .config import LoadedConfig
 
 __all__ = ["JOBS", "JobResult", "run_job"]
 
@@ -40,10 +43,9 @@ def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
     if job == "drift":
         from .checks.runner import open_store
         from .commands.drift import record
-        from .workspace import Workspace, workspace_for
+        from .workspace import workspace_for
 
-        workspace: Workspace = workspace_for(loaded)
-        report = workspace.drift((), now=moment)
+        report = workspace_for(loaded).drift((), now=moment)
         with open_store(loaded) as store:
             run_id = record(store, report, loaded.config.alerts, mode, started_at=moment, now=moment)
         behind = [s for s in report.services if s.status is not Status.OK]

@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import signal
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 from .durations import format_age
 from .findings import Finding
 from .healthconfig import ProbeConfig
-from .procs import collect, signal_name
+from .procs import run_shell, signal_name
 from .redact import mask
 from .status import Status
 
@@ -34,11 +33,9 @@ if TYPE_CHECKING:
 
     from .config import LoadedConfig
 
-__all__ = ["ProbeResult", "ShellOutcome", "probe_configs", "run_probes", "run_shell"]
+__all__ = ["ProbeResult", "plugin_text", "probe_configs", "run_probes"]
 
 MAX_BODY = 1 << 20  # bytes of a probe's response body read
-MAX_OUTPUT = 64 << 10  # bytes of a plugin's stdout kept
-_STDERR_KEPT = 4096
 _SUMMARY_CHARS = 300
 
 # Dockerflow's heartbeat statuses, and the health+json draft's (pass, warn, fail).
@@ -184,7 +181,7 @@ def _reason(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, OSError) and cause.strerror and cause.strerror not in text:
         text = f"{text} ({cause.strerror})"
-    return text.splitlines()[0][:_SUMMARY_CHARS]
+    return _clip(text.splitlines()[0])
 
 
 def _read_body(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
@@ -274,56 +271,20 @@ def _message(detail: object) -> str:
 
 
 def _clip(text: str) -> str:
-    text = _CONTROL.sub(" ", text).strip()
+    """One masked line of at most :data:`_SUMMARY_CHARS` (masked before it is cut: no half secret shows)."""
+    text = mask(_CONTROL.sub(" ", text)).strip()
     return text if len(text) <= _SUMMARY_CHARS else text[:_SUMMARY_CHARS - 1] + "…"
 
 
 # ---------------------------------------------------------------- commands
 
 
-@dataclass(frozen=True)
-class ShellOutcome:
-    """How a shell command ended: its exit code (negative: killed by that signal), output, and whether it was
-    stopped at the timeout (``timed_out``) or could not start (``error``)."""
-
-    returncode: int | None
-    stdout: bytes
-    stderr: bytes
-    timed_out: bool = False
-    error: str | None = None
-
-    def stderr_tail(self, lines: int = 3) -> str:
-        """The last lines of stderr joined by ``" | "``, masked (empty when there is none)."""
-        found = [ln.strip() for ln in self.stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
-        return mask(_clip(" | ".join(found[-lines:]))) if found else ""
-
-
-def run_shell(command: str, *, timeout: float, cwd: Path | str | None = None, env: Mapping[str, str] | None = None,
-              max_output: int = MAX_OUTPUT) -> ShellOutcome:
-    """Run ``command`` with ``/bin/sh -c`` in a process group of its own; kill the group at ``timeout``.
-
-    Both pipes are drained as data arrives; stdout beyond ``max_output`` bytes and all but the tail of stderr
-    are dropped. After a kill, a descendant that left the group and holds the pipes open is waited for briefly.
-    """
-    try:
-        proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=cwd, start_new_session=True,
-                                env={**os.environ, **env} if env is not None else None)
-    except OSError as exc:
-        return ShellOutcome(None, b"", b"", error=f"cannot run /bin/sh: {exc.strerror or exc}")
-    collected = collect(proc, timeout=timeout, max_output=max_output, stderr_kept=_STDERR_KEPT)
-    return ShellOutcome(None if collected.timed_out else proc.returncode, collected.stdout, collected.stderr,
-                        timed_out=collected.timed_out)
-
-
 def _probe_command(command: str, timeout: float, cwd: Path | str | None) -> tuple[Status, str, float | None]:
     """(status, summary, exit code) of a Nagios plugin."""
     outcome = run_shell(command, timeout=timeout, cwd=cwd)
-    if outcome.error is not None:
-        return Status.UNKNOWN, outcome.error, None
-    if outcome.timed_out or outcome.returncode is None:
-        return Status.UNKNOWN, f"timed out after {format_age(timeout)}", None
     code = outcome.returncode
+    if code is None:  # it did not start, or ran past the timeout
+        return Status.UNKNOWN, outcome.problem or "did not run", None
     text = plugin_text(outcome.stdout)
     tail = outcome.stderr_tail()
     if code < 0:
@@ -359,4 +320,4 @@ def plugin_text(stdout: bytes) -> str:
     """The first line of a plugin's output without its performance data (after ``|``), masked."""
     decoded = stdout.decode("utf-8", errors="replace")
     first = next((line for line in decoded.splitlines() if line.strip()), "")
-    return mask(_clip(first.split("|", 1)[0]))
+    return _clip(first.split("|", 1)[0])

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .durations import format_age
+from .redact import mask
 
-__all__ = ["Collected", "collect", "kill_group", "signal_name"]
+__all__ = ["MAX_OUTPUT", "Outcome", "collect", "kill_group", "run", "run_shell", "signal_name"]
 
+MAX_OUTPUT = 64 << 10  # bytes of stdout kept by default
 _DRAIN_SECONDS = 2.0  # after a kill, for the pipes to close
 _READ = 1 << 16
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -36,17 +42,47 @@ def signal_name(number: int) -> str:
 
 
 @dataclass(frozen=True)
-class Collected:
-    """What a child printed, and why it was stopped (None: it ended by itself; see ``proc.returncode``)."""
+class Outcome:
+    """How a child ended: its exit code (negative: killed by that signal), or None with ``problem`` saying why there
+    is none (it could not start, ran past its timeout, or printed too much); its stdout and the tail of its stderr."""
 
+    returncode: int | None
     stdout: bytes
-    stderr: bytes  # the tail only
+    stderr: bytes
     problem: str | None = None
-    timed_out: bool = False
+
+    def stderr_tail(self, lines: int = 3, chars: int = 300) -> str:
+        """The last ``lines`` non-empty lines of stderr joined by ``" | "``, masked, then cut to their last ``chars``
+        characters (empty when there is none)."""
+        found = [ln.strip() for ln in self.stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
+        text = mask(_CONTROL.sub(" ", " | ".join(found[-lines:])))  # masked before cutting: no half secret shows
+        return text if len(text) <= chars else "..." + text[-chars:]
+
+
+def run(args: Sequence[str], *, timeout: float, max_output: int = MAX_OUTPUT, stderr_kept: int = 8192,
+        overflow: str | None = None, cwd: Path | str | None = None, env: Mapping[str, str] | None = None) -> Outcome:
+    """Run ``args`` (no shell; stdin from /dev/null; ``env`` added to the environment) in a process group of its
+    own, and :func:`collect` it."""
+    try:
+        proc = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd, start_new_session=True, env={**os.environ, **env} if env is not None else None)
+    except FileNotFoundError as exc:
+        if exc.filename not in (None, args[0]):  # the working directory
+            return Outcome(None, b"", b"", f"cannot run {args[0]}: no such directory {exc.filename}")
+        return Outcome(None, b"", b"", f"{args[0]} not found on PATH")
+    except OSError as exc:
+        return Outcome(None, b"", b"", f"cannot run {args[0]}: {exc.strerror or exc}")
+    return collect(proc, timeout=timeout, max_output=max_output, stderr_kept=stderr_kept, overflow=overflow)
+
+
+def run_shell(command: str, *, timeout: float, max_output: int = MAX_OUTPUT, cwd: Path | str | None = None,
+              env: Mapping[str, str] | None = None) -> Outcome:
+    """:func:`run` ``command`` with ``/bin/sh -c``."""
+    return run(["/bin/sh", "-c", command], timeout=timeout, max_output=max_output, cwd=cwd, env=env)
 
 
 def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int, stderr_kept: int = 8192,
-            overflow: str | None = None) -> Collected:
+            overflow: str | None = None) -> Outcome:
     """Read ``proc``'s stdout and stderr as data arrives (neither pipe can fill up) until it ends or ``timeout``.
 
     stdout beyond ``max_output`` bytes is dropped, or, with ``overflow`` (the reason to give), the process is
@@ -58,7 +94,6 @@ def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int, s
     assert proc.stderr is not None
     out, err = bytearray(), bytearray()
     problem: str | None = None
-    timed_out = False
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         for pipe in (proc.stdout, proc.stderr):
@@ -76,7 +111,6 @@ def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int, s
             if remaining <= 0:
                 if problem is not None:
                     break
-                timed_out = True
                 stop(f"timed out after {format_age(timeout)}")
                 continue
             for key, _ in selector.select(remaining):
@@ -99,6 +133,5 @@ def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int, s
     except subprocess.TimeoutExpired:  # closed its output but kept running
         kill_group(proc)
         proc.wait()
-        if problem is None:
-            timed_out, problem = True, f"timed out after {format_age(timeout)}"
-    return Collected(bytes(out[:max_output]), bytes(err), problem, timed_out)
+        problem = problem or f"timed out after {format_age(timeout)}"
+    return Outcome(None if problem else proc.returncode, bytes(out[:max_output]), bytes(err), problem)

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .status import Status
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Column", "console", "emit_json", "markdown_table", "short", "status_style", "table"]
+__all__ = ["Column", "console", "emit_json", "emit_report", "markdown_table", "short", "status_style", "table"]
 
 _STYLES = {Status.OK: "green", Status.WARNING: "yellow", Status.UNKNOWN: "magenta", Status.CRITICAL: "bold red"}
 Column = tuple[str, str]  # (header, justify)
+Report = TypeVar("Report")
 
 
 def short(sha: str | None, length: int = 8) -> str:
@@ -64,6 +65,18 @@ def styled(text: str, style: str) -> Any:
 def emit_json(document: dict[str, Any]) -> None:
     """Print a JSON document (UTF-8, indented)."""
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def emit_report(output_format: str | None, report: Report, *, as_json: Callable[[Report], dict[str, Any]],
+                markdown: Callable[[Report], str], text: Callable[[Report], None]) -> None:
+    """Print ``report`` as ``--format`` asks: ``json`` (the ``as_json`` document), ``markdown``, else (``table``,
+    the default) for people through ``text``."""
+    if output_format == "json":
+        emit_json(as_json(report))
+    elif output_format == "markdown":
+        print(markdown(report))
+    else:
+        text(report)
 
 
 def _md_cell(value: object) -> str:

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim
 
 from .errors import DeploywatchError
+from .jobs import JOBS
 from .redact import mask
 from .status import Status, worst
 
@@ -313,7 +314,7 @@ class Scheduler:
     grace: float = DEFAULT_GRACE
     observe: Callable[[str, float], None] | None = None  # (job, seconds) when a job ends
     holder: str = field(default_factory=default_holder)
-    allowed: Sequence[str] = ("drift", "canary", "check")  # jobs ``trigger`` accepts
+    allowed: Sequence[str] = JOBS  # jobs ``trigger`` accepts
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # fail early on an unknown zone

@@ -51,6 +51,11 @@ def said(reason: str) -> tuple[str, float, float, float, int, float]:
     return word, number[0], number[1], number[2], int(size), number[3]
 
 
+def approx_anomaly(mean: float, stddev: float, z: float) -> dict[str, Any]:
+    """The ``anomaly`` JSON expected for these numbers (compared approximately)."""
+    return {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev), "z": pytest.approx(z)}
+
+
 def expected(value: float, history: Sequence[float]) -> tuple[float, float, float]:
     """(mean, sample standard deviation, z) of ``value`` against ``history``, computed independently."""
     mean = statistics.mean(history)
@@ -293,7 +298,7 @@ def test_series_spike_detected_with_independently_computed_anomaly(runs: Runs) -
     mean, stddev, z = expected(200.0, NOISE)
     assert spike["value"] == 200.0
     assert spike["status"] == "warning"
-    assert spike["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev), "z": pytest.approx(z)}
+    assert spike["anomaly"] == approx_anomaly(mean, stddev, z)
     assert set(spike["anomaly"]) == {"mean", "stddev", "z"}
     assert said(spike["reason"]) == ("spike", 200.0, pytest.approx(mean, rel=1e-3), pytest.approx(stddev, rel=1e-2),
                                      10, pytest.approx(z, abs=0.05))
@@ -304,8 +309,7 @@ def test_series_quiet_days_report_their_anomaly_numbers(runs: Runs) -> None:
         result = runs.result(index, "spike")
         mean, stddev, z = expected(NOISE[index], NOISE[:index])
         assert result["status"] == "ok" and result["reason"] is None
-        assert result["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev),
-                                     "z": pytest.approx(z)}
+        assert result["anomaly"] == approx_anomaly(mean, stddev, z)
 
 
 def test_series_drop_detected_and_critical_wins_the_exit_code(runs: Runs) -> None:
@@ -313,7 +317,7 @@ def test_series_drop_detected_and_critical_wins_the_exit_code(runs: Runs) -> Non
 
     mean, stddev, z = expected(30.0, NOISE)
     assert drop["status"] == "critical"
-    assert drop["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev), "z": pytest.approx(z)}
+    assert drop["anomaly"] == approx_anomaly(mean, stddev, z)
     assert said(drop["reason"]) == ("drop", 30.0, pytest.approx(mean, rel=1e-3), pytest.approx(stddev, rel=1e-2),
                                     10, pytest.approx(z, abs=0.05))
     # Other checks are unknown that day (seasonal history still short): critical (2) beats unknown (3).
@@ -363,8 +367,7 @@ def test_series_anomalies_are_stored_as_such(runs: Runs) -> None:
     assert (finding.kind, finding.status) == ("check", "warning")
     assert said(finding.summary) == ("spike", 200.0, pytest.approx(mean, rel=1e-3), pytest.approx(stddev, rel=1e-2),
                                      10, pytest.approx(z, abs=0.05))
-    assert finding.details["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev),
-                                          "z": pytest.approx(z)}
+    assert finding.details["anomaly"] == approx_anomaly(mean, stddev, z)
 
 
 def test_series_min_change_floor(runs: Runs) -> None:
@@ -376,8 +379,7 @@ def test_series_min_change_floor(runs: Runs) -> None:
     assert with_floor["status"] == "ok"
     assert with_floor["anomaly"]["z"] == pytest.approx(z)
     assert without_floor["status"] == "warning"
-    assert without_floor["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev),
-                                        "z": pytest.approx(z)}
+    assert without_floor["anomaly"] == approx_anomaly(mean, stddev, z)
 
 
 def test_series_flat_history(runs: Runs) -> None:
@@ -398,11 +400,9 @@ def test_series_groups_have_separate_histories(runs: Runs) -> None:
     a_mean, a_stddev, a_z = expected(200.0, GROUPS["a"][:10])
     b_mean, b_stddev, b_z = expected(1003.0, GROUPS["b"][:10])
     assert (a["value"], a["status"]) == (200.0, "warning")
-    assert a["anomaly"] == {"mean": pytest.approx(a_mean), "stddev": pytest.approx(a_stddev),
-                            "z": pytest.approx(a_z)}
+    assert a["anomaly"] == approx_anomaly(a_mean, a_stddev, a_z)
     assert (b["value"], b["status"]) == (1003.0, "ok")
-    assert b["anomaly"] == {"mean": pytest.approx(b_mean), "stddev": pytest.approx(b_stddev),
-                            "z": pytest.approx(b_z)}
+    assert b["anomaly"] == approx_anomaly(b_mean, b_stddev, b_z)
     # Mixed together the two histories would make neither value stand out.
     mixed = GROUPS["a"][:10] + GROUPS["b"][:10]
     assert abs(expected(200.0, mixed)[2]) < 3
@@ -419,13 +419,11 @@ def test_series_weekly_pattern_is_normal_with_day_of_week_seasonality(runs: Runs
     assert day(27).weekday() == 6
     mean, stddev, z = expected(11.0, SUNDAYS)  # the three earlier Sundays
     assert seasonal["status"] == "ok"
-    assert seasonal["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev),
-                                   "z": pytest.approx(z)}
+    assert seasonal["anomaly"] == approx_anomaly(mean, stddev, z)
     # Without seasonality the window is the six days before: Monday to Saturday, all near 100.
     plain_mean, plain_stddev, plain_z = expected(11.0, [weekly[i] for i in range(21, 27)])
     assert plain["status"] == "warning"
-    assert plain["anomaly"] == {"mean": pytest.approx(plain_mean), "stddev": pytest.approx(plain_stddev),
-                                "z": pytest.approx(plain_z)}
+    assert plain["anomaly"] == approx_anomaly(plain_mean, plain_stddev, plain_z)
 
 
 def test_series_seasonality_flags_a_value_normal_for_the_week_but_not_for_its_weekday(runs: Runs) -> None:
@@ -493,8 +491,7 @@ def test_rerunning_a_date_never_trains_on_itself_nor_on_later_dates(events: Path
         result = entry(document, "events.rows")
         mean, stddev, z = expected(value, counts[:4])
         assert (result["value"], result["status"]) == (value, "ok")
-        assert result["anomaly"] == {"mean": pytest.approx(mean), "stddev": pytest.approx(stddev),
-                                     "z": pytest.approx(z)}
+        assert result["anomaly"] == approx_anomaly(mean, stddev, z)
 
     _, later = canary(events, day(6))  # run ahead of day 5
     _, late = canary(events, day(5))

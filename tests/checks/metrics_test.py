@@ -26,6 +26,8 @@ import pytest
 
 import deploywatch
 from deploywatch.checks.results import NULL_GROUP, CanaryReport, CheckResult
+from deploywatch.config import load_config
+from deploywatch.errors import ConfigError
 from deploywatch.status import Status
 from testing.postgres import database_for_test
 from testing.warehouse import ScratchWarehouse, Table
@@ -503,3 +505,20 @@ def test_wrong_shaped_query_is_unknown_with_a_clear_reason(warehouse: ScratchWar
     assert (grouped.status, grouped.value) == (Status.UNKNOWN, None)
     assert "one row per group" in grouped.reason and "returned 4 rows of 1 column" in grouped.reason
     assert one(report, "fine").status is Status.OK
+
+
+@pytest.mark.parametrize(("group_by", "key", "message"), [
+    ('"sum(amount)"', "checks[0].group_by", "group_by cannot be an aggregate: 'sum(amount)'"),
+    ('["region", "(day"]', "checks[0].group_by[1]", "cannot parse '(day' as duckdb SQL"),
+])
+def test_bad_group_by_is_a_config_error_naming_the_key(tmp_path: Path, group_by: str, key: str,
+                                                       message: str) -> None:
+    path = tmp_path / "deploywatch.toml"
+    path.write_text(f'[[checks]]\nname = "c"\ntable = "t"\nmetric = "row_count"\ngroup_by = {group_by}\n',
+                    encoding="utf-8")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert (caught.value.key, caught.value.line) == (key, 5)
+    assert caught.value.detail.startswith(message)

@@ -322,3 +322,13 @@ def test_demo_canaries_show_each_planted_problem(demo: DemoWorkspace, tmp_path: 
         v for d, v in demo.warehouse.vegas_coverage_by_date.items() if d < demo.warehouse.yesterday))
     for gate, verdict in DEMO_GATE_DECISIONS.items():
         assert run_gate(gate, config=config, now=NOW).status == verdict, gate
+
+
+@pytest.mark.parametrize(("option", "url"), [("--webhook", "ftp://example.com/hook"), ("--slack-webhook", "hooks")])
+def test_a_demo_sink_that_is_not_an_http_url_is_refused_before_anything_is_built(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, url: str) -> None:
+    from deploywatch.cli import main
+
+    assert main(["demo", str(tmp_path / "demo"), option, url]) == 3
+    assert capsys.readouterr().err == f"deploywatch: error: {option}: expected an http:// or https:// URL with a host\n"
+    assert not (tmp_path / "demo").exists()

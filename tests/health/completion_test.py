@@ -247,8 +247,9 @@ def test_url_action_posts_json(tmp_path: Path, httpserver: HTTPServer, capsys: p
                                       json={"phase": "ok", "date": "2026-11-22", "processors": ["a", "b"]}
                                       ).respond_with_data("", status=204)
     httpserver.expect_oneshot_request("/hooks/broken", method="POST").respond_with_data("nope", status=500)
-    complete(capsys, config, "ok", "a")
-    code, out, _ = complete(capsys, config, "ok", "b")
+    _, first_out, first_err = complete(capsys, config, "ok", "a")
+    code, out, err = complete(capsys, config, "ok", "b")
+    shown = first_out + first_err + out + err  # what the reports of the phase whose URL holds the secret printed
     assert (code, out) == (0, "recorded ok/b for 2026-11-22: 2/2\nok complete: on_complete ran: ok\n")
     code, out, _ = complete(capsys, config, "broken", "a")
     assert (code, out) == (0, "recorded broken/a for 2026-11-22: 1/1\nbroken complete: on_complete ran: failed: "
@@ -265,6 +266,7 @@ def test_url_action_posts_json(tmp_path: Path, httpserver: HTTPServer, capsys: p
     assert ok.action == f"{base}/hooks/ok?date=2026-11-22&token=***"
     assert (broken.outcome, broken.detail) == ("failed", f"POST {base}/hooks/broken: HTTP 500")
     assert secret not in out
+    assert secret not in shown
 
 
 def test_command_actions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -365,8 +367,8 @@ def test_reconciliation(reconciled: tuple[LoadedConfig, dict[str, PhaseStatus]],
     assert found.recorded == tuple(p for p in FIVE if p in reported)
     assert found.missing == tuple(p for p in FIVE if p not in reported)
     assert found.expected == tuple(FIVE)
-    if status is not Status.OK:
-        assert found.status is not Status.OK  # never ok without both the reports and the data
+    if found.status is Status.OK:  # never ok without both the reports and, when configured, fresh data
+        assert found.complete and (found.within_seconds is None or found.fresh is True)
 
 
 def test_reconciliation_details(reconciled: tuple[LoadedConfig, dict[str, PhaseStatus]]) -> None:

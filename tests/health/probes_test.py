@@ -14,7 +14,8 @@ from pytest_httpserver import HTTPServer
 
 from deploywatch.config import load_config
 from deploywatch.healthconfig import ProbeConfig
-from deploywatch.probes import MAX_OUTPUT, ProbeResult, probe_configs, run_probes, run_shell
+from deploywatch.probes import ProbeResult, probe_configs, run_probes
+from deploywatch.procs import MAX_OUTPUT, run_shell
 from deploywatch.redact import register_secret
 from deploywatch.status import Status
 from testing.http import Reply, closed_port, self_signed_context, serve

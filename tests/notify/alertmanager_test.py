@@ -17,15 +17,10 @@ from deploywatch.alertconfig import AlertmanagerSinkConfig
 from deploywatch.findings import fingerprint
 from deploywatch.notify.alertmanager import AlertmanagerSink, alertmanager_alerts, alerts_url, label_name
 from deploywatch.notify.base import Sink
-from deploywatch.notify.http import new_client
 from deploywatch.notify.model import Delivery, Event, Message, Notification
 from deploywatch.status import Status
-from testing import alertmanager_api
+from notify.samples import drift_details, freshness_details
 from testing.alertmanager_api import FakeAlertmanager, parse_rfc3339
-
-# the fake's fixtures, until tests/conftest.py imports them
-fake_alertmanager = alertmanager_api.fake_alertmanager
-fake_alertmanager_pair = alertmanager_api.fake_alertmanager_pair
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 SINCE = T0 - timedelta(hours=26)
@@ -38,30 +33,17 @@ def drift(subject: str = "prediction-worker", status: Status = Status.CRITICAL, 
           previous: Status | None = None, *, at: datetime = T0, since: datetime | None = SINCE,
           labels: dict[str, str] | None = None, **details: Any) -> Notification:
     """A drift notification with the details the drift collector reports."""
-    base: dict[str, Any] = {
-        "service": subject, "group": "predictions", "state": "behind", "status": status.value,
-        "deployed_commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
-        "tip": "ffeeddccbbaa99887766554433221100ffeeddcc", "commits_behind": 14, "relevant_commits_behind": 3,
-        "commits_ahead": 0, "drift_age_seconds": 93600, "reason": "3 relevant commits behind, oldest 26h",
-        "deploy": "kubectl rollout restart deploy/prediction-worker",
-        "commits": [{"sha": "9f2c1e7a5b3d4c6e8f0a1b2c3d4e5f6a7b8c9d0e", "subject": "predictions: retry timeouts",
-                     "author": "Ada Lovelace", "on_branch_at": "2026-05-03T06:00:00Z"}],
-    }
-    base.update(details)
     return Notification(fingerprint("drift", subject), "drift", subject, event, status, previous,
-                        f"{subject} {status}: 3 relevant commits behind, oldest 26h", at, since, base,
+                        f"{subject} {status}: 3 relevant commits behind, oldest 26h", at, since,
+                        drift_details(subject, status, **details),
                         {"service": subject, "group": "predictions"} if labels is None else labels)
 
 
 def check(status: Status = Status.WARNING, event: Event = Event.FIRING, *, at: datetime = T0) -> Notification:
     """A freshness check notification with the details a check result reports."""
-    details = {
-        "name": "orders_fresh", "phase": "post-load", "table": "analytics.orders", "group": None,
-        "metric": "freshness(updated_at)", "value": 50400, "unit": "seconds", "status": status.value,
-        "warn": "> 12h", "critical": "> 24h", "reason": "14h is above the warn threshold 12h", "anomaly": None,
-    }
     return Notification(fingerprint("check", "orders_fresh"), "check", "orders_fresh", event, status, None,
-                        f"orders_fresh {status}: 14h is above the warn threshold 12h", at, at, details)
+                        f"orders_fresh {status}: 14h is above the warn threshold 12h", at, at,
+                        freshness_details(status))
 
 
 def message(*notifications: Notification, generator_url: str | None = DASHBOARD) -> Message:
@@ -95,12 +77,6 @@ def am(clock: Clock) -> Iterator[FakeAlertmanager]:
     """A fake Alertmanager whose "now" is the test's clock (a minute after the notifications)."""
     with FakeAlertmanager(clock=clock) as instance:
         yield instance
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as http_client:
-        yield http_client
 
 
 # ---------------------------------------------------------------- the alerts

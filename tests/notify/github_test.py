@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,15 +14,11 @@ import pytest
 from deploywatch.alertconfig import GitHubSinkConfig
 from deploywatch.findings import fingerprint
 from deploywatch.notify.github import GitHubSink, marker
-from deploywatch.notify.http import new_client
 from deploywatch.notify.model import Delivery, Event, Message, Notification
 from deploywatch.status import Status
+from notify.samples import drift_details
 from testing import github_api as fake
 from testing.github_api import DEFAULT_TOKEN, GitHubAPI
-
-# the fake's fixtures, until tests/conftest.py imports them
-github_api = fake.github_api
-github_api_factory = fake.github_api_factory
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 LABELS = ["deploywatch", "drift-alerts"]
@@ -32,18 +28,13 @@ _ids = itertools.count(1)
 
 def drift(event: Event = Event.FIRING, status: Status = Status.CRITICAL, previous: Status | None = None, *,
           at: datetime = T0, since: datetime | None = T0, subject: str = "prediction-worker",
-          summary: str = "3 relevant commits behind for 26h", **details: Any) -> Notification:
-    """A drift notification with the details the drift collector reports."""
-    base: dict[str, Any] = {
-        "service": subject, "group": "predictions", "state": "behind", "status": status.value,
-        "deployed_commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
-        "tip": "ffeeddccbbaa99887766554433221100ffeeddcc", "commits_behind": 14, "relevant_commits_behind": 3,
-        "commits_ahead": 0, "drift_age_seconds": 93600, "reason": "3 relevant commits behind",
-        "deploy": "kubectl rollout restart deploy/prediction-worker",
-        "commits": [{"sha": f"{i:040x}", "subject": f"predictions: change {i}", "author": "Ada Lovelace",
-                     "on_branch_at": "2026-05-03T06:00:00Z"} for i in range(1, 4)],
-    }
-    base.update(details)
+          summary: str = "3 relevant commits behind for 26h", reason: str = "3 relevant commits behind",
+          commits: list[dict[str, str]] | None = None, **details: Any) -> Notification:
+    """A drift notification with the details the drift collector reports (three commits listed)."""
+    if commits is None:
+        commits = [{"sha": f"{i:040x}", "subject": f"predictions: change {i}", "author": "Ada Lovelace",
+                    "on_branch_at": "2026-05-03T06:00:00Z"} for i in range(1, 4)]
+    base = drift_details(subject, status, reason=reason, commits=commits, **details)
     return Notification(fingerprint=fingerprint("drift", subject), kind="drift", subject=subject, event=event,
                         status=status, previous_status=previous, summary=summary, at=at, firing_since=since,
                         details=base, labels={"group": "predictions"})
@@ -62,12 +53,6 @@ def make_sink(api: GitHubAPI, *, token: str = DEFAULT_TOKEN, repo: str | None = 
     if timeout != 2:  # the config takes whole seconds; the tests want shorter deadlines
         config = config.model_copy(update={"timeout": timeout})
     return GitHubSink("github", config)
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as c:
-        yield c
 
 
 @pytest.fixture

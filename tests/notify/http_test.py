@@ -5,20 +5,23 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from deploywatch.notify.http import MAX_RETRY_AFTER, SendFailed, classify, new_client, parse_retry_after, request
+from deploywatch.notify.http import (
+    MAX_RETRY_AFTER,
+    SendFailed,
+    classify,
+    parse_retry_after,
+    request,
+    scrub,
+    url_secrets,
+)
 from deploywatch.notify.model import Delivery
-from testing import webhook_api
 from testing.http import Reply, closed_port, serve
 from testing.webhook_api import FakeWebhook
-
-# the fake's fixture, until tests/conftest.py imports it
-fake_webhook = webhook_api.fake_webhook
 
 NOW = 1_800_000_000.0  # a fixed "now" (epoch seconds) for Retry-After arithmetic
 SECRET = "urlMARKER-7e2a9c4d1b"  # matches none of redact.mask's patterns: a leak shows as itself
@@ -32,12 +35,6 @@ def response(status: int = 200, text: str = "", **headers: str) -> httpx.Respons
 
 def http_date(epoch: float) -> str:
     return email.utils.format_datetime(datetime.fromtimestamp(epoch, UTC), usegmt=True)
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as http_client:
-        yield http_client
 
 
 # ---------------------------------------------------------------- Retry-After
@@ -206,3 +203,15 @@ def test_utc_times_in_retry_after_dates_are_exact() -> None:
     value = parse_retry_after(response(503, retry_after=http_date(when.timestamp())),
                               now=(when - timedelta(seconds=5)).timestamp())
     assert value == 5.0
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def test_url_secrets_cover_the_path_its_token_the_query_and_a_password() -> None:
+    url = f"https://am:pw-{SECRET}@am.example.com/services/T1/B1/{SECRET}?tenant=a"
+    assert url_secrets(url) == [url, f"/services/T1/B1/{SECRET}", "tenant=a", f"pw-{SECRET}", SECRET]
+    assert url_secrets("https://hooks.example.com/") == ["https://hooks.example.com/"]
+    said = f"rejected {url}: bad password pw-{SECRET} for /services/T1/B1/{SECRET} (token {SECRET})"
+    assert scrub(said, url_secrets(url)) == "rejected ***: bad password *** for *** (token ***)"
+    assert scrub("abc stays", ["abc"]) == "abc stays"  # shorter than 4 characters: not a secret

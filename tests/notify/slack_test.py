@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,16 +14,13 @@ import pytest
 from deploywatch.alertconfig import SlackSinkConfig
 from deploywatch.findings import fingerprint
 from deploywatch.notify.base import Sink
-from deploywatch.notify.http import new_client
 from deploywatch.notify.model import Delivery, Event, Message, Notification
 from deploywatch.notify.slack import SlackSink, slack_payload
 from deploywatch.status import Status
+from notify.samples import drift_details
 from testing import slack_api
 from testing.http import closed_port
 from testing.slack_api import FakeSlack, slack_problem
-
-# the fake's fixture, until tests/conftest.py imports it
-fake_slack = slack_api.fake_slack
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 SINCE = T0 - timedelta(hours=26)
@@ -42,19 +38,13 @@ COMMITS = [
 
 def drift(subject: str = "prediction-worker", status: Status = Status.CRITICAL, event: Event = Event.FIRING,
           previous: Status | None = None, *, since: datetime | None = SINCE, summary: str | None = None,
-          **details: Any) -> Notification:
-    """A drift notification with the details the drift collector reports."""
-    base: dict[str, Any] = {
-        "service": subject, "group": "predictions", "state": "behind", "status": status.value,
-        "deployed_commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
-        "tip": "ffeeddccbbaa99887766554433221100ffeeddcc", "commits_behind": 14, "relevant_commits_behind": 3,
-        "commits_ahead": 0, "drift_age_seconds": 93600, "reason": "3 relevant commits behind, oldest 26h",
-        "deploy": "kubectl rollout restart deploy/prediction-worker", "commits": COMMITS,
-    }
-    base.update(details)
+          commits: list[dict[str, str]] = COMMITS, **details: Any) -> Notification:
+    """A drift notification with the details the drift collector reports (three commits listed)."""
     return Notification(fingerprint("drift", subject), "drift", subject, event, status, previous,
                         summary or f"{subject} {status}: 14 behind: 3 relevant, 11 elsewhere; 3 relevant commits "
-                                   "behind, oldest 26h", T0, since, base, {"service": subject, "group": "predictions"})
+                                   "behind, oldest 26h", T0, since,
+                        drift_details(subject, status, commits=commits, **details),
+                        {"service": subject, "group": "predictions"})
 
 
 def check(subject: str = "orders_complete[region=eu]", status: Status = Status.WARNING, event: Event = Event.FIRING,
@@ -79,12 +69,6 @@ def message(*notifications: Notification, run_id: str | None = None, generator_u
 def sink_for(url: str, *, timeout: float = 2.0) -> SlackSink:
     # the config takes whole seconds; the tests want shorter deadlines than a config can say
     return SlackSink("slack", SlackSinkConfig(webhook=url).model_copy(update={"timeout": timeout}))
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as http_client:
-        yield http_client
 
 
 def texts(payload: dict[str, Any]) -> list[str]:

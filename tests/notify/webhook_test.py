@@ -6,26 +6,24 @@ import email.utils
 import itertools
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from deploywatch.alertconfig import WebhookSinkConfig
+from deploywatch.config import load_config
+from deploywatch.errors import ConfigError
 from deploywatch.findings import fingerprint
 from deploywatch.notify.base import Sink
-from deploywatch.notify.http import new_client
 from deploywatch.notify.model import Delivery, Event, Message, Notification
 from deploywatch.notify.webhook import SCHEMA, WebhookSink, json_safe, webhook_body
 from deploywatch.status import Status
-from testing import webhook_api
+from notify.samples import drift_details, freshness_details
 from testing.http import closed_port
 from testing.webhook_api import FakeWebhook
-
-# the fake's fixture, until tests/conftest.py imports it
-fake_webhook = webhook_api.fake_webhook
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 HEADER_SECRET = "hdrMARKER-5f1c0e9b7a"  # matches none of redact.mask's patterns: a leak shows as itself
@@ -36,31 +34,16 @@ _ids = itertools.count(1)
 def drift(subject: str = "prediction-worker", status: Status = Status.CRITICAL, event: Event = Event.FIRING,
           previous: Status | None = None, **details: Any) -> Notification:
     """A drift notification with the details the drift collector reports."""
-    base: dict[str, Any] = {
-        "service": subject, "group": "predictions", "state": "behind", "status": status.value,
-        "deployed_commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
-        "tip": "ffeeddccbbaa99887766554433221100ffeeddcc", "commits_behind": 14, "relevant_commits_behind": 3,
-        "commits_ahead": 0, "drift_age_seconds": 93600, "reason": "3 relevant commits behind, oldest 26h",
-        "deploy": "kubectl rollout restart deploy/prediction-worker",
-        "commits": [{"sha": "9f2c1e7a5b3d4c6e8f0a1b2c3d4e5f6a7b8c9d0e", "subject": "predictions: retry timeouts",
-                     "author": "Ada Lovelace", "on_branch_at": "2026-05-03T06:00:00Z"}],
-    }
-    base.update(details)
     return Notification(fingerprint("drift", subject), "drift", subject, event, status, previous,
                         f"{subject} {status}: 3 relevant commits behind, oldest 26h", T0, T0 - timedelta(hours=26),
-                        base, {"service": subject, "group": "predictions"})
+                        drift_details(subject, status, **details), {"service": subject, "group": "predictions"})
 
 
 def check(status: Status = Status.WARNING, **details: Any) -> Notification:
     """A check notification with the details a check result reports."""
-    base: dict[str, Any] = {
-        "name": "orders_fresh", "phase": "post-load", "table": "analytics.orders", "group": None,
-        "metric": "freshness(updated_at)", "value": 50400, "unit": "seconds", "status": status.value,
-        "warn": "> 12h", "critical": "> 24h", "reason": "14h is above the warn threshold 12h", "anomaly": None,
-    }
-    base.update(details)
     return Notification(fingerprint("check", "orders_fresh"), "check", "orders_fresh", Event.FIRING, status, None,
-                        "orders_fresh warning: 14h is above the warn threshold 12h", T0, T0, base)
+                        "orders_fresh warning: 14h is above the warn threshold 12h", T0, T0,
+                        freshness_details(status, **details))
 
 
 def message(*notifications: Notification, id: str | None = None) -> Message:
@@ -73,12 +56,6 @@ def sink_for(url: str, *, timeout: float = 2.0, headers: dict[str, str] | None =
                                if headers is None else headers)
     # the config takes whole seconds; the tests want shorter deadlines than a config can say
     return WebhookSink("webhook", config.model_copy(update={"timeout": timeout}))
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as http_client:
-        yield http_client
 
 
 def test_body_is_the_documented_schema(fake_webhook: FakeWebhook, client: httpx.Client) -> None:
@@ -194,10 +171,24 @@ def test_headers_and_the_url_never_leak(fake_webhook: FakeWebhook, client: httpx
 
 def test_a_header_value_that_cannot_be_sent_is_a_dead_letter(fake_webhook: FakeWebhook,
                                                             client: httpx.Client) -> None:
-    delivery = sink_for(fake_webhook.url, headers={"X-Token": "sécret-value"}).deliver(message(drift()), client)
+    # the config refuses such a value (see the next test); model_copy skips validation: whatever a sink cannot
+    # encode must still be a dead letter, not a crash
+    config = WebhookSinkConfig(url=fake_webhook.url).model_copy(update={"headers": {"X-Token": "sécret-value"}})
+    delivery = WebhookSink("webhook", config).deliver(message(drift()), client)
     assert delivery == Delivery.dead("webhook: POST not sent: the URL, a header or the body cannot be encoded "
                                      "(UnicodeEncodeError)")
     assert fake_webhook.requests == []
+
+
+def test_a_header_value_that_is_not_ascii_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "deploywatch.toml"
+    config.write_text('[repo]\npath = "."\n\n[services.web]\npaths = ["web/**"]\n'
+                      'deployed = { file = "web.sha" }\n\n[[alerts.webhook]]\nurl = "https://hooks.example.com/x"\n'
+                      f'headers = {{ X-Token = "sécret-{HEADER_SECRET}" }}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as failed:
+        load_config(config)
+    assert str(failed.value) == f"{config}:10: alerts.webhook[0].headers: the value of header 'X-Token' must be ASCII"
+    assert HEADER_SECRET not in str(failed.value)
 
 
 def test_it_is_a_sink() -> None:

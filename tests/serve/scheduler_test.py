@@ -411,25 +411,8 @@ def test_run_once_records_a_timeout_and_exits_3(make: Make, store: Store) -> Non
 # ---------------------------------------------------------------- stopping and the API trigger
 
 
-def test_stop_lets_a_job_finish_within_the_grace_period(make: Make, store: Store) -> None:
-    scheduler, clock, jobs = make({"drift": "0 8 * * *"}, utc("2026-05-01T07:59:00"), grace=30)
-    jobs.durations["drift"] = [20]
-    original = clock.sleep
-
-    def sleep(seconds: float, wake: threading.Event) -> bool:
-        if jobs.calls and not scheduler.stopping:
-            scheduler.stop()  # SIGTERM arrives while the job runs
-        return original(seconds, wake)
-
-    clock.sleep = sleep  # type: ignore[method-assign]
-    scheduler.run()
-    [row] = rows(store)
-    assert (row.state, row.finished_at) == ("ok", utc("2026-05-01T08:00:20"))
-
-
-def test_stop_cancels_a_job_that_outlives_the_grace_period(make: Make, store: Store) -> None:
-    scheduler, clock, jobs = make({"drift": "0 8 * * *"}, utc("2026-05-01T07:59:00"), grace=30)
-    jobs.durations["drift"] = [3600]
+def stop_once_the_job_runs(scheduler: Scheduler, clock: FakeClock, jobs: FakeJobs) -> None:
+    """Make the scheduler's next sleep after a job started call :meth:`Scheduler.stop` (SIGTERM while it runs)."""
     original = clock.sleep
 
     def sleep(seconds: float, wake: threading.Event) -> bool:
@@ -438,6 +421,21 @@ def test_stop_cancels_a_job_that_outlives_the_grace_period(make: Make, store: St
         return original(seconds, wake)
 
     clock.sleep = sleep  # type: ignore[method-assign]
+
+
+def test_stop_lets_a_job_finish_within_the_grace_period(make: Make, store: Store) -> None:
+    scheduler, clock, jobs = make({"drift": "0 8 * * *"}, utc("2026-05-01T07:59:00"), grace=30)
+    jobs.durations["drift"] = [20]
+    stop_once_the_job_runs(scheduler, clock, jobs)
+    scheduler.run()
+    [row] = rows(store)
+    assert (row.state, row.finished_at) == ("ok", utc("2026-05-01T08:00:20"))
+
+
+def test_stop_cancels_a_job_that_outlives_the_grace_period(make: Make, store: Store) -> None:
+    scheduler, clock, jobs = make({"drift": "0 8 * * *"}, utc("2026-05-01T07:59:00"), grace=30)
+    jobs.durations["drift"] = [3600]
+    stop_once_the_job_runs(scheduler, clock, jobs)
     scheduler.run()
     [row] = rows(store)
     assert row.state == "cancelled"

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from deploywatch.store import Store
+
+# Prepended to every lockstep script: announce readiness, then wait for the go signal (argv: sync dir, name, …).
+_READY_SET_GO = """
+import sys as _sys, time as _time
+from pathlib import Path as _Path
+_sync = _Path(_sys.argv[1])
+(_sync / f"ready-{_sys.argv[2]}").touch()
+_deadline = _time.monotonic() + 60
+while not (_sync / "go").exists():
+    if _time.monotonic() > _deadline:
+        _sys.exit("no go signal")
+    _time.sleep(0.001)
+"""
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -24,3 +40,38 @@ def store(store_url: str) -> Iterator[Store]:
     """A freshly opened (and migrated) store, closed after the test."""
     with Store.open(store_url, timeout=10) as opened:
         yield opened
+
+
+@pytest.fixture
+def lockstep(tmp_path: Path) -> Callable[[str, Mapping[str, Sequence[str]]], None]:
+    """Run ``script`` in one process per name of ``writers``, all starting at once; each must exit 0 silently.
+
+    A process sees ``sys.argv[3:]`` = its ``writers[name]`` (``argv[1]`` and ``argv[2]`` are the sync directory
+    and its name).
+    """
+    sync = tmp_path / "sync"
+    sync.mkdir()
+
+    def run(script: str, writers: Mapping[str, Sequence[str]]) -> None:
+        procs = [subprocess.Popen([sys.executable, "-W", "error", "-c", _READY_SET_GO + script, str(sync), name,
+                                   *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for name, args in writers.items()]
+        try:
+            deadline = time.monotonic() + 60
+            while not all((sync / f"ready-{name}").exists() for name in writers):
+                assert time.monotonic() < deadline, "writers did not start"
+                assert all(proc.poll() is None for proc in procs), "a writer exited early"
+                time.sleep(0.01)
+            (sync / "go").touch()
+            outcomes = [proc.communicate(timeout=180) for proc in procs]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate(timeout=30)
+        for proc, (stdout, stderr) in zip(procs, outcomes, strict=True):
+            assert proc.returncode == 0, stderr
+            assert stderr == ""
+            assert stdout == ""
+
+    return run

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as clock
@@ -175,13 +175,19 @@ def test_schema_version_is_the_latest_migration() -> None:
     assert SCHEMA_VERSION == LATEST_VERSION
 
 
-def test_rows_are_identical_to_what_store_writes(tmp_path: Path) -> None:
-    written = [*handmade_runs(), *random_runs(7, 40)]
+def write_both_ways(tmp_path: Path, written: list[Written]) -> tuple[Path, Path]:
+    """Record ``written`` into two new stores, one through Store and one through LiteStore; their files."""
     by_store, by_lite = new_store(tmp_path / "store.db"), new_store(tmp_path / "lite.db")
     with Store.open(url_of(by_store)) as store, open_lite(by_lite) as lite:
         for run, findings, metrics in written:
             store.record_run(run, findings, metrics)
             lite.record_run(run, findings, metrics)
+    return by_store, by_lite
+
+
+def test_rows_are_identical_to_what_store_writes(tmp_path: Path) -> None:
+    written = [*handmade_runs(), *random_runs(7, 40)]
+    by_store, by_lite = write_both_ways(tmp_path, written)
 
     expected, actual = dump(by_store), dump(by_lite)
     assert {table: len(rows) for table, rows in actual.items()} == {
@@ -208,11 +214,7 @@ def test_rows_are_identical_to_what_store_writes(tmp_path: Path) -> None:
 
 def test_store_reads_what_lite_store_wrote(tmp_path: Path) -> None:
     written = [*handmade_runs(), *random_runs(11, 30)]
-    by_store, by_lite = new_store(tmp_path / "store.db"), new_store(tmp_path / "lite.db")
-    with Store.open(url_of(by_store)) as store, open_lite(by_lite) as lite:
-        for run, findings, metrics in written:
-            store.record_run(run, findings, metrics)
-            lite.record_run(run, findings, metrics)
+    by_store, by_lite = write_both_ways(tmp_path, written)
 
     with Store.open(url_of(by_store)) as expected, Store.open(url_of(by_lite)) as actual:
         runs = actual.runs(limit=1000)
@@ -511,20 +513,14 @@ METRICS_PER_RUN = 3
 
 # Each writer opens the store once both processes are ready, then both write as fast as they can.
 WRITER = """
-import sys, time, uuid
+import sys, uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from deploywatch.store import FindingRecord, MetricRecord, RunRecord
 from deploywatch.store.lite import LiteStore
 
-path, url, kind, sync = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[6])
-runs, metrics_per_run = int(sys.argv[4]), int(sys.argv[5])
-(sync / f"ready-{kind}").touch()
-deadline = time.monotonic() + 60
-while not (sync / "go").exists():
-    if time.monotonic() > deadline:
-        sys.exit("no go signal")
-    time.sleep(0.001)
+kind, path, url = sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+runs, metrics_per_run = int(sys.argv[5]), int(sys.argv[6])
 if kind == "lite":
     store = LiteStore.open(path, timeout=60)
     assert store is not None
@@ -549,32 +545,10 @@ assert ("sqlalchemy" in sys.modules) == (kind == "store")
 """
 
 
-def test_lite_store_and_store_write_one_file_at_once(tmp_path: Path) -> None:
+def test_lite_store_and_store_write_one_file_at_once(tmp_path: Path, lockstep: Callable[..., None]) -> None:
     path = new_store(tmp_path / "state.db")
-    sync = tmp_path / "sync"
-    sync.mkdir()
     kinds = ("lite", "store")
-    writers = [
-        subprocess.Popen([sys.executable, "-W", "error", "-c", WRITER, str(path), url_of(path), kind,
-                          str(RUNS_PER_PROCESS), str(METRICS_PER_RUN), str(sync)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for kind in kinds]
-    try:
-        deadline = time.monotonic() + 60
-        while not all((sync / f"ready-{kind}").exists() for kind in kinds):
-            assert time.monotonic() < deadline, "writers did not start"
-            assert all(writer.poll() is None for writer in writers), "a writer exited early"
-            time.sleep(0.01)
-        (sync / "go").touch()
-        outcomes = [writer.communicate(timeout=180) for writer in writers]
-    finally:
-        for writer in writers:
-            if writer.poll() is None:
-                writer.kill()
-                writer.communicate(timeout=30)
-    for writer, (stdout, stderr) in zip(writers, outcomes, strict=True):
-        assert writer.returncode == 0, stderr
-        assert (stdout, stderr) == ("", "")
+    lockstep(WRITER, {kind: [str(path), url_of(path), str(RUNS_PER_PROCESS), str(METRICS_PER_RUN)] for kind in kinds})
 
     with Store.open(url_of(path)) as store:
         runs = store.runs(limit=1000)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from pathlib import Path
+from collections.abc import Callable
 
 from deploywatch.store import Store
 from deploywatch.store.migrations import LATEST_VERSION
@@ -15,19 +12,11 @@ METRICS_PER_RUN = 3
 
 # Each writer opens the (new) store only once both processes are ready, so both see an empty database.
 WRITER = """
-import sys, time, uuid
+import sys, uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from deploywatch.store import FindingRecord, MetricRecord, RunRecord, Store
 
-url, worker, sync = sys.argv[1], sys.argv[2], Path(sys.argv[5])
-runs, metrics_per_run = int(sys.argv[3]), int(sys.argv[4])
-(sync / f"ready-{worker}").touch()
-deadline = time.monotonic() + 60
-while not (sync / "go").exists():
-    if time.monotonic() > deadline:
-        sys.exit("no go signal")
-    time.sleep(0.001)
+worker, url, runs, metrics_per_run = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 with Store.open(url, timeout=60) as store:
     for i in range(runs):
         started = datetime(2026, 9, 1, tzinfo=UTC) + timedelta(minutes=i)
@@ -43,31 +32,8 @@ with Store.open(url, timeout=60) as store:
 """
 
 
-def test_two_processes_migrate_and_write_one_store(store_url: str, tmp_path: Path) -> None:
-    sync = tmp_path / "sync"
-    sync.mkdir()
-    writers = [
-        subprocess.Popen([sys.executable, "-W", "error", "-c", WRITER, store_url, name, str(RUNS_PER_PROCESS),
-                          str(METRICS_PER_RUN), str(sync)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name in ("a", "b")]
-    try:
-        deadline = time.monotonic() + 60
-        while not all((sync / f"ready-{name}").exists() for name in ("a", "b")):
-            assert time.monotonic() < deadline, "writers did not start"
-            assert all(writer.poll() is None for writer in writers), "a writer exited early"
-            time.sleep(0.01)
-        (sync / "go").touch()
-        outcomes = [writer.communicate(timeout=180) for writer in writers]
-    finally:
-        for writer in writers:
-            if writer.poll() is None:
-                writer.kill()
-                writer.communicate(timeout=30)
-    for writer, (stdout, stderr) in zip(writers, outcomes, strict=True):
-        assert writer.returncode == 0, stderr
-        assert stderr == ""
-        assert stdout == ""
+def test_two_processes_migrate_and_write_one_store(store_url: str, lockstep: Callable[..., None]) -> None:
+    lockstep(WRITER, {name: [store_url, str(RUNS_PER_PROCESS), str(METRICS_PER_RUN)] for name in ("a", "b")})
 
     with Store.open(store_url) as store:
         assert store.schema_version() == LATEST_VERSION

@@ -26,6 +26,7 @@ from deploywatch.store import (
     default_store_url,
     resolve_store_url,
 )
+from deploywatch.store.engine import advisory_xact_lock, parse_store_url
 from deploywatch.store.migrations import LATEST_VERSION
 
 T0 = datetime(2026, 9, 21, 14, 0, tzinfo=UTC)
@@ -34,10 +35,7 @@ T0 = datetime(2026, 9, 21, 14, 0, tzinfo=UTC)
 @contextmanager
 def raw(url: str) -> Iterator[Connection]:
     """A plain SQLAlchemy connection to the store's database, in a transaction, for checks behind the API."""
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(parsed, poolclass=NullPool)
+    engine = sa.create_engine(parse_store_url(url), poolclass=NullPool)
     try:
         with engine.begin() as conn:
             yield conn
@@ -164,6 +162,14 @@ def test_a_directory_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> 
     (tmp_path / "blocker").write_text("a file where the directory should be")
     with pytest.raises(DeploywatchError, match="cannot create"):
         Store.open(f"sqlite:///{tmp_path / 'blocker' / 'state.db'}")
+
+
+def test_waiting_for_a_postgres_lock_is_bounded_by_the_timeout(postgres_url: str) -> None:
+    with Store.open(postgres_url, timeout=0.3) as store, raw(postgres_url) as other:
+        advisory_xact_lock(other, "deploywatch.alerts.route")  # another process is routing
+        with pytest.raises(DeploywatchError, match=r"^cannot write to store .*: canceling .* due to lock timeout$"):
+            store.record_run(make_run(), route=lambda tx: None)
+        assert store.runs() == []
 
 
 def test_url_hides_the_password(postgres_url: str) -> None:

@@ -32,11 +32,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+
+from testing.http import QuietHandler, QuietServer, running
 
 __all__ = ["DEFAULT_REPO", "DEFAULT_TOKEN", "FakeComment", "FakeIssue", "Fault", "GitHubAPI", "Recorded",
            "github_api", "github_api_factory", "serve_github"]
@@ -451,13 +452,20 @@ class GitHubAPI:
             return _error(404, "Not Found", "https://docs.github.com/rest/issues/issues#get-an-issue")
         return _Reply(200, self.issue_json(issue))
 
-    def _update_issue(self, *, number: int | None, query: Mapping[str, str], payload: Any) -> _Reply:
-        docs = "https://docs.github.com/rest/issues/issues#update-an-issue"
+    def _writable(self, number: int | None, payload: Any, docs: str) -> FakeIssue | _Reply:
+        """Issue ``number`` when it exists and ``payload`` is a JSON object; otherwise GitHub's error."""
         issue = self.issues.get(number or 0)
         if issue is None:
             return _error(404, "Not Found", docs)
         if not isinstance(payload, dict):
             return _error(400, "Problems parsing JSON", docs)
+        return issue
+
+    def _update_issue(self, *, number: int | None, query: Mapping[str, str], payload: Any) -> _Reply:
+        docs = "https://docs.github.com/rest/issues/issues#update-an-issue"
+        issue = self._writable(number, payload, docs)
+        if isinstance(issue, _Reply):
+            return issue
         invalid = self._invalid(payload, docs)
         if invalid is not None:
             return invalid
@@ -496,11 +504,9 @@ class GitHubAPI:
 
     def _create_comment(self, *, number: int | None, query: Mapping[str, str], payload: Any) -> _Reply:
         docs = "https://docs.github.com/rest/issues/comments#create-an-issue-comment"
-        issue = self.issues.get(number or 0)
-        if issue is None:
-            return _error(404, "Not Found", docs)
-        if not isinstance(payload, dict):
-            return _error(400, "Problems parsing JSON", docs)
+        issue = self._writable(number, payload, docs)
+        if isinstance(issue, _Reply):
+            return issue
         body = payload.get("body")
         if not body:
             return _error(422, 'Invalid request.\n\n"body" wasn\'t supplied.', docs)
@@ -558,8 +564,7 @@ def serve_github(*, repo: str = DEFAULT_REPO, token: str = DEFAULT_TOKEN, prefix
     """Serve a fresh :class:`GitHubAPI` on a free port of 127.0.0.1 until the block ends."""
     api = GitHubAPI(repo=repo, token=token, prefix=prefix, clock=clock)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(QuietHandler):
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
         def _any(self) -> None:
@@ -588,28 +593,13 @@ def serve_github(*, repo: str = DEFAULT_REPO, token: str = DEFAULT_TOKEN, prefix
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
 
-        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        block_on_close = False
-
-        def handle_error(self, request: object, client_address: object) -> None:
-            # clients that time out close the socket under a hanging or writing handler
-            pass
-
-    server = Server(("127.0.0.1", 0), Handler)
+    server = QuietServer(("127.0.0.1", 0), Handler)
     api.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield api
-    finally:
-        api.released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running(server):
+        try:
+            yield api
+        finally:
+            api.released.set()  # ends every hang before the server stops
 
 
 @pytest.fixture

@@ -60,14 +60,46 @@ class LocalServer:
         return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, and no access log (it would print request paths, i.e. test secrets)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A daemon thread per request, not waited for on close, so a hanging handler never holds up the next
+    request or the end of a test."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # clients that give up (timeouts, size caps) close the socket under a hanging or writing handler
+        pass
+
+
+@contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve on a daemon thread (a stop is noticed within 50 ms) until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 @contextmanager
 def serve(routes: Mapping[str, Reply], *, tls: ssl.SSLContext | None = None) -> Iterator[LocalServer]:
     """Serve ``routes`` (unknown paths get 404) on a free port until the block ends."""
     holder: list[LocalServer] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             holder[0].seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
             reply = routes.get(self.path.split("?")[0], Reply(404, b"not found"))
@@ -102,30 +134,13 @@ def serve(routes: Mapping[str, Reply], *, tls: ssl.SSLContext | None = None) -> 
                 sent += len(piece)
             self.wfile.write(b"0\r\n\r\n")
 
-        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        block_on_close = False
-
-        def handle_error(self, request: object, client_address: object) -> None:
-            # clients that give up (timeouts, size caps) close the socket under a writing handler
-            pass
-
-    server = Server(("127.0.0.1", 0), Handler)
+    server = QuietServer(("127.0.0.1", 0), Handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     local = LocalServer(server, "https" if tls is not None else "http")
     holder.append(local)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield local
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def self_signed_context(directory: Path) -> ssl.SSLContext | None:

@@ -7,10 +7,11 @@ on first use: a run from a kept plan (:mod:`.plancache`) needs neither pydantic 
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
@@ -22,17 +23,7 @@ __all__ = ["CanaryReport", "CheckResult", "GateResult", "run_canary", "run_gate"
 _LAZY = {"CanaryReport": "results", "CheckResult": "results", "GateResult": "gate", "run_gate": "gate"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 
 def run_canary(*, config: LoadedConfig | Path | str | None = None, phases: tuple[str, ...] = (),

@@ -17,7 +17,8 @@ from .metrics import CompiledMetric, MetricError, compile_metric, compile_sql_me
 from .plan import CheckSpec, Plan, PlannedCheck, Scan
 from .template import render
 
-__all__ = ["compile_check_metric", "compile_plan", "parse_table", "parse_where", "single_metric_statement"]
+__all__ = ["compile_check_metric", "compile_plan", "parse_group", "parse_table", "parse_where",
+           "single_metric_statement"]
 
 
 def parse_table(text: str, dialect: str) -> exp.Table:
@@ -48,7 +49,8 @@ def _row_expression(text: str, dialect: str, aggregate_error: str, parse: Callab
     return expression
 
 
-def _group_expression(text: str, dialect: str) -> exp.Expr:
+def parse_group(text: str, dialect: str) -> exp.Expr:
+    """A ``group_by`` column (any per-row expression) as a sqlglot expression."""
     return _row_expression(text, dialect, "group_by cannot be an aggregate",
                            parse=lambda: sqlglot.parse_one(text, read=dialect))
 
@@ -69,6 +71,7 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
     parsed_where: dict[str, exp.Expr | None] = {}
     parsed_tables: dict[str, exp.Table] = {}
     sql_cache: dict[int, tuple[exp.Expr, str]] = {}
+    column_sql: dict[str, dict[str, str]] = {}  # scan id -> a metric column's SQL -> its alias (dedupe)
     for check in checks:
         spec = CheckSpec.from_config(check)
         timeout = float(check.timeout or default_timeout)
@@ -89,7 +92,7 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
             if where_text not in parsed_where:
                 parsed_where[where_text] = parse_where(where_text, read_dialect)
             where = parsed_where[where_text]
-        groups = tuple(_group_expression(g, read_dialect) for g in check.group_columns)
+        groups = tuple(parse_group(g, read_dialect) for g in check.group_columns)
         key = (_sql(table, dialect, sql_cache), _sql(where, dialect, sql_cache) if where is not None else "",
                tuple(g.sql(dialect=dialect) for g in groups))
         found = scans.get(key)
@@ -103,7 +106,7 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
             scan = found
         scan.timeout = max(scan.timeout, timeout)
         metric = compile_check_metric(check, read_dialect)
-        alias = _add_column(scan, metric.expression, dialect, sql_cache)
+        alias = _add_column(scan, metric.expression, dialect, sql_cache, column_sql.setdefault(scan.id, {}))
         planned.append(PlannedCheck(spec, scan, alias, metric.unit, metric.freshness))
         scan.checks.append(planned[-1])
     for scan in ordered:
@@ -112,15 +115,17 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
     return Plan(ordered, planned, dialect)
 
 
-def _add_column(scan: Scan, expression: exp.Expr, dialect: str, cache: dict[int, tuple[exp.Expr, str]]) -> str:
+def _add_column(scan: Scan, expression: exp.Expr, dialect: str, cache: dict[int, tuple[exp.Expr, str]],
+                added: dict[str, str]) -> str:
+    """The alias of ``expression`` in ``scan``: the column already computing the same SQL (``added``), or a new one."""
     text = _sql(expression, dialect, cache)
-    found = scan.column_sql.get(text)
+    found = added.get(text)
     if found is not None:
         return found
-    alias = f"m{len(scan.column_sql)}"
+    alias = f"m{len(scan.aliases)}"
     scan.columns[alias] = expression
     scan.aliases.append(alias)
-    scan.column_sql[text] = alias
+    added[text] = alias
     return alias
 
 

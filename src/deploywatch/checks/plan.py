@@ -87,15 +87,10 @@ class Scan:
     timeout: float = 0.0
     # Compiler state (sqlglot trees), to build one-metric statements when a statement fails. A plan kept
     # between runs has none; ``recompile`` then gives the same scan compiled afresh.
-    columns: dict[str, Any] = field(default_factory=dict)
-    column_sql: dict[str, str] = field(default_factory=dict)  # a metric column's SQL -> its alias (dedupe)
+    columns: dict[str, Any] = field(default_factory=dict)  # alias (g0…, m0…) -> its expression
     table_expression: Any = None
     where_expression: Any = None
     recompile: Callable[[], Scan] | None = field(default=None, repr=False, compare=False)
-
-    def metric_aliases(self) -> list[str]:
-        """The aliases of the metric columns, in select order (after the group columns)."""
-        return list(self.aliases)
 
     def statement_for(self, alias: str, dialect: str) -> str:
         """A statement computing only one metric column (used to isolate a failing metric)."""

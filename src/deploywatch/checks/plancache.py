@@ -25,7 +25,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -33,24 +32,28 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..configfile import find_config
+from ..configfile import find_config, variable_references
 from ..errors import DeploywatchError
 from ..redact import mask, register_secret
 from .plan import AnomalySpec, CheckSpec, Plan, PlannedCheck, Scan
 from .runner import RunTarget, WarehouseSpec
-from .template import TEMPLATE_NAMES, template_variables
+from .template import template_names, template_variables
 
 if TYPE_CHECKING:
+    from ..checkconfig import CheckConfig
     from ..config import LoadedConfig
 
-__all__ = ["CACHE_DIR", "ENV_SWITCH", "Entry", "Kept", "cache_dir", "enabled", "entry_for", "lookup", "save"]
+__all__ = ["CACHE_DIR", "ENV_SWITCH", "Entry", "Kept", "Selector", "cache_dir", "compile_selected", "enabled",
+           "entry_for", "lookup", "plan_for", "save"]
+
+# Picks a command's checks from the loaded config, with what the command keeps beside the plan (a gate's
+# min_score); raises the command's own error (an unknown gate, a phase no check has).
+Selector = Callable[["LoadedConfig"], tuple["Sequence[CheckConfig]", dict[str, Any]]]
 
 FORMAT = 1
 ENV_SWITCH = "DEPLOYWATCH_PLAN_CACHE"
 CACHE_DIR = "DEPLOYWATCH_CACHE_DIR"
 KEEP = 64  # entries in the cache folder; the least recently written go first
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
-_TEMPLATE_REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
 def cache_dir() -> Path:
@@ -79,7 +82,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Kept:
-    """A kept plan, ready to run: the plan, where it runs, the run date, and what the command kept with it."""
+    """A plan ready to run (kept, or just compiled): the plan, where it runs, the run date, and what the command
+    keeps with it."""
 
     plan: Plan
     target: RunTarget
@@ -101,7 +105,7 @@ def entry_for(config_path: Path | str | None, selection: Sequence[object]) -> En
         return None
     digest = hashlib.sha256()
     for part in (str(FORMAT), sys.version, _code_version(), str(resolved), text,
-                 *(f"{name}={os.environ.get(name)!r}" for name in sorted(set(_ENV_REFERENCE.findall(text)))),
+                 *(f"{name}={os.environ.get(name)!r}" for name in sorted(variable_references(text))),
                  json.dumps(list(selection))):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
@@ -129,7 +133,7 @@ def lookup(entry: Entry, *, now: datetime, run_date: date | None,
         extra = dict(document.get("extra") or {})
     except Exception:  # a damaged, foreign or older entry: compile afresh
         return None
-    for name in set(_ENV_REFERENCE.findall(entry.text)):  # as reading the config would have
+    for name in variable_references(entry.text):  # as reading the config would have
         value = os.environ.get(name)
         if value:
             register_secret(value)
@@ -142,7 +146,7 @@ def save(entry: Entry, loaded: LoadedConfig, plan: Plan, target: RunTarget, *, n
     or could not be kept."""
     if not enabled() or target.alerts is not None or loaded.text != entry.text:
         return False
-    used = sorted({name for name in _TEMPLATE_REFERENCE.findall(entry.text) if name in TEMPLATE_NAMES})
+    used = sorted(template_names(entry.text))
     variables = template_variables(now, run_date, target.warehouse.timezone)
     document = {"format": FORMAT, "key": entry.key, "timezone": target.warehouse.timezone,
                 "variables": {name: variables[name] for name in used}, **_encode(plan, target),
@@ -161,6 +165,38 @@ def save(entry: Entry, loaded: LoadedConfig, plan: Plan, target: RunTarget, *, n
             partial.unlink()
         return False
     return True
+
+
+def plan_for(config_path: Path | None, selection: Sequence[object], select: Selector, *, now: datetime,
+             run_date: date | None) -> Kept:
+    """The plan of the checks ``select`` picks from the config at ``config_path`` for ``selection`` (the
+    command and its arguments): the one kept by an earlier run when it still holds, else compiled afresh
+    and kept for the next run."""
+    entry = entry_for(config_path, selection)
+    if entry is not None:
+        config = entry.config
+        kept = lookup(entry, now=now, run_date=run_date,
+                      recompile=lambda: compile_selected(config, select, now=now, run_date=run_date)[1])
+        if kept is not None:
+            return kept
+    loaded, plan, day, extra = compile_selected(config_path, select, now=now, run_date=run_date)
+    target = RunTarget.of(loaded)
+    if entry is not None:
+        save(entry, loaded, plan, target, now=now, run_date=run_date, extra=extra)
+    return Kept(plan, target, day, extra)
+
+
+def compile_selected(config_path: Path | None, select: Selector, *, now: datetime,
+                     run_date: date | None) -> tuple[LoadedConfig, Plan, date, dict[str, Any]]:
+    """Load the config, pick the checks with ``select`` and compile them: the loaded config, the plan, its
+    run date and what ``select`` keeps beside it."""
+    from ..config import load_config
+    from .runner import compile_checks
+
+    loaded = load_config(config_path)
+    checks, extra = select(loaded)
+    plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
+    return loaded, plan, day, extra
 
 
 # ---------------------------------------------------------------- encoding

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ..durations import format_timestamp
 
-__all__ = ["TEMPLATE_NAMES", "TemplateError", "render", "template_variables"]
+__all__ = ["TEMPLATE_NAMES", "TemplateError", "render", "template_names", "template_variables"]
 
 TEMPLATE_NAMES = ("today", "yesterday", "run_date", "date", "now")
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -29,6 +29,11 @@ def template_variables(now: datetime, run_date: date | None, timezone: str = "UT
     day = run_date or today
     return {"today": today.isoformat(), "yesterday": (day - timedelta(days=1)).isoformat(),
             "run_date": day.isoformat(), "date": day.isoformat(), "now": format_timestamp(now)}
+
+
+def template_names(text: str) -> set[str]:
+    """The known names ``text`` uses as ``{{ name }}``."""
+    return {name for name in _PLACEHOLDER.findall(text) if name in TEMPLATE_NAMES}
 
 
 def render(text: str, variables: dict[str, str]) -> str:

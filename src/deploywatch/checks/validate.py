@@ -1,4 +1,5 @@
-"""Config checks that need SQL: metrics compile, ``where`` and tables parse, names are unique, gates match.
+"""Config checks that need SQL: metrics compile, ``where``, ``group_by`` and tables parse, names are unique, gates
+match.
 
 Runs once at load time (only for configs with checks), so a typo in a metric is a config error
 naming ``checks[3].metric`` and its line, not an ``unknown`` at 3 a.m.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..configerrors import key_path
 from ..configfile import find_line
 from ..errors import ConfigError
-from .compiler import compile_check_metric, parse_table, parse_where
+from .compiler import compile_check_metric, parse_group, parse_table, parse_where
 from .dialects import DialectError, dialect_for_url, known_dialect
 from .metrics import MetricError
 from .selection import matches
@@ -64,6 +65,12 @@ def validate_checks(config: Config, file: str, text: str, prefix: Sequence[str])
                 parse_where(render(check.where, variables), read)
             except (MetricError, TemplateError) as exc:
                 raise fail(("checks", index, "where"), str(exc)) from None
+        for position, column in enumerate(check.group_columns):
+            try:
+                parse_group(column, read)
+            except MetricError as exc:
+                listed = (position,) if isinstance(check.group_by, list) else ()
+                raise fail(("checks", index, "group_by", *listed), str(exc)) from None
         key = "metric" if check.metric is not None else "sql"
         try:
             metric = compile_check_metric(check, read)

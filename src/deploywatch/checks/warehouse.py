@@ -186,8 +186,8 @@ class Warehouse:
         rows, error, failure = self._execute(scan.statement, scan.timeout)
         outcome.statements += 1
         if error is None:
-            self._collect(outcome, rows or [], scan.metric_aliases())
-        elif failure != "statement" or scan.kind == "query" or len(scan.metric_aliases()) <= 1:
+            self._collect(outcome, rows or [], scan.aliases)
+        elif failure != "statement" or scan.kind == "query" or len(scan.aliases) <= 1:
             outcome.error, outcome.timed_out = error, failure == "timeout"
         else:
             self._isolate(outcome, dialect)
@@ -195,7 +195,7 @@ class Warehouse:
 
     def _isolate(self, outcome: ScanOutcome, dialect: str) -> None:
         scan = outcome.scan
-        for alias in scan.metric_aliases():
+        for alias in scan.aliases:
             rows, error, failure = self._execute(scan.statement_for(alias, dialect), scan.timeout)
             outcome.statements += 1
             if error is not None:
@@ -206,7 +206,7 @@ class Warehouse:
             else:
                 self._collect(outcome, rows or [], [alias])
         if outcome.timed_out:
-            for alias in scan.metric_aliases():
+            for alias in scan.aliases:
                 outcome.metric_errors.setdefault(alias, f"timed out after {scan.timeout:g}s")
 
     def _collect(self, outcome: ScanOutcome, rows: Sequence[Sequence[Any]], aliases: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..alertconfig import AlertsConfig
+from ..alertconfig import AlertsConfig, SinkConfig
 from ..config import LoadedConfig, load_config
 from ..durations import format_age, format_timestamp
 from ..errors import UsageError
@@ -24,16 +24,16 @@ __all__ = ["flush", "pending", "test"]
 PENDING_SCHEMA = "deploywatch.outbox/v1"
 
 
-def _sinks(loaded: LoadedConfig, names: Sequence[str]) -> list[str]:
-    alerts = loaded.config.alerts
-    configured = [n for n, _ in alerts.sinks()]
+def _sinks(loaded: LoadedConfig, names: Sequence[str]) -> dict[str, SinkConfig]:
+    """The sinks named (every configured one when none are), by name; an unknown name is an error."""
+    configured = dict(loaded.config.alerts.sinks())
     if not configured:
         raise UsageError(f"no alert sinks are configured in {loaded.path} (add [[alerts.slack]], "
                          "[[alerts.github]], [[alerts.alertmanager]] or [[alerts.webhook]])")
     unknown = [n for n in names if n not in configured]
     if unknown:
         raise UsageError(f"unknown sink {unknown[0]!r} (sinks: {', '.join(configured)})")
-    return list(names) or configured
+    return {n: configured[n] for n in names or configured}
 
 
 def test(names: Sequence[str], *, config_path: Path | None, output_format: str | None, now: datetime) -> int:
@@ -50,12 +50,11 @@ def test(names: Sequence[str], *, config_path: Path | None, output_format: str |
         fingerprint="test", kind="test", subject="deploywatch alerts test", event=Event.TEST, status=Status.WARNING,
         previous_status=None, summary="This is a test notification from deploywatch: if you can read it, the sink "
         "works.", at=now, firing_since=now, labels={"kind": "test", "subject": "deploywatch alerts test"})
-    configured = dict(alerts.sinks())
-    rows = [row for name in sinks for row in outbox_rows(name, configured[name], [notification], run_id=None)]
+    rows = [row for name, config in sinks.items() for row in outbox_rows(name, config, [notification], run_id=None)]
     with open_store(loaded) as store:
         store.record_run(_test_run(now), route=lambda tx: tx.enqueue(rows))
-        outcomes = deliver_pending(store, alerts, ids=[r.id for r in rows], budget=float(alerts.retry_for))
-    results = [{"sink": o.sink, "target": configured[o.sink].target(), "delivered": o.state == "delivered",
+        outcomes = deliver_pending(store, alerts, ids=[r.id for r in rows])
+    results = [{"sink": o.sink, "target": sinks[o.sink].target(), "delivered": o.state == "delivered",
                 "state": o.state, "attempts": o.attempts, "error": o.error, "result": o.result} for o in outcomes]
     if (output_format or "table") == "json":
         emit_json({"schema": "deploywatch.alerts-test/v1", "results": results})

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
-from ..render import console, emit_json, markdown_table, status_counts, status_style, styled, table
+from ..render import console, emit_json, emit_report, markdown_table, status_counts, status_style, styled, table
 from ..status import Status
 
 if TYPE_CHECKING:
+    from ..checkconfig import CheckConfig
     from ..config import LoadedConfig
     from ..notify.model import AlertMode
 
@@ -30,51 +31,25 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
     runs without loading the config models or the SQL compiler.
     """
     from ..checks import plancache
-    from ..checks.runner import RunTarget, run_plan
+    from ..checks.runner import run_plan
 
-    fmt = output_format or "table"
-    entry = None
-    if not explain:
-        entry = plancache.entry_for(config_path, ["canary", list(phases), list(patterns)])
-        if entry is not None:
-            config = entry.config
-            kept = plancache.lookup(entry, now=now, run_date=run_date,
-                                    recompile=lambda: _compile(config, phases, patterns, now, run_date)[0])
-            if kept is not None:
-                return _show(run_plan(kept.target, kept.plan, kept.day, now=now, alert_mode=alert_mode), fmt)
-    started = (time.perf_counter(), datetime.now(UTC))
-    plan, day, loaded = _compile(config_path, phases, patterns, now, run_date)
+    def select(loaded: LoadedConfig) -> tuple[list[CheckConfig], dict[str, Any]]:
+        from ..checks.selection import select_checks
+
+        return select_checks(loaded.config.checks, phases=phases, patterns=patterns), {}
+
     if explain:
-        if fmt == "json":
+        plan = plancache.compile_selected(config_path, select, now=now, run_date=run_date)[1]
+        if output_format == "json":
             emit_json(explain_json(plan))
         else:
             print(render_explain(plan))
         return 0
-    target = RunTarget.of(loaded)
-    if entry is not None:
-        plancache.save(entry, loaded, plan, target, now=now, run_date=run_date)
-    return _show(run_plan(target, plan, day, now=now, alert_mode=alert_mode, started=started), fmt)
-
-
-def _compile(config_path: Path | None, phases: Sequence[str], patterns: Sequence[str], now: datetime,
-             run_date: date | None) -> tuple[Plan, date, LoadedConfig]:
-    from ..checks.runner import compile_checks
-    from ..checks.selection import select_checks
-    from ..config import load_config
-
-    loaded = load_config(config_path)
-    checks = select_checks(loaded.config.checks, phases=phases, patterns=patterns)
-    plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
-    return plan, day, loaded
-
-
-def _show(report: CanaryReport, fmt: str) -> int:
-    if fmt == "json":
-        emit_json(report.as_json())
-    elif fmt == "markdown":
-        print(render_markdown(report))
-    else:
-        render_table(report)
+    started = (time.perf_counter(), datetime.now(UTC))
+    ready = plancache.plan_for(config_path, ["canary", list(phases), list(patterns)], select, now=now,
+                               run_date=run_date)
+    report = run_plan(ready.target, ready.plan, ready.day, now=now, alert_mode=alert_mode, started=started)
+    emit_report(output_format, report, as_json=CanaryReport.as_json, markdown=render_markdown, text=render_table)
     return report.status.exit_code
 
 

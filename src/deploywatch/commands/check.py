@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import load_config
 from ..health import HealthReport, run_health
-from ..render import console, emit_json, markdown_table, status_style, styled
+from ..render import console, emit_report, markdown_table, status_style, styled
 from ..status import Status
 
 if TYPE_CHECKING:
@@ -32,12 +32,7 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
     else:
         report = run_health(loaded, now=now, run_date=run_date, alert_mode=alert_mode,
                             fail_fast_on_drift=fail_fast_on_drift)
-    if fmt == "json":
-        emit_json(report.as_json())
-    elif fmt == "markdown":
-        print(render_markdown(report))
-    else:
-        render_text(report)
+    emit_report(fmt, report, as_json=HealthReport.as_json, markdown=render_markdown, text=render_text)
     return report.exit_code
 
 

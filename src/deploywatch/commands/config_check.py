@@ -11,7 +11,7 @@ from ..durations import format_duration
 from ..redact import mask
 from ..render import console, emit_json, styled
 from ..sources import source_for
-from ..workspace import Workspace, open_workspace
+from ..workspace import Workspace, workspace_for
 
 __all__ = ["ServiceExplanation", "run"]
 
@@ -46,7 +46,7 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
     warnings: list[str] = []
     repo: dict[str, object] | None = None
     if loaded.config.services:
-        workspace = open_workspace(loaded.path)
+        workspace = workspace_for(loaded)
         workspace.fetch()
         tip = workspace.tip()
         repo = {"path": str(workspace.repo.path), "branch": workspace.branch, "tip": tip,

@@ -7,7 +7,6 @@ import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ..demo.builder import HISTORY_DAYS
 from ..errors import UsageError
@@ -21,12 +20,15 @@ __all__ = ["run"]
 
 def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_webhook: str | None = None) -> int:
     """Build (or rebuild) the demo in ``directory`` and print its drift table; exit 0 when built."""
+    from ..configtypes import http_url
     from ..demo import build_demo
 
     for option, url in (("--webhook", webhook), ("--slack-webhook", slack_webhook)):
-        parts = urlsplit(url) if url else None
-        if parts is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
-            raise UsageError(f"{option}: expected an http:// or https:// URL with a host")
+        try:
+            if url:
+                http_url(url)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
     workspace = build_demo(directory, now=now, webhook=webhook, slack_webhook=slack_webhook)
     out = console()
     out.print(f"Demo workspace written to {workspace.directory}", markup=False)

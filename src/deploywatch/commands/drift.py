@@ -14,7 +14,7 @@ from ..drift import DriftReport, ServiceDrift
 from ..durations import format_age
 from ..notify.model import AlertMode
 from ..redact import mask
-from ..render import console, emit_json, markdown_table, short, status_counts, status_style, styled, table
+from ..render import console, emit_report, markdown_table, short, status_counts, status_style, styled, table
 from ..skew import find_skew
 from ..workspace import open_workspace
 
@@ -34,6 +34,7 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
         max_commits: int, prefetch: Prefetch | None = None, alert_mode: AlertMode | None = None) -> int:
     """Measure drift, store the run, notify, and print it; the exit code is the worst service status."""
     started_at = datetime.now(UTC)
+    opening: Future[Store] | None = None
     try:
         workspace = open_workspace(config_path)
         # The store opens (SQLAlchemy import, migrations) while git works.
@@ -42,6 +43,8 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     except BaseException:
         if prefetch is not None:
             prefetch.cancel()
+        if opening is not None:
+            opening.add_done_callback(_close_opened)  # nothing will be recorded in it
         raise
     if opening is not None:
         store = opening.result()
@@ -50,13 +53,7 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
                    started_at=started_at, now=now)
         finally:
             store.close()
-    fmt = output_format or "table"
-    if fmt == "json":
-        emit_json(report.to_json())
-    elif fmt == "markdown":
-        print(render_markdown(report))
-    else:
-        render_table(report)
+    emit_report(output_format, report, as_json=DriftReport.to_json, markdown=render_markdown, text=render_table)
     return report.status.exit_code
 
 
@@ -64,10 +61,13 @@ def store_in_use(loaded: LoadedConfig) -> bool:
     """Whether a drift run is recorded: when alert sinks are configured (routing needs the store), when
     ``[store] url`` is set, or when the default store exists already (canary, check or serve made it). A plain
     ``deploywatch drift`` in a fresh checkout (a CI job, say) leaves no files behind."""
+    from ..store.urls import default_store_url, sqlite_path
+
     config = loaded.config
     if config.alerts.configured or config.store.url:
         return True
-    return (loaded.base_dir / ".deploywatch" / "state.db").exists()
+    default = sqlite_path(default_store_url(loaded.base_dir))
+    return default is not None and default.exists()
 
 
 def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
@@ -77,6 +77,11 @@ def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
     future = pool.submit(open_store, loaded)
     pool.shutdown(wait=False)
     return future
+
+
+def _close_opened(opening: Future[Store]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
 
 
 def record(store: Store, report: DriftReport, alerts: AlertsConfig, mode: AlertMode, *, started_at: datetime,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..checks.gate import FAIL, PROCEED, GateResult
 from ..checks.results import group_label
-from ..render import console, emit_json, markdown_table, status_style, styled, table
+from ..render import console, emit_report, markdown_table, status_style, styled, table
 
 if TYPE_CHECKING:
-    from ..checks.plan import Plan
+    from ..checkconfig import CheckConfig
+    from ..config import LoadedConfig
     from ..notify.model import AlertMode
 
 __all__ = ["run"]
@@ -28,44 +29,16 @@ def run(name: str, *, config_path: Path | None, run_date: date | None, output_fo
     """
     from ..checks import plancache
     from ..checks.gate import gate_checks, run_gate_plan
-    from ..checks.runner import RunTarget, compile_checks
 
-    fmt = output_format or "table"
-    entry = plancache.entry_for(config_path, ["gate", name])
-    if entry is not None:
-        config = entry.config
-
-        def recompile() -> Plan:
-            from ..config import load_config
-
-            loaded = load_config(config)
-            return compile_checks(loaded, gate_checks(loaded, name)[0], now=now, run_date=run_date)[0]
-
-        kept = plancache.lookup(entry, now=now, run_date=run_date, recompile=recompile)
-        if kept is not None:
-            result = run_gate_plan(name, kept.target, kept.plan, kept.day, min_score=kept.extra.get("min_score"),
-                                   now=now, alert_mode=alert_mode)
-            return _show(result, fmt)
-    from ..config import load_config
+    def select(loaded: LoadedConfig) -> tuple[list[CheckConfig], dict[str, Any]]:
+        checks, min_score = gate_checks(loaded, name)
+        return checks, {"min_score": min_score}
 
     started = (time.perf_counter(), datetime.now(UTC))
-    loaded = load_config(config_path)
-    checks, min_score = gate_checks(loaded, name)
-    plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
-    target = RunTarget.of(loaded)
-    if entry is not None:
-        plancache.save(entry, loaded, plan, target, now=now, run_date=run_date, extra={"min_score": min_score})
-    return _show(run_gate_plan(name, target, plan, day, min_score=min_score, now=now, alert_mode=alert_mode,
-                               started=started), fmt)
-
-
-def _show(result: GateResult, fmt: str) -> int:
-    if fmt == "json":
-        emit_json(result.as_json())
-    elif fmt == "markdown":
-        print(render_markdown(result))
-    else:
-        render_table(result)
+    ready = plancache.plan_for(config_path, ["gate", name], select, now=now, run_date=run_date)
+    result = run_gate_plan(name, ready.target, ready.plan, ready.day, min_score=ready.extra.get("min_score"),
+                           now=now, alert_mode=alert_mode, started=started)
+    emit_report(output_format, result, as_json=GateResult.as_json, markdown=render_markdown, text=render_table)
     return result.exit_code
 
 

@@ -245,6 +245,12 @@ def _header(loaded: LoadedConfig, fmt: str) -> list[str]:
             "# (job_runs, heartbeat); a warning or critical result exits 1 or 2."]
 
 
+def _warn(message: str, lines: list[str], warnings: list[str]) -> None:
+    """``message`` for stderr (``warnings``) and as a ``# WARNING:`` comment in the export."""
+    warnings.append(message)
+    lines.append(f"# WARNING: {message}")
+
+
 def crontab(loaded: LoadedConfig) -> tuple[str, list[str]]:
     """Crontab lines with ``CRON_TZ``, each wrapped in ``flock -n`` (no overlap) and ``timeout``."""
     schedule = loaded.config.schedule
@@ -255,7 +261,7 @@ def crontab(loaded: LoadedConfig) -> tuple[str, list[str]]:
         "# catch_up does not apply: cron does not run what it missed while the machine was off.",
         f"CRON_TZ={schedule.timezone}",
     ]
-    warnings = []
+    warnings: list[str] = []
     config = str(loaded.path)
     for job, cron in schedule.jobs().items():
         lock = str(loaded.base_dir / f".deploywatch-{job}.lock")
@@ -263,9 +269,7 @@ def crontab(loaded: LoadedConfig) -> tuple[str, list[str]]:
                               config])
         problem = _nonstandard(cron)
         if problem:
-            message = f"{job}: '{cron}' may not work in crontab: {problem}"
-            warnings.append(message)
-            lines.append(f"# WARNING: {message}")
+            _warn(f"{job}: '{cron}' may not work in crontab: {problem}", lines, warnings)
         lines.append(f"{cron} {command.replace('%', chr(92) + '%')} >/dev/null")
     return "\n".join(lines) + "\n", warnings
 
@@ -316,7 +320,7 @@ def kubernetes(loaded: LoadedConfig) -> tuple[str, list[str]]:
         "# Every run must reach the same store: a PostgreSQL [store] url, or a persistent volume for SQLite.",
         "# A non-zero exit (warning or critical findings) marks the Job failed.",
     ]
-    warnings = []
+    warnings: list[str] = []
     for job, cron in schedule.jobs().items():
         labels = {"app.kubernetes.io/name": "deploywatch", "app.kubernetes.io/component": job}
         spec: dict[str, Any] = {"schedule": cron, "timeZone": schedule.timezone, "concurrencyPolicy": "Forbid"}
@@ -335,9 +339,7 @@ def kubernetes(loaded: LoadedConfig) -> tuple[str, list[str]]:
         lines.append("---")
         problem = _nonstandard(cron)
         if problem:
-            message = f"{job}: '{cron}' may not work in a CronJob: {problem}"
-            warnings.append(message)
-            lines.append(f"# WARNING: {message}")
+            _warn(f"{job}: '{cron}' may not work in a CronJob: {problem}", lines, warnings)
         lines += to_yaml(document)
     return "\n".join(lines) + "\n", warnings
 
@@ -408,7 +410,7 @@ def systemd(loaded: LoadedConfig) -> tuple[str, list[str]]:
         "# `systemctl daemon-reload && systemctl enable --now deploywatch-JOB.timer`. OnCalendar= with a time",
         "# zone needs systemd 235 or newer. systemd never starts a service that is still running: no overlap.",
     ]
-    warnings = []
+    warnings: list[str] = []
     for job, cron in schedule.jobs().items():
         calendar = on_calendar(cron, schedule.timezone)
         lines += ["", f"### deploywatch-{job}.service", "[Unit]", f"Description=deploywatch {job}",
@@ -419,9 +421,8 @@ def systemd(loaded: LoadedConfig) -> tuple[str, list[str]]:
                   f"### deploywatch-{job}.timer", "[Unit]",
                   f"Description=deploywatch {job} on schedule ({cron}, {schedule.timezone})", "", "[Timer]"]
         if calendar is None:
-            message = f"{job}: '{cron}' uses cron syntax systemd cannot express (L, W, #); write OnCalendar= by hand"
-            warnings.append(message)
-            lines.append(f"# WARNING: {message}")
+            _warn(f"{job}: '{cron}' uses cron syntax systemd cannot express (L, W, #); write OnCalendar= by hand",
+                  lines, warnings)
         else:
             lines += [f"OnCalendar={value}" for value in calendar]
         lines += [f"Persistent={'true' if schedule.catch_up else 'false'}", "AccuracySec=1s",

@@ -26,7 +26,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, DeploywatchError, UsageError
-from ..redact import mask, register_secret
+from ..redact import mask
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
@@ -49,10 +49,7 @@ def run(*, config_path: Path | None, listen: str | None, once: bool, grace: floa
 
     loaded = load_config(config_path)
     server = _server_config(loaded, listen)
-    schedule = loaded.config.schedule
-    for secret in (server.token, str(schedule.heartbeat.url) if schedule.heartbeat else None):
-        if secret:
-            register_secret(secret)
+    schedule = loaded.config.schedule  # its heartbeat URL, like the token, was registered as a secret when loaded
     if server.protect_reads and server.token is None:
         raise ConfigError("protect_reads = true needs a token (read endpoints would be closed to everyone)",
                           file=str(loaded.path), key="server.protect_reads")

@@ -8,29 +8,33 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import load_config
 from ..durations import format_age, format_timestamp, parse_duration
 from ..errors import UsageError
 from ..render import console, emit_json, styled, table
 
+if TYPE_CHECKING:
+    from ..store.alerts import SilenceRecord
+
 __all__ = ["add", "expire", "list_silences"]
 
 
 def _author() -> str:
-    for variable in ("DEPLOYWATCH_USER", "USER", "LOGNAME"):
-        if os.environ.get(variable):
-            return os.environ[variable]
+    if os.environ.get("DEPLOYWATCH_USER"):
+        return os.environ["DEPLOYWATCH_USER"]
     try:
-        return getpass.getuser()
+        return getpass.getuser()  # LOGNAME, USER, LNAME, USERNAME, then the password database
     except Exception:
         return "unknown"
 
 
-def _json(record: Any, now: datetime) -> dict[str, Any]:
+def _json(record: SilenceRecord, now: datetime) -> dict[str, Any]:
+    from ..notify.matchers import matcher_from_json
+
     end = record.expired_at or record.ends_at
-    return {"id": record.id, "matchers": [f"{m['name']}{m['op']}{m['value']}" for m in record.matchers],
+    return {"id": record.id, "matchers": [str(matcher_from_json(m)) for m in record.matchers],
             "comment": record.comment, "created_by": record.created_by,
             "created_at": format_timestamp(record.created_at), "starts_at": format_timestamp(record.starts_at),
             "ends_at": format_timestamp(end), "active": record.active(now)}

@@ -18,7 +18,6 @@ Alertmanager resolves it by itself when deploywatch stops running.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -28,14 +27,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..alertconfig import AlertmanagerSinkConfig, SinkConfig
+from ..alertconfig import AlertmanagerSinkConfig, SinkConfig, host_of
 from ..durations import format_age
 from ..redact import mask
 from ..status import Status
 from . import http
-from .model import Delivery, Event, Message, Notification
-from .slack import check_lines, drift_lines, scrub, scrub_delivery, url_secrets
-from .webhook import iso_utc, json_safe
+from .model import Delivery, Event, Message, Notification, iso_utc
+from .slack import detail_lines
+from .webhook import json_safe
 
 __all__ = ["ALERTNAME", "TEST_ALERTNAME", "AlertmanagerSink", "alertmanager_alerts", "alerts_url", "label_name"]
 
@@ -101,8 +100,8 @@ class AlertmanagerSink:
         self._url = config.urls[url_index]
         self._headers = dict(config.headers)
         self._timeout = float(config.timeout)
-        parts = urlsplit(self._url)
-        self._target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        self._secrets = [*http.url_secrets(self._url), *self._headers.values()]
+        self._target = host_of(self._url)
 
     def __repr__(self) -> str:
         return f"AlertmanagerSink(name={self.name!r}, url_index={self.url_index}, target={self._target!r})"
@@ -110,26 +109,22 @@ class AlertmanagerSink:
     @property
     def rate_key(self) -> str:
         """A short SHA-256 of this instance's URL."""
-        return hashlib.sha256(self._url.encode()).hexdigest()[:16]
+        return http.rate_key(self._url)
 
     def deliver(self, message: Message, client: httpx.Client) -> Delivery:
         """POST the message's alerts to this instance. A 2xx confirms them (Alertmanager answers 200 with an
         empty body); a 400 is a dead letter naming Alertmanager's error; 429, 5xx and no response are
         retried; any other status is a dead letter."""
-        secrets = [*url_secrets(self._url), *self._headers.values()]
         alerts = alertmanager_alerts(message, self._config)
-        try:
-            response = http.request(client, "POST", alerts_url(self._url), timeout=self._timeout, json=alerts,
-                                    headers=self._headers)
-        except http.SendFailed as exc:
-            return scrub_delivery(exc.delivery, "Alertmanager: ", secrets)
-        if response.status_code == 400:
-            error = scrub(mask(_error_text(response)), secrets)
+        sent = http.post_json(client, alerts_url(self._url), alerts, what="Alertmanager", timeout=self._timeout,
+                              headers=self._headers, secrets=self._secrets)
+        if isinstance(sent, Delivery):
+            return sent
+        if sent.status_code == 400:
+            error = http.scrub(mask(_error_text(sent)), self._secrets)
             return Delivery.dead(f"Alertmanager: HTTP 400: {error or 'bad request'}")
-        failed = http.classify(response, "Alertmanager")
-        if failed is not None:
-            return scrub_delivery(failed, "", secrets)
-        return Delivery.delivered(status=response.status_code, alerts=len(alerts))
+        return (http.classify(sent, "Alertmanager", self._secrets)
+                or Delivery.delivered(status=sent.status_code, alerts=len(alerts)))
 
 
 def _alert(n: Notification, status: Status, starts: datetime, ends: datetime, annotations: Mapping[str, str],
@@ -163,15 +158,7 @@ def _description(n: Notification) -> str:
         lines.append(f"Changed from {n.previous_status} to {n.status}.")
     elif n.event is Event.REPEAT and age:
         lines.append(f"Still {n.status}, firing for {age}.")
-    if n.event is Event.RESOLVED:
-        lines.append(n.summary)
-    elif n.event is not Event.TEST:
-        if n.kind == "drift" and n.details.get("service") is not None:
-            lines.extend(drift_lines(n.details, markup=False))
-        elif n.kind == "check" and n.details.get("name") is not None:
-            lines.extend(check_lines(n.details, markup=False))
-        else:
-            lines.append(n.summary)
+    lines.extend(detail_lines(n, markup=False))
     text = "\n".join(line for line in lines if line)
     return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 1] + "…"
 

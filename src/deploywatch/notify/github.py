@@ -29,7 +29,7 @@ from ..durations import format_age, format_timestamp
 from ..redact import mask
 from ..status import Status
 from ..units import format_number, format_value
-from .http import SendFailed, parse_retry_after, request
+from .http import SendFailed, parse_retry_after, request, scrub
 from .model import Delivery, Event, Message, Notification
 
 __all__ = ["API_VERSION", "GitHubSink", "marker"]
@@ -362,7 +362,7 @@ class _Markdown:
 
     def scrub(self, text: str) -> str:
         """``text`` without the token or anything :func:`mask` recognises."""
-        return mask(text.replace(self.secret, "***"))
+        return mask(scrub(text, [self.secret]))
 
     def plain(self, value: object) -> str:
         """One line of text, secrets masked (titles, link targets)."""

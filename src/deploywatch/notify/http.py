@@ -1,23 +1,27 @@
 """HTTP for sinks: one client, requests with a deadline, and the status-code rules every sink shares.
 
-Errors are described without the URL: a webhook URL or a query string may hold a secret.
+Errors are described without the URL: a webhook URL or a query string may hold a secret, and
+:func:`scrub` takes a sink's secrets (:func:`url_secrets`, header values) out of whatever an error quotes.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 import time
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from ..redact import mask
 from .model import Delivery
 
-__all__ = ["SendFailed", "classify", "new_client", "parse_retry_after", "request"]
+__all__ = ["SendFailed", "classify", "new_client", "parse_retry_after", "post_json", "rate_key", "request", "scrub",
+           "scrub_delivery", "url_secrets"]
 
 USER_AGENT = "deploywatch"
 MAX_RETRY_AFTER = 3600.0  # a peer asking for more than an hour gets an hour
@@ -72,6 +76,16 @@ def request(client: httpx.Client, method: str, url: str, *, timeout: float, json
         raise SendFailed(f"{method} failed: {reason}") from None
 
 
+def post_json(client: httpx.Client, url: str, body: Any, *, what: str, timeout: float,
+              headers: Mapping[str, str] | None = None, secrets: Iterable[str] = ()) -> httpx.Response | Delivery:
+    """POST ``body`` as JSON: the response, or — when none came — the :class:`Delivery` saying so, its error
+    starting with ``what`` (the sink) and with ``secrets`` scrubbed out."""
+    try:
+        return request(client, "POST", url, timeout=timeout, json=body, headers=headers)
+    except SendFailed as exc:
+        return scrub_delivery(exc.delivery, f"{what}: ", secrets)
+
+
 def parse_retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
     """Seconds to wait from ``Retry-After`` (delta seconds or an HTTP date), GitHub's ``x-ratelimit-reset``
     (epoch seconds) when ``x-ratelimit-remaining`` is 0, or None."""
@@ -97,13 +111,14 @@ def parse_retry_after(response: httpx.Response, *, now: float | None = None) -> 
     return None
 
 
-def classify(response: httpx.Response, what: str) -> Delivery | None:
+def classify(response: httpx.Response, what: str, secrets: Iterable[str] = ()) -> Delivery | None:
     """The common rules: None for a 2xx (the sink decides what else confirms); 429 and 5xx are retried
-    (honouring ``Retry-After``); any other status is a permanent failure. ``what`` names the call."""
+    (honouring ``Retry-After``); any other status is a permanent failure. ``what`` names the call; ``secrets``
+    are scrubbed out of the body the error quotes."""
     status = response.status_code
     if 200 <= status < 300:
         return None
-    snippet = _snippet(response)
+    snippet = scrub(_snippet(response), secrets)
     if status == 429:
         return Delivery.retry(f"{what}: HTTP 429 rate limited{snippet}", parse_retry_after(response))
     if status >= 500:
@@ -137,6 +152,28 @@ if not any(isinstance(f, _HideUrlPaths) for f in _httpx_logger.filters):
     _httpx_logger.addFilter(_HideUrlPaths())
 
 
-def utcnow() -> datetime:
-    """The current time, tz-aware UTC."""
-    return datetime.now(UTC)
+def rate_key(url: str) -> str:
+    """A short SHA-256 of ``url``: sinks posting to the same URL share its rate limit; never the URL itself."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every one of ``secrets`` (a URL, its path, a header value …) replaced by ``***``."""
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that may hold a secret: the URL itself, its path and query, its password, and each
+    path segment long enough to be a token (Slack's ``/services/T…/B…/<token>``)."""
+    parts = urlsplit(url)
+    found = [url, parts.path, parts.query, parts.password or ""]
+    found += [segment for segment in parts.path.split("/") if len(segment) >= 12]
+    return [s for s in found if s and s != "/"]
+
+
+def scrub_delivery(delivery: Delivery, prefix: str, secrets: Iterable[str]) -> Delivery:
+    """``delivery`` with ``prefix`` before its error and ``secrets`` scrubbed out of it."""
+    error = scrub(prefix + (delivery.error or ""), secrets)
+    return Delivery(delivery.ok, error, delivery.permanent, delivery.retry_after, delivery.detail)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from ..status import Status
 
-__all__ = ["AlertMode", "Delivery", "Event", "Message", "Notification"]
+__all__ = ["AlertMode", "Delivery", "Event", "Message", "Notification", "iso_utc"]
 
 
 class Event(StrEnum):
@@ -62,8 +62,8 @@ class Notification:
             "fingerprint": self.fingerprint, "kind": self.kind, "subject": self.subject,
             "event": self.event.value, "status": self.status.value,
             "previous_status": self.previous_status.value if self.previous_status else None,
-            "summary": self.summary, "at": _iso(self.at),
-            "firing_since": _iso(self.firing_since) if self.firing_since else None,
+            "summary": self.summary, "at": iso_utc(self.at),
+            "firing_since": iso_utc(self.firing_since) if self.firing_since else None,
             "duration_seconds": self.duration_seconds,
             "details": dict(self.details), "labels": dict(self.labels),
         }
@@ -83,7 +83,9 @@ class Notification:
         )
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
+    """``value`` in UTC as ISO 8601 with a ``Z`` (a naive value is taken as UTC)."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.isoformat().replace("+00:00", "Z")
 
 

@@ -28,7 +28,7 @@ from ..alertconfig import AlertmanagerSinkConfig, AlertMatch, GitHubSinkConfig, 
 from ..findings import Finding
 from ..status import Status
 from ..store.alerts import AlertStateRecord, OutboxRecord, SilenceRecord
-from .matchers import finding_labels, matcher_from_json, matches_all
+from .matchers import Matcher, finding_labels, matcher_from_json, matches_all
 from .model import Event, Notification
 
 __all__ = ["Routed", "outbox_rows", "route", "tracks"]
@@ -66,12 +66,9 @@ def fires(match: AlertMatch | None, status: Status) -> bool:
     return match is None or match.status is None or status.value in match.status
 
 
-def _silence_for(finding: Finding, silences: Sequence[SilenceRecord]) -> str | None:
+def _silence_for(finding: Finding, silences: Sequence[tuple[str, list[Matcher]]]) -> str | None:
     labels = finding_labels(finding.kind, finding.subject, finding.labels)
-    for silence in silences:
-        if matches_all([matcher_from_json(m) for m in silence.matchers], labels):
-            return silence.id
-    return None
+    return next((silence for silence, matchers in silences if matches_all(matchers, labels)), None)
 
 
 def route(findings: Sequence[Finding], sinks: Sequence[tuple[str, SinkConfig]],
@@ -79,7 +76,8 @@ def route(findings: Sequence[Finding], sinks: Sequence[tuple[str, SinkConfig]],
           now: datetime, run_id: str | None) -> Routed:
     """Decide what is due for every sink; see the module docstring for the rules."""
     routed = Routed()
-    silenced_by = {f.fingerprint: _silence_for(f, silences) for f in findings}
+    parsed = [(s.id, [matcher_from_json(m) for m in s.matchers]) for s in silences]
+    silenced_by = {f.fingerprint: _silence_for(f, parsed) for f in findings}
     for name, sink in sinks:
         due: list[Notification] = []
         for finding in findings:

@@ -11,12 +11,10 @@ The webhook URL is the secret (whoever has it can post to the channel): it never
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,8 +27,7 @@ from ..units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
 
-__all__ = ["MAX_BLOCKS", "SlackSink", "check_lines", "drift_lines", "format_value", "ordered", "scrub",
-           "scrub_delivery", "slack_payload", "url_secrets"]
+__all__ = ["MAX_BLOCKS", "SlackSink", "check_lines", "detail_lines", "drift_lines", "ordered", "slack_payload"]
 
 MAX_BLOCKS = 50  # Slack's limit per message
 MAX_SECTION = 3000  # characters of a section's text (and of a context element's)
@@ -49,7 +46,8 @@ def slack_payload(message: Message, *, max_blocks: int = MAX_BLOCKS) -> dict[str
         raise ValueError("max_blocks must leave room for the header and one more block")
     notifications = ordered(message.notifications)
     footer = _footer(message)
-    blocks: list[dict[str, Any]] = [_header(notifications)]
+    tally = _tally(notifications)
+    blocks: list[dict[str, Any]] = [_header(*tally)]
     budget = max_blocks - (1 if footer else 0)
     shown = 0
     for index, notification in enumerate(notifications):
@@ -67,7 +65,7 @@ def slack_payload(message: Message, *, max_blocks: int = MAX_BLOCKS) -> dict[str
         blocks.append(_section(_more(notifications[shown:])))
     if footer:
         blocks.append(footer)
-    return {"text": _fallback(notifications), "blocks": blocks}
+    return {"text": _fallback(*tally), "blocks": blocks}
 
 
 def ordered(notifications: Iterable[Notification]) -> list[Notification]:
@@ -86,6 +84,7 @@ class SlackSink:
         self.config: SinkConfig = config
         self._webhook = config.webhook
         self._timeout = float(config.timeout)
+        self._secrets = http.url_secrets(config.webhook)
         self._target = config.target()
 
     def __repr__(self) -> str:
@@ -94,41 +93,38 @@ class SlackSink:
     @property
     def rate_key(self) -> str:
         """A short SHA-256 of the webhook URL: sinks sharing a webhook share its rate limit."""
-        return hashlib.sha256(self._webhook.encode()).hexdigest()[:16]
+        return http.rate_key(self._webhook)
 
     def deliver(self, message: Message, client: httpx.Client) -> Delivery:
         """POST the message; Slack's ``ok`` confirms it. 429, 5xx and no response are retried (after
         ``Retry-After`` when given); any other answer (``invalid_payload``, ``channel_not_found``,
         ``channel_is_archived``, ``no_service`` …, or a 2xx with another body) is a dead letter."""
-        payload = slack_payload(message)
-        try:
-            response = http.request(client, "POST", self._webhook, timeout=self._timeout, json=payload)
-        except http.SendFailed as exc:
-            return scrub_delivery(exc.delivery, "Slack webhook: ", self._secrets())
-        failed = http.classify(response, "Slack webhook")
+        sent = http.post_json(client, self._webhook, slack_payload(message), what="Slack webhook",
+                              timeout=self._timeout, secrets=self._secrets)
+        if isinstance(sent, Delivery):
+            return sent
+        failed = http.classify(sent, "Slack webhook", self._secrets)
         if failed is not None:
-            return scrub_delivery(failed, "", self._secrets())
-        body = response.text.strip()
+            return failed
+        body = sent.text.strip()
         if body == "ok":
             return Delivery.delivered()
-        shown = repr(scrub(mask(body[:200]), self._secrets())) if body else "an empty body"
-        return Delivery.dead(f"Slack webhook: HTTP {response.status_code} with {shown} instead of 'ok'")
-
-    def _secrets(self) -> list[str]:
-        return url_secrets(self._webhook)
+        shown = repr(http.scrub(mask(body[:200]), self._secrets)) if body else "an empty body"
+        return Delivery.dead(f"Slack webhook: HTTP {sent.status_code} with {shown} instead of 'ok'")
 
 
 # ------------------------------------------------------------------------------------------- blocks
 
 
-def _header(notifications: Sequence[Notification]) -> dict[str, Any]:
+def _tally(notifications: Sequence[Notification]) -> tuple[list[Notification], int, int]:
+    """The firing notifications (tests aside), and how many are resolved and how many are tests."""
     firing = [n for n in notifications if n.firing and n.event is not Event.TEST]
     resolved = sum(1 for n in notifications if not n.firing)
-    tests = len(notifications) - len(firing) - resolved
-    parts: list[str] = []
-    kinds = Counter(n.kind for n in firing)
-    for kind, count in kinds.items():
-        parts.append(_kind_count(kind, count))
+    return firing, resolved, len(notifications) - len(firing) - resolved
+
+
+def _header(firing: list[Notification], resolved: int, tests: int) -> dict[str, Any]:
+    parts = [_kind_count(kind, count) for kind, count in Counter(n.kind for n in firing).items()]
     if firing:
         worst = max(firing, key=lambda n: n.status.severity).status
         text = f"{_EMOJI[worst]} " + ", ".join(parts) + (f", {resolved} resolved" if resolved else "")
@@ -149,10 +145,7 @@ def _kind_count(kind: str, count: int) -> str:
     return f"{count} {kind} finding{'s' if count != 1 else ''}"
 
 
-def _fallback(notifications: Sequence[Notification]) -> str:
-    firing = [n for n in notifications if n.firing and n.event is not Event.TEST]
-    resolved = sum(1 for n in notifications if not n.firing)
-    tests = len(notifications) - len(firing) - resolved
+def _fallback(firing: list[Notification], resolved: int, tests: int) -> str:
     parts: list[str] = []
     if firing:
         counts = Counter(n.status for n in firing)
@@ -166,16 +159,7 @@ def _fallback(notifications: Sequence[Notification]) -> str:
 
 
 def _notification_blocks(n: Notification, sink: str) -> list[dict[str, Any]]:
-    lines = [_title(n, sink)]
-    if n.event is Event.RESOLVED:
-        lines.append(_esc(n.summary))
-    elif n.event is not Event.TEST:
-        if n.kind == "drift" and n.details.get("service") is not None:
-            lines.extend(drift_lines(n.details, markup=True))
-        elif n.kind == "check" and n.details.get("name") is not None:
-            lines.extend(check_lines(n.details, markup=True))
-        else:
-            lines.append(_esc(n.summary))
+    lines = [_title(n, sink), *detail_lines(n, markup=True)]
     blocks = [_section("\n".join(line for line in lines if line))]
     context = _context(n)
     if context:
@@ -239,6 +223,20 @@ def _footer(message: Message) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------------------------------- details
+
+
+def detail_lines(n: Notification, *, markup: bool) -> list[str]:
+    """What a notification says under its title: nothing for a test, the summary once resolved, else a drift's
+    or a check's details (:func:`drift_lines`, :func:`check_lines`), or the summary for other kinds.
+    ``markup``: Slack mrkdwn or plain text (Alertmanager's annotations)."""
+    if n.event is Event.TEST:
+        return []
+    if n.event is not Event.RESOLVED:
+        if n.kind == "drift" and n.details.get("service") is not None:
+            return drift_lines(n.details, markup=markup)
+        if n.kind == "check" and n.details.get("name") is not None:
+            return check_lines(n.details, markup=markup)
+    return [_esc(n.summary) if markup else n.summary]
 
 
 def drift_lines(details: Mapping[str, Any], *, markup: bool) -> list[str]:
@@ -320,25 +318,3 @@ def _code_block(text: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every one of ``secrets`` (a URL, its path, a header value …) replaced by ``***``."""
-    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def url_secrets(url: str) -> list[str]:
-    """The parts of a URL that may hold a secret: the URL itself, its path and query, and each path segment
-    long enough to be a token (Slack's ``/services/T…/B…/<token>``)."""
-    parts = urlsplit(url)
-    found = [url, parts.path, parts.query]
-    found += [segment for segment in parts.path.split("/") if len(segment) >= 12]
-    return [s for s in found if s and s != "/"]
-
-
-def scrub_delivery(delivery: Delivery, prefix: str, secrets: Iterable[str]) -> Delivery:
-    """``delivery`` with ``prefix`` before its error and ``secrets`` scrubbed out of it."""
-    error = scrub(prefix + (delivery.error or ""), secrets)
-    return Delivery(delivery.ok, error, delivery.permanent, delivery.retry_after, delivery.detail)

@@ -8,20 +8,18 @@ URL's path and query, never appear in an error.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from ..alertconfig import SinkConfig, WebhookSinkConfig
 from . import http
-from .model import Delivery, Message
-from .slack import scrub_delivery, url_secrets
+from .model import Delivery, Message, iso_utc
 
-__all__ = ["SCHEMA", "WebhookSink", "iso_utc", "json_safe", "webhook_body"]
+__all__ = ["SCHEMA", "WebhookSink", "json_safe", "webhook_body"]
 
 SCHEMA = "deploywatch.notification/v1"
 
@@ -49,6 +47,7 @@ class WebhookSink:
         self._url = config.url
         self._headers = dict(config.headers)
         self._timeout = float(config.timeout)
+        self._secrets = [*http.url_secrets(config.url), *self._headers.values()]
         self._target = config.target()
 
     def __repr__(self) -> str:
@@ -57,30 +56,16 @@ class WebhookSink:
     @property
     def rate_key(self) -> str:
         """A short SHA-256 of the URL."""
-        return hashlib.sha256(self._url.encode()).hexdigest()[:16]
+        return http.rate_key(self._url)
 
     def deliver(self, message: Message, client: httpx.Client) -> Delivery:
         """POST the message with the configured headers: a 2xx confirms it; 429, 5xx and no response are
         retried (after ``Retry-After`` when given); any other status is a dead letter."""
-        secrets = self._secrets()
-        try:
-            response = http.request(client, "POST", self._url, timeout=self._timeout, json=webhook_body(message),
-                                    headers=self._headers)
-        except http.SendFailed as exc:
-            return scrub_delivery(exc.delivery, "webhook: ", secrets)
-        failed = http.classify(response, "webhook")
-        if failed is not None:
-            return scrub_delivery(failed, "", secrets)
-        return Delivery.delivered(status=response.status_code)
-
-    def _secrets(self) -> list[str]:
-        return [*url_secrets(self._url), *self._headers.values()]
-
-
-def iso_utc(value: datetime) -> str:
-    """``value`` in UTC as ISO 8601 with a ``Z`` (a naive value is taken as UTC)."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.isoformat().replace("+00:00", "Z")
+        sent = http.post_json(client, self._url, webhook_body(message), what="webhook", timeout=self._timeout,
+                              headers=self._headers, secrets=self._secrets)
+        if isinstance(sent, Delivery):
+            return sent
+        return http.classify(sent, "webhook", self._secrets) or Delivery.delivered(status=sent.status_code)
 
 
 def json_safe(value: Any) -> Any:

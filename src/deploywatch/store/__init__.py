@@ -9,9 +9,9 @@ Importing this package (or :mod:`.records`) does not import SQLAlchemy; :class:`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..lazy import lazy_attributes
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
 if TYPE_CHECKING:
@@ -31,14 +31,4 @@ __all__ = [
 _LAZY = {"Store": "database", "default_store_url": "urls", "resolve_store_url": "urls"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -7,7 +7,6 @@ decide that the same notification is due. Delivery claims outbox rows with a lea
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,11 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .engine import advisory_xact_lock
 from .schema import alert_state, outbox, silences
 
 __all__ = ["AlertStateRecord", "AlertTx", "OutboxRecord", "SilenceRecord", "claim", "finish", "lock_routing"]
-
-_ROUTING_LOCK_KEY = zlib.crc32(b"deploywatch.alerts.route")
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,8 @@ class SilenceRecord:
 
 
 def lock_routing(conn: Connection) -> None:
-    """Serialise routing between processes (SQLite: the BEGIN IMMEDIATE write lock is already held)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUTING_LOCK_KEY})
+    """Serialise routing between processes."""
+    advisory_xact_lock(conn, "deploywatch.alerts.route")
 
 
 @dataclass

@@ -7,7 +7,6 @@ processes report at once, exactly one of them inserts the ``phase_triggers`` row
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .engine import advisory_xact_lock
 from .schema import completions, phase_triggers
 
 __all__ = ["CompletionRecord", "CompletionWrite", "TriggerRecord", "finish_trigger", "read_completions",
@@ -68,11 +68,8 @@ class CompletionWrite:
 
 
 def lock_phase(conn: Connection, phase: str, run_date: date) -> None:
-    """Serialise reports of ``phase`` on ``run_date`` between processes (SQLite: the write lock is already held)."""
-    if conn.dialect.name == "postgresql":
-        digest = hashlib.sha256(f"deploywatch.completions\0{phase}\0{run_date.isoformat()}".encode()).digest()
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"),
-                     {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    """Serialise reports of ``phase`` on ``run_date`` between processes."""
+    advisory_xact_lock(conn, f"deploywatch.completions\0{phase}\0{run_date.isoformat()}")
 
 
 def record(conn: Connection, phase: str, processor: str, run_date: date, *, expected: Sequence[str], source: str,

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
-from types import EllipsisType, TracebackType
+from types import EllipsisType
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from ..errors import DeploywatchError
 from . import alerts, queries
 from . import completions as completion_queries
+from . import jobs as job_queries
 from .alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
+from .common import OpenStore
 from .completions import CompletionRecord, TriggerRecord
 from .engine import WRITE, create_store_engine, display_url, parse_store_url, sqlite_file, translate_errors
+from .jobs import JobClaim, JobLockRecord, JobRunRecord
 from .migrations import migrate, read_version
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
@@ -25,13 +30,11 @@ __all__ = ["Store"]
 def _migrate_retrying(engine: Engine, shown: str, timeout: float) -> None:
     """Migrate; when two processes create a SQLite file at once, one may see "database is locked" without its
     busy handler running (while the other switches the new file to WAL): try again until ``timeout``."""
-    from sqlalchemy.exc import OperationalError
-
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
         try:
-            migrate(engine, shown_url=shown, timeout=timeout)
+            migrate(engine, shown_url=shown)
             return
         except OperationalError as exc:
             if "locked" not in str(exc.orig) or time.monotonic() + delay > deadline:
@@ -40,10 +43,11 @@ def _migrate_retrying(engine: Engine, shown: str, timeout: float) -> None:
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
+
 T = TypeVar("T")
 
 
-class Store:
+class Store(OpenStore):
     """An open store. Create with :meth:`open`; close with :meth:`close` or use as a context manager.
 
     Safe to share between threads; several processes may use the same store at once.
@@ -85,24 +89,21 @@ class Store:
         """Close every pooled connection; do not use the store afterwards."""
         self._engine.dispose()
 
-    def __enter__(self) -> Store:
-        return self
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for reads; driver failures become one-line errors."""
+        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+            yield conn
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Store({self._url!r})"
-
-    @property
-    def url(self) -> str:
-        """The store's URL with any password hidden."""
-        return self._url
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE, see ``engine.WRITE``), committed unless it raises."""
+        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+            yield conn
 
     def schema_version(self) -> int:
         """The number of the newest migration applied to this store."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return read_version(conn)
 
     def record_run(self, run: RunRecord, findings: Sequence[FindingRecord] = (),
@@ -113,7 +114,7 @@ class Store:
         as None. ``route`` runs inside the same transaction, under the routing lock, and may read and write the
         alert state and the outbox; what it returns is returned.
         """
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             queries.insert_run(conn, run, findings, metrics)
             if route is None:
                 return None
@@ -125,7 +126,7 @@ class Store:
     def alert_view(self, sinks: Sequence[str], now: datetime
                    ) -> tuple[dict[tuple[str, str], AlertStateRecord], list[SilenceRecord]]:
         """The alert states of ``sinks`` and the silences active at ``now`` (read-only; for dry runs)."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             tx = AlertTx(conn)
             return tx.states(sinks), tx.silences(now)
 
@@ -133,7 +134,7 @@ class Store:
                      ignore_backoff: bool = False, include_dead: bool = False,
                      ids: Sequence[str] | None = None) -> list[OutboxRecord]:
         """Claim the outbox rows of ``sinks`` that are due (see :func:`.alerts.claim`)."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             return alerts.claim(conn, sinks=sinks, me=me, now=now, lease=lease, ignore_backoff=ignore_backoff,
                                 include_dead=include_dead, ids=ids)
 
@@ -141,33 +142,33 @@ class Store:
                       last_error: str | None = None, delivered_at: datetime | None = None,
                       result: Mapping[str, Any] | None = None) -> bool:
         """Record a delivery attempt and release the claim (False when the claim was lost)."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             return alerts.finish(conn, row_id, me, state=state, attempts=attempts, next_attempt_at=next_attempt_at,
                                  last_error=last_error, delivered_at=delivered_at, result=result)
 
     def extend_claim(self, row_id: str, me: str, until: datetime) -> None:
         """Keep a claim past its lease."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             alerts.extend(conn, row_id, me, until)
 
     def outbox(self, *, states: Sequence[str] = ("pending", "dead"), limit: int = 1000) -> list[OutboxRecord]:
         """Outbox rows in ``states``, oldest first."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return alerts.read_outbox(conn, states=states, limit=limit)
 
     def add_silence(self, record: SilenceRecord) -> None:
         """Store a new silence."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             alerts.insert_silence(conn, record)
 
     def silences(self, *, now: datetime, include_expired: bool = False) -> list[SilenceRecord]:
         """Silences, newest first; only those not yet over unless ``include_expired``."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return alerts.read_silences(conn, include_expired=include_expired, now=now)
 
     def expire_silence(self, silence_id: str, now: datetime) -> SilenceRecord | None:
         """End a silence now; None when there is none with that id."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             return alerts.expire_silence(conn, silence_id, now)
 
     def metric_history(self, check: str, group: str | None, *, before: date, limit: int,
@@ -179,7 +180,7 @@ class Store:
         for it; a date whose latest row is anomalous is dropped unless ``include_anomalous``; ``weekday``
         (0 = Monday, as ``date.weekday()``) keeps only dates on that weekday.
         """
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return queries.metric_history(conn, check, group, before=before, limit=limit, weekday=weekday,
                                           include_anomalous=include_anomalous)
 
@@ -189,27 +190,27 @@ class Store:
 
         ``group=...`` (the default) returns every group; ``None`` only ungrouped rows; a string that group.
         """
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return queries.recent_metrics(conn, check, group, limit)
 
     def check_names(self) -> list[str]:
         """Names of the checks that have stored metrics, sorted."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return queries.check_names(conn)
 
     def runs(self, *, command: str | None = None, limit: int = 20) -> list[RunRecord]:
         """The newest ``limit`` runs (of ``command``, when given), newest first by start time."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return queries.select_runs(conn, command, limit)
 
     def findings(self, run_id: str) -> list[FindingRecord]:
         """The findings of run ``run_id`` in the order they were recorded (empty for an unknown run)."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return queries.run_findings(conn, run_id)
 
     def latest_findings(self, kind: str | None = None) -> list[FindingRecord]:
         """The findings (of ``kind``, when given) of the newest run of each command, ordered by command."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return queries.latest_findings(conn, kind)
 
     # ------------------------------------------------------------ phase completions
@@ -224,96 +225,94 @@ class Store:
         ``action``, stored masked by the caller) and inserted the trigger row in the same transaction. Its caller
         runs the action and then calls :meth:`finish_trigger`.
         """
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             written = completion_queries.record(conn, phase, processor, run_date, expected=expected, source=source,
                                          now=now, action=action, details=details)
         return written.duplicate, written.recorded, written.fire
 
     def completions(self, run_date: date, phase: str | None = None) -> list[CompletionRecord]:
         """The completion reports for ``run_date`` (of ``phase``, when given), by phase, then first report."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return completion_queries.read_completions(conn, run_date, phase)
 
     def phase_trigger(self, phase: str, run_date: date) -> TriggerRecord | None:
         """The ``on_complete`` trigger row of ``phase`` for ``run_date``, if it fired."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             found = completion_queries.read_triggers(conn, run_date, phase)
         return found[0] if found else None
 
     def phase_triggers(self, run_date: date) -> list[TriggerRecord]:
         """Every trigger row for ``run_date``, by phase."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
+        with self._reading() as conn:
             return completion_queries.read_triggers(conn, run_date)
 
     def finish_trigger(self, phase: str, run_date: date, outcome: str, detail: str | None, now: datetime) -> bool:
         """Record how the action of a fired trigger ended (``ok`` or ``failed``); False when it never fired."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
+        with self._writing() as conn:
             return completion_queries.finish_trigger(conn, phase, run_date, outcome=outcome, detail=detail, now=now)
 
     # ------------------------------------------------------------ the daemon's jobs (job_runs, job_locks; see .jobs)
 
-    from . import jobs as _jobs  # bound in the class so that this block stays self-contained
-
     def claim_job(self, job: str, *, slot: datetime | None, trigger: str, holder: str, now: datetime,
-                  lease: float, busy: bool = False) -> _jobs.JobClaim:
+                  lease: float, busy: bool = False) -> JobClaim:
         """Claim ``job`` for cron ``slot`` (None: an API trigger) in one write transaction (:func:`.jobs.claim_job`):
         ``acquired`` (run it), ``skipped`` (a skipped row was written), ``held`` or ``taken`` (nothing written).
         ``busy``: the caller is still running the job itself, whatever the lock says."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
-            return self._jobs.claim_job(conn, job, slot=slot, trigger=trigger, holder=holder, now=now, lease=lease,
+        with self._writing() as conn:
+            return job_queries.claim_job(conn, job, slot=slot, trigger=trigger, holder=holder, now=now, lease=lease,
                                         busy=busy)
 
     def renew_job_lock(self, job: str, holder: str, until: datetime) -> bool:
         """Extend ``holder``'s lease on ``job`` to ``until``; False when it does not hold the lock any more."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
-            return self._jobs.renew_job_lock(conn, job, holder, until)
+        with self._writing() as conn:
+            return job_queries.renew_job_lock(conn, job, holder, until)
 
     def release_job_lock(self, job: str, holder: str) -> bool:
         """Release ``holder``'s lock on ``job``; False when it did not hold it."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
-            return self._jobs.release_job_lock(conn, job, holder)
+        with self._writing() as conn:
+            return job_queries.release_job_lock(conn, job, holder)
 
-    def job_lock(self, job: str) -> _jobs.JobLockRecord | None:
+    def job_lock(self, job: str) -> JobLockRecord | None:
         """The lock row of ``job`` (live or expired), if any."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            return self._jobs.read_job_lock(conn, job)
+        with self._reading() as conn:
+            return job_queries.read_job_lock(conn, job)
 
     def finish_job_run(self, job_run_id: str, *, state: str, finished_at: datetime | None,
                        exit_code: int | None = None, run_id: str | None = None, error: str | None = None,
                        expect: Sequence[str] = ("running",)) -> bool:
         """Record a job run's outcome while its state is one of ``expect``; False when it was not."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
-            return self._jobs.finish_job_run(conn, job_run_id, state=state, finished_at=finished_at,
+        with self._writing() as conn:
+            return job_queries.finish_job_run(conn, job_run_id, state=state, finished_at=finished_at,
                                              exit_code=exit_code, run_id=run_id, error=error, expect=expect)
 
     def reap_job_runs(self, now: datetime) -> list[str]:
         """Mark ``running`` rows whose daemon is gone (lock lost) as ``cancelled``; return their ids."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
-            return self._jobs.reap_abandoned(conn, now)
+        with self._writing() as conn:
+            return job_queries.reap_abandoned(conn, now)
 
     def job_ran_since(self, job: str, since: datetime) -> bool:
         """True when ``job`` has a job run scheduled for, or started at, ``since`` or later."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            return self._jobs.job_ran_since(conn, job, since)
+        with self._reading() as conn:
+            return job_queries.job_ran_since(conn, job, since)
 
     def job_runs(self, job: str | None = None, *, limit: int = 20,
-                 states: Sequence[str] | None = None) -> list[_jobs.JobRunRecord]:
+                 states: Sequence[str] | None = None) -> list[JobRunRecord]:
         """The newest ``limit`` job runs (of ``job``; in ``states``), newest first by start time."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            return self._jobs.read_job_runs(conn, job, limit, states=states)
+        with self._reading() as conn:
+            return job_queries.read_job_runs(conn, job, limit, states=states)
 
-    def latest_job_runs(self, *, exclude_states: Sequence[str] = ()) -> dict[str, _jobs.JobRunRecord]:
+    def latest_job_runs(self, *, exclude_states: Sequence[str] = ()) -> dict[str, JobRunRecord]:
         """The newest job run of every job (ignoring rows in ``exclude_states``), by job."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            return self._jobs.latest_job_runs(conn, exclude_states=exclude_states)
+        with self._reading() as conn:
+            return job_queries.latest_job_runs(conn, exclude_states=exclude_states)
 
     def newest_runs_with_findings(self, commands: Sequence[str] | None = None
                                   ) -> list[tuple[RunRecord, list[FindingRecord]]]:
         """The newest run of every command (of ``commands``, when given) with its findings, newest run first."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            return self._jobs.newest_runs_with_findings(conn, commands)
+        with self._reading() as conn:
+            return queries.newest_runs_with_findings(conn, commands)
 
     def run_metrics(self, run_ids: Sequence[str]) -> list[MetricPoint]:
         """The metric values stored by the runs ``run_ids``, in the order they were recorded."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            return self._jobs.run_metrics(conn, run_ids)
+        with self._reading() as conn:
+            return queries.run_metrics(conn, run_ids)

@@ -7,6 +7,7 @@ and writes that start with ``BEGIN IMMEDIATE`` (see :data:`WRITE`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +21,10 @@ from sqlalchemy.pool import StaticPool
 
 from ..errors import DeploywatchError
 from ..redact import mask
+from . import common
 
-__all__ = ["WRITE", "create_store_engine", "display_url", "parse_store_url", "sqlite_file", "translate_errors"]
+__all__ = ["WRITE", "advisory_xact_lock", "create_store_engine", "display_url", "parse_store_url", "sqlite_file",
+           "translate_errors"]
 
 # Execution option marking a connection that will write. On SQLite its transaction begins with BEGIN IMMEDIATE,
 # which takes the write lock up front (waiting up to the busy timeout): a deferred transaction that reads and then
@@ -67,6 +70,12 @@ def create_store_engine(url: URL, *, timeout: float) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = max(1, math.ceil(timeout))
+    # lock_timeout bounds every wait for a lock (advisory locks included) as busy_timeout does on SQLite; it goes
+    # first so that a lock_timeout among the URL's own options wins.
+    lock_timeout = f"-c lock_timeout={max(1, int(timeout * 1000))}"
+    options = url.query.get("options")
+    if options is None or isinstance(options, str):
+        connect_args["options"] = f"{lock_timeout} {options}" if options else lock_timeout
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
@@ -77,37 +86,21 @@ def _sqlite_engine(url: URL, timeout: float) -> Engine:
         engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         engine = sa.create_engine(url, connect_args={"timeout": timeout})
-    busy_ms = max(0, int(timeout * 1000))
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy's documented pysqlite recipe: stop sqlite3 from issuing BEGIN itself (it would not for DDL
         # or SELECT), and emit our own BEGIN in the "begin" hook below.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            if not in_memory:
-                # WAL is a property of the file; switching needs a lock, so only ask when it is not WAL yet.
-                if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                    cursor.execute("PRAGMA journal_mode = WAL")
-                # Safe with WAL (a power cut may lose the last commits, never corrupt the file), and much faster.
-                cursor.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cursor.close()
+        common.configure_sqlite(dbapi_connection, timeout)
+        if not in_memory:
+            common.use_wal(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
     return engine
-
-
-def _reason(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return mask(lines[0]) if lines else type(original).__name__
 
 
 @contextmanager
@@ -117,11 +110,20 @@ def translate_errors(shown_url: str, action: str) -> Iterator[None]:
     Integrity and data errors are left alone: they mean the caller passed bad records, not that the store failed.
     """
     try:
-        yield
-    except (sa.exc.IntegrityError, sa.exc.DataError):
-        raise
-    except sa.exc.DBAPIError as exc:
-        raise DeploywatchError(f"cannot {action} store {shown_url}: {_reason(exc)}") from exc
+        with common.translate_errors(shown_url, action, sa.exc.DBAPIError,
+                                     keep=(sa.exc.IntegrityError, sa.exc.DataError)):
+            yield
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
-        reason = f"database driver not available ({_reason(exc)})"
+        reason = f"database driver not available ({common.error_reason(exc)})"
         raise DeploywatchError(f"cannot {action} store {shown_url}: {reason}") from exc
+
+
+def advisory_xact_lock(conn: Connection, name: str) -> None:
+    """Serialise transactions that take the lock ``name`` between processes, until the transaction ends.
+
+    PostgreSQL: an advisory transaction lock keyed by the name's hash. SQLite: nothing to do, the writer already
+    holds the database's write lock (BEGIN IMMEDIATE, see :data:`WRITE`).
+    """
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": key})

@@ -10,14 +10,11 @@ lock; PostgreSQL: an advisory transaction lock), that reads the lock and the slo
   the ``running`` row is inserted: ``acquired``.
 
 The holder renews its lease while the job runs and deletes the lock when the job really ends.
-
-It also holds the reads the daemon's API and metrics need (newest runs with their findings and metrics).
 """
 
 from __future__ import annotations
 
 import uuid
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,16 +23,14 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .records import FindingRecord, MetricPoint, RunRecord
-from .schema import findings, job_locks, job_runs, metrics, runs
+from .engine import advisory_xact_lock
+from .schema import job_locks, job_runs
 
 __all__ = ["JobClaim", "JobLockRecord", "JobRunRecord", "claim_job", "finish_job_run", "job_ran_since",
-           "latest_job_runs", "newest_runs_with_findings", "read_job_lock", "read_job_runs", "reap_abandoned",
-           "release_job_lock", "renew_job_lock", "run_metrics"]
+           "latest_job_runs", "read_job_lock", "read_job_runs", "reap_abandoned", "release_job_lock",
+           "renew_job_lock"]
 
-_JOBS_LOCK_KEY = zlib.crc32(b"deploywatch.jobs")
 RUNNING = "running"
-FINAL_STATES = ("ok", "failed", "timeout", "skipped", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -95,9 +90,8 @@ class JobClaim:
 
 
 def _lock_jobs(conn: Connection) -> None:
-    """Serialise claims between processes (SQLite: the BEGIN IMMEDIATE write lock is already held)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _JOBS_LOCK_KEY})
+    """Serialise claims between processes."""
+    advisory_xact_lock(conn, "deploywatch.jobs")
 
 
 def _lock(row: Mapping[Any, Any]) -> JobLockRecord:
@@ -234,44 +228,3 @@ def latest_job_runs(conn: Connection, *, exclude_states: Sequence[str] = ()) -> 
         partition_by=job_runs.c.job, order_by=_NEWEST_JOB_RUN).label("rank")).subquery()
     rows = conn.execute(sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.job)).mappings()
     return {row["job"]: _job_run(row) for row in rows}
-
-
-def _run(row: Mapping[Any, Any]) -> RunRecord:
-    return RunRecord(id=row["id"], command=row["command"], started_at=row["started_at"],
-                     finished_at=row["finished_at"], run_date=row["run_date"], status=row["status"],
-                     exit_code=row["exit_code"], score=row["score"], details=row["details"])
-
-
-def newest_runs_with_findings(conn: Connection, commands: Sequence[str] | None = None
-                              ) -> list[tuple[RunRecord, list[FindingRecord]]]:
-    """The newest run of every command (of ``commands``, when given) with its findings, newest run first."""
-    newest = sa.func.row_number().over(
-        partition_by=runs.c.command, order_by=(runs.c.started_at.desc(), runs.c.finished_at.desc(), runs.c.id.desc()))
-    ranked = sa.select(runs, newest.label("rank"))
-    if commands is not None:
-        ranked = ranked.where(runs.c.command.in_(list(commands)))
-    sub = ranked.subquery()
-    run_rows = conn.execute(sa.select(sub).where(sub.c.rank == 1)
-                            .order_by(sub.c.started_at.desc(), sub.c.finished_at.desc(), sub.c.id.desc())).mappings()
-    found = [_run(row) for row in run_rows]
-    if not found:
-        return []
-    by_run: dict[str, list[FindingRecord]] = {run.id: [] for run in found}
-    rows = conn.execute(sa.select(findings).where(findings.c.run_id.in_(list(by_run))).order_by(findings.c.id))
-    for row in rows.mappings():
-        by_run[row["run_id"]].append(FindingRecord(
-            run_id=row["run_id"], kind=row["kind"], subject=row["subject"], status=row["status"],
-            summary=row["summary"], fingerprint=row["fingerprint"], details=row["details"]))
-    return [(run, by_run[run.id]) for run in found]
-
-
-def run_metrics(conn: Connection, run_ids: Sequence[str]) -> list[MetricPoint]:
-    """The metric rows of the runs ``run_ids``, in insertion order."""
-    if not run_ids:
-        return []
-    query = (sa.select(metrics.c.run_id, metrics.c.check_name, metrics.c.group_key, metrics.c.run_date,
-                       metrics.c.measured_at, metrics.c.value, metrics.c.status, metrics.c.anomalous)
-             .where(metrics.c.run_id.in_(list(run_ids))).order_by(metrics.c.id))
-    return [MetricPoint(run_id=r.run_id, check=r.check_name, group=r.group_key, run_date=r.run_date,
-                        measured_at=r.measured_at, value=r.value, status=r.status, anomalous=bool(r.anomalous))
-            for r in conn.execute(query)]

@@ -22,21 +22,32 @@ This module must not import SQLAlchemy, directly or through :mod:`.engine`, :mod
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager, suppress
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, closing, suppress
+from datetime import date, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 from ..errors import DeploywatchError
 from ..redact import mask
+from .common import (
+    OpenStore,
+    as_utc,
+    check_history_args,
+    check_run_ids,
+    configure_sqlite,
+    error_reason,
+    json_text,
+    newest_per_date,
+    stored_value,
+    to_utc,
+    translate_errors,
+    use_wal,
+)
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
+from .urls import sqlite_url
 
 __all__ = ["SCHEMA_VERSION", "LiteStore"]
 
@@ -60,40 +71,16 @@ _HISTORY_COLUMNS = "run_id, check_name, group_key, run_date, measured_at, value,
 _NEWEST_FIRST = "ORDER BY run_date DESC, measured_at DESC, id DESC"
 
 
-def _display_url(path: Path) -> str:
-    """The URL :class:`~deploywatch.store.Store` shows for the SQLite file ``path`` (``sqlite:///<path>``).
-
-    SQLAlchemy's ``URL.render_as_string`` percent-quotes the database part (all but letters, digits, ``_.-~``,
-    space, ``+`` and ``/``); :func:`~deploywatch.redact.mask` then hides anything credential-shaped.
-    """
-    return mask("sqlite:///" + quote(os.fspath(path), safe=" +/"))
-
-
 def _file_uri(path: Path) -> str:
     """A ``file:`` URI opening ``path`` read-write without ever creating it (``mode=rw``)."""
-    text = quote(os.fspath(path), safe="/")
+    text = quote(str(path), safe="/")
     # An absolute path needs the empty authority ("file:///…"); "file:" + a relative path is relative to the cwd.
     return f"file://{text}?mode=rw" if text.startswith("/") else f"file:{text}?mode=rw"
 
 
-def _reason(exc: BaseException) -> str:
-    """The first line of a driver error, masked (as ``engine._reason``)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return mask(lines[0]) if lines else type(exc).__name__
-
-
-@contextmanager
-def _translate_errors(shown_url: str, action: str) -> Iterator[None]:
-    """Operational failures become a one-line :class:`DeploywatchError`, as ``engine.translate_errors`` does.
-
-    Integrity and data errors are left alone: they mean the caller passed bad records, not that the store failed.
-    """
-    try:
-        yield
-    except (sqlite3.IntegrityError, sqlite3.DataError):
-        raise
-    except sqlite3.Error as exc:
-        raise DeploywatchError(f"cannot {action} store {shown_url}: {_reason(exc)}") from exc
+def _translate_errors(shown_url: str, action: str) -> AbstractContextManager[None]:
+    """Operational failures become a one-line :class:`DeploywatchError`, as ``engine.translate_errors`` does."""
+    return translate_errors(shown_url, action, sqlite3.Error, keep=(sqlite3.IntegrityError, sqlite3.DataError))
 
 
 # ---------------------------------------------------------------- values as SQLAlchemy binds them on SQLite
@@ -102,9 +89,7 @@ def _utc_text(value: datetime | None) -> str | None:
     """A ``UTCDateTime`` column: tz-aware in, naive UTC text out (``UTCDateTime.process_bind_param``)."""
     if value is None:
         return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} given to the store; pass a tz-aware one")
-    value = value.astimezone(UTC)
+    value = to_utc(value)
     return _DATETIME_FORMAT % (value.year, value.month, value.day, value.hour, value.minute, value.second,
                                value.microsecond)
 
@@ -123,43 +108,22 @@ def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"details value of type {type(value).__name__} is not JSON-serialisable")
-
-
-def _json_text(value: Mapping[str, Any] | None) -> str | None:
-    """A ``JSONText`` column: sorted keys, so equal details store as equal text."""
-    if value is None:
-        return None
-    return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def _utc_value(text: str) -> datetime:
-    """Read a ``UTCDateTime`` column back: tz-aware UTC (``UTCDateTime.process_result_value``)."""
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
     return (run.id, run.command, _utc_text(run.started_at), _utc_text(run.finished_at), _date_text(run.run_date),
-            run.status, run.exit_code, _float(run.score), _json_text(run.details))
+            run.status, run.exit_code, _float(run.score), json_text(run.details))
 
 
 def _finding_row(finding: FindingRecord) -> tuple[Any, ...]:
     return (finding.run_id, finding.kind, finding.subject, finding.status, finding.summary, finding.fingerprint,
-            _json_text(finding.details))
+            json_text(finding.details))
 
 
 def _metric_row(metric: MetricRecord) -> tuple[Any, ...]:
-    # NaN becomes None explicitly, as queries.insert_run does for both backends.
-    value = None if metric.value is None or math.isnan(metric.value) else float(metric.value)
     return (metric.run_id, metric.check, metric.group, metric.metric, _date_text(metric.run_date),
-            _utc_text(metric.measured_at), value, metric.status, int(bool(metric.anomalous)))
+            _utc_text(metric.measured_at), stored_value(metric.value), metric.status, int(bool(metric.anomalous)))
 
 
-class LiteStore:
+class LiteStore(OpenStore):
     """An open, up-to-date SQLite store for recording runs and reading metric history.
 
     Create with :meth:`open`; close with :meth:`close` or use as a context manager. Unlike :class:`Store` it
@@ -180,15 +144,15 @@ class LiteStore:
         file exists but cannot be opened or read (not a database, locked, no permission).
         """
         path = Path(path)
-        shown = _display_url(path)
         if not path.is_file():
             return None
+        shown = mask(sqlite_url(path))  # as Store shows it
         try:
             conn = sqlite3.connect(_file_uri(path), timeout=timeout, isolation_level=None, uri=True)
         except sqlite3.OperationalError as exc:
             if not path.exists():
                 return None  # removed since the check above
-            raise DeploywatchError(f"cannot open store {shown}: {_reason(exc)}") from exc
+            raise DeploywatchError(f"cannot open store {shown}: {error_reason(exc)}") from exc
         try:
             with _translate_errors(shown, "open"):
                 if not _configure(conn, timeout):
@@ -203,21 +167,6 @@ class LiteStore:
         """Close the connection; do not use the store afterwards."""
         self._conn.close()
 
-    def __enter__(self) -> LiteStore:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"LiteStore({self._url!r})"
-
-    @property
-    def url(self) -> str:
-        """The store's URL as :class:`Store` shows it (``sqlite:///<path>``)."""
-        return self._url
-
     def record_run(self, run: RunRecord, findings: Sequence[FindingRecord] = (),
                    metrics: Sequence[MetricRecord] = ()) -> None:
         """Store a run with its findings and metric values in one transaction: all of it or nothing.
@@ -227,10 +176,7 @@ class LiteStore:
         ``StatementError``, this raises the ValueError or TypeError itself; a duplicate run or a missing
         required value raises :class:`sqlite3.IntegrityError`.
         """
-        items: list[FindingRecord | MetricRecord] = [*findings, *metrics]
-        for item in items:
-            if item.run_id != run.id:
-                raise ValueError(f"{type(item).__name__} belongs to run {item.run_id!r}, not {run.id!r}")
+        check_run_ids(run, findings, metrics)
         # Convert everything before taking the write lock: a bad value fails without touching the file.
         run_row = _run_row(run)
         finding_rows = [_finding_row(finding) for finding in findings]
@@ -264,8 +210,7 @@ class LiteStore:
         unless ``include_anomalous``; ``weekday`` (0 = Monday, as ``date.weekday()``) keeps only dates on that
         weekday.
         """
-        if weekday is not None and not 0 <= weekday <= 6:
-            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday}")
+        check_history_args(weekday)
         if limit <= 0:
             return []
         where = ["check_name = ?", "group_key IS NULL" if group is None else "group_key = ?", "run_date < ?",
@@ -276,25 +221,17 @@ class LiteStore:
             where.append("CAST(strftime('%w', run_date) AS INTEGER) = ?")
             params.append((weekday + 1) % 7)
         sql = f"SELECT {_HISTORY_COLUMNS} FROM metrics WHERE {' AND '.join(where)} {_NEWEST_FIRST}"
-        points: list[MetricPoint] = []
-        seen: date | None = None
         # The cursor steps through rows newest first and is closed once enough dates are collected, which ends
         # the statement (and its read snapshot) without reading the rest of the table.
         with _translate_errors(self._url, "read"), closing(self._conn.execute(sql, params)) as cursor:
-            for run_id, check_name, group_key, run_date, measured_at, value, status, anomalous in cursor:
-                day = date.fromisoformat(run_date)
-                if day == seen:
-                    continue  # an older row of a date already decided
-                seen = day
-                if anomalous and not include_anomalous:
-                    continue
-                points.append(MetricPoint(run_id=run_id, check=check_name, group=group_key, run_date=day,
-                                          measured_at=_utc_value(measured_at), value=value, status=status,
-                                          anomalous=bool(anomalous)))
-                if len(points) == limit:
-                    break
-        points.reverse()
-        return points
+            return newest_per_date((_point(row) for row in cursor), limit=limit, include_anomalous=include_anomalous)
+
+
+def _point(row: tuple[Any, ...]) -> MetricPoint:
+    run_id, check_name, group_key, run_date, measured_at, value, status, anomalous = row
+    return MetricPoint(run_id=run_id, check=check_name, group=group_key, run_date=date.fromisoformat(run_date),
+                       measured_at=as_utc(datetime.fromisoformat(measured_at)), value=value, status=status,
+                       anomalous=bool(anomalous))
 
 
 def _configure(conn: sqlite3.Connection, timeout: float) -> bool:
@@ -302,15 +239,10 @@ def _configure(conn: sqlite3.Connection, timeout: float) -> bool:
 
     The version is read before switching to WAL, so a file that is refused (an empty one, say) is left as found.
     """
-    conn.execute(f"PRAGMA busy_timeout = {max(0, int(timeout * 1000))}")
-    conn.execute("PRAGMA foreign_keys = ON")
+    configure_sqlite(conn, timeout)
     if _schema_version(conn) != SCHEMA_VERSION:
         return False
-    # WAL is a property of the file; switching needs a lock, so only ask when it is not WAL yet.
-    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
-    # Safe with WAL (a power cut may lose the last commits, never corrupt the file), and much faster.
-    conn.execute("PRAGMA synchronous = NORMAL")
+    use_wal(conn)
     return True
 
 

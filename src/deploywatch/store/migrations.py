@@ -12,7 +12,6 @@ step that created it.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -21,14 +20,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import DeploywatchError
 from . import schema
-from .engine import WRITE
+from .engine import WRITE, advisory_xact_lock
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "migrate", "read_version"]
 
 Migration = Callable[[Connection], None]
-
-# Key of the PostgreSQL advisory lock held while migrating (any constant; derived from the name to be recognisable).
-_ADVISORY_LOCK_KEY = zlib.crc32(b"deploywatch.store.migrations")
 
 
 def _v1_history(conn: Connection) -> None:
@@ -67,17 +63,11 @@ def _check_known(version: int, shown_url: str) -> None:
             f"({LATEST_VERSION}); upgrade deploywatch")
 
 
-def _lock(conn: Connection, timeout: float) -> None:
-    """Serialise migrations between processes (SQLite: the BEGIN IMMEDIATE write lock is already held)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(timeout * 1000))}")
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-
-
-def migrate(engine: Engine, *, shown_url: str, timeout: float) -> int:
+def migrate(engine: Engine, *, shown_url: str) -> int:
     """Apply pending migrations in one transaction under a lock; return the schema version now in force.
 
-    An up-to-date store costs one read and takes no lock.
+    An up-to-date store costs one read and takes no lock. Waiting for the lock is bounded by the engine's
+    timeout (see :func:`.engine.create_store_engine`).
     """
     with engine.connect() as conn:
         version = read_version(conn)
@@ -85,7 +75,7 @@ def migrate(engine: Engine, *, shown_url: str, timeout: float) -> int:
     if version == LATEST_VERSION:
         return version
     with engine.execution_options(**{WRITE: True}).begin() as conn:
-        _lock(conn, timeout)
+        advisory_xact_lock(conn, "deploywatch.store.migrations")  # SQLite: BEGIN IMMEDIATE already serialises
         schema.schema_version.create(conn, checkfirst=True)
         version = read_version(conn)  # another process may have migrated while we waited for the lock
         _check_known(version, shown_url)

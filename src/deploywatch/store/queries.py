@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date
 from types import EllipsisType
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from .common import check_history_args, check_run_ids, newest_per_date, stored_value
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 from .schema import findings, metrics, runs
 
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 __all__ = [
-    "check_names", "insert_run", "latest_findings", "metric_history", "recent_metrics", "run_findings", "select_runs",
+    "check_names", "insert_run", "latest_findings", "metric_history", "newest_runs_with_findings", "recent_metrics",
+    "run_findings", "run_metrics", "select_runs",
 ]
 
 _STREAM_BATCH = 500
@@ -28,15 +29,13 @@ _POINT_COLUMNS = (metrics.c.run_id, metrics.c.check_name, metrics.c.group_key, m
                   metrics.c.measured_at, metrics.c.value, metrics.c.status, metrics.c.anomalous)
 # Newest first; rows of one run date by measurement time, then by insertion order.
 _NEWEST_FIRST = (metrics.c.run_date.desc(), metrics.c.measured_at.desc(), metrics.c.id.desc())
+_NEWEST_RUN = (runs.c.started_at.desc(), runs.c.finished_at.desc(), runs.c.id.desc())
 
 
 def insert_run(conn: Connection, run: RunRecord, found: Sequence[FindingRecord],
                measured: Sequence[MetricRecord]) -> None:
     """Insert a run with its findings and metrics: one statement per table (executemany)."""
-    items: list[FindingRecord | MetricRecord] = [*found, *measured]
-    for item in items:
-        if item.run_id != run.id:
-            raise ValueError(f"{type(item).__name__} belongs to run {item.run_id!r}, not {run.id!r}")
+    check_run_ids(run, found, measured)
     conn.execute(runs.insert(), [{
         "id": run.id, "command": run.command, "started_at": run.started_at, "finished_at": run.finished_at,
         "run_date": run.run_date, "status": run.status, "exit_code": run.exit_code, "score": run.score,
@@ -51,8 +50,7 @@ def insert_run(conn: Connection, run: RunRecord, found: Sequence[FindingRecord],
         conn.execute(metrics.insert(), [{
             "run_id": m.run_id, "check_name": m.check, "group_key": m.group, "metric": m.metric,
             "run_date": m.run_date, "measured_at": m.measured_at,
-            # SQLite turns NaN into NULL; do the same everywhere so both backends answer alike.
-            "value": None if m.value is None or math.isnan(m.value) else float(m.value),
+            "value": stored_value(m.value),
             "status": m.status, "anomalous": bool(m.anomalous),
         } for m in measured])
 
@@ -69,8 +67,7 @@ def _point(row: AnyRow) -> MetricPoint:
 def metric_history(conn: Connection, check: str, group: str | None, *, before: date, limit: int,
                    weekday: int | None, include_anomalous: bool) -> list[MetricPoint]:
     """The latest value per run date before ``before``, oldest first (see ``Store.metric_history``)."""
-    if weekday is not None and not 0 <= weekday <= 6:
-        raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday}")
+    check_history_args(weekday)
     if limit <= 0:
         return []
     query = (sa.select(*_POINT_COLUMNS)
@@ -80,21 +77,9 @@ def metric_history(conn: Connection, check: str, group: str | None, *, before: d
     if weekday is not None:
         # extract('dow') counts from Sunday = 0 on both SQLite and PostgreSQL; date.weekday() from Monday = 0.
         query = query.where(sa.extract("dow", metrics.c.run_date) == (weekday + 1) % 7)
-    points: list[MetricPoint] = []
-    seen: date | None = None
     # Streamed newest first and abandoned once enough dates are collected: history never loads the whole table.
     with conn.execution_options(yield_per=_STREAM_BATCH).execute(query) as result:
-        for row in result:
-            if row.run_date == seen:
-                continue  # an older row of a date already decided
-            seen = row.run_date
-            if row.anomalous and not include_anomalous:
-                continue
-            points.append(_point(row))
-            if len(points) == limit:
-                break
-    points.reverse()
-    return points
+        return newest_per_date(map(_point, result), limit=limit, include_anomalous=include_anomalous)
 
 
 def recent_metrics(conn: Connection, check: str, group: str | EllipsisType | None, limit: int) -> list[MetricPoint]:
@@ -119,7 +104,7 @@ def _run(row: AnyRow) -> RunRecord:
 
 def select_runs(conn: Connection, command: str | None, limit: int) -> list[RunRecord]:
     """The newest ``limit`` runs (of ``command``, when given), newest first."""
-    query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.finished_at.desc(), runs.c.id.desc())
+    query = sa.select(runs).order_by(*_NEWEST_RUN)
     if command is not None:
         query = query.where(runs.c.command == command)
     return [_run(row) for row in conn.execute(query.limit(limit))]
@@ -140,12 +125,14 @@ def run_findings(conn: Connection, run_id: str) -> list[FindingRecord]:
     return [_finding(row) for row in conn.execute(query)]
 
 
+def _newest_run_rank() -> sa.Label[int]:
+    """1 for the newest run of each command (see :data:`_NEWEST_RUN`)."""
+    return sa.func.row_number().over(partition_by=runs.c.command, order_by=_NEWEST_RUN).label("rank")
+
+
 def latest_findings(conn: Connection, kind: str | None) -> list[FindingRecord]:
     """The findings (of ``kind``, when given) of the newest run of each command, by command then record order."""
-    newest = sa.func.row_number().over(
-        partition_by=runs.c.command,
-        order_by=(runs.c.started_at.desc(), runs.c.finished_at.desc(), runs.c.id.desc()))
-    ranked = sa.select(runs.c.id, runs.c.command, newest.label("rank")).subquery()
+    ranked = sa.select(runs.c.id, runs.c.command, _newest_run_rank()).subquery()
     query = (sa.select(*_FINDING_COLUMNS)
              .join(ranked, ranked.c.id == findings.c.run_id)
              .where(ranked.c.rank == 1)
@@ -153,3 +140,30 @@ def latest_findings(conn: Connection, kind: str | None) -> list[FindingRecord]:
     if kind is not None:
         query = query.where(findings.c.kind == kind)
     return [_finding(row) for row in conn.execute(query)]
+
+
+def newest_runs_with_findings(conn: Connection, commands: Sequence[str] | None = None
+                              ) -> list[tuple[RunRecord, list[FindingRecord]]]:
+    """The newest run of every command (of ``commands``, when given) with its findings, newest run first."""
+    ranked = sa.select(runs, _newest_run_rank())
+    if commands is not None:
+        ranked = ranked.where(runs.c.command.in_(list(commands)))
+    sub = ranked.subquery()
+    run_rows = conn.execute(sa.select(sub).where(sub.c.rank == 1)
+                            .order_by(sub.c.started_at.desc(), sub.c.finished_at.desc(), sub.c.id.desc()))
+    found = [_run(row) for row in run_rows]
+    if not found:
+        return []
+    by_run: dict[str, list[FindingRecord]] = {run.id: [] for run in found}
+    query = sa.select(*_FINDING_COLUMNS).where(findings.c.run_id.in_(list(by_run))).order_by(findings.c.id)
+    for row in conn.execute(query):
+        by_run[row.run_id].append(_finding(row))
+    return [(run, by_run[run.id]) for run in found]
+
+
+def run_metrics(conn: Connection, run_ids: Sequence[str]) -> list[MetricPoint]:
+    """The metric rows of the runs ``run_ids``, in insertion order."""
+    if not run_ids:
+        return []
+    query = sa.select(*_POINT_COLUMNS).where(metrics.c.run_id.in_(list(run_ids))).order_by(metrics.c.id)
+    return [_point(row) for row in conn.execute(query)]

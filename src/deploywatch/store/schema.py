@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from .common import as_utc, json_text, to_utc
 
 __all__ = ["JSONText", "UTCDateTime", "alert_state", "completions", "findings", "job_locks", "job_runs", "metadata",
            "metrics", "outbox", "phase_triggers", "runs", "schema_version", "silences"]
@@ -31,22 +33,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         """Normalise to UTC (naive UTC for SQLite); refuse naive input rather than guess its zone."""
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given to the store; pass a tz-aware one")
-        value = value.astimezone(UTC)
+        value = to_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Attach (SQLite) or convert to (PostgreSQL, which answers in the session's zone) UTC."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"details value of type {type(value).__name__} is not JSON-serialisable")
+        return None if value is None else as_utc(value)
 
 
 class JSONText(sa.types.TypeDecorator[Mapping[str, Any]]):
@@ -57,9 +49,7 @@ class JSONText(sa.types.TypeDecorator[Mapping[str, Any]]):
 
     def process_bind_param(self, value: Mapping[str, Any] | None, dialect: Dialect) -> str | None:
         """Serialise with sorted keys so equal details store as equal text."""
-        if value is None:
-            return None
-        return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), default=_json_default)
+        return json_text(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Mapping[str, Any] | None:
         """Parse the stored text back into a dict."""

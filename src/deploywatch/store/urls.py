@@ -6,14 +6,18 @@ import os
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-__all__ = ["default_store_url", "resolve_store_url", "sqlite_path"]
+__all__ = ["default_store_url", "resolve_store_url", "sqlite_path", "sqlite_url"]
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """``sqlite:///<path>`` written as SQLAlchemy's ``URL.render_as_string`` writes it, without importing it: the
+    database part percent-quoted except letters, digits, ``_.-~``, space, ``+`` and ``/``."""
+    return "sqlite:///" + quote(os.fspath(path), safe=" +/")
 
 
 def default_store_url(config_dir: Path) -> str:
-    """``sqlite:///<config_dir>/.deploywatch/state.db`` with an absolute path (written as SQLAlchemy's
-    ``URL.render_as_string`` writes it, without importing SQLAlchemy)."""
-    path = os.path.abspath(config_dir / ".deploywatch" / "state.db")
-    return "sqlite:///" + quote(path, safe=" +/")
+    """``sqlite:///<config_dir>/.deploywatch/state.db`` with an absolute path."""
+    return sqlite_url(os.path.abspath(config_dir / ".deploywatch" / "state.db"))
 
 
 def resolve_store_url(url: str, base_dir: Path) -> str:
@@ -26,7 +30,7 @@ def resolve_store_url(url: str, base_dir: Path) -> str:
     if plain is not None:  # the common case, without importing SQLAlchemy
         if plain in ("", ":memory:") or plain.startswith("file:") or os.path.isabs(plain):
             return url
-        return "sqlite:///" + quote(os.path.abspath(base_dir / plain), safe=" +/")
+        return sqlite_url(os.path.abspath(base_dir / plain))
     from .engine import parse_store_url, sqlite_file
 
     parsed = parse_store_url(url)

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..completion import Recorded, default_run_date, record_completion
 from ..durations import format_timestamp
 from ..errors import DeploywatchError, UsageError
 from ..redact import mask
@@ -154,10 +155,12 @@ def create_app(ctx: DaemonContext) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         if ctx.protect_reads and refused(request, write=False) is not None:
-            return answer({"status": "ok" if ctx.scheduler.running or not ctx.scheduler.stopping else "stopping"})
+            return answer({"status": "stopping" if ctx.scheduler.stopping else "ok"})
         return await run_in_threadpool(_healthz)
 
     def _healthz() -> Response:
+        from .. import __version__
+
         scheduler = ctx.scheduler
         now = ctx.now()
         store: dict[str, Any] = {"ok": True}
@@ -165,20 +168,13 @@ def create_app(ctx: DaemonContext) -> Starlette:
             last = ctx.store.latest_job_runs()
         except DeploywatchError as exc:
             last, store = {}, {"ok": False, "error": one_line(exc)}
-        jobs = []
-        for job in scheduler.status():
-            previous = last.get(job.job)
-            jobs.append({"job": job.job, "cron": job.cron,
-                         "next_run_at": job.next_run_at, "running": job.running,
-                         "last": previous.as_json() if previous is not None else None})
-        for name, previous in sorted(last.items()):
-            if name not in {j["job"] for j in jobs}:
-                jobs.append({"job": name, "cron": None, "next_run_at": None, "running": False,
-                             "last": previous.as_json()})
+        statuses = scheduler.status()
+        jobs = [{"job": job.job, "cron": job.cron, "next_run_at": job.next_run_at, "running": job.running,
+                 "last": last[job.job].as_json() if job.job in last else None} for job in statuses]
+        jobs += [{"job": name, "cron": None, "next_run_at": None, "running": False, "last": last[name].as_json()}
+                 for name in sorted(last.keys() - {job.job for job in statuses})]
         alive = scheduler.running or not scheduler.stopping
         status = "stopping" if scheduler.stopping else ("ok" if store["ok"] else "degraded")
-        from .. import __version__
-
         body = {"status": status, "version": __version__, "started_at": ctx.started_at,
                 "uptime_seconds": round((now - ctx.started_at).total_seconds(), 3),
                 "scheduler": {"running": scheduler.running, "timezone": scheduler.timezone,
@@ -186,22 +182,29 @@ def create_app(ctx: DaemonContext) -> Starlette:
                 "store": store, "jobs": jobs}
         return answer(body, 200 if alive else 503)
 
+    def newest(command: str) -> tuple[RunRecord, list[FindingRecord]] | Response:
+        """The newest run of ``command`` with its findings, or the 404 answer."""
+        found = ctx.store.newest_runs_with_findings([command])
+        if not found:
+            return error(404, f"no {command} run is stored yet (the {command} job has not run)")
+        return found[0]
+
     async def check_latest(request: Request) -> Response:
         def read() -> Response:
-            found = ctx.store.newest_runs_with_findings(["check"])
-            if not found:
-                return error(404, "no check run is stored yet (the check job has not run)")
-            run, findings = found[0]
+            found = newest("check")
+            if isinstance(found, Response):
+                return found
+            run, findings = found
             return answer({"run": _run_json(run), "findings": [_finding_json(f) for f in findings]})
 
         return await run_in_threadpool(read)
 
     async def drift(request: Request) -> Response:
         def read() -> Response:
-            found = ctx.store.newest_runs_with_findings(["drift"])
-            if not found:
-                return error(404, "no drift run is stored yet (the drift job has not run)")
-            run, findings = found[0]
+            found = newest("drift")
+            if isinstance(found, Response):
+                return found
+            run, findings = found
             services = [{"service": f.subject, "status": f.status, "summary": f.summary, "details": dict(f.details)}
                         for f in findings if f.kind == "drift"]
             return answer({"run": _run_json(run), "services": services})
@@ -252,17 +255,13 @@ def create_app(ctx: DaemonContext) -> Starlette:
         fields = _completion_fields(body)
         if isinstance(fields, str):
             return error(400, fields)
-        try:
-            from ..completion import default_run_date, record_completion
-        except ImportError:
-            return error(501, "completion tracking is not available in this version")
         now = ctx.now()
         try:
             run_date = date.fromisoformat(fields["date"]) if fields.get("date") else default_run_date(ctx.loaded, now)
         except ValueError:
             return error(400, f"invalid date {fields['date']!r}: expected YYYY-MM-DD")
 
-        def record() -> Any:
+        def record() -> Recorded:
             return record_completion(ctx.loaded, ctx.store, fields["phase"], fields["processor"], run_date,
                                      source="api", now=now)
 
@@ -270,8 +269,7 @@ def create_app(ctx: DaemonContext) -> Starlette:
             recorded = await run_in_threadpool(record)
         except UsageError as exc:
             return error(400, one_line(exc))
-        payload = recorded.as_json() if hasattr(recorded, "as_json") else _dataclass_json(recorded)
-        return answer(payload, 200 if recorded.duplicate else 201)
+        return answer(recorded.as_json(), 200 if recorded.duplicate else 201)
 
     async def metrics(request: Request) -> Response:
         from prometheus_client.exposition import choose_encoder
@@ -309,12 +307,6 @@ def create_app(ctx: DaemonContext) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, Exception: crashed})
-
-
-def _dataclass_json(value: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(value)
 
 
 def _completion_fields(body: bytes) -> dict[str, str] | str:

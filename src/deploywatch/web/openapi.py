@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..jobs import JOBS
+
 __all__ = ["openapi_document"]
 
 
@@ -21,6 +23,8 @@ _UNAUTHORIZED = {**_json(_ref("Error"), "Missing or wrong bearer token"),
 _FORBIDDEN = _json(_ref("Error"), "No token is configured in [server]: write endpoints are disabled")
 _READ_ERRORS = {"401": _UNAUTHORIZED, "403": _FORBIDDEN, "503": _json(_ref("Error"), "The store is unavailable")}
 _STAMP = {"type": ["string", "null"], "format": "date-time"}
+_JOB = {"type": "string", "enum": list(JOBS)}
+_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20}}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
@@ -28,7 +32,7 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "One row of job_runs: a scheduled slot, a catch-up or an API trigger of a job.",
         "properties": {
-            "id": {"type": "string"}, "job": {"type": "string", "enum": ["drift", "canary", "check"]},
+            "id": {"type": "string"}, "job": _JOB,
             "scheduled_for": _STAMP,
             "trigger": {"type": "string", "enum": ["schedule", "catch-up", "once", "api"]},
             "started_at": _STAMP, "finished_at": _STAMP,
@@ -109,25 +113,20 @@ def openapi_document(version: str) -> dict[str, Any]:
             "parameters": [
                 {"name": "kind", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
                  "description": "Only runs of this command (drift, canary, gate, check …)"},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500,
-                                                             "default": 20}}],
+                _LIMIT],
             "responses": {"200": _json({"type": "object", "properties": {
                 "runs": {"type": "array", "items": _ref("Run")}}}, "The runs"),
                 "400": _json(_ref("Error"), "A bad parameter"), **_READ_ERRORS}}},
         "/api/jobs": {"get": {
             "summary": "The daemon's job runs (job_runs), newest first", "security": bearer,
-            "parameters": [
-                {"name": "job", "in": "query", "schema": {"type": "string", "enum": ["drift", "canary", "check"]}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500,
-                                                             "default": 20}}],
+            "parameters": [{"name": "job", "in": "query", "schema": _JOB}, _LIMIT],
             "responses": {"200": _json({"type": "object", "properties": {
                 "job_runs": {"type": "array", "items": _ref("JobRun")}}}, "The job runs"),
                 "400": _json(_ref("Error"), "A bad parameter"), **_READ_ERRORS}}},
         "/api/runs/{kind}": {"post": {
             "summary": "Run a job now (drift, canary or check), through the scheduler and its lock",
             "security": bearer,
-            "parameters": [{"name": "kind", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": ["drift", "canary", "check"]}}],
+            "parameters": [{"name": "kind", "in": "path", "required": True, "schema": _JOB}],
             "responses": {"202": _json({"type": "object", "properties": {
                 "job_run_id": {"type": "string"}, "job": {"type": "string"}, "state": {"type": "string"}}},
                 "Started"),
