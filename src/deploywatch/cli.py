@@ -358,12 +358,13 @@ def config() -> None:
 
 
 @config.command("check")
+@_date_option("The run date check templates are rendered for")
 @report_options(("table", "json"))
-def config_check(config_path: Path | None, output_format: str | None, now: datetime) -> int:
+def config_check(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Validate the config and explain the effective settings of every service."""
     from .commands import config_check as command
 
-    return command.run(config_path=config_path, output_format=output_format)
+    return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date)
 
 
 @cli.command()

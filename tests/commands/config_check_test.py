@@ -302,3 +302,18 @@ def test_phases_probes_schedule_server_and_sinks_are_explained_without_secrets(
     for secret in ("srv-T0ken-marker", "secret-hook-path", "abcd1234efgh"):
         assert secret not in everything
     assert "writes need the token" in text and "phase3: 2 processors (a, b)" in text
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--now", "2031-02-03T23:30:00Z"], "2031-02-03"),
+    (["--now", "2031-02-03T23:30:00Z", "--date", "2019-07-04"], "2019-07-04"),
+])
+def test_check_templates_are_shown_for_now_or_date_not_today(args: list[str], expected: str, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "deploywatch.toml"
+    config.write_text('[warehouse]\nurl = "duckdb:///w.duckdb"\n\n[[checks]]\nname = "rows"\ntable = "t"\n'
+                      "where = \"d = DATE '{{ run_date }}'\"\nmetric = \"row_count\"\ncritical = \"< 1\"\n")
+    assert main(["config", "check", "--config", str(config), "--format", "json", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["run_date"] == expected
+    assert main(["config", "check", "--config", str(config), *args]) == 0
+    assert f"templates for {expected}" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ class ServiceExplanation:
                 "deploy": self.deploy, "thresholds": asdict(self.thresholds)}
 
 
-def run(*, config_path: Path | None, output_format: str | None) -> int:
-    """Validate (errors exit 3) and explain; exit 1 when a glob matches no file at the branch tip."""
+def run(*, config_path: Path | None, output_format: str | None, now: datetime, run_date: date | None = None) -> int:
+    """Validate (errors exit 3) and explain; exit 1 when a glob matches no file at the branch tip.
+
+    Check templates are rendered for ``run_date`` (default: ``now``'s date in the warehouse time zone)."""
     from ..config import load_config
 
     loaded = load_config(config_path)
@@ -52,7 +55,7 @@ def run(*, config_path: Path | None, output_format: str | None) -> int:
         repo = {"path": str(workspace.repo.path), "branch": workspace.branch, "tip": tip,
                 "fetch": loaded.config.repo.fetch}
         services, warnings = _explain_services(workspace, tip)
-    data = _explain_checks(loaded) if loaded.config.checks else None
+    data = _explain_checks(loaded, now=now, run_date=run_date) if loaded.config.checks else None
     alerts = _explain_alerts(loaded)
     daemon = _explain_daemon(loaded)
     if output_format == "json":
@@ -173,17 +176,15 @@ def _explain_alerts(loaded: LoadedConfig) -> list[dict[str, Any]]:
              "resolve_after": sink.resolve_after} for name, sink in loaded.config.alerts.sinks()]
 
 
-def _explain_checks(loaded: LoadedConfig) -> dict[str, Any]:
+def _explain_checks(loaded: LoadedConfig, *, now: datetime, run_date: date | None) -> dict[str, Any]:
     """The warehouse, the store, each check with the statement that computes it, and each gate's checks."""
-    from datetime import UTC, datetime
-
     from ..checks.runner import compile_checks, store_url
     from ..checks.selection import select_checks
     from ..checks.warehouse import Warehouse
     from ..store.engine import display_url
 
     config = loaded.config
-    plan, run_date = compile_checks(loaded, config.checks, now=datetime.now(UTC), run_date=None)
+    plan, run_date = compile_checks(loaded, config.checks, now=now, run_date=run_date)
     with Warehouse(config.warehouse.url, base_dir=loaded.base_dir, read_only=config.warehouse.read_only,
                    concurrency=1) as warehouse:
         shown_url = warehouse.shown
