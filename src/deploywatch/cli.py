@@ -115,15 +115,19 @@ def contains(commit: str, config_path: Path | None, output_format: str | None, n
 @click.option("--base", help="The revision the change is based on (e.g. origin/main).")
 @click.option("--head", default="HEAD", show_default=True, help="The revision with the change.")
 @click.option("--staged", is_flag=True, help="Use the files staged in the index instead of a revision range.")
-@click.option("--files", "files", multiple=True, help="Use these paths (repeatable) instead of git.")
+@click.option("--files", "use_files", is_flag=True,
+              help="Use the PATHS given (as many as you like, after --files or anywhere) instead of git.")
+@click.argument("paths", nargs=-1, metavar="[--files PATH...]")
 @report_options(("lines", "json", "github", "table", "markdown"))
-def affected(base: str | None, head: str, staged: bool, files: tuple[str, ...], config_path: Path | None,
-             output_format: str | None, now: datetime) -> int:
+def affected(base: str | None, head: str, staged: bool, use_files: bool, paths: tuple[str, ...],
+             config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Which services a change touches, and which glob matched each file."""
+    # --files is a flag and the paths are arguments: click options take a fixed number of values, and this
+    # way `--files a b` and `--files a --files b` both read as documented.
     from .commands import affected as command
 
-    return command.run(base=base, head=head, staged=staged, files=files, config_path=config_path,
-                       output_format=output_format)
+    return command.run(base=base, head=head, staged=staged, files=paths, use_files=use_files,
+                       config_path=config_path, output_format=output_format)
 
 
 @cli.command()
