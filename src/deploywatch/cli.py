@@ -316,11 +316,21 @@ def complete(phase: str, processor: str, run_date: date | None, config_path: Pat
 @cli.command()
 @_date_option("The date to look at")
 @report_options()
-def completion(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
-    """Which processors reported each phase, who is missing, and whether the phase's data agrees."""
-    from .commands import completion as command
+def phases(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Phase completion: which processors reported each phase, who is missing, and whether the data agrees."""
+    from .commands import phases as command
 
     return command.run(config_path=config_path, run_date=run_date, output_format=output_format, now=now)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]), metavar="SHELL")
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> int:
+    """Print the shell completion script for SHELL, e.g. source <(deploywatch completion bash)."""
+    from .commands import completion as command
+
+    return command.run(ctx.find_root().command, shell)
 
 
 @cli.command()
