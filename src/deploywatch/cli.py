@@ -358,12 +358,22 @@ def schedule() -> None:
 @click.option("--format", "output_format", type=click.Choice(["crontab", "kubernetes", "github-actions", "systemd"]),
               required=True, help="What to write: crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
                                   "systemd units.")
+@click.option("--image", metavar="NAME", default=None,
+              help="kubernetes: the image the CronJobs run, built from deploywatch's Dockerfile "
+                   "(default: deploywatch:VERSION).")
+@click.option("--repo-url", metavar="URL", default=None,
+              help="kubernetes: the repository URL the container clones (default: the repository's origin remote).")
+@click.option("--install", metavar="REQUIREMENT", default=None,
+              help="github-actions: the pip requirement the workflow installs deploywatch from (default: where "
+                   "this deploywatch was installed from, e.g. 'deploywatch @ git+https://…@COMMIT').")
 @_config_option
-def schedule_export(output_format: str, config_path: Path | None) -> int:
+def schedule_export(output_format: str, image: str | None, repo_url: str | None, install: str | None,
+                    config_path: Path | None) -> int:
     """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
     from .commands import schedule as command
 
-    return command.run(config_path=config_path, output_format=output_format)
+    return command.run(config_path=config_path, output_format=output_format,
+                       options=command.ExportOptions(image=image, repo_url=repo_url, install=install))
 
 
 @cli.group()
