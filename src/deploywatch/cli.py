@@ -323,12 +323,22 @@ def phases(run_date: date | None, config_path: Path | None, output_format: str |
     return command.run(config_path=config_path, run_date=run_date, output_format=output_format, now=now)
 
 
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _one_of(choices: Sequence[str]) -> str:
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
 @cli.command()
-@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]), metavar="SHELL")
+@click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL", required=False)
 @click.pass_context
-def completion(ctx: click.Context, shell: str) -> int:
+def completion(ctx: click.Context, shell: str | None) -> int:
     """Print the shell completion script for SHELL, e.g. source <(deploywatch completion bash)."""
     from .commands import completion as command
+
+    if shell is None:  # click's own message lists the choices on several lines
+        raise click.UsageError(f"missing SHELL: {_one_of(SHELLS)} (e.g. deploywatch completion bash)")
 
     return command.run(ctx.find_root().command, shell)
 
@@ -349,15 +359,18 @@ def serve(config_path: Path | None, listen: str | None, once: bool, grace: float
     return command.run(config_path=config_path, listen=listen, once=once, grace=grace)
 
 
+EXPORT_FORMATS = ("crontab", "kubernetes", "github-actions", "systemd")
+
+
 @cli.group()
 def schedule() -> None:
     """The [schedule] for other schedulers."""
 
 
 @schedule.command("export")
-@click.option("--format", "output_format", type=click.Choice(["crontab", "kubernetes", "github-actions", "systemd"]),
-              required=True, help="What to write: crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
-                                  "systemd units.")
+@click.option("--format", "output_format", type=click.Choice(EXPORT_FORMATS),
+              help="What to write (required): crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
+                   "systemd units.")
 @click.option("--image", metavar="NAME", default=None,
               help="kubernetes: the image the CronJobs run, built from deploywatch's Dockerfile "
                    "(default: deploywatch:VERSION).")
@@ -367,10 +380,13 @@ def schedule() -> None:
               help="github-actions: the pip requirement the workflow installs deploywatch from (default: where "
                    "this deploywatch was installed from, e.g. 'deploywatch @ git+https://…@COMMIT').")
 @_config_option
-def schedule_export(output_format: str, image: str | None, repo_url: str | None, install: str | None,
+def schedule_export(output_format: str | None, image: str | None, repo_url: str | None, install: str | None,
                     config_path: Path | None) -> int:
     """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
     from .commands import schedule as command
+
+    if output_format is None:  # required, but click's own message lists the choices on several lines
+        raise click.UsageError(f"missing --format: {_one_of(EXPORT_FORMATS)}")
 
     return command.run(config_path=config_path, output_format=output_format,
                        options=command.ExportOptions(image=image, repo_url=repo_url, install=install))

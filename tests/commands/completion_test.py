@@ -101,4 +101,5 @@ def test_completion_of_an_unknown_shell_is_a_usage_error(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "tcsh" in err and "bash" in err
     assert main(["completion"]) == 3
-    assert "SHELL" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SHELL" in err and "bash, zsh or fish" in err

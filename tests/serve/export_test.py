@@ -166,6 +166,13 @@ def test_no_jobs_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert err.count("\n") == 1 and "no jobs to export" in err and "schedule" in err
 
 
+def test_missing_format_is_a_one_line_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, '[schedule]\ndrift = "0 8 * * *"\n')
+    assert main(["schedule", "export", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--format" in err and "crontab, kubernetes, github-actions or systemd" in err
+
+
 def test_unknown_format_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path, '[schedule]\ndrift = "0 8 * * *"\n')
     code, _, err = export(config, "nomad", capsys)
