@@ -238,6 +238,28 @@ def test_kubernetes_clones_the_origin_remote_without_credentials(monorepo: Monor
     assert (code, out) == (3, "") and err.count("\n") == 1 and "--repo-url" in err
 
 
+def test_kubernetes_warns_about_what_the_container_lacks(monorepo: Monorepo, tmp_path: Path) -> None:
+    extra = """
+[services.web]
+paths = ["web/**"]
+deployed = { command = "./bin/deployed-sha web" }
+
+[services.worker]
+paths = ["worker/**"]
+deployed = { kubernetes = { name = "worker" } }
+
+[services.batch]
+paths = ["batch/**"]
+deployed = { file = "../outside/batch.sha" }
+"""
+    monorepo.config.write_text(CONFIG + extra, encoding="utf-8")
+    code, out, err = export("--format", "kubernetes", "--config", str(monorepo.config), "--repo-url", monorepo.url)
+    assert code == 0, err
+    assert "deployed sources run programs: web (its command), worker (kubectl); build an image FROM it" in err
+    assert "deployed files outside the repository are not in the container's clone: batch;" in err
+    assert err.count("\n") == 2 and out.count("# WARNING: ") == 2
+
+
 # ---------------------------------------------------------------- GitHub Actions
 
 

@@ -91,7 +91,8 @@ def test_kubernetes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
                                     'canary = "*/30 * * * *"\ntimeout = "45m"\ncatch_up = false\n')
     code, out, err = export(config, "kubernetes", capsys, "--repo-url", REPO_URL)
     # the config is outside the repository: mounted from a ConfigMap, and [repo] path must name the clone
-    assert code == 0 and err.count("\n") == 1 and "ConfigMap" in err and "DEPLOYWATCH_REPO_DIR" in err
+    assert code == 0 and err.count("\n") == 2 and "ConfigMap" in err and "DEPLOYWATCH_REPO_DIR" in err
+    assert "deployed files outside the repository are not in the container's clone: api;" in err
     documents = [d for d in yaml.safe_load_all(out) if d]
     assert [d["metadata"]["name"] for d in documents] == ["deploywatch-drift", "deploywatch-canary"]
     for document, (job, cron) in zip(documents, [("drift", "0 */2 * * *"), ("canary", "*/30 * * * *")],

@@ -36,6 +36,7 @@ from .schedule_sources import (
     clone_branch,
     clone_url,
     config_in_repo,
+    container_gaps,
     default_image,
     install_requirement,
     without_credentials,
@@ -174,6 +175,8 @@ def kubernetes(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[
         "# Every run must reach the same store: a PostgreSQL [store] url, or a persistent volume for SQLite.",
         "# A non-zero exit (warning or critical findings) marks the Job failed.",
     ]
+    for gap in container_gaps(loaded):
+        _warn(gap, lines, warnings)
     if in_repo is None:
         config_arg = f"{CONFIGMAP_DIR}/{loaded.path.name}"
         _warn(f"{loaded.path} is outside the repository, so the CronJob reads it from the ConfigMap "

@@ -19,7 +19,7 @@ from ..errors import GitError, UsageError
 from ..git import Repo
 
 __all__ = ["IMAGE_USER", "REPO_DIR", "WORKSPACE", "build_hint", "clone_branch", "clone_url", "config_in_repo",
-           "default_image", "install_requirement", "without_credentials"]
+           "container_gaps", "default_image", "install_requirement", "without_credentials"]
 
 WORKSPACE = "/workspace"  # the image's VOLUME and WORKDIR: the CronJob mounts its volume here
 REPO_DIR = f"{WORKSPACE}/repo"  # DEPLOYWATCH_REPO_DIR in the image: where the entrypoint keeps the clone
@@ -102,6 +102,34 @@ def clone_url(loaded: LoadedConfig, given: str | None) -> str:
 def clone_branch(loaded: LoadedConfig) -> str:
     """The branch the container checks out: ``[repo] branch`` as the remote names it (``origin/main`` → main)."""
     return loaded.config.repo.branch.removeprefix("origin/").removeprefix("refs/heads/")
+
+
+_PROGRAMS = {"command": "its command", "cloudrun": "gcloud", "kubernetes": "kubectl", "lambda": "aws"}
+
+
+def container_gaps(loaded: LoadedConfig) -> list[str]:
+    """What the services need that the image and the clone do not have: programs run by their deployed sources
+    (the image has deploywatch and git only), and deployed files outside the repository."""
+    needs_programs: list[str] = []
+    outside: list[str] = []
+    for name, service in loaded.config.services.items():
+        kind = service.deployed.kind
+        if kind in _PROGRAMS:
+            needs_programs.append(f"{name} ({_PROGRAMS[kind]})")
+        elif kind == "file" and service.deployed.file is not None:
+            try:
+                loaded.resolve(service.deployed.file).relative_to(loaded.repo_path)
+            except ValueError:
+                outside.append(name)
+    gaps = []
+    if needs_programs:
+        gaps.append(f"the image has deploywatch and git only, but deployed sources run programs: "
+                    f"{', '.join(needs_programs)}; build an image FROM it that adds them (and their credentials) "
+                    "and pass it with --image")
+    if outside:
+        gaps.append(f"deployed files outside the repository are not in the container's clone: {', '.join(outside)}; "
+                    "commit them, or use a url source")
+    return gaps
 
 
 def config_in_repo(loaded: LoadedConfig) -> str | None:
