@@ -116,7 +116,7 @@ def contains(commit: str, config_path: Path | None, output_format: str | None, n
 @click.option("--head", default="HEAD", show_default=True, help="The revision with the change.")
 @click.option("--staged", is_flag=True, help="Use the files staged in the index instead of a revision range.")
 @click.option("--files", "use_files", is_flag=True,
-              help="Use the PATHS given (as many as you like, after --files or anywhere) instead of git.")
+              help="Use the PATH arguments instead of git: --files a.py b.py (or --files a.py --files b.py).")
 @click.argument("paths", nargs=-1, metavar="[--files PATH...]")
 @report_options(("lines", "json", "github", "table", "markdown"))
 def affected(base: str | None, head: str, staged: bool, use_files: bool, paths: tuple[str, ...],
