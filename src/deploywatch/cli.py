@@ -115,15 +115,19 @@ def contains(commit: str, config_path: Path | None, output_format: str | None, n
 @click.option("--base", help="The revision the change is based on (e.g. origin/main).")
 @click.option("--head", default="HEAD", show_default=True, help="The revision with the change.")
 @click.option("--staged", is_flag=True, help="Use the files staged in the index instead of a revision range.")
-@click.option("--files", "files", multiple=True, help="Use these paths (repeatable) instead of git.")
+@click.option("--files", "use_files", is_flag=True,
+              help="Use the PATH arguments instead of git: --files a.py b.py (or --files a.py --files b.py).")
+@click.argument("paths", nargs=-1, metavar="[--files PATH...]")
 @report_options(("lines", "json", "github", "table", "markdown"))
-def affected(base: str | None, head: str, staged: bool, files: tuple[str, ...], config_path: Path | None,
-             output_format: str | None, now: datetime) -> int:
+def affected(base: str | None, head: str, staged: bool, use_files: bool, paths: tuple[str, ...],
+             config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Which services a change touches, and which glob matched each file."""
+    # --files is a flag and the paths are arguments: click options take a fixed number of values, and this
+    # way `--files a b` and `--files a --files b` both read as documented.
     from .commands import affected as command
 
-    return command.run(base=base, head=head, staged=staged, files=files, config_path=config_path,
-                       output_format=output_format)
+    return command.run(base=base, head=head, staged=staged, files=paths, use_files=use_files,
+                       config_path=config_path, output_format=output_format)
 
 
 @cli.command()
@@ -312,11 +316,31 @@ def complete(phase: str, processor: str, run_date: date | None, config_path: Pat
 @cli.command()
 @_date_option("The date to look at")
 @report_options()
-def completion(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
-    """Which processors reported each phase, who is missing, and whether the phase's data agrees."""
-    from .commands import completion as command
+def phases(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+    """Phase completion: which processors reported each phase, who is missing, and whether the data agrees."""
+    from .commands import phases as command
 
     return command.run(config_path=config_path, run_date=run_date, output_format=output_format, now=now)
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _one_of(choices: Sequence[str]) -> str:
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL", required=False)
+@click.pass_context
+def completion(ctx: click.Context, shell: str | None) -> int:
+    """Print the shell completion script for SHELL, e.g. source <(deploywatch completion bash)."""
+    from .commands import completion as command
+
+    if shell is None:  # click's own message lists the choices on several lines
+        raise click.UsageError(f"missing SHELL: {_one_of(SHELLS)} (e.g. deploywatch completion bash)")
+
+    return command.run(ctx.find_root().command, shell)
 
 
 @cli.command()
@@ -335,21 +359,37 @@ def serve(config_path: Path | None, listen: str | None, once: bool, grace: float
     return command.run(config_path=config_path, listen=listen, once=once, grace=grace)
 
 
+EXPORT_FORMATS = ("crontab", "kubernetes", "github-actions", "systemd")
+
+
 @cli.group()
 def schedule() -> None:
     """The [schedule] for other schedulers."""
 
 
 @schedule.command("export")
-@click.option("--format", "output_format", type=click.Choice(["crontab", "kubernetes", "github-actions", "systemd"]),
-              required=True, help="What to write: crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
-                                  "systemd units.")
+@click.option("--format", "output_format", type=click.Choice(EXPORT_FORMATS),
+              help="What to write (required): crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
+                   "systemd units.")
+@click.option("--image", metavar="NAME", default=None,
+              help="kubernetes: the image the CronJobs run, built from deploywatch's Dockerfile "
+                   "(default: deploywatch:VERSION).")
+@click.option("--repo-url", metavar="URL", default=None,
+              help="kubernetes: the repository URL the container clones (default: the repository's origin remote).")
+@click.option("--install", metavar="REQUIREMENT", default=None,
+              help="github-actions: the pip requirement the workflow installs deploywatch from (default: where "
+                   "this deploywatch was installed from, e.g. 'deploywatch @ git+https://…@COMMIT').")
 @_config_option
-def schedule_export(output_format: str, config_path: Path | None) -> int:
+def schedule_export(output_format: str | None, image: str | None, repo_url: str | None, install: str | None,
+                    config_path: Path | None) -> int:
     """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
     from .commands import schedule as command
 
-    return command.run(config_path=config_path, output_format=output_format)
+    if output_format is None:  # required, but click's own message lists the choices on several lines
+        raise click.UsageError(f"missing --format: {_one_of(EXPORT_FORMATS)}")
+
+    return command.run(config_path=config_path, output_format=output_format,
+                       options=command.ExportOptions(image=image, repo_url=repo_url, install=install))
 
 
 @cli.group()

@@ -118,3 +118,29 @@ def test_bad_arguments(workspace: tuple[Path, GitRepo], capsys: pytest.CaptureFi
     assert "exactly one of" in capsys.readouterr().err
     assert main(["affected", "--base", "nope", "--config", str(config)]) == 3
     assert "--base 'nope'" in capsys.readouterr().err
+
+
+def test_files_takes_several_paths_after_one_flag(workspace: tuple[Path, GitRepo],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    config, _ = workspace
+    one_flag = run_json(capsys, "--files", "worker/w.py", "docs/d.md", "--config", str(config))
+    repeated = run_json(capsys, "--files", "worker/w.py", "--files", "docs/d.md", "--config", str(config))
+    assert one_flag == repeated
+    assert [s["name"] for s in one_flag["services"]] == ["worker", "docs"]
+    assert one_flag["files_changed"] == 2
+    # options may follow the paths, and the paths may follow other options
+    assert main(["affected", "--config", str(config), "--files", "analytics/a.py", "worker/w.py",
+                 "--format", "lines"]) == 0
+    assert capsys.readouterr().out == "worker\nanalytics\n"
+
+
+def test_paths_need_files_and_files_needs_paths(workspace: tuple[Path, GitRepo],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    config, _ = workspace
+    # a bare word is not silently taken for a file (a mistyped `affected main` would say "nothing affected")
+    assert main(["affected", "main", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--files" in err and "'main'" in err
+    assert main(["affected", "--files", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--files needs at least one PATH" in err

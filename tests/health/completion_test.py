@@ -132,7 +132,7 @@ def test_default_date_is_today_in_the_warehouse_time_zone(tmp_path: Path, capsys
     assert (code, out) == (0, "recorded p/a for 2026-11-22: 1/2\n")
     code, out, _ = cli(capsys, "complete", "p", "b", "--config", str(config), "--now", "2026-11-23T09:00:00Z")
     assert (code, out) == (0, "recorded p/b for 2026-11-23: 1/2\n")
-    code, out, _ = cli(capsys, "completion", "--config", str(config), "--now", "2026-11-23T05:00:00Z",
+    code, out, _ = cli(capsys, "phases", "--config", str(config), "--now", "2026-11-23T05:00:00Z",
                        "--format", "json")
     assert json.loads(out)["date"] == "2026-11-22"
     assert json.loads(out)["phases"][0]["recorded"] == ["a"]
@@ -437,7 +437,7 @@ def test_completion_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     }, warehouse=warehouse)
     for phase, processor in (("phase3", "player_game_summary"), ("phase4", "ml_features")):
         complete(capsys, config, phase, processor)
-    base = ["completion", "--config", str(config), "--now", NOW_ARG, "--date", DAY_ARG]
+    base = ["phases", "--config", str(config), "--now", NOW_ARG, "--date", DAY_ARG]
 
     code, out, err = cli(capsys, *base)
     assert (code, err) == (2, "")
@@ -451,7 +451,7 @@ def test_completion_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code, out, _ = cli(capsys, *base, "--format", "json")
     document = json.loads(out)
     assert code == 2
-    assert (document["schema"], document["date"], document["status"]) == ("deploywatch.completion/v1", "2026-11-22",
+    assert (document["schema"], document["date"], document["status"]) == ("deploywatch.phases/v1", "2026-11-22",
                                                                         "critical")
     assert [(p["phase"], p["status"], p["weight"]) for p in document["phases"]] == [("phase3", "warning", 2.0),
                                                                                   ("phase4", "critical", 1.0)]
@@ -477,6 +477,6 @@ def test_completion_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_completion_without_phases_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path, {})
-    code, out, err = cli(capsys, "completion", "--config", str(config), "--now", NOW_ARG)
+    code, out, err = cli(capsys, "phases", "--config", str(config), "--now", NOW_ARG)
     assert (code, out) == (3, "")
     assert "no phases configured" in err

@@ -7,16 +7,15 @@ cron expression (with ``systemd-analyze calendar`` when it is installed).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from cronsim import CronSim
 
 from deploywatch.cli import main
@@ -32,14 +31,18 @@ deployed = { file = "deployed/api.sha" }
 """
 
 
-def write_config(tmp_path: Path, schedule: str) -> Path:
+INSTALL = "deploywatch @ git+https://git.example.com/acme/deploywatch@v0.1.0"
+REPO_URL = "https://git.example.com/acme/mono.git"
+
+
+def write_config(tmp_path: Path, schedule: str, *, repo: str = "repo") -> Path:
     config = tmp_path / "deploywatch.toml"
-    config.write_text(BASE + "\n" + schedule, encoding="utf-8")
+    config.write_text(BASE.replace('path = "repo"', f'path = "{repo}"') + "\n" + schedule, encoding="utf-8")
     return config
 
 
-def export(config: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["schedule", "export", "--format", fmt, "--config", str(config)])
+def export(config: Path, fmt: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    code = main(["schedule", "export", "--format", fmt, "--config", str(config), *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -51,56 +54,6 @@ def fires(cron: str, timezone: str, start: datetime, days: int) -> list[datetime
             return found
         found.append(moment.astimezone(UTC))
     return found
-
-
-# ---------------------------------------------------------------- a YAML reader for the subset the export writes
-
-
-def _scalar(text: str) -> Any:
-    if text.startswith('"'):
-        return json.loads(text)
-    if text in ("true", "false"):
-        return text == "true"
-    if text == "null":
-        return None
-    if text == "{}":
-        return {}
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return text
-
-
-def read_yaml(lines: list[str]) -> Any:
-    """Block mappings, block sequences and scalars (comments and blank lines ignored)."""
-    rows = [(len(line) - len(line.lstrip(" ")), line.strip()) for line in lines
-            if line.strip() and not line.strip().startswith("#")]
-
-    def block(i: int, indent: int) -> tuple[Any, int]:
-        if rows[i][1].startswith("- "):
-            items = []
-            while i < len(rows) and rows[i][0] == indent and rows[i][1].startswith("- "):
-                rest = rows[i][1][2:]
-                if re.match(r"^[\w./-]+:( |$)", rest):  # a mapping starts on the dash line
-                    rows[i] = (indent + 2, rest)
-                    value, i = block(i, indent + 2)
-                else:
-                    value, i = _scalar(rest), i + 1
-                items.append(value)
-            return items, i
-        mapping: dict[str, Any] = {}
-        while i < len(rows) and rows[i][0] == indent and not rows[i][1].startswith("- "):
-            key, _, rest = rows[i][1].partition(":")
-            rest = rest.strip()
-            if rest:
-                mapping[key] = _scalar(rest)
-                i += 1
-            else:
-                mapping[key], i = block(i + 1, rows[i + 1][0])
-        return mapping, i
-
-    value, end = block(0, rows[0][0])
-    assert end == len(rows), f"unparsed from line {end}: {rows[end]}"
-    return value
 
 
 # ---------------------------------------------------------------- the four formats
@@ -136,9 +89,11 @@ def test_crontab_escapes_percent_and_warns_about_seconds(tmp_path: Path, capsys:
 def test_kubernetes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path, '[schedule]\ntimezone = "America/New_York"\ndrift = "0 */2 * * *"\n'
                                     'canary = "*/30 * * * *"\ntimeout = "45m"\ncatch_up = false\n')
-    code, out, err = export(config, "kubernetes", capsys)
-    assert code == 0 and err == ""
-    documents = [read_yaml(chunk.splitlines()) for chunk in out.split("\n---\n")[1:]]
+    code, out, err = export(config, "kubernetes", capsys, "--repo-url", REPO_URL)
+    # the config is outside the repository: mounted from a ConfigMap, and [repo] path must name the clone
+    assert code == 0 and err.count("\n") == 2 and "ConfigMap" in err and "DEPLOYWATCH_REPO_DIR" in err
+    assert "deployed files outside the repository are not in the container's clone: api;" in err
+    documents = [d for d in yaml.safe_load_all(out) if d]
     assert [d["metadata"]["name"] for d in documents] == ["deploywatch-drift", "deploywatch-canary"]
     for document, (job, cron) in zip(documents, [("drift", "0 */2 * * *"), ("canary", "*/30 * * * *")],
                                      strict=True):
@@ -152,17 +107,18 @@ def test_kubernetes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         container = job_spec["template"]["spec"]["containers"][0]
         assert container["args"] == [job, "--config", "/etc/deploywatch/deploywatch.toml"]
         assert job_spec["template"]["spec"]["restartPolicy"] == "Never"
-        assert job_spec["template"]["spec"]["volumes"][0]["configMap"] == {"name": "deploywatch-config"}
+        assert job_spec["template"]["spec"]["volumes"][1]["configMap"] == {"name": "deploywatch-config"}
+        assert {"name": "DEPLOYWATCH_REPO_URL", "value": REPO_URL} in container["env"]
 
     write_config(tmp_path, '[schedule]\ndrift = "0 8 * * *"\n')
-    _, out, _ = export(config, "kubernetes", capsys)
+    _, out, _ = export(config, "kubernetes", capsys, "--repo-url", REPO_URL)
     assert "startingDeadlineSeconds" not in out  # catch_up (the default): Kubernetes makes up a missed run
 
 
 def test_github_actions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path, '[schedule]\ntimezone = "Asia/Tokyo"\ndrift = "0 8 * * 1-5"\n'
-                                    'canary = "*/10 * * * *"\ncheck = "0 8 1 * *"\ntimeout = "90m"\n')
-    code, out, err = export(config, "github-actions", capsys)
+                                    'canary = "*/10 * * * *"\ncheck = "0 8 1 * *"\ntimeout = "90m"\n', repo=".")
+    code, out, err = export(config, "github-actions", capsys, "--install", INSTALL)
     assert code == 0
     assert "check: 0 8 1 * * in Asia/Tokyo" in err  # a day-of-month shifted to the day before: not one expression
     assert err.count("warning") == 1
@@ -177,8 +133,8 @@ def test_github_actions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_github_actions_utc_is_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = write_config(tmp_path, '[schedule]\ndrift = "17 3 * * *"\n')
-    code, out, err = export(config, "github-actions", capsys)
+    config = write_config(tmp_path, '[schedule]\ndrift = "17 3 * * *"\n', repo=".")
+    code, out, err = export(config, "github-actions", capsys, "--install", INSTALL)
     assert code == 0 and err == ""
     assert re.findall(r'- cron: "([^"]+)"', out) == ["17 3 * * *"]
     assert "GitHub Actions schedules are UTC too" in out
@@ -209,6 +165,13 @@ def test_no_jobs_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     code, out, err = export(config, fmt, capsys)
     assert (code, out) == (3, "")
     assert err.count("\n") == 1 and "no jobs to export" in err and "schedule" in err
+
+
+def test_missing_format_is_a_one_line_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, '[schedule]\ndrift = "0 8 * * *"\n')
+    assert main(["schedule", "export", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--format" in err and "crontab, kubernetes, github-actions or systemd" in err
 
 
 def test_unknown_format_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

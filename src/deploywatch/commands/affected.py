@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,9 +78,21 @@ def _changed_files(repo: Repo, base: str | None, head: str, staged: bool,
     return paths, {"base": base_sha, "head": head_sha, "merge_base": merge_base}
 
 
-def run(*, base: str | None, head: str, staged: bool, files: Sequence[str], config_path: Path | None,
-        output_format: str | None) -> int:
-    """Print the affected services; exit 0 (3 when the change cannot be determined)."""
+def _check_paths(files: Sequence[str], use_files: bool) -> None:
+    """Paths are taken only after ``--files``: a stray word (``affected main``) is not silently a file name."""
+    if use_files and not files:
+        raise UsageError("--files needs at least one PATH (e.g. --files api/app.py shared/util.py)")
+    if files and not use_files:
+        raise UsageError(f"unexpected argument {files[0]!r}: give paths after --files "
+                         f"(--files {shlex.join(files)}), or a revision with --base")
+
+
+def run(*, base: str | None, head: str, staged: bool, files: Sequence[str], use_files: bool,
+        config_path: Path | None, output_format: str | None) -> int:
+    """Print the affected services; exit 0 (3 when the change cannot be determined).
+
+    ``files`` are the paths given after ``--files`` (``use_files``), used instead of asking git."""
+    _check_paths(files, use_files)
     workspace = open_workspace(config_path)
     changed, revs = _changed_files(workspace.repo, base, head, staged, files)
     names = workspace.select()

@@ -1,73 +1,34 @@
-"""``deploywatch completion``: per phase, who reported for a date, who is missing, and whether the data agrees."""
+"""``deploywatch completion SHELL``: the shell completion script for bash, zsh or fish.
+
+The script is click's own (the one ``_DEPLOYWATCH_COMPLETE=bash_source deploywatch`` prints): sourced, it
+registers a completion function that calls ``deploywatch`` back with ``_DEPLOYWATCH_COMPLETE=bash_complete``
+and the words typed so far, so what is offered always matches the installed version's commands and options.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from pathlib import Path
+import sys
 
-from ..completion import PhaseStatus
-from ..config import load_config
-from ..durations import format_age
-from ..errors import UsageError
-from ..render import console, emit_json, markdown_table, status_style, styled, table
-from ..status import worst
+import click
+from click.shell_completion import get_completion_class
 
-__all__ = ["COMPLETION_SCHEMA", "run"]
+__all__ = ["COMPLETE_VAR", "PROG_NAME", "run", "script"]
 
-COMPLETION_SCHEMA = "deploywatch.completion/v1"
+PROG_NAME = "deploywatch"
+COMPLETE_VAR = "_DEPLOYWATCH_COMPLETE"
 
 
-def run(*, config_path: Path | None, run_date: date | None, output_format: str | None, now: datetime) -> int:
-    """Print every phase's completion for ``run_date`` (today in the warehouse time zone by default), reconciled
-    with its data's freshness; the exit code is the worst status's."""
-    from ..checks.runner import open_store
-    from ..completion import default_run_date, phase_statuses
-
-    loaded = load_config(config_path)
-    if not loaded.config.phases:
-        raise UsageError(f"no phases configured in {loaded.path}: add [phases.NAME] with the processors expected "
-                         "to report completion")
-    day = run_date or default_run_date(loaded, now)
-    with open_store(loaded) as store:
-        phases = phase_statuses(loaded, store, day, now=now)
-    status = worst(p.status for p in phases)
-    fmt = output_format or "table"
-    if fmt == "json":
-        emit_json({"schema": COMPLETION_SCHEMA, "date": day.isoformat(), "status": str(status),
-                   "phases": [p.as_json() for p in phases]})
-    elif fmt == "markdown":
-        print(render_markdown(phases, day))
-    else:
-        render_table(phases, day)
-    return status.exit_code
+def script(command: click.Command, shell: str) -> str:
+    """The completion script for ``shell`` (bash, zsh or fish) for the ``deploywatch`` command group."""
+    completer = get_completion_class(shell)
+    if completer is None:
+        raise click.BadParameter(f"no shell completion for {shell!r}", param_hint="SHELL")
+    # The template, not ShellComplete.source(): for bash that first runs `bash` to check its version (without
+    # a timeout, on stderr); the script is printed for a shell that may not be this machine's.
+    return completer.source_template % completer(command, {}, PROG_NAME, COMPLETE_VAR).source_vars()
 
 
-def _freshness(phase: PhaseStatus) -> str:
-    if phase.within_seconds is None:
-        return "-"
-    if phase.age_seconds is None:
-        return "unmeasured"
-    state = "fresh" if phase.fresh else "stale"
-    return f"{format_age(phase.age_seconds)} ({state}, limit {format_age(phase.within_seconds)})"
-
-
-def _rows(phases: list[PhaseStatus]) -> list[list[str]]:
-    return [[p.phase, f"{len(p.recorded)}/{len(p.expected)}", ", ".join(p.missing) or "-", _freshness(p),
-             str(p.status), p.summary] for p in phases]
-
-
-def render_table(phases: list[PhaseStatus], day: date) -> None:
-    """One row per phase."""
-    rows: list[list[object]] = []
-    for phase, row in zip(phases, _rows(phases), strict=True):
-        rows.append([*row[:4], styled(row[4], status_style(phase.status)), row[5]])
-    columns = [("PHASE", "left"), ("REPORTED", "right"), ("MISSING", "left"), ("FRESHNESS", "left"),
-               ("STATUS", "left"), ("WHY", "left")]
-    console().print(table(columns, rows, title=f"Phase completion for {day.isoformat()}"))
-
-
-def render_markdown(phases: list[PhaseStatus], day: date) -> str:
-    """The phases as a GitHub-flavoured Markdown table."""
-    lines = [f"### Phase completion for {day.isoformat()}", "",
-             markdown_table(["Phase", "Reported", "Missing", "Freshness", "Status", "Why"], _rows(phases))]
-    return "\n".join(lines) + "\n"
+def run(command: click.Command, shell: str) -> int:
+    """Print the completion script for ``shell``; exit 0."""
+    sys.stdout.write(script(command, shell))
+    return 0

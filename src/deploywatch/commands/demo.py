@@ -60,7 +60,7 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
                  "deploywatch gate phase3_to_phase4           # may phase 4 run? FAIL: stale team-defense table",
                  "deploywatch canary --phase phase4 --explain # the SQL: one statement per table and filter",
                  "deploywatch history phase4.vegas_line_coverage.yesterday",
-                 "deploywatch completion                      # phase 3: a tracking gap, not a failure",
+                 "deploywatch phases                          # phase 3: a tracking gap, not a failure",
                  "deploywatch serve                           # the daemon: schedule, API, metrics",
                  "deploywatch config check"):
         out.print(f"  {line}", markup=False)

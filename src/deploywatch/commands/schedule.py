@@ -7,9 +7,10 @@ configured time zone, and mirrors the daemon's rules where the target can: no ov
 the ``timeout`` (``timeout``, ``activeDeadlineSeconds``, ``timeout-minutes``, ``TimeoutStartSec``) and
 ``catch_up`` (systemd ``Persistent=``; a Kubernetes ``startingDeadlineSeconds`` when it is off).
 
-GitHub Actions schedules are UTC only: an expression is converted when the time zone has a fixed UTC offset and
-the result is again one cron expression; otherwise (daylight saving time) it is converted with the zone's
-standard offset and a ``WARNING`` comment says what happens during DST.
+Every export works as printed: crontab and systemd run this machine's ``deploywatch`` on the config in place; the
+CronJobs run the image deploywatch's ``Dockerfile`` builds, which clones the repository at start (see
+:mod:`.schedule_sources`); the workflow checks the repository out and installs deploywatch from where this one
+was installed from. The cron conversions live in :mod:`.schedule_cron`.
 """
 
 from __future__ import annotations
@@ -19,26 +20,46 @@ import math
 import shlex
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..config import LoadedConfig, load_config
-from ..errors import ConfigError
+from ..errors import ConfigError, UsageError
+from .schedule_cron import expand, github_cron, nonstandard, on_calendar
+from .schedule_sources import (
+    IMAGE_USER,
+    REPO_DIR,
+    WORKSPACE,
+    build_hint,
+    clone_branch,
+    clone_url,
+    config_in_repo,
+    container_gaps,
+    default_image,
+    install_requirement,
+    without_credentials,
+)
 
-__all__ = ["FORMATS", "crontab", "github_actions", "github_cron", "kubernetes", "on_calendar", "run", "systemd"]
+__all__ = ["FORMATS", "ExportOptions", "crontab", "expand", "github_actions", "github_cron", "kubernetes",
+           "on_calendar", "run", "systemd"]
 
 FORMATS = ("crontab", "kubernetes", "github-actions", "systemd")
-_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT",
-              "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "GMT0", "GMT+0", "GMT-0", "Greenwich", "Etc/Greenwich"}
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_SYSTEMD_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+CONFIGMAP_DIR = "/etc/deploywatch"  # where a config that is not in the repository is mounted in the CronJob
 
 
-def run(*, config_path: Path | None, output_format: str) -> int:
+@dataclass(frozen=True)
+class ExportOptions:
+    """Where the exported jobs get deploywatch and the repository from (None: work it out, see
+    :mod:`.schedule_sources`)."""
+
+    image: str | None = None  # the CronJobs' image (default deploywatch:VERSION)
+    repo_url: str | None = None  # the URL the CronJobs clone (default: the origin remote)
+    install: str | None = None  # the pip requirement the workflow installs (default: where this one came from)
+
+
+def run(*, config_path: Path | None, output_format: str, options: ExportOptions | None = None) -> int:
     """Print the export; exit 0 (3 with a one-line error when ``[schedule]`` has no jobs)."""
     loaded = load_config(config_path)
     jobs = loaded.config.schedule.jobs()
@@ -46,187 +67,11 @@ def run(*, config_path: Path | None, output_format: str) -> int:
         raise ConfigError("no jobs to export: set drift, canary or check to a cron expression in [schedule]",
                           file=str(loaded.path), key="schedule")
     render = {"crontab": crontab, "kubernetes": kubernetes, "github-actions": github_actions, "systemd": systemd}
-    text, warnings = render[output_format](loaded)
+    text, warnings = render[output_format](loaded, options or ExportOptions())
     for warning in warnings:
         print(f"deploywatch: warning: {warning}", file=sys.stderr)
     sys.stdout.write(text)
     return 0
-
-
-# ---------------------------------------------------------------- cron fields
-
-
-def _number(text: str, names: Sequence[str], lo: int) -> int:
-    upper = text.upper()
-    if upper in names:
-        return names.index(upper) + lo
-    return int(text)
-
-
-def expand(field: str, lo: int, hi: int, names: Sequence[str] = ()) -> set[int] | None:
-    """The values a numeric cron field matches (``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n``, ``a/n``, lists, names);
-    None for syntax it does not cover (``L``, ``W``, ``#``, ``?``)."""
-    found: set[int] = set()
-    for item in field.split(","):
-        base, _, step_text = item.partition("/")
-        try:
-            step = int(step_text) if step_text else 1
-            if base == "*":
-                start, end = lo, hi
-            elif "-" in base:
-                first, last = base.split("-", 1)
-                start, end = _number(first, names, lo), _number(last, names, lo)
-            else:
-                start = _number(base, names, lo)
-                end = hi if step_text else start
-        except ValueError:
-            return None
-        if step < 1 or not lo <= start <= hi or not lo <= end <= hi or start > end:
-            return None
-        found.update(range(start, end + 1, step))
-    return found
-
-
-def _fields(cron: str) -> tuple[str, list[str]]:
-    """(seconds, [minute, hour, day of month, month, day of week])."""
-    parts = cron.split()
-    return (parts[0], parts[1:]) if len(parts) == 6 else ("0", parts)
-
-
-def _days_of_week(field: str) -> set[int] | None:
-    days = expand(field, 0, 7, _DAYS)
-    return None if days is None else {d % 7 for d in days}
-
-
-def _nonstandard(cron: str) -> str | None:
-    """Why a POSIX-style cron would not understand ``cron``, or None."""
-    if len(cron.split()) == 6:
-        return "it has a seconds field"
-    minute, hour, dom, month, dow = _fields(cron)[1]
-    if None in (expand(minute, 0, 59), expand(hour, 0, 23), expand(dom, 1, 31), expand(month, 1, 12, _MONTHS),
-                _days_of_week(dow)):
-        return "it uses L, W, # or ?"
-    return None
-
-
-def _list(values: Iterable[int], lo: int, hi: int, width: int = 0) -> str:
-    ordered = sorted(set(values))
-    if ordered == list(range(lo, hi + 1)):
-        return "*"
-    return ",".join(f"{v:0{width}d}" for v in ordered)
-
-
-# ---------------------------------------------------------------- time zones
-
-
-def _offsets(timezone: str) -> tuple[set[timedelta], timedelta]:
-    """Every UTC offset ``timezone`` uses from 2025 to 2030, and its standard (non-DST) offset."""
-    zone = ZoneInfo(timezone)
-    seen: set[timedelta] = set()
-    standard: timedelta | None = None
-    moment = datetime(2025, 1, 1, 12, tzinfo=UTC)
-    while moment.year < 2031:
-        local = moment.astimezone(zone)
-        offset = local.utcoffset() or timedelta(0)
-        seen.add(offset)
-        if standard is None and not local.dst():
-            standard = offset
-        moment += timedelta(days=7)
-    return seen, standard if standard is not None else min(seen)
-
-
-def _utc(timezone: str) -> bool:
-    return timezone in _UTC_NAMES or _offsets(timezone)[0] == {timedelta(0)}
-
-
-def _shift(cron: str, offset: timedelta) -> str | None:
-    """``cron`` (5 fields, local time at UTC ``offset``) as one UTC expression, or None when there is none."""
-    minute, hour, dom, month, dow = _fields(cron)[1]
-    minutes, hours = expand(minute, 0, 59), expand(hour, 0, 23)
-    if minutes is None or hours is None:
-        return None
-    shift = int(offset.total_seconds()) // 60
-    moved = [h * 60 + m - shift for h in hours for m in minutes]
-    times = {t % 1440 for t in moved}
-    day_moves = {t // 1440 for t in moved}
-    new_hours, new_minutes = {t // 60 for t in times}, {t % 60 for t in times}
-    if {h * 60 + m for h in new_hours for m in new_minutes} != times:
-        return None  # not a product of minutes and hours any more
-    any_day = dom == "*" and month == "*" and dow in ("*", "?")
-    if not any_day and day_moves != {0}:
-        days = _days_of_week(dow)
-        if len(day_moves) != 1 or dom != "*" or month != "*" or days is None:
-            return None
-        move = day_moves.pop()
-        dow = _list(((d + move) % 7 for d in days), 0, 6)
-    minute_text = minute if new_minutes == minutes else _list(new_minutes, 0, 59)
-    hour_text = hour if new_hours == hours else _list(new_hours, 0, 23)
-    return " ".join((minute_text, hour_text, dom, month, dow))
-
-
-def github_cron(cron: str, timezone: str) -> tuple[str, list[str]]:
-    """The GitHub Actions (UTC) expression for ``cron`` in ``timezone``, and comment lines explaining it."""
-    seconds, fields = _fields(cron)
-    notes: list[str] = []
-    five = " ".join(fields)
-    if len(cron.split()) == 6:
-        if seconds != "0":
-            notes.append(f"WARNING: GitHub Actions cron has no seconds field: seconds '{seconds}' dropped")
-        cron = five
-    if _utc(timezone):
-        return cron, [*notes, f"{cron} in {timezone}: GitHub Actions schedules are UTC too"]
-    offsets, standard = _offsets(timezone)
-    each = {_shift(cron, offset) for offset in offsets}
-    if len(each) == 1 and None not in each:  # the same UTC expression whatever the offset (e.g. */30 * * * *)
-        converted = each.pop()
-        assert converted is not None
-        which = f"UTC{_offset_text(standard)} all year" if len(offsets) == 1 else "the same in UTC all year"
-        return converted, [*notes, f"{cron} in {timezone} ({which})"]
-    if len(offsets) == 1:
-        return cron, [*notes, f"WARNING: {cron} in {timezone} (UTC{_offset_text(standard)}) is not one UTC cron "
-                              "expression: left as is, so it runs at these times in UTC; convert it by hand"]
-    converted = _shift(cron, standard)
-    others = sorted(offsets - {standard})
-    alternatives = "; ".join(f"during DST (UTC{_offset_text(o)}) use '{_shift(cron, o) or 'no single expression'}'"
-                             for o in others)
-    if converted is None:
-        return cron, [*notes, f"WARNING: {cron} in {timezone} is not one UTC cron expression (the zone changes "
-                              "its UTC offset): left as is, so it runs at these times in UTC; convert it by hand"]
-    return converted, [*notes, f"WARNING: {cron} in {timezone} converted with standard time "
-                               f"(UTC{_offset_text(standard)}): GitHub Actions schedules are UTC only, so during "
-                               f"daylight saving time it runs an hour off; {alternatives}"]
-
-
-def _offset_text(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-# ---------------------------------------------------------------- systemd calendar
-
-
-def on_calendar(cron: str, timezone: str) -> list[str] | None:
-    """``OnCalendar=`` values for ``cron`` in ``timezone`` (two when cron ORs day of month and day of week);
-    None when it uses syntax systemd cannot express."""
-    seconds, (minute, hour, dom, month, dow) = _fields(cron)
-    values = [expand(seconds, 0, 59), expand(minute, 0, 59), expand(hour, 0, 23), expand(dom, 1, 31),
-              expand(month, 1, 12, _MONTHS), _days_of_week(dow)]
-    if any(v is None for v in values):
-        return None
-    secs, mins, hours, days, months, weekdays = (v or set() for v in values)
-    clock = f"{_list(hours, 0, 23, 2)}:{_list(mins, 0, 59, 2)}:{_list(secs, 0, 59, 2)}"
-
-    def spec(with_days: bool, with_weekdays: bool) -> str:
-        day_text = _list(days, 1, 31, 2) if with_days else "*"
-        week = ",".join(_SYSTEMD_DAYS[d] for d in sorted(weekdays)) + " " if with_weekdays else ""
-        return f"{week}*-{_list(months, 1, 12, 2)}-{day_text} {clock} {timezone}"
-
-    dom_any, dow_any = len(days) == 31, len(weekdays) == 7
-    # cron (as cronsim): both restricted and neither starting with '*' means either day matches; else both must.
-    if not dom_any and not dow_any and not dom.startswith("*") and not dow.startswith("*"):
-        return [spec(True, False), spec(False, True)]
-    return [spec(not dom_any, not dow_any)]
 
 
 # ---------------------------------------------------------------- the exports
@@ -251,7 +96,7 @@ def _warn(message: str, lines: list[str], warnings: list[str]) -> None:
     lines.append(f"# WARNING: {message}")
 
 
-def crontab(loaded: LoadedConfig) -> tuple[str, list[str]]:
+def crontab(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str]]:
     """Crontab lines with ``CRON_TZ``, each wrapped in ``flock -n`` (no overlap) and ``timeout``."""
     schedule = loaded.config.schedule
     lines = [
@@ -267,7 +112,7 @@ def crontab(loaded: LoadedConfig) -> tuple[str, list[str]]:
         lock = str(loaded.base_dir / f".deploywatch-{job}.lock")
         command = shlex.join(["flock", "-n", lock, "timeout", f"{schedule.timeout}s", *_program(), job, "--config",
                               config])
-        problem = _nonstandard(cron)
+        problem = nonstandard(cron)
         if problem:
             _warn(f"{job}: '{cron}' may not work in crontab: {problem}", lines, warnings)
         lines.append(f"{cron} {command.replace('%', chr(92) + '%')} >/dev/null")
@@ -308,63 +153,90 @@ def to_yaml(value: Any, indent: int = 0) -> list[str]:
     return lines
 
 
-def kubernetes(loaded: LoadedConfig) -> tuple[str, list[str]]:
-    """One ``batch/v1`` CronJob per job, with ``timeZone``, ``concurrencyPolicy: Forbid`` and the timeout."""
-    from .. import __version__
-
+def kubernetes(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str]]:
+    """One ``batch/v1`` CronJob per job, with ``timeZone``, ``concurrencyPolicy: Forbid`` and the timeout, running
+    the image the ``Dockerfile`` builds: its entrypoint clones the repository, then runs the job on the clone."""
     schedule = loaded.config.schedule
-    mount = "/etc/deploywatch"
+    image = options.image or default_image()
+    warnings: list[str] = []
+    url = clone_url(loaded, options.repo_url)
+    if without_credentials(url) != url:
+        url = without_credentials(url)
+        warnings.append("credentials removed from the clone URL: give the container a URL with credentials "
+                        "from a Secret (env DEPLOYWATCH_REPO_URL, valueFrom.secretKeyRef)")
+    in_repo = config_in_repo(loaded)
     lines = [
         *_header(loaded, "kubernetes"),
-        f"# Edit the image, and put {loaded.path.name} in the ConfigMap deploywatch-config (mounted at {mount}).",
+        "# Build the image from deploywatch's Dockerfile and push it where the cluster pulls from (then use that",
+        f"# name with --image): {build_hint(options.install or install_requirement(), image)}",
+        f"# The container clones DEPLOYWATCH_REPO_URL (branch DEPLOYWATCH_REPO_BRANCH) into {REPO_DIR} and runs",
+        "# the job there; replace the emptyDir with a PersistentVolumeClaim to fetch instead of clone each run.",
+        "# For a private repository take DEPLOYWATCH_REPO_URL from a Secret (a URL with a token).",
         "# Every run must reach the same store: a PostgreSQL [store] url, or a persistent volume for SQLite.",
         "# A non-zero exit (warning or critical findings) marks the Job failed.",
     ]
-    warnings: list[str] = []
+    for gap in container_gaps(loaded):
+        _warn(gap, lines, warnings)
+    if in_repo is None:
+        config_arg = f"{CONFIGMAP_DIR}/{loaded.path.name}"
+        _warn(f"{loaded.path} is outside the repository, so the CronJob reads it from the ConfigMap "
+              f"deploywatch-config (mounted at {CONFIGMAP_DIR}): there, [repo] path must name the clone, e.g. "
+              f'path = "${{DEPLOYWATCH_REPO_DIR:-{loaded.config.repo.path}}}"', lines, warnings)
+    else:
+        config_arg = f"{REPO_DIR}/{in_repo}"
     for job, cron in schedule.jobs().items():
         labels = {"app.kubernetes.io/name": "deploywatch", "app.kubernetes.io/component": job}
         spec: dict[str, Any] = {"schedule": cron, "timeZone": schedule.timezone, "concurrencyPolicy": "Forbid"}
         if not schedule.catch_up:
             spec["startingDeadlineSeconds"] = 60  # a run that could not start within a minute is not made up
+        container: dict[str, Any] = {
+            "name": "deploywatch", "image": image, "args": [job, "--config", config_arg],
+            "env": [{"name": "DEPLOYWATCH_REPO_URL", "value": url},
+                    {"name": "DEPLOYWATCH_REPO_BRANCH", "value": clone_branch(loaded)}],
+            "volumeMounts": [{"name": "workspace", "mountPath": WORKSPACE}]}
+        volumes: list[dict[str, Any]] = [{"name": "workspace", "emptyDir": {}}]
+        if in_repo is None:
+            container["volumeMounts"].append({"name": "config", "mountPath": CONFIGMAP_DIR, "readOnly": True})
+            volumes.append({"name": "config", "configMap": {"name": "deploywatch-config"}})
+        pod = {"restartPolicy": "Never",
+               "securityContext": {"runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER},
+               "containers": [container], "volumes": volumes}
         spec.update({"successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3, "jobTemplate": {"spec": {
-            "backoffLimit": 0, "activeDeadlineSeconds": int(schedule.timeout), "template": {
-                "metadata": {"labels": labels},
-                "spec": {"restartPolicy": "Never", "containers": [{
-                    "name": "deploywatch", "image": f"deploywatch:{__version__}",
-                    "args": [job, "--config", f"{mount}/{loaded.path.name}"],
-                    "volumeMounts": [{"name": "config", "mountPath": mount, "readOnly": True}]}],
-                    "volumes": [{"name": "config", "configMap": {"name": "deploywatch-config"}}]}}}}})
+            "backoffLimit": 0, "activeDeadlineSeconds": int(schedule.timeout),
+            "template": {"metadata": {"labels": labels}, "spec": pod}}}})
         document = {"apiVersion": "batch/v1", "kind": "CronJob",
                     "metadata": {"name": f"deploywatch-{job}", "labels": labels}, "spec": spec}
         lines.append("---")
-        problem = _nonstandard(cron)
+        problem = nonstandard(cron)
         if problem:
             _warn(f"{job}: '{cron}' may not work in a CronJob: {problem}", lines, warnings)
         lines += to_yaml(document)
     return "\n".join(lines) + "\n", warnings
 
 
-def _config_in_repo(loaded: LoadedConfig) -> str:
-    try:
-        return loaded.path.relative_to(loaded.repo_path).as_posix()
-    except ValueError:
-        return loaded.path.name
-
-
-def github_actions(loaded: LoadedConfig) -> tuple[str, list[str]]:
-    """A workflow with ``on: schedule:`` (converted to UTC, see :func:`github_cron`) and one job per job."""
+def github_actions(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str]]:
+    """A workflow with ``on: schedule:`` (converted to UTC, see :func:`github_cron`) and one job per job, each
+    checking out the repository and installing deploywatch from where this one came from (``--install``)."""
+    requirement = options.install or install_requirement()
+    if requirement is None:
+        raise UsageError("this deploywatch was installed from a local directory, which a GitHub runner cannot "
+                         "reach: pass --install with a pip requirement it can, e.g. "
+                         "--install 'deploywatch @ git+https://HOST/OWNER/deploywatch@v0.1.0'")
     schedule = loaded.config.schedule
     jobs = schedule.jobs()
     converted = {job: github_cron(cron, schedule.timezone) for job, cron in jobs.items()}
     warnings = [f"{job}: {note[len('WARNING: '):]}" for job, (_, notes) in converted.items() for note in notes
                 if note.startswith("WARNING: ")]
-    config = _config_in_repo(loaded)
+    config = config_in_repo(loaded)
+    if config is None:
+        raise UsageError(f"{loaded.path} is outside the repository {loaded.repo_path}: a workflow runs on a "
+                         "checkout of the repository, so the config must be in it")
     lines = [
         *_header(loaded, "github-actions"),
         "# Save as .github/workflows/deploywatch.yml. Runners are ephemeral: give [store] a PostgreSQL url (a",
         "# secret) so that history and alert state persist between runs.",
         "name: deploywatch",
-        "on:",
+        '"on":',  # quoted: YAML 1.1 readers take a bare on for true
         "  schedule:",
     ]
     listed: set[str] = set()
@@ -386,11 +258,11 @@ def github_actions(loaded: LoadedConfig) -> tuple[str, list[str]]:
             "    steps:",
             "      - uses: actions/checkout@v4",
             "        with:",
-            "          fetch-depth: 0",
+            "          fetch-depth: 0  # drift counts commits: the whole history",
             "      - uses: actions/setup-python@v5",
             "        with:",
             "          python-version: \"3.12\"",
-            "      - run: pip install deploywatch",
+            f"      - run: {json.dumps(shlex.join(['python', '-m', 'pip', 'install', requirement]))}",
             f"      - run: {json.dumps(shlex.join(['deploywatch', job, '--config', config]))}",
         ]
     return "\n".join(lines) + "\n", warnings
@@ -400,7 +272,7 @@ def _systemd_quote(argv: Sequence[str]) -> str:
     return shlex.join(argv).replace("%", "%%").replace("$", "$$")
 
 
-def systemd(loaded: LoadedConfig) -> tuple[str, list[str]]:
+def systemd(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str]]:
     """A ``.service`` and a ``.timer`` unit per job; ``OnCalendar=`` in the time zone, ``Persistent=`` from
     ``catch_up``. Files are separated by ``### FILE`` lines."""
     schedule = loaded.config.schedule

@@ -14,7 +14,7 @@ __all__ = ["PHASES_TOML", "PROBE_SCRIPT", "RECORDED", "record_completions"]
 
 PHASES_TOML = """
 # Phase completion: each processor reports with `deploywatch complete PHASE PROCESSOR` (or POST
-# /api/completions); `deploywatch completion` and `deploywatch check` reconcile the tracker with the data.
+# /api/completions); `deploywatch phases` and `deploywatch check` reconcile the tracker with the data.
 [phases.phase2]
 processors = ["bdl_games", "bdl_player_boxscores"]
 freshness = { table = "nba_raw.player_boxscores", column = "scraped_at", within = "24h" }
