@@ -3,7 +3,7 @@
 Each test runs the installed ``deploywatch`` console script from a real bash, zsh or fish, so the whole round
 trip is real: the script the command prints, the shell's registration, and the ``_DEPLOYWATCH_COMPLETE``
 protocol the script speaks to deploywatch (``COMP_WORDS``/``COMP_CWORD``). bash is always present; zsh and fish
-tests skip only where that shell is not installed.
+tests skip only where that shell is not installed, and never in CI (``.ci/run`` installs both).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from deploywatch.cli import main
 
 BIN = Path(sys.executable).parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def shell(argv: list[str], tmp_path: Path) -> str:
@@ -75,7 +76,7 @@ words=(deploywatch completion ''); CURRENT=3; _deploywatch_completion; print -- 
 """
 
 
-@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+@pytest.mark.skipif(shutil.which("zsh") is None and not IN_CI, reason="zsh is not installed")
 def test_completion_zsh_registers_and_completes_in_a_real_zsh(tmp_path: Path) -> None:
     out = shell(["zsh", "-f", "-c", ZSH_COMPLETE], tmp_path)
     registered, rest = out.split("\n", 1)
@@ -86,7 +87,7 @@ def test_completion_zsh_registers_and_completes_in_a_real_zsh(tmp_path: Path) ->
     assert sorted(shells.split()) == ["bash", "fish", "zsh"]
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+@pytest.mark.skipif(shutil.which("fish") is None and not IN_CI, reason="fish is not installed")
 def test_completion_fish_completes_in_a_real_fish(tmp_path: Path) -> None:
     script = ("deploywatch completion fish | source; complete -C 'deploywatch dr'; echo ==; "
               "complete -C 'deploywatch completion '")
