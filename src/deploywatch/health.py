@@ -10,6 +10,8 @@ unknown item → DEGRADED (1); else OK (0).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -225,6 +227,48 @@ def collectors_for(loaded: LoadedConfig) -> list[str]:
     return [name for name in COLLECTORS if wanted[name]]
 
 
+# What each collector imports on first use, beyond what importing this module brought in. httpx loads its
+# transport (httpcore, h11, certifi) with the first client, and the IDNA codec with the first host name.
+_HTTP = ("httpx", "httpcore", "h11", "certifi", "encodings.idna")
+_IMPORTS = {
+    "drift": ("deploywatch.workspace", "deploywatch.history", "deploywatch.units", "deploywatch.store.records",
+              "deploywatch.sources.factory", "encodings.utf_8_sig", *_HTTP),
+    "checks": ("deploywatch.checks.runner", "deploywatch.checks.results", "deploywatch.checks.evaluate",
+               "deploywatch.checks.anomaly", "deploywatch.checks.compiler", "deploywatch.checks.metrics",
+               "deploywatch.checks.template", "deploywatch.checks.validate", "deploywatch.checks.plancache",
+               "deploywatch.store.lite", "deploywatch.store.urls"),
+    "completion": ("deploywatch.checks.runner", "deploywatch.completion", "deploywatch.store.database",
+                   "deploywatch.checks.compiler", "deploywatch.checks.metrics"),
+    "probes": ("deploywatch.probes", *_HTTP),
+}
+
+
+def _prepare(names: Sequence[str], loaded: LoadedConfig) -> None:
+    """Import, in this thread, what the collectors would otherwise import for the first time in theirs.
+
+    Python's imports are not safe for concurrent first use of packages whose modules import each other
+    (SQLAlchemy, httpx, sqlglot's dialects): one thread sees the other's partially initialised module
+    (``ImportError``) or the two deadlock (``_DeadlockError``).
+    """
+    from .checks.dialects import dialect_for_url
+    from .checks.runner import store_url
+    from .checks.warehouse import import_driver
+    from .errors import ConfigError
+
+    for module in dict.fromkeys(m for name in names for m in _IMPORTS[name]):
+        importlib.import_module(module)
+    if not {"checks", "completion"} & set(names):
+        return
+    warehouse = loaded.config.warehouse
+    for url in (store_url(loaded), warehouse.url):
+        import_driver(url)
+    from sqlglot.dialects.dialect import Dialect
+
+    for dialect in (warehouse.dialect, warehouse.read_dialect):
+        with contextlib.suppress(ConfigError, ValueError):  # the collector reports it
+            Dialect.get_or_raise(dialect or dialect_for_url(warehouse.url))
+
+
 def _collect(name: str, loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
     started = time.perf_counter()
     try:
@@ -271,6 +315,8 @@ def run_health(loaded: LoadedConfig, *, now: datetime | None = None, run_date: d
         pending.remove("drift")
         stopped = any(i.status is Status.CRITICAL for i in results["drift"].items)
     if pending and not stopped:
+        _prepare(pending, loaded)
+
         def one(name: str) -> tuple[str, Collected]:
             say(name, "start")
             collected = _collect(name, loaded, moment, day)
