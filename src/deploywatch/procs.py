@@ -46,7 +46,7 @@ def signal_name(number: int) -> str:
 @dataclass(frozen=True)
 class Outcome:
     """How a child ended: its exit code (negative: killed by that signal), or None with ``problem`` saying why there
-    is none (it could not start, ran past its timeout, or printed too much); its stdout and the tail of its stderr."""
+    is none (it could not start, ran past its timeout, or printed too much); its stdout and (the end of) its stderr."""
 
     returncode: int | None
     stdout: bytes
@@ -56,9 +56,23 @@ class Outcome:
     def stderr_tail(self, lines: int = 3, chars: int = 300) -> str:
         """The last ``lines`` non-empty lines of stderr joined by ``" | "``, masked, then cut to their last ``chars``
         characters (empty when there is none)."""
-        found = [ln.strip() for ln in self.stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
+        found = _stderr_lines(self.stderr)
         text = mask(_CONTROL.sub(" ", " | ".join(found[-lines:])))  # masked before cutting: no half secret shows
         return text if len(text) <= chars else "..." + text[-chars:]
+
+    def stderr_head(self, lines: int = 2, chars: int = 300) -> str:
+        """The first ``lines`` meaningful lines of stderr (not blank, not only punctuation such as a rule of
+        dashes) joined by ``" | "``, masked, then cut to their first ``chars`` characters, saying how many lines
+        were left out (empty when there is none). Tools print the cause first and the detail after it."""
+        found = [ln for ln in _stderr_lines(self.stderr) if any(c.isalnum() for c in ln)]
+        text = mask(_CONTROL.sub(" ", " | ".join(found[:lines])))  # masked before cutting: no half secret shows
+        text = text if len(text) <= chars else text[:chars] + "..."
+        more = len(found) - lines
+        return text + (f" (+{more} more line{'s' if more != 1 else ''})" if more > 0 else "")
+
+
+def _stderr_lines(stderr: bytes) -> list[str]:
+    return [ln.strip() for ln in stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
 
 
 def run(args: Sequence[str], *, timeout: float, max_output: int = MAX_OUTPUT, stderr_kept: int = 8192,
@@ -88,15 +102,17 @@ def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int | 
     """Read ``proc``'s stdout and stderr as data arrives (neither pipe can fill up) until it ends or ``timeout``.
 
     stdout beyond ``max_output`` bytes (None: no limit) is dropped, or, with ``overflow`` (the reason to give),
-    the process is killed there; only the last ``stderr_kept`` bytes of stderr are kept. ``input`` is written to
-    its stdin (which must then be a pipe) as it reads. ``proc`` must have been started with
-    ``start_new_session=True``: at the timeout its whole group is killed. Once ``proc`` has ended (or been
+    the process is killed there; of stderr, the first and the last ``stderr_kept`` bytes are kept (a line
+    ``...`` between them when bytes were dropped). ``input`` is written to its stdin (which must then be a
+    pipe) as it reads. ``proc`` must have been started with ``start_new_session=True``: at the timeout its
+    whole group is killed. Once ``proc`` has ended (or been
     killed), a descendant that left the group and still holds the pipes (ssh's ControlPersist master) is waited
     for briefly, not forever, and not until the timeout.
     """
     assert proc.stdout is not None
     assert proc.stderr is not None
-    out, err = bytearray(), bytearray()
+    out, err_head, err = bytearray(), bytearray(), bytearray()  # stderr: its start, and its end after that
+    skipped = False  # bytes between the two were dropped
     problem: str | None = None
     deadline = time.monotonic() + timeout
     ended = False  # proc has exited; the pipes get _DRAIN_SECONDS more to close
@@ -133,8 +149,12 @@ def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int | 
                 if not chunk:
                     selector.unregister(key.fileobj)
                 elif key.fileobj is proc.stderr:
-                    err += chunk
-                    del err[:-stderr_kept]
+                    taken = max(0, stderr_kept - len(err_head))
+                    err_head += chunk[:taken]
+                    err += chunk[taken:]
+                    if len(err) > stderr_kept:
+                        skipped = True
+                        del err[:-stderr_kept]
                 elif max_output is None:
                     out += chunk
                 elif overflow is not None:
@@ -154,7 +174,8 @@ def collect(proc: subprocess.Popen[bytes], *, timeout: float, max_output: int | 
         proc.wait(_DRAIN_SECONDS)
         problem = problem or f"timed out after {format_age(timeout)}"
     kept = bytes(out if max_output is None else out[:max_output])
-    return Outcome(None if problem else proc.returncode, kept, bytes(err), problem)
+    stderr = bytes(err_head) + (b"\n...\n" if skipped else b"") + bytes(err)
+    return Outcome(None if problem else proc.returncode, kept, stderr, problem)
 
 
 def _feed(selector: selectors.BaseSelector, stdin: IO[bytes], pending: memoryview) -> memoryview:
