@@ -121,7 +121,10 @@ def _drift(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
     report = workspace_for(loaded).drift((), now=now)
     services = report.services
     status = report.status
-    bad = sorted((s for s in services if s.status is not Status.OK), key=lambda s: -s.status.severity)
+    # worst first: by status, then relevant commits behind, then drift age (ties keep the config's order)
+    ranked = sorted(services, key=lambda s: (-s.status.severity, -(s.relevant_commits_behind or 0),
+                                             -(s.drift_age_seconds or 0)))
+    bad = [s for s in ranked if s.status is not Status.OK]
     if bad:
         first = bad[0]
         if first.commits_behind is not None and first.relevant_commits_behind is not None:
@@ -133,7 +136,8 @@ def _drift(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
                             else "")
     else:
         summary = f"all {len(services)} services run what matters on {report.branch}"
-    worst_relevant = max((s.relevant_commits_behind or 0 for s in services), default=0)
+    # the value is the named (worst) service's relevant count, so the line reads as one fact
+    worst_relevant = (ranked[0].relevant_commits_behind or 0) if ranked else 0
     item = HealthItem("Deployment drift", "drift", status, mask(summary), worst_relevant,
                       _drift_threshold(loaded), weight=loaded.config.health.drift_weight)
     return Collected([item], [s.finding(report.tip) for s in services])
