@@ -133,11 +133,18 @@ class ServiceDrift:
         labels = {"service": self.name, **({"group": self.group} if self.group else {})}
         return Finding("drift", self.name, self.status, mask(summary), details, labels)
 
+    def deployed_json(self) -> dict[str, str | None]:
+        """``deployed_commit`` (resolved through git; null when it could not be), ``deployed_value`` (what the
+        source reported, as read; null when it could not be read) and ``deployed_source`` (the source)."""
+        return {"deployed_commit": self.deployed_commit,
+                "deployed_value": mask(self.reported) if self.reported is not None else None,
+                "deployed_source": mask(self.source)}
+
     def to_json(self) -> dict[str, object]:
         """The ``services[]`` item of ``deploywatch.drift/v1``."""
         return {
             "name": self.name, "group": self.group, "status": str(self.status), "state": str(self.state),
-            "deployed_commit": self.deployed_commit, "commits_behind": self.commits_behind,
+            **self.deployed_json(), "commits_behind": self.commits_behind,
             "relevant_commits_behind": self.relevant_commits_behind, "commits_ahead": self.commits_ahead,
             "oldest_relevant_at": (format_timestamp(self.oldest_relevant_at)
                                    if self.oldest_relevant_at is not None else None),
