@@ -127,7 +127,7 @@ def _drift(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
     bad = [s for s in ranked if s.status is not Status.OK]
     if bad:
         first = bad[0]
-        if first.commits_behind is not None and first.relevant_commits_behind is not None:
+        if first.commits_behind is not None and first.relevant_commits_behind:
             detail = (f"{first.name} {first.commits_behind} behind ({first.relevant_commits_behind} relevant"
                       + (f", {format_age(first.drift_age_seconds)}" if first.drift_age_seconds else "") + ")")
         else:
