@@ -11,7 +11,6 @@ unknown item → DEGRADED (1); else OK (0).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from .config import LoadedConfig
 from .durations import format_age, format_timestamp
 from .errors import DeploywatchError, UsageError
 from .findings import Finding
+from .lazy import HTTP_MODULES, import_now
 from .notify.model import AlertMode
 from .redact import mask
 from .status import Status, worst
@@ -231,36 +231,30 @@ def collectors_for(loaded: LoadedConfig) -> list[str]:
     return [name for name in COLLECTORS if wanted[name]]
 
 
-# What each collector imports on first use, beyond what importing this module brought in. httpx loads its
-# transport (httpcore, h11, certifi) with the first client, and the IDNA codec with the first host name.
-_HTTP = ("httpx", "httpcore", "h11", "certifi", "encodings.idna")
+# What each collector imports on first use, beyond what importing this module brought in.
 _IMPORTS = {
     "drift": ("deploywatch.workspace", "deploywatch.history", "deploywatch.units", "deploywatch.store.records",
-              "deploywatch.sources.factory", "encodings.utf_8_sig", *_HTTP),
+              "deploywatch.sources.factory", "encodings.utf_8_sig", *HTTP_MODULES),
     "checks": ("deploywatch.checks.runner", "deploywatch.checks.results", "deploywatch.checks.evaluate",
                "deploywatch.checks.anomaly", "deploywatch.checks.compiler", "deploywatch.checks.metrics",
                "deploywatch.checks.template", "deploywatch.checks.validate", "deploywatch.checks.plancache",
                "deploywatch.store.lite", "deploywatch.store.urls"),
     "completion": ("deploywatch.checks.runner", "deploywatch.completion", "deploywatch.store.database",
                    "deploywatch.checks.compiler", "deploywatch.checks.metrics"),
-    "probes": ("deploywatch.probes", *_HTTP),
+    "probes": ("deploywatch.probes", *HTTP_MODULES),
 }
 
 
 def _prepare(names: Sequence[str], loaded: LoadedConfig) -> None:
-    """Import, in this thread, what the collectors would otherwise import for the first time in theirs.
-
-    Python's imports are not safe for concurrent first use of packages whose modules import each other
-    (SQLAlchemy, httpx, sqlglot's dialects): one thread sees the other's partially initialised module
-    (``ImportError``) or the two deadlock (``_DeadlockError``).
-    """
+    """Import, in this thread, what the collectors would otherwise import for the first time in theirs (see
+    :func:`~deploywatch.lazy.import_now`): the modules they use, the warehouse's and the store's drivers, and
+    sqlglot's dialects."""
     from .checks.dialects import dialect_for_url
     from .checks.runner import store_url
     from .checks.warehouse import import_driver
     from .errors import ConfigError
 
-    for module in dict.fromkeys(m for name in names for m in _IMPORTS[name]):
-        importlib.import_module(module)
+    import_now(m for name in names for m in _IMPORTS[name])
     if not {"checks", "completion"} & set(names):
         return
     warehouse = loaded.config.warehouse

@@ -24,8 +24,9 @@ EVENTS = Table("events", {"id": "INTEGER", "ts": "TIMESTAMP"},
 
 
 def _config(directory: Path, warehouse_url: str, store_url: str) -> Path:
-    """A config with every collector: a service (file source), two checks, a phase with freshness, a command probe
-    and an HTTP probe to a port nothing listens on (refused at once: critical, so the verdict is CRITICAL)."""
+    """A config with every collector: services (a file source, two URL sources refused at once), two checks, a
+    gate, a phase with freshness, a command probe and an HTTP probe to a port nothing listens on (refused at once:
+    critical, so the verdict is CRITICAL)."""
     repo = GitRepo(directory / "repo")
     sha = repo.commit("web: first", {"web/app.py": "print()\n"})
     (directory / "deployed.sha").write_text(sha + "\n", encoding="utf-8")
@@ -36,6 +37,17 @@ def _config(directory: Path, warehouse_url: str, store_url: str) -> Path:
         [services.web]
         paths = ["web/**"]
         deployed = {{ file = {toml_value(str(directory / "deployed.sha"))} }}
+
+        [services.api]
+        paths = ["web/**"]
+        deployed = {{ url = "http://127.0.0.1:{closed_port()}/__version__", timeout = "2s" }}
+
+        [services.worker]
+        paths = ["web/**"]
+        deployed = {{ url = "http://127.0.0.1:{closed_port()}/__version__", timeout = "2s" }}
+
+        [gates.release]
+        checks = ["events.*"]
 
         [phases.load]
         processors = ["loader"]
@@ -107,7 +119,13 @@ sys.exit(code)
 """
 
 
-def test_no_collector_thread_imports_a_module_for_the_first_time(config: Path) -> None:
-    proc = _check(config, "-c", _WATCH_IMPORTS)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip() == ""
+@pytest.mark.parametrize(("command", "code"), [("check", 2), ("drift", 3), ("canary", 0), ("gate", 0)])
+def test_no_worker_thread_imports_a_module_for_the_first_time(config: Path, command: str, code: int) -> None:
+    """Collectors, deployed sources, warehouse statements and the store opened beside git run in threads: what
+    they use is imported before those start."""
+    proc = _check(config, "-c", _WATCH_IMPORTS) if command == "check" else subprocess.run(
+        [sys.executable, "-c", _WATCH_IMPORTS, command, *(["release"] if command == "gate" else []), "--config",
+         str(config), "--now", NOW, "--format", "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == code, proc.stderr
+    late = [line for line in proc.stderr.splitlines() if line and not line.startswith("deploywatch:")]
+    assert late == []
