@@ -164,6 +164,12 @@ def test_alerts_pending_and_silences(scenario: Scenario, capsys: pytest.CaptureF
     assert outbox and {state for _, _, state, _ in outbox} == {"pending"}
     assert code == 1
 
+    code, flushed = run(capsys, scenario, "alerts", "flush", "--no-wait", "--format", "json")
+    after = in_store(scenario, "SELECT id, state, attempts FROM outbox ORDER BY created_at, id")
+    assert [(i, a + 1) for i, _, _, a in outbox] == [(i, a) for i, _, a in after]  # one more attempt each
+    assert sorted((i["id"], i["state"], i["attempts"]) for i in flushed["items"]) == sorted(after)
+    assert code == 1
+
     code, added = run(capsys, scenario, "silence", "add", "--match", "service=web", "--for", "2h", "--comment",
                       "deploying", "--author", "ops", "--format", "json")
     assert code == 0
