@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -21,7 +21,7 @@ from .durations import format_age, format_timestamp
 from .findings import Finding
 from .git import Repo
 from .history import History, StartedWalk
-from .paths import ServicePaths
+from .paths import ServicePaths, unmatched_globs
 from .redact import mask
 from .sources import Reading
 from .status import Status, worst
@@ -99,6 +99,7 @@ class ServiceDrift:
     drift_age_seconds: int | None = None
     commits: tuple[RelevantCommit, ...] = ()
     deploy: str | None = None
+    unmatched_paths: tuple[str, ...] = ()  # globs of ``paths`` that match no file at the tip (a typo?)
 
     @property
     def elsewhere_commits_behind(self) -> int | None:
@@ -133,15 +134,23 @@ class ServiceDrift:
         labels = {"service": self.name, **({"group": self.group} if self.group else {})}
         return Finding("drift", self.name, self.status, mask(summary), details, labels)
 
+    def deployed_json(self) -> dict[str, str | None]:
+        """``deployed_commit`` (resolved through git; null when it could not be), ``deployed_value`` (what the
+        source reported, as read; null when it could not be read) and ``deployed_source`` (the source)."""
+        return {"deployed_commit": self.deployed_commit,
+                "deployed_value": mask(self.reported) if self.reported is not None else None,
+                "deployed_source": mask(self.source)}
+
     def to_json(self) -> dict[str, object]:
         """The ``services[]`` item of ``deploywatch.drift/v1``."""
         return {
             "name": self.name, "group": self.group, "status": str(self.status), "state": str(self.state),
-            "deployed_commit": self.deployed_commit, "commits_behind": self.commits_behind,
+            **self.deployed_json(), "commits_behind": self.commits_behind,
             "relevant_commits_behind": self.relevant_commits_behind, "commits_ahead": self.commits_ahead,
             "oldest_relevant_at": (format_timestamp(self.oldest_relevant_at)
                                    if self.oldest_relevant_at is not None else None),
             "drift_age_seconds": self.drift_age_seconds, "reason": self.reason,
+            "unmatched_paths": list(self.unmatched_paths),
             "commits": [c.to_json() for c in self.commits],
         }
 
@@ -208,22 +217,38 @@ def measure_drift(repo: Repo, branch: str, tip: str, specs: Sequence[ServiceSpec
     relevant = {spec.name: list(history.relevant_behind(index, deployed[spec.name].commit or ""))
                 for index, spec in enumerate(specs) if deployed[spec.name].commit is not None}
     described = history.describe(sorted({i for found in relevant.values() for i in found[:max_commits]}))
+    tree = sorted(repo.tree_files(tip))
     results: list[ServiceDrift] = []
     for index, spec in enumerate(specs):
         found = deployed[spec.name]
+        unmatched = tuple(g.pattern for g in unmatched_globs(spec.paths.paths, tree))
         if found.commit is None:
             assert found.state is not None
             assert found.reason is not None
-            results.append(ServiceDrift(spec.name, spec.group, Status.UNKNOWN, found.state, found.reason,
-                                        found.reading.source, reported=found.reading.value, deploy=spec.deploy))
+            results.append(ServiceDrift(spec.name, spec.group, Status.UNKNOWN, found.state,
+                                        _with_unmatched(found.reason, unmatched, branch), found.reading.source,
+                                        reported=found.reading.value, deploy=spec.deploy, unmatched_paths=unmatched))
             continue
         listed = tuple(
             RelevantCommit(history.shas[i], described[i].subject, described[i].author, history.on_branch_at[i],
                            tuple(history.owned_files(i, 1 << index)))
             for i in relevant[spec.name][:max_commits])
-        results.append(_service_drift(history, index, spec, found.reading, found.commit, relevant[spec.name],
-                                      listed, branch, now))
+        measured = _service_drift(history, index, spec, found.reading, found.commit, relevant[spec.name],
+                                  listed, branch, now)
+        if unmatched:
+            # a glob that matches nothing never sees a change: the service would be "ok" forever
+            measured = replace(measured, status=worst([measured.status, Status.WARNING]),
+                               reason=_with_unmatched(measured.reason, unmatched, branch), unmatched_paths=unmatched)
+        results.append(measured)
     return DriftReport(branch, tip, now, tuple(results), history)
+
+
+def _with_unmatched(reason: str, unmatched: Sequence[str], branch: str) -> str:
+    if not unmatched:
+        return reason
+    globs = ", ".join(repr(p) for p in unmatched)
+    verb = "matches" if len(unmatched) == 1 else "match"
+    return f"{reason}; paths {globs} {verb} no file at the tip of {branch} (a typo?)"
 
 
 def _missing_reason(value: str, shallow: bool) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import GitError
-from .procs import kill_group
+from .procs import collect, kill_group, read_chunks
 from .redact import mask
 
 __all__ = ["Commit", "Repo", "WalkEntry", "clean_env", "parse_walk"]
@@ -31,6 +31,8 @@ _HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # never empty). Only fields git can read from the commit-graph, so it need not open every commit.
 _WALK_FORMAT = "--format=%x00%H %P"
 _CHUNK = 1 << 20
+_STDERR_KEPT = 64 << 10
+_WAIT_AFTER_KILL = 10.0  # SIGKILL is not refused; a process stuck in the kernel (a dead NFS mount) may take a moment
 # Settings that would change the output deploywatch reads, pinned whatever the user's config says.
 _PINNED = ("-c", "core.quotepath=false", "-c", "log.showSignature=false", "-c", "diff.relative=false",
            "-c", "color.ui=false")
@@ -86,14 +88,11 @@ class Repo:
         limit = self.timeout if timeout is None else timeout
         proc = self._spawn(args, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            out, err = proc.communicate(input, timeout=limit)
-        except subprocess.TimeoutExpired:
-            kill_group(proc)
-            proc.communicate()
-            raise self._timed_out(args, limit) from None
-        result = subprocess.CompletedProcess(list(args), proc.returncode, out, err)
-        if proc.returncode not in ok_codes:
+        outcome = collect(proc, timeout=limit, max_output=None, stderr_kept=_STDERR_KEPT, input=input)
+        if outcome.returncode is None:  # ran past the timeout (its group killed, stray holders not waited for)
+            raise self._timed_out(args, limit)
+        result = subprocess.CompletedProcess(list(args), outcome.returncode, outcome.stdout, outcome.stderr)
+        if result.returncode not in ok_codes:
             raise GitError(self._describe_failure(args, result))
         return result
 
@@ -176,8 +175,9 @@ class Repo:
         """Names of the configured remotes."""
         return self.output("remote").split()
 
-    def fetch(self, remote: str | None = None, *, timeout: float = 300.0) -> None:
-        """``git fetch`` (the given remote, else the default one), without prompting."""
+    def fetch(self, remote: str | None = None, *, timeout: float | None = None) -> None:
+        """``git fetch`` (the given remote, else the default one), without prompting, within the repository's
+        timeout (``repo.timeout``) unless told otherwise."""
         self.run("fetch", "--quiet", "--no-write-fetch-head", *([remote] if remote else []), timeout=timeout)
 
     # ------------------------------------------------------------ history
@@ -220,9 +220,8 @@ class Repo:
         try:
             yield b""
             if proc.stdout is not None:
-                while chunk := os.read(proc.stdout.fileno(), _CHUNK):
-                    yield chunk
-            proc.wait()
+                yield from read_chunks(proc, proc.stdout, size=_CHUNK)
+            proc.wait(_WAIT_AFTER_KILL if expired.is_set() else None)
             if expired.is_set():
                 raise self._timed_out(args, limit)
             if proc.returncode != 0:
@@ -233,7 +232,8 @@ class Repo:
             timer.cancel()
             if proc.poll() is None:
                 kill_group(proc)
-                proc.wait()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(_WAIT_AFTER_KILL)
             if proc.stdout is not None:
                 proc.stdout.close()
             errors.close()

@@ -10,6 +10,7 @@ unknown item → DEGRADED (1); else OK (0).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from .config import LoadedConfig
 from .durations import format_age, format_timestamp
 from .errors import DeploywatchError, UsageError
 from .findings import Finding
+from .lazy import HTTP_MODULES, import_now
 from .notify.model import AlertMode
 from .redact import mask
 from .status import Status, worst
@@ -119,10 +121,13 @@ def _drift(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
     report = workspace_for(loaded).drift((), now=now)
     services = report.services
     status = report.status
-    bad = sorted((s for s in services if s.status is not Status.OK), key=lambda s: -s.status.severity)
+    # worst first: by status, then relevant commits behind, then drift age (ties keep the config's order)
+    ranked = sorted(services, key=lambda s: (-s.status.severity, -(s.relevant_commits_behind or 0),
+                                             -(s.drift_age_seconds or 0)))
+    bad = [s for s in ranked if s.status is not Status.OK]
     if bad:
         first = bad[0]
-        if first.commits_behind is not None and first.relevant_commits_behind is not None:
+        if first.commits_behind is not None and first.relevant_commits_behind:
             detail = (f"{first.name} {first.commits_behind} behind ({first.relevant_commits_behind} relevant"
                       + (f", {format_age(first.drift_age_seconds)}" if first.drift_age_seconds else "") + ")")
         else:
@@ -131,7 +136,8 @@ def _drift(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
                             else "")
     else:
         summary = f"all {len(services)} services run what matters on {report.branch}"
-    worst_relevant = max((s.relevant_commits_behind or 0 for s in services), default=0)
+    # the value is the named (worst) service's relevant count, so the line reads as one fact
+    worst_relevant = (ranked[0].relevant_commits_behind or 0) if ranked else 0
     item = HealthItem("Deployment drift", "drift", status, mask(summary), worst_relevant,
                       _drift_threshold(loaded), weight=loaded.config.health.drift_weight)
     return Collected([item], [s.finding(report.tip) for s in services])
@@ -225,6 +231,42 @@ def collectors_for(loaded: LoadedConfig) -> list[str]:
     return [name for name in COLLECTORS if wanted[name]]
 
 
+# What each collector imports on first use, beyond what importing this module brought in.
+_IMPORTS = {
+    "drift": ("deploywatch.workspace", "deploywatch.history", "deploywatch.units", "deploywatch.store.records",
+              "deploywatch.sources.factory", "encodings.utf_8_sig", *HTTP_MODULES),
+    "checks": ("deploywatch.checks.runner", "deploywatch.checks.results", "deploywatch.checks.evaluate",
+               "deploywatch.checks.anomaly", "deploywatch.checks.compiler", "deploywatch.checks.metrics",
+               "deploywatch.checks.template", "deploywatch.checks.validate", "deploywatch.checks.plancache",
+               "deploywatch.store.lite", "deploywatch.store.urls"),
+    "completion": ("deploywatch.checks.runner", "deploywatch.completion", "deploywatch.store.database",
+                   "deploywatch.checks.compiler", "deploywatch.checks.metrics"),
+    "probes": ("deploywatch.probes", *HTTP_MODULES),
+}
+
+
+def _prepare(names: Sequence[str], loaded: LoadedConfig) -> None:
+    """Import, in this thread, what the collectors would otherwise import for the first time in theirs (see
+    :func:`~deploywatch.lazy.import_now`): the modules they use, the warehouse's and the store's drivers, and
+    sqlglot's dialects."""
+    from .checks.dialects import dialect_for_url
+    from .checks.runner import store_url
+    from .checks.warehouse import import_driver
+    from .errors import ConfigError
+
+    import_now(m for name in names for m in _IMPORTS[name])
+    if not {"checks", "completion"} & set(names):
+        return
+    warehouse = loaded.config.warehouse
+    for url in (store_url(loaded), warehouse.url):
+        import_driver(url)
+    from sqlglot.dialects.dialect import Dialect
+
+    for dialect in (warehouse.dialect, warehouse.read_dialect):
+        with contextlib.suppress(ConfigError, ValueError):  # the collector reports it
+            Dialect.get_or_raise(dialect or dialect_for_url(warehouse.url))
+
+
 def _collect(name: str, loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
     started = time.perf_counter()
     try:
@@ -271,6 +313,8 @@ def run_health(loaded: LoadedConfig, *, now: datetime | None = None, run_date: d
         pending.remove("drift")
         stopped = any(i.status is Status.CRITICAL for i in results["drift"].items)
     if pending and not stopped:
+        _prepare(pending, loaded)
+
         def one(name: str) -> tuple[str, Collected]:
             say(name, "start")
             collected = _collect(name, loaded, moment, day)

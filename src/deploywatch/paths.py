@@ -9,12 +9,13 @@ as git's wildmatch does, so ``?`` is one byte and non-UTF-8 names are handled.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Glob", "GlobError", "PathClassifier", "ServicePaths", "compile_glob"]
+__all__ = ["Glob", "GlobError", "PathClassifier", "ServicePaths", "compile_glob", "unmatched_globs"]
 
 _GLOB_SPECIAL = frozenset(b"*?[\\")
 _CHAR_CLASSES: dict[bytes, bytes] = {
@@ -149,6 +150,11 @@ class Glob:
     _literal: bytes = field(repr=False)
     _regex: re.Pattern[bytes] | None = field(repr=False)
 
+    @property
+    def prefix(self) -> bytes:
+        """The literal start of the pattern (before its first wildcard): every path it matches starts so."""
+        return self._literal if self._regex is None else self._literal[:_literal_length(self._literal)]
+
     def matches(self, path: str | bytes) -> bool:
         """True when the repository-relative ``path`` matches, as git's pathspec would."""
         name = os.fsencode(path) if isinstance(path, str) else path
@@ -158,6 +164,30 @@ class Glob:
         ):
             return True
         return self._regex is not None and self._regex.match(name) is not None
+
+
+def _literal_length(raw: bytes) -> int:
+    return next((k for k, b in enumerate(raw) if b in _GLOB_SPECIAL), len(raw))
+
+
+def unmatched_globs(globs: Iterable[Glob], files: Sequence[bytes]) -> list[Glob]:
+    """The ``globs`` that match none of ``files`` (repository-relative paths, sorted bytewise).
+
+    Each glob only looks at the files that start with its literal prefix (found by bisection), and stops at
+    its first match, so a tree of many files costs little.
+    """
+    unmatched = []
+    for glob in globs:
+        prefix = glob.prefix
+        # the paths that start with the prefix are one run of the sorted list, from where the prefix would go
+        at = bisect.bisect_left(files, prefix)
+        while at < len(files) and files[at].startswith(prefix):
+            if glob.matches(files[at]):
+                break
+            at += 1
+        else:
+            unmatched.append(glob)
+    return unmatched
 
 
 def compile_glob(pattern: str) -> Glob:
@@ -175,7 +205,7 @@ def compile_glob(pattern: str) -> Glob:
     if "//" in pattern:
         raise GlobError("empty path segment ('//')")
     raw = os.fsencode(pattern)
-    prefix_len = next((k for k, b in enumerate(raw) if b in _GLOB_SPECIAL), len(raw))
+    prefix_len = _literal_length(raw)
     if prefix_len == len(raw):
         return Glob(pattern, raw, None)
     # git compares the literal prefix, then wildmatches the rest on its own, so a '**' right

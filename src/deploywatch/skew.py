@@ -43,6 +43,7 @@ class GroupSkew:
     services: tuple[tuple[str, str | None], ...]
     pairs: tuple[SkewPair, ...]
     unknown: tuple[str, ...]
+    deployed: tuple[dict[str, str | None], ...] = ()  # per service: ServiceDrift.deployed_json()
 
     @property
     def status(self) -> Status:
@@ -53,7 +54,8 @@ class GroupSkew:
     def to_json(self) -> dict[str, object]:
         """A ``groups[]`` item of ``deploywatch.skew/v1``."""
         return {"name": self.name, "status": str(self.status),
-                "services": [{"name": n, "deployed_commit": c} for n, c in self.services],
+                "services": [{"name": n, **(self.deployed[i] if self.deployed else {"deployed_commit": c})}
+                             for i, (n, c) in enumerate(self.services)],
                 "unknown": list(self.unknown),
                 "skew": [{"service": p.service, "missing_in": p.missing_in,
                           "commits": [{"sha": c.sha, "subject": c.subject, "files": list(c.files)}
@@ -88,6 +90,7 @@ def find_skew(report: DriftReport, groups: Sequence[str] = ()) -> list[GroupSkew
                   tuple(SkewPair(a, b, tuple(SkewCommit(history.shas[i], described[i].subject, tuple(files))
                                              for i, files in commits))
                         for (g, a, b), commits in found.items() if g == group),
-                  tuple(s.name for s in services if not s.deployed_commit))
+                  tuple(s.name for s in services if not s.deployed_commit),
+                  tuple(s.deployed_json() for s in services))
         for group, services in members.items() if len(services) > 1
     ]

@@ -198,3 +198,31 @@ def test_in_a_real_process(built: Built, tmp_path: Path) -> None:
     assert (proc.returncode, proc.stderr) == (0, "")
     assert [(v["run_date"], v["value"]) for v in json.loads(proc.stdout)["values"]] == [
         (DATES[3].isoformat(), 45.0), (DATES[2].isoformat(), 4.0)]
+
+
+def test_a_canary_and_a_check_measuring_at_one_instant_are_one_row_per_group(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo runs a canary and then check at the same --now: both measure every check, and history showed each
+    value twice with one timestamp. One instant, one row: the newest run's."""
+    with duckdb.connect(str(tmp_path / "sales.duckdb")) as con:
+        con.execute("CREATE TABLE sales (d DATE, region VARCHAR, amount DOUBLE)")
+        con.executemany("INSERT INTO sales VALUES (?, ?, ?)", [[DATES[0], "a", 4.0], [DATES[0], "b", 6.0]])
+    config = tmp_path / "deploywatch.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    when = ["--date", DATES[0].isoformat(), "--now", measured_at(DATES[0]), "--config", str(config)]
+    main(["canary", *when, "--check", "sales.by_*", "--format", "json"])
+    main(["check", *when, "--format", "json", "--no-alerts"])
+    capsys.readouterr()
+    with Store.open(default_store_url(tmp_path)) as store:
+        stored = store.recent_metrics("sales.by_region", limit=100)
+        check_run = store.runs(command="check")[0].id
+    assert len(stored) == 4  # both runs' measurements are kept: each run's record is complete
+
+    main(["history", "sales.by_region", "--config", str(config), "--format", "json"])
+    values = json.loads(capsys.readouterr().out)["values"]
+    assert sorted((v["group"], v["value"], v["measured_at"]) for v in values) == [
+        ("a", 4.0, measured_at(DATES[0])), ("b", 6.0, measured_at(DATES[0]))]
+    assert {v["run_id"] for v in values} == {check_run}
+
+    main(["history", "sales.by_region", "--config", str(config), "--format", "markdown"])
+    assert len([line for line in capsys.readouterr().out.splitlines() if measured_at(DATES[0]) in line]) == 2

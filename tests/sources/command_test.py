@@ -76,23 +76,31 @@ def test_configured_timeout_is_used(loaded: LoadedConfig) -> None:
     assert source.timeout == 7.0
 
 
-def test_non_zero_exit_reports_the_code_and_the_stderr_tail() -> None:
+def test_non_zero_exit_reports_the_code_and_the_first_lines_of_stderr() -> None:
     error = failed(run("echo 'first line' >&2; echo 'ERROR: (gcloud.run) service web not found' >&2; exit 4"))
-    assert error.startswith("exited with code 4; stderr: ")
-    assert "first line | ERROR: (gcloud.run) service web not found" in error
+    assert error == "exited with code 4; stderr: first line | ERROR: (gcloud.run) service web not found"
 
 
 def test_non_zero_exit_without_stderr() -> None:
     assert failed(run(f"echo {SHA}; exit 3")) == "exited with code 3"
 
 
-def test_stderr_tail_keeps_the_last_lines_and_is_bounded() -> None:
-    error = failed(run("for i in 1 2 3 4 5 6; do echo \"line $i\" >&2; done; exit 1"))
-    assert "line 4 | line 5 | line 6" in error
-    assert "line 3" not in error
+def test_the_cause_on_the_first_line_of_stderr_is_shown_not_the_detail_after_it() -> None:
+    script = ("echo 'ERROR: (gcloud.run.services.describe) PERMISSION_DENIED: caller lacks run.services.get' >&2; "
+              "echo '----------' >&2; "
+              "for i in 1 2 3 4 5 6 7 8; do echo \"  at frame $i\" >&2; done; exit 1")
+    error = failed(run(script))
+    assert error == ("exited with code 1; stderr: ERROR: (gcloud.run.services.describe) PERMISSION_DENIED: caller "
+                     "lacks run.services.get | at frame 1 (+7 more lines)")
+
+
+def test_the_first_lines_of_stderr_survive_a_long_stderr_and_are_bounded() -> None:
+    error = failed(run("echo 'fatal: the cause' >&2; "
+                       f"{sys.executable} -c \"import sys; sys.stderr.write('noise\\n' * 20000)\"; exit 1"))
+    assert error.startswith("exited with code 1; stderr: fatal: the cause | noise (+")
     error = failed(run(f"{sys.executable} -c \"import sys; sys.stderr.write('x' * 5000)\"; exit 1"))
     assert len(error) < 400
-    assert error.endswith("x" * 100)
+    assert error.endswith("x" * 100 + "...")
 
 
 @pytest.mark.parametrize("output", ["one\ntwo\n", f"{SHA}\n{SHA}\n"], ids=["junk", "two-shas"])

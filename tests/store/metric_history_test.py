@@ -137,6 +137,22 @@ def test_recent_metrics_newest_first(store: Store) -> None:
     assert store.recent_metrics("missing") == []
 
 
+def test_measurements_are_one_row_per_group_and_instant_the_newest_runs(store: Store) -> None:
+    d1, d2 = days(MONDAY, 2)
+    record(store, (d1, 1.0), (d2, 2.0))
+    record(store, (d1, 10.0), group="east")
+    second = record(store, (d2, 2.0))  # another run measuring at the same instant (a check after a canary)
+    record(store, (d2, 3.0), at=time(7, 0))  # a later measurement of the same date is a row of its own
+    points = store.measurements("row_count")
+    assert [(p.run_date, p.group, p.value) for p in points] == [
+        (d2, None, 3.0), (d2, None, 2.0), (d1, "east", 10.0), (d1, None, 1.0)]
+    assert points[1].run_id == second
+    assert [p.value for p in store.measurements("row_count", group=None, limit=2)] == [3.0, 2.0]
+    assert [p.value for p in store.measurements("row_count", group="east")] == [10.0]
+    assert len(store.recent_metrics("row_count")) == 5  # the store keeps every run's rows
+    assert store.measurements("row_count", limit=0) == []
+
+
 def test_check_names(store: Store) -> None:
     assert store.check_names() == []
     record(store, (MONDAY, 1.0), check="zeta")

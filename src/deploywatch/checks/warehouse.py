@@ -8,6 +8,7 @@ a timeout, each metric is retried alone so that one bad column does not hide the
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import shutil
 import tempfile
@@ -29,7 +30,7 @@ from .plan import Scan
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "GroupKey", "ScanOutcome", "Warehouse", "warehouse_error"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "GroupKey", "ScanOutcome", "Warehouse", "import_driver", "warehouse_error"]
 
 # DuckDB's own default is 80% of the machine's memory. Check aggregates stream, and what does not fit
 # (the hash tables of COUNT(DISTINCT …)) spills to disk, so a small budget costs little time and keeps a
@@ -50,6 +51,24 @@ class ScanOutcome:
     metric_errors: dict[str, str] = field(default_factory=dict)  # alias -> error, after isolating
     timed_out: bool = False
     statements: int = 0
+
+
+def import_driver(url: str) -> None:
+    """Import what a connection to ``url`` loads on first use: DuckDB, or SQLAlchemy with the URL's dialect and
+    its DBAPI module (psycopg, sqlite3 …).
+
+    Called before threads open connections: SQLAlchemy's packages import each other in cycles, and two threads
+    importing them for the first time at once see a partially initialised module or deadlock. A URL that cannot
+    be loaded is left alone here; opening it later says what is wrong.
+    """
+    if backend(url) == "duckdb":
+        import duckdb  # noqa: F401
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    with contextlib.suppress(ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError, AttributeError):
+        make_url(url).get_dialect().import_dbapi()
 
 
 def warehouse_error(exc: BaseException) -> str:

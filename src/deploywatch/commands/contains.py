@@ -12,6 +12,7 @@ from ..drift import resolve_readings
 from ..durations import format_timestamp
 from ..errors import UsageError
 from ..git import Repo
+from ..redact import mask
 from ..render import console, emit_json, markdown_table, short, styled, table
 from ..workspace import Workspace, open_workspace
 
@@ -28,10 +29,14 @@ class ContainsResult:
     via: str | None
     reason: str
     relevant: bool
+    deployed_value: str | None = None  # what the source reported, as read
+    deployed_source: str = ""
 
     def to_json(self) -> dict[str, object]:
         """A ``services[]`` item of ``deploywatch.contains/v1``."""
-        return {"name": self.name, "deployed_commit": self.deployed_commit, "contains": self.contains,
+        return {"name": self.name, "deployed_commit": self.deployed_commit,
+                "deployed_value": mask(self.deployed_value) if self.deployed_value is not None else None,
+                "deployed_source": mask(self.deployed_source), "contains": self.contains,
                 "via": self.via, "reason": self.reason, "relevant": self.relevant}
 
 
@@ -69,13 +74,14 @@ def check_services(workspace: Workspace, target: str, *, is_merge: bool) -> list
     for name in names:
         found = deployed[name]
         relevant = any(specs[name].paths.owns(f) for f in files)
+        read = (found.reading.value, found.reading.source)
         if found.commit is None:
-            results.append(ContainsResult(name, None, None, None, found.reason or "unknown", relevant))
+            results.append(ContainsResult(name, None, None, None, found.reason or "unknown", relevant, *read))
             continue
         if found.commit not in cache:
             cache[found.commit] = _check(repo, target, found.commit, files, is_merge, target_patch_id)
         contains, via, reason = cache[found.commit]
-        results.append(ContainsResult(name, found.commit, contains, via, reason, relevant))
+        results.append(ContainsResult(name, found.commit, contains, via, reason, relevant, *read))
     return results
 
 

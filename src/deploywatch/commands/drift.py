@@ -71,8 +71,14 @@ def store_in_use(loaded: LoadedConfig) -> bool:
 
 
 def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
-    from ..checks.runner import open_store
+    from ..checks.runner import open_store, store_url
+    from ..checks.warehouse import import_driver
+    from ..lazy import import_now
 
+    # Imported here, not first in the thread while this one imports what the sources need (httpx):
+    # concurrent first imports of the packages both use fail (see import_now). git runs meanwhile.
+    import_now(["deploywatch.store.database", "deploywatch.notify.dispatch"])
+    import_driver(store_url(loaded))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploywatch-store")
     future = pool.submit(open_store, loaded)
     pool.shutdown(wait=False)

@@ -30,7 +30,7 @@ def run(check: str, *, config_path: Path | None, group: str | None, limit: int, 
             known = ", ".join(names[:10]) + (" …" if len(names) > 10 else "") if names else "nothing stored yet"
             hint = " (configured, but not run yet: run deploywatch canary)" if check in configured else ""
             raise UsageError(f"no stored values for check {check!r}{hint}; stored checks: {known}")
-        points = store.recent_metrics(check, group=group if group is not None else ..., limit=limit)
+        points = store.measurements(check, group=group if group is not None else ..., limit=limit)
     unit = "number"
     if check in configured and configured[check].query is None:
         unit = compile_check_metric(configured[check], dialects_of(loaded.config)[1]).unit

@@ -49,6 +49,11 @@ def read_all(sources: Mapping[str, Source], *, max_workers: int = MAX_CONCURRENT
     if slow:
         from concurrent.futures import ThreadPoolExecutor
 
+        from ..lazy import HTTP_MODULES, import_now
+
+        if any(isinstance(source, UrlSource) for source in slow.values()):
+            import_now(HTTP_MODULES)  # not first from several reading threads at once
+
         workers = max(1, min(max_workers, len(slow)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deployed-source") as pool:
             futures = {name: pool.submit(_safe_read, source) for name, source in slow.items()}

@@ -14,7 +14,7 @@ __all__ = ["CommandSource"]
 
 DEFAULT_TIMEOUT = 20.0
 _MAX_OUTPUT = 1 << 20
-_STDERR_KEPT = 8192
+_STDERR_KEPT = 8192  # the last bytes of stderr: its first lines are in there unless it printed more
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class CommandSource:
         args = ["/bin/sh", "-c", self.shell] if self.shell is not None else list(self.argv or ())
         outcome = run(args, timeout=self.timeout, max_output=_MAX_OUTPUT, stderr_kept=_STDERR_KEPT, cwd=self.cwd,
                       overflow="printed more than 1 MiB; expected one commit SHA")
-        tail = outcome.stderr_tail()
-        tail = f"; stderr: {tail}" if tail else ""
+        said = outcome.stderr_head()  # the cause comes first; a tail of stack frames would hide it
+        tail = f"; stderr: {said}" if said else ""
         code = outcome.returncode
         if code is None:
             return Reading(self.description, None, f"{outcome.problem}{tail}")

@@ -193,6 +193,14 @@ class Store(OpenStore):
         with self._reading() as conn:
             return queries.recent_metrics(conn, check, group, limit)
 
+    def measurements(self, check: str, *, group: str | EllipsisType | None = ...,
+                     limit: int = 30) -> list[MetricPoint]:
+        """What ``deploywatch history`` lists: :meth:`recent_metrics`, but one value per group and measurement
+        time. Two runs that measured at one instant (a canary and a check with the same ``--now``, or started by
+        one scheduler tick) each keep their rows; the newest run's stands for the instant."""
+        with self._reading() as conn:
+            return queries.measurements(conn, check, group, limit)
+
     def check_names(self) -> list[str]:
         """Names of the checks that have stored metrics, sorted."""
         with self._reading() as conn:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 __all__ = [
-    "check_names", "insert_run", "latest_findings", "metric_history", "newest_runs_with_findings", "recent_metrics",
+    "check_names", "insert_run", "latest_findings", "measurements", "metric_history", "newest_runs_with_findings",
+    "recent_metrics",
     "run_findings", "run_metrics", "select_runs",
 ]
 
@@ -88,6 +89,26 @@ def recent_metrics(conn: Connection, check: str, group: str | EllipsisType | Non
     if group is not ...:
         query = query.where(_group_is(group))
     return [_point(row) for row in conn.execute(query)]
+
+
+def measurements(conn: Connection, check: str, group: str | EllipsisType | None, limit: int) -> list[MetricPoint]:
+    """Like :func:`recent_metrics`, but one row per group and measurement time: the newest run's."""
+    if limit <= 0:
+        return []
+    query = sa.select(*_POINT_COLUMNS).where(metrics.c.check_name == check).order_by(*_NEWEST_FIRST)
+    if group is not ...:
+        query = query.where(_group_is(group))
+    kept: list[MetricPoint] = []
+    seen: set[tuple[str | None, Any]] = set()
+    # Streamed newest first and abandoned once enough are kept, like the anomaly history.
+    with conn.execution_options(yield_per=_STREAM_BATCH).execute(query) as result:
+        for point in map(_point, result):
+            if (point.group, point.measured_at) not in seen:
+                seen.add((point.group, point.measured_at))
+                kept.append(point)
+                if len(kept) == limit:
+                    break
+    return kept
 
 
 def check_names(conn: Connection) -> list[str]:
