@@ -75,7 +75,7 @@ class BadConfig:
 
 def _read_case(source: Path) -> BadConfig:
     fields: dict[str, str] = {}
-    for text in source.read_text(encoding="utf-8").splitlines():
+    for text in source.read_text(encoding="utf-8-sig").splitlines():
         if not text.startswith("#"):
             break
         label, sep, value = text.removeprefix("#").strip().partition(":")
@@ -93,6 +93,7 @@ CORPUS = [_read_case(p) for p in sorted(BAD_CONFIGS.glob("*.toml"))]
 SUBPROCESS_CASES = {
     "toml_unclosed_array", "env_unset_in_url", "tool_unknown_key.pyproject", "url_bad_port",
     "service_name_with_dot", "source_two_kinds", "glob_trailing_backslash", "missing_services",
+    "toml_nested_5000_deep", "warehouse_url_unclosed_ipv6", "server_token_short", "float_check_weight_inf",
 }
 
 
@@ -173,6 +174,56 @@ def test_bad_config_in_a_real_process(case: BadConfig, workspace: Path) -> None:
                           cwd=workspace, env=env, capture_output=True, text=True, timeout=60, check=False)
 
     _assert_config_error(case, path, proc.returncode, proc.stdout, proc.stderr)
+
+
+# ---------------------------------------------------------------- files that are not configs
+
+
+def _run_config_check(path: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYWATCH_CONFIG", UNSET_VAR)}
+    return subprocess.run([sys.executable, "-m", "deploywatch", "config", "check", "--config", str(path)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _assert_one_line_error(proc: subprocess.CompletedProcess[str], path: Path, message: str) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == f"{ERROR_PREFIX}{path}: {message}\n"
+
+
+def test_a_fifo_as_config_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "deploywatch.toml"
+    os.mkfifo(fifo)
+
+    proc = _run_config_check(fifo, tmp_path)  # before: blocked in open() until the 60 s timeout
+
+    _assert_one_line_error(proc, fifo, "not a regular file (a config is a TOML file)")
+
+
+def test_dev_zero_as_config_is_refused_instead_of_read_until_memory_runs_out(tmp_path: Path) -> None:
+    proc = _run_config_check(Path("/dev/zero"), tmp_path)
+
+    _assert_one_line_error(proc, Path("/dev/zero"), "not a regular file (a config is a TOML file)")
+
+
+def test_a_config_larger_than_one_mib_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "deploywatch.toml"
+    huge.write_text(BASELINE + "# padding\n" * (1024 * 1024 // 10), encoding="utf-8")
+
+    proc = _run_config_check(huge, tmp_path)
+
+    _assert_one_line_error(proc, huge, "larger than 1 MiB: not a deploywatch config")
+
+
+def test_a_utf8_byte_order_mark_is_accepted(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = workspace / "bom" / CONFIG_FILENAME
+    config.parent.mkdir(exist_ok=True)
+    config.write_bytes(b"\xef\xbb\xbf" + BASELINE.encode())
+
+    assert main(["config", "check", "--config", str(config)]) == 0
+    assert capsys.readouterr().err == ""
+    assert load_config(config).text == BASELINE
 
 
 # ---------------------------------------------------------------- finding the config

@@ -271,6 +271,12 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
         raise ConfigError("required key is missing: configure services ([services.NAME]), data checks "
                           "([[checks]]), phases or probes", file=shown, key=key_path(full),
                           line=find_line(source.text, full))
+    for section in ("services", "phases", "gates"):
+        clash = _case_clash(getattr(config, section))
+        if clash is not None:
+            named: tuple[str | int, ...] = (*source.prefix, section, clash[1])
+            raise ConfigError(f"differs from {clash[0]!r} only in case; names must differ in more than case",
+                              file=shown, key=key_path(named), line=find_line(source.text, named))
     duplicate = config.alerts.duplicate_name()
     if duplicate is not None:
         where: tuple[str | int, ...] = (*source.prefix, "alerts", *duplicate[1])
@@ -281,6 +287,17 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
 
         validate_checks(config, shown, source.text, source.prefix)
     return LoadedConfig(source.path.resolve(), config, source.text)
+
+
+def _case_clash(names: dict[str, Any]) -> tuple[str, str] | None:
+    """The first two names that differ only in case (first, second), or None. They would be one service on a
+    case-insensitive file system, in a Prometheus label match and to the user reading `grading` and `Grading`."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.casefold() in seen:
+            return seen[name.casefold()], name
+        seen[name.casefold()] = name
+    return None
 
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
