@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus
 
-__all__ = ["mask", "register_secret", "register_url_secrets", "url_secrets"]
+__all__ = ["clip", "mask", "register_secret", "register_url_secrets", "url_secrets"]
 
 _MIN_SECRET_LEN = 4
 _lock = threading.Lock()
@@ -49,6 +50,15 @@ def register_secret(value: str) -> None:
     if len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _known.add(value)
+
+
+def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
+    """``text`` masked (and each of ``secrets`` replaced by ``***``), then cut to ``limit`` characters ending in
+    "…". In that order: cutting first would leave the start of a secret that straddles the cut unmasked."""
+    for secret in sorted((s for s in secrets if len(s) >= _MIN_SECRET_LEN), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = mask(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def mask(text: str) -> str:

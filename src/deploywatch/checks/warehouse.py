@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote
 
 from ..errors import ConfigError
-from ..redact import mask, register_secret
+from ..redact import clip, mask, register_secret
 from .dialects import backend
 from .plan import Scan
 
@@ -59,7 +59,7 @@ def warehouse_error(exc: BaseException) -> str:
     text = lines[0] if lines else type(original).__name__
     if text.startswith("(") and ") " in text:  # "(psycopg.errors.UndefinedTable) relation …"
         text = text.split(") ", 1)[1]
-    return mask(text[:500])
+    return clip(text, 500)
 
 
 class Warehouse:
