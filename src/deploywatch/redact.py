@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-__all__ = ["clip", "mask", "register_secret", "register_url_secrets", "url_secrets"]
+__all__ = ["clip", "mask", "mask_values", "register_secret", "register_url_secrets", "url_secrets"]
 
 _MIN_SECRET_LEN = 4
 _lock = threading.Lock()
@@ -50,6 +51,18 @@ def register_secret(value: str) -> None:
     if len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _known.add(value)
+
+
+def mask_values(value: Any) -> Any:
+    """``value`` with :func:`mask` applied to every string in it, through dicts, lists and tuples (JSON-like data:
+    a finding's details, a notification's payload)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {key: mask_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_values(item) for item in value]
+    return value
 
 
 def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
