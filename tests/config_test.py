@@ -437,6 +437,51 @@ def test_secret_from_the_environment_is_not_echoed_in_errors(body: str, key: str
     assert secret not in captured.out + captured.err
 
 
+SERVER_ONLY_VARIABLE = f"""\
+[repo]
+path = "."
+
+[services.web]
+paths = ["web/**"]
+deployed = {{ file = "deployed/web.sha" }}
+
+[server]
+listen = "127.0.0.1:8080"
+token = "${{{UNSET_VAR}}}"
+"""
+
+
+def test_a_variable_only_the_daemon_reads_does_not_stop_other_commands(web_repo: GitRepo,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    write_deployed(web_repo.path, "web", web_repo.head())
+    config = write_config(web_repo.path, SERVER_ONLY_VARIABLE)
+    now = ["--now", "2026-11-23T09:00:00Z"]
+
+    assert main(["drift", "--config", str(config), "--format", "json", *now]) == 0
+    assert main(["contains", web_repo.head(), "--config", str(config), "--format", "json"]) == 0
+    assert main(["skew", "--config", str(config), "--format", "json"]) == 0
+    assert main(["check", "--config", str(config), "--format", "json", *now]) == 0
+    assert "is not set" not in capsys.readouterr().err
+    assert load_config(config, sections={"repo", "services"}).unresolved == ("server",)
+
+    # config check reports it, and so does every command that reads [server]
+    for args in (["config", "check"], ["serve", "--once"]):
+        assert main([*args, "--config", str(config)]) == 3
+        assert capsys.readouterr().err == (f"{ERROR_PREFIX}{config}:10: server.token: environment variable "
+                                           f"{UNSET_VAR} is not set (use ${{{UNSET_VAR}:-default}} for a fallback)\n")
+
+
+def test_a_variable_in_a_section_the_command_reads_still_stops_it(web_repo: GitRepo,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write_deployed(web_repo.path, "web", web_repo.head())
+    config = write_config(web_repo.path, SERVER_ONLY_VARIABLE.replace(
+        "[server]", f'[[alerts.webhook]]\nurl = "https://hooks.example.com/${{{UNSET_VAR}}}"\n\n[server]'))
+
+    assert main(["drift", "--config", str(config), "--now", "2026-11-23T09:00:00Z"]) == 3
+
+    assert f"{config}:9: alerts.webhook[0].url: environment variable {UNSET_VAR} is not set" in capsys.readouterr().err
+
+
 def test_secret_is_not_echoed_by_a_real_process(tmp_path: Path) -> None:
     secret = "s3cret-subprocess-41c7b0"
     path = _write(tmp_path, '[services.web]\npaths = ["web"]\ncritical_commits = "${DW_SECRET}"\n'

@@ -190,10 +190,10 @@ def compile_selected(config_path: Path | None, select: Selector, *, now: datetim
                      run_date: date | None) -> tuple[LoadedConfig, Plan, date, dict[str, Any]]:
     """Load the config, pick the checks with ``select`` and compile them: the loaded config, the plan, its
     run date and what ``select`` keeps beside it."""
-    from ..config import load_config
+    from ..config import COMMAND_SECTIONS, load_config
     from .runner import compile_checks
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     checks, extra = select(loaded)
     plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
     return loaded, plan, day, extra
