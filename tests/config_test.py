@@ -16,17 +16,20 @@ A file named ``NAME.pyproject.toml`` is installed as ``pyproject.toml``; every o
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, get_args
 
 import pytest
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from deploywatch.cli import main
-from deploywatch.config import CONFIG_FILENAME, find_config, load_config
+from deploywatch.config import CONFIG_FILENAME, Config, find_config, load_config
 from deploywatch.errors import ConfigError
 from deploywatch.sources import source_for
 from deploywatch.sources.file import FileSource
@@ -605,3 +608,55 @@ def test_durations_accepted(written: str, seconds: int, tmp_path: Path) -> None:
     assert loaded.config.defaults.warn_after == seconds
     assert loaded.thresholds("web").critical_after == seconds
     assert loaded.config.services["web"].deployed.timeout == seconds
+
+
+# ---------------------------------------------------------------- numbers and tokens
+
+
+def _config_models() -> list[type[BaseModel]]:
+    """Every pydantic model reachable from :class:`Config`."""
+    found: list[type[BaseModel]] = []
+    pending: list[Any] = [Config]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            if item in found:
+                continue
+            found.append(item)
+            pending += [f.annotation for f in item.model_fields.values()]
+        pending += list(get_args(item))
+    return found
+
+
+def _float_fields() -> list[tuple[str, Any]]:
+    fields = []
+    for model in _config_models():
+        for name, info in model.model_fields.items():
+            if "float" in str(info.annotation):
+                annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+                fields.append((f"{model.__name__}.{name}", annotation))
+    return fields
+
+
+def test_the_config_has_float_fields_to_guard() -> None:
+    names = {name for name, _ in _float_fields()}
+    assert {"CheckConfig.weight", "AnomalyConfig.sensitivity", "HealthConfig.drift_weight", "PhaseConfig.weight",
+            "ProbeConfig.weight", "GateConfig.min_score"} <= names
+
+
+@pytest.mark.parametrize(("name", "annotation"), _float_fields(), ids=[name for name, _ in _float_fields()])
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan], ids=["inf", "-inf", "nan"])
+def test_every_float_in_the_config_must_be_finite(name: str, annotation: Any, value: float) -> None:
+    with pytest.raises(ValidationError):
+        TypeAdapter(annotation).validate_python(value, strict=True)
+
+
+def test_the_server_token_is_masked_wherever_it_appears(tmp_path: Path) -> None:
+    from deploywatch.redact import mask
+
+    token = "srvTOKENmarker-5c1e9a07"  # matches none of mask's own patterns
+    path = _write(tmp_path, f'[services.web]\npaths = ["web"]\ndeployed = {{ command = "x" }}\n\n'
+                            f'[server]\ntoken = "{token}"\n')
+
+    assert load_config(path).config.server.token == token
+    assert mask(f"GET /api/runs?x={token} from 10.0.0.1") == "GET /api/runs?x=*** from 10.0.0.1"
