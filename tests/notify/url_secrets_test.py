@@ -161,3 +161,15 @@ def test_a_finding_is_masked_when_it_is_made_so_nothing_downstream_sees_the_secr
     assert finding.summary == "cannot connect to postgresql://u@h/db?password=***"
     assert finding.details == {"reason": "sslpassword=*** refused", "nested": [{"url": "https://***@h/x"}]}
     assert (record.summary, record.details) == (finding.summary, dict(finding.details))
+
+
+def test_a_runs_details_are_masked_before_the_store_sees_them() -> None:
+    from datetime import UTC, datetime
+
+    from deploywatch.store.records import RunRecord
+
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    run = RunRecord(id="r1", command="check", started_at=at, finished_at=at, run_date=None, status="unknown",
+                    exit_code=3, details={"items": [{"summary": "cannot reach https://u:hunter22@h/x?token=abc123"}]})
+
+    assert run.details == {"items": [{"summary": "cannot reach https://***@h/x?token=***"}]}
