@@ -440,6 +440,20 @@ def test_secret_from_the_environment_is_not_echoed_in_errors(body: str, key: str
     assert secret not in captured.out + captured.err
 
 
+def test_a_long_secret_cut_in_an_error_message_shows_none_of_it(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "LongSecretMARKER-" + "q7" * 40  # longer than the 60 characters an error quotes of a value
+    monkeypatch.setenv("DW_SECRET", secret)
+    path = _write(tmp_path, '[defaults]\nwarn_commits = "${DW_SECRET}"\n')
+
+    assert main(["config", "check", "--config", str(path)]) == 3
+
+    err = capsys.readouterr().err
+    assert "defaults.warn_commits: expected an integer, got '***'" in err
+    assert secret[:8] not in err
+
+
 SERVER_ONLY_VARIABLE = f"""\
 [repo]
 path = "."
