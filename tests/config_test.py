@@ -182,9 +182,10 @@ def test_bad_config_in_a_real_process(case: BadConfig, workspace: Path) -> None:
 # ---------------------------------------------------------------- files that are not configs
 
 
-def _run_config_check(path: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run_config_check(path: Path, cwd: Path, command: tuple[str, ...] = ("config", "check")
+                      ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYWATCH_CONFIG", UNSET_VAR)}
-    return subprocess.run([sys.executable, "-m", "deploywatch", "config", "check", "--config", str(path)],
+    return subprocess.run([sys.executable, "-m", "deploywatch", *command, "--config", str(path)],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -195,17 +196,24 @@ def _assert_one_line_error(proc: subprocess.CompletedProcess[str], path: Path, m
     assert proc.stderr == f"{ERROR_PREFIX}{path}: {message}\n"
 
 
-def test_a_fifo_as_config_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+# drift reads the config early (to start git sooner), canary to find a kept plan: each must refuse too
+COMMANDS = [("config", "check"), ("drift",), ("canary",), ("check",)]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_fifo_as_config_is_refused_without_waiting_for_a_writer(tmp_path: Path, command: tuple[str, ...]) -> None:
     fifo = tmp_path / "deploywatch.toml"
     os.mkfifo(fifo)
 
-    proc = _run_config_check(fifo, tmp_path)  # before: blocked in open() until the 60 s timeout
+    proc = _run_config_check(fifo, tmp_path, command)  # before: blocked in open() until the 60 s timeout
 
     _assert_one_line_error(proc, fifo, "not a regular file (a config is a TOML file)")
 
 
-def test_dev_zero_as_config_is_refused_instead_of_read_until_memory_runs_out(tmp_path: Path) -> None:
-    proc = _run_config_check(Path("/dev/zero"), tmp_path)
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_dev_zero_as_config_is_refused_instead_of_read_until_memory_runs_out(tmp_path: Path,
+                                                                           command: tuple[str, ...]) -> None:
+    proc = _run_config_check(Path("/dev/zero"), tmp_path, command)
 
     _assert_one_line_error(proc, Path("/dev/zero"), "not a regular file (a config is a TOML file)")
 

@@ -27,6 +27,7 @@ __all__ = [
     "find_config",
     "find_line",
     "read_config_file",
+    "read_config_text",
     "variable_references",
 ]
 
@@ -74,7 +75,7 @@ def read_config_file(path: Path | str | None = None) -> ConfigFile:
     """Read and parse the config at ``path`` (or the one :func:`find_config` finds); TOML errors name the line."""
     config_path = Path(path).expanduser() if path is not None else find_config()
     shown = str(config_path)
-    text = _read_text(config_path, shown)
+    text = read_config_text(config_path, shown)
     try:
         raw: dict[str, Any] = tomllib.loads(text)
     except RecursionError:
@@ -116,9 +117,11 @@ MAX_NESTING = 32
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
-def _read_text(config_path: Path, shown: str) -> str:
+def read_config_text(config_path: Path, shown: str | None = None) -> str:
     """The file's text, refusing what is not a regular file (a FIFO would block, /dev/zero never ends) or is
-    larger than :data:`MAX_CONFIG_BYTES`; a UTF-8 byte-order mark is dropped, as editors on Windows write one."""
+    larger than :data:`MAX_CONFIG_BYTES`; a UTF-8 byte-order mark is dropped, as editors on Windows write one.
+    Every problem is a :class:`ConfigError` naming ``shown`` (the path by default)."""
+    shown = str(config_path) if shown is None else shown
     try:
         # O_NONBLOCK: opening a FIFO with no writer must not hang before the check below can refuse it.
         fd = os.open(config_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
