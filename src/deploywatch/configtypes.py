@@ -112,6 +112,13 @@ def _secret(value: str) -> str:
     return value
 
 
+def _url_credentials(value: str) -> str:
+    from .redact import register_url_secrets
+
+    register_url_secrets(value)  # user:PASSWORD@, ?token=…, ?password=…: masked wherever they show up later
+    return value
+
+
 def _nonblank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -121,7 +128,7 @@ def _nonblank(value: str) -> str:
 Duration = Annotated[int, BeforeValidator(_duration)]
 AgeLimit = Annotated[int, BeforeValidator(_age_limit)]
 GlobStr = Annotated[str, AfterValidator(_glob)]
-HttpUrl = Annotated[str, AfterValidator(http_url)]
+HttpUrl = Annotated[str, AfterValidator(http_url), AfterValidator(_url_credentials)]
 Name = Annotated[str, AfterValidator(_name)]
 NonBlank = Annotated[str, AfterValidator(_nonblank)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from .alertconfig import Headers
 from .configtypes import Duration, Finite, HttpUrl, Model, NonBlank, SecretUrl, TimeZone, Token
+from .redact import register_url_secrets
 
 __all__ = ["ACTION_TEMPLATE", "ACTION_VARIABLES", "FreshnessConfig", "HealthConfig", "HeartbeatConfig", "PhaseConfig",
            "ProbeConfig", "ScheduleConfig", "ServerConfig"]
@@ -97,6 +98,7 @@ def _action(value: str) -> str:
     # Anything but an http(s) URL runs as a shell command: "file:///x" or "ftp://…" would fail obscurely.
     if scheme and scheme.group(1).lower() not in ("http", "https"):
         raise ValueError(f"a URL here must be http:// or https:// (got {scheme.group(1)}:), or write a shell command")
+    register_url_secrets(value)  # a URL's ?token=…, or one inside a curl command
     for name in ACTION_TEMPLATE.findall(value):
         if name not in ACTION_VARIABLES:
             raise ValueError(f"unknown template variable {{{{ {name} }}}}: expected {', '.join(ACTION_VARIABLES)}")

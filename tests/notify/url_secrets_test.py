@@ -173,3 +173,21 @@ def test_a_runs_details_are_masked_before_the_store_sees_them() -> None:
                     exit_code=3, details={"items": [{"summary": "cannot reach https://u:hunter22@h/x?token=abc123"}]})
 
     assert run.details == {"items": [{"summary": "cannot reach https://***@h/x?token=***"}]}
+
+
+def test_every_configured_url_registers_its_credentials(tmp_path: Path) -> None:
+    from deploywatch.config import load_config
+
+    config = tmp_path / "deploywatch.toml"
+    config.write_text(
+        '[services.web]\npaths = ["web/**"]\n'
+        'deployed = { url = "https://web.example.com/__version__?key=dpKEYmarker71" }\n'
+        'health = "https://web.example.com/health?apikey=hlKEYmarker72"\n\n'
+        '[[probes]]\nname = "api"\nurl = "https://u:pbPASSmarker73@api.example.com/ping"\n\n'
+        '[phases.load]\nprocessors = ["a"]\n'
+        'on_complete = "curl -X POST https://next.example.com/run?access_token=ocTOKmarker74"\n', encoding="utf-8")
+
+    load_config(config)
+
+    assert (mask("dpKEYmarker71 hlKEYmarker72 pbPASSmarker73 ocTOKmarker74")
+            == "dpKEYmarker71 *** *** ***")  # `key` alone is too common a word to be a credential name
