@@ -16,17 +16,20 @@ A file named ``NAME.pyproject.toml`` is installed as ``pyproject.toml``; every o
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, get_args
 
 import pytest
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from deploywatch.cli import main
-from deploywatch.config import CONFIG_FILENAME, find_config, load_config
+from deploywatch.config import CONFIG_FILENAME, Config, find_config, load_config
 from deploywatch.errors import ConfigError
 from deploywatch.sources import source_for
 from deploywatch.sources.file import FileSource
@@ -75,7 +78,7 @@ class BadConfig:
 
 def _read_case(source: Path) -> BadConfig:
     fields: dict[str, str] = {}
-    for text in source.read_text(encoding="utf-8").splitlines():
+    for text in source.read_text(encoding="utf-8-sig").splitlines():
         if not text.startswith("#"):
             break
         label, sep, value = text.removeprefix("#").strip().partition(":")
@@ -93,6 +96,7 @@ CORPUS = [_read_case(p) for p in sorted(BAD_CONFIGS.glob("*.toml"))]
 SUBPROCESS_CASES = {
     "toml_unclosed_array", "env_unset_in_url", "tool_unknown_key.pyproject", "url_bad_port",
     "service_name_with_dot", "source_two_kinds", "glob_trailing_backslash", "missing_services",
+    "toml_nested_5000_deep", "warehouse_url_unclosed_ipv6", "server_token_short", "float_check_weight_inf",
 }
 
 
@@ -173,6 +177,64 @@ def test_bad_config_in_a_real_process(case: BadConfig, workspace: Path) -> None:
                           cwd=workspace, env=env, capture_output=True, text=True, timeout=60, check=False)
 
     _assert_config_error(case, path, proc.returncode, proc.stdout, proc.stderr)
+
+
+# ---------------------------------------------------------------- files that are not configs
+
+
+def _run_config_check(path: Path, cwd: Path, command: tuple[str, ...] = ("config", "check")
+                      ) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYWATCH_CONFIG", UNSET_VAR)}
+    return subprocess.run([sys.executable, "-m", "deploywatch", *command, "--config", str(path)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _assert_one_line_error(proc: subprocess.CompletedProcess[str], path: Path, message: str) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == f"{ERROR_PREFIX}{path}: {message}\n"
+
+
+# drift reads the config early (to start git sooner), canary to find a kept plan: each must refuse too
+COMMANDS = [("config", "check"), ("drift",), ("canary",), ("check",)]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_fifo_as_config_is_refused_without_waiting_for_a_writer(tmp_path: Path, command: tuple[str, ...]) -> None:
+    fifo = tmp_path / "deploywatch.toml"
+    os.mkfifo(fifo)
+
+    proc = _run_config_check(fifo, tmp_path, command)  # before: blocked in open() until the 60 s timeout
+
+    _assert_one_line_error(proc, fifo, "not a regular file (a config is a TOML file)")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_dev_zero_as_config_is_refused_instead_of_read_until_memory_runs_out(tmp_path: Path,
+                                                                           command: tuple[str, ...]) -> None:
+    proc = _run_config_check(Path("/dev/zero"), tmp_path, command)
+
+    _assert_one_line_error(proc, Path("/dev/zero"), "not a regular file (a config is a TOML file)")
+
+
+def test_a_config_larger_than_one_mib_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "deploywatch.toml"
+    huge.write_text(BASELINE + "# padding\n" * (1024 * 1024 // 10), encoding="utf-8")
+
+    proc = _run_config_check(huge, tmp_path)
+
+    _assert_one_line_error(proc, huge, "larger than 1 MiB: not a deploywatch config")
+
+
+def test_a_utf8_byte_order_mark_is_accepted(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = workspace / "bom" / CONFIG_FILENAME
+    config.parent.mkdir(exist_ok=True)
+    config.write_bytes(b"\xef\xbb\xbf" + BASELINE.encode())
+
+    assert main(["config", "check", "--config", str(config)]) == 0
+    assert capsys.readouterr().err == ""
+    assert load_config(config).text == BASELINE
 
 
 # ---------------------------------------------------------------- finding the config
@@ -386,6 +448,65 @@ def test_secret_from_the_environment_is_not_echoed_in_errors(body: str, key: str
     assert secret not in captured.out + captured.err
 
 
+def test_a_long_secret_cut_in_an_error_message_shows_none_of_it(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "LongSecretMARKER-" + "q7" * 40  # longer than the 60 characters an error quotes of a value
+    monkeypatch.setenv("DW_SECRET", secret)
+    path = _write(tmp_path, '[defaults]\nwarn_commits = "${DW_SECRET}"\n')
+
+    assert main(["config", "check", "--config", str(path)]) == 3
+
+    err = capsys.readouterr().err
+    assert "defaults.warn_commits: expected an integer, got '***'" in err
+    assert secret[:8] not in err
+
+
+SERVER_ONLY_VARIABLE = f"""\
+[repo]
+path = "."
+
+[services.web]
+paths = ["web/**"]
+deployed = {{ file = "deployed/web.sha" }}
+
+[server]
+listen = "127.0.0.1:8080"
+token = "${{{UNSET_VAR}}}"
+"""
+
+
+def test_a_variable_only_the_daemon_reads_does_not_stop_other_commands(web_repo: GitRepo,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    write_deployed(web_repo.path, "web", web_repo.head())
+    config = write_config(web_repo.path, SERVER_ONLY_VARIABLE)
+    now = ["--now", "2026-11-23T09:00:00Z"]
+
+    assert main(["drift", "--config", str(config), "--format", "json", *now]) == 0
+    assert main(["contains", web_repo.head(), "--config", str(config), "--format", "json"]) == 0
+    assert main(["skew", "--config", str(config), "--format", "json"]) == 0
+    assert main(["check", "--config", str(config), "--format", "json", *now]) == 0
+    assert "is not set" not in capsys.readouterr().err
+    assert load_config(config, sections={"repo", "services"}).unresolved == ("server",)
+
+    # config check reports it, and so does every command that reads [server]
+    for args in (["config", "check"], ["serve", "--once"]):
+        assert main([*args, "--config", str(config)]) == 3
+        assert capsys.readouterr().err == (f"{ERROR_PREFIX}{config}:10: server.token: environment variable "
+                                           f"{UNSET_VAR} is not set (use ${{{UNSET_VAR}:-default}} for a fallback)\n")
+
+
+def test_a_variable_in_a_section_the_command_reads_still_stops_it(web_repo: GitRepo,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write_deployed(web_repo.path, "web", web_repo.head())
+    config = write_config(web_repo.path, SERVER_ONLY_VARIABLE.replace(
+        "[server]", f'[[alerts.webhook]]\nurl = "https://hooks.example.com/${{{UNSET_VAR}}}"\n\n[server]'))
+
+    assert main(["drift", "--config", str(config), "--now", "2026-11-23T09:00:00Z"]) == 3
+
+    assert f"{config}:9: alerts.webhook[0].url: environment variable {UNSET_VAR} is not set" in capsys.readouterr().err
+
+
 def test_secret_is_not_echoed_by_a_real_process(tmp_path: Path) -> None:
     secret = "s3cret-subprocess-41c7b0"
     path = _write(tmp_path, '[services.web]\npaths = ["web"]\ncritical_commits = "${DW_SECRET}"\n'
@@ -509,3 +630,55 @@ def test_durations_accepted(written: str, seconds: int, tmp_path: Path) -> None:
     assert loaded.config.defaults.warn_after == seconds
     assert loaded.thresholds("web").critical_after == seconds
     assert loaded.config.services["web"].deployed.timeout == seconds
+
+
+# ---------------------------------------------------------------- numbers and tokens
+
+
+def _config_models() -> list[type[BaseModel]]:
+    """Every pydantic model reachable from :class:`Config`."""
+    found: list[type[BaseModel]] = []
+    pending: list[Any] = [Config]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            if item in found:
+                continue
+            found.append(item)
+            pending += [f.annotation for f in item.model_fields.values()]
+        pending += list(get_args(item))
+    return found
+
+
+def _float_fields() -> list[tuple[str, Any]]:
+    fields = []
+    for model in _config_models():
+        for name, info in model.model_fields.items():
+            if "float" in str(info.annotation):
+                annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+                fields.append((f"{model.__name__}.{name}", annotation))
+    return fields
+
+
+def test_the_config_has_float_fields_to_guard() -> None:
+    names = {name for name, _ in _float_fields()}
+    assert {"CheckConfig.weight", "AnomalyConfig.sensitivity", "HealthConfig.drift_weight", "PhaseConfig.weight",
+            "ProbeConfig.weight", "GateConfig.min_score"} <= names
+
+
+@pytest.mark.parametrize(("name", "annotation"), _float_fields(), ids=[name for name, _ in _float_fields()])
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan], ids=["inf", "-inf", "nan"])
+def test_every_float_in_the_config_must_be_finite(name: str, annotation: Any, value: float) -> None:
+    with pytest.raises(ValidationError):
+        TypeAdapter(annotation).validate_python(value, strict=True)
+
+
+def test_the_server_token_is_masked_wherever_it_appears(tmp_path: Path) -> None:
+    from deploywatch.redact import mask
+
+    token = "srvTOKENmarker-5c1e9a07"  # matches none of mask's own patterns
+    path = _write(tmp_path, f'[services.web]\npaths = ["web"]\ndeployed = {{ command = "x" }}\n\n'
+                            f'[server]\ntoken = "{token}"\n')
+
+    assert load_config(path).config.server.token == token
+    assert mask(f"GET /api/runs?x={token} from 10.0.0.1") == "GET /api/runs?x=*** from 10.0.0.1"

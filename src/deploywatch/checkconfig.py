@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .checks.warehouse import DEFAULT_MEMORY_LIMIT
-from .configtypes import Duration, Model, Name, NonBlank, TimeZone
+from .configtypes import Duration, Finite, Model, Name, NonBlank, TimeZone, url_with_valid_port
+from .redact import register_url_secrets
 
 __all__ = ["AnomalyConfig", "CheckConfig", "GateConfig", "StoreConfig", "WarehouseConfig"]
 
@@ -36,10 +37,16 @@ def _threshold(value: str) -> str:
     return value
 
 
+_SQL_URL_EXPECTED = "expected a SQLAlchemy URL such as 'duckdb:///warehouse.duckdb' or 'postgresql://user@host/db'"
+
+
 def _sql_url(value: str) -> str:
     if "://" not in value or not value.split("://", 1)[0]:
-        raise ValueError("expected a SQLAlchemy URL such as 'duckdb:///warehouse.duckdb' or "
-                         "'postgresql://user@host/db'")
+        raise ValueError(_SQL_URL_EXPECTED)
+    # SQLAlchemy would raise a bare ValueError on a bad port or an unclosed '[' when the URL is first used.
+    url_with_valid_port(value, "a SQLAlchemy URL")
+    # Every credential the URL carries is masked wherever it shows up later (errors, findings, alerts).
+    register_url_secrets(value)
     return value
 
 
@@ -78,12 +85,12 @@ class StoreConfig(Model):
 class AnomalyConfig(Model):
     """``checks[].anomaly``: flag values far from the check's own history."""
 
-    sensitivity: Annotated[float, Field(gt=0)] = 3.0
+    sensitivity: Annotated[Finite, Field(gt=0)] = 3.0
     min_history: Annotated[int, Field(ge=2)] = 7
     window: Annotated[int, Field(ge=2, le=1000)] = 28
     direction: Literal["spike", "drop", "both"] = "both"
     seasonality: Literal["day_of_week"] | None = None
-    min_change: Annotated[float, Field(ge=0)] = 0.0
+    min_change: Annotated[Finite, Field(ge=0)] = 0.0
     status: Literal["warning", "critical"] = "warning"
 
     @model_validator(mode="after")
@@ -108,7 +115,7 @@ class CheckConfig(Model):
     warn: ThresholdText | None = None
     critical: ThresholdText | None = None
     on_missing: Literal["unknown", "critical"] = "unknown"
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[Finite, Field(gt=0)] = 1.0
     anomaly: AnomalyConfig | None = None
     expect_groups: Annotated[list[str | int], Field(min_length=1)] | None = None
     timeout: Duration | None = None
@@ -147,6 +154,6 @@ class GateConfig(Model):
     """``[gates.NAME]``: the checks that must pass before the next pipeline phase."""
 
     checks: Annotated[list[NonBlank], Field(min_length=1)]  # globs over check names, or phase names
-    min_score: Annotated[float, Field(ge=0, le=100)] | None = None
+    min_score: Annotated[Finite, Field(ge=0, le=100)] | None = None
     description: str | None = None
 

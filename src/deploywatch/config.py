@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,7 +51,10 @@ from .paths import ServicePaths, compile_glob
 from .redact import register_secret
 
 __all__ = [
+    "COMMAND_SECTIONS",
     "CONFIG_FILENAME",
+    "DAEMON_SECTIONS",
+    "DRIFT_SECTIONS",
     "Config",
     "DeployedConfig",
     "LoadedConfig",
@@ -196,6 +200,14 @@ class Config(Model):
     server: ServerConfig = ServerConfig()
 
 
+# The sections the drift commands (drift, contains, affected, skew) read.
+DRIFT_SECTIONS = frozenset({"repo", "defaults", "services", "store", "alerts"})
+# Only the daemon (serve, schedule export) reads these: no other command needs their ${VAR}s set.
+DAEMON_SECTIONS = frozenset({"schedule", "server"})
+# The sections every command but the daemon's may read.
+COMMAND_SECTIONS = frozenset(Config.model_fields) - DAEMON_SECTIONS
+
+
 @dataclass(frozen=True)
 class EffectiveThresholds:
     """A service's thresholds after defaults are applied; ``None`` means the rule is off."""
@@ -213,6 +225,7 @@ class LoadedConfig:
     path: Path
     config: Config
     text: str | None = field(default=None, compare=False, repr=False)  # the file as read (None: built in code)
+    unresolved: tuple[str, ...] = ()  # sections left at their defaults: not read by the caller, a ${VAR} unset
 
     @property
     def base_dir(self) -> Path:
@@ -256,21 +269,42 @@ class LoadedConfig:
 # ---------------------------------------------------------------- loading
 
 
-def load_config(path: Path | str | None = None, *, environ: dict[str, str] | None = None) -> LoadedConfig:
-    """Read, interpolate and validate the config at ``path`` (or the one :func:`find_config` finds)."""
+def load_config(path: Path | str | None = None, *, environ: dict[str, str] | None = None,
+                sections: Collection[str] | None = None) -> LoadedConfig:
+    """Read, interpolate and validate the config at ``path`` (or the one :func:`find_config` finds).
+
+    ``sections`` names the top-level sections the caller reads (all when None). A ``${VAR}`` that is not set is
+    an error only in those; a section the caller does not read and that names an unset variable is left at its
+    defaults (named in :attr:`LoadedConfig.unresolved`), so that a token only ``serve`` needs does not stop
+    ``drift``. Every other problem is an error wherever it is.
+    """
     source = read_config_file(path)
     shown = str(source.path)
     env = os.environ if environ is None else environ
-    raw = _interpolate(source.raw, (), env, shown, source.text, source.prefix)
+    raw: dict[str, Any] = {}
+    unresolved: list[str] = []
+    for section, value in source.raw.items():
+        try:
+            raw[section] = _interpolate(value, (section,), env, shown, source.text, source.prefix)
+        except _UnsetVariable:
+            if sections is None or section in sections:
+                raise
+            unresolved.append(section)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise config_error(exc, shown, source.text, source.prefix, _KNOWN_KEYS) from None
-    if not (config.services or config.checks or config.phases or config.probes):
+    if not (config.services or config.checks or config.phases or config.probes or unresolved):
         full = (*source.prefix, "services")
         raise ConfigError("required key is missing: configure services ([services.NAME]), data checks "
                           "([[checks]]), phases or probes", file=shown, key=key_path(full),
                           line=find_line(source.text, full))
+    for section in ("services", "phases", "gates"):
+        clash = _case_clash(getattr(config, section))
+        if clash is not None:
+            named: tuple[str | int, ...] = (*source.prefix, section, clash[1])
+            raise ConfigError(f"differs from {clash[0]!r} only in case; names must differ in more than case",
+                              file=shown, key=key_path(named), line=find_line(source.text, named))
     duplicate = config.alerts.duplicate_name()
     if duplicate is not None:
         where: tuple[str | int, ...] = (*source.prefix, "alerts", *duplicate[1])
@@ -280,7 +314,22 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
         from .checks.validate import validate_checks
 
         validate_checks(config, shown, source.text, source.prefix)
-    return LoadedConfig(source.path.resolve(), config, source.text)
+    return LoadedConfig(source.path.resolve(), config, source.text, tuple(unresolved))
+
+
+def _case_clash(names: dict[str, Any]) -> tuple[str, str] | None:
+    """The first two names that differ only in case (first, second), or None. They would be one service on a
+    case-insensitive file system, in a Prometheus label match and to the user reading `grading` and `Grading`."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.casefold() in seen:
+            return seen[name.casefold()], name
+        seen[name.casefold()] = name
+    return None
+
+
+class _UnsetVariable(ConfigError):
+    """A ``${VAR}`` whose variable is not set (and has no default)."""
 
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
@@ -320,7 +369,9 @@ def _interpolate(value: Any, loc: tuple[str | int, ...], env: Any, file: str, te
             return str(env[name])
         if sep:
             return default
-        raise fail(f"environment variable {name} is not set (use ${{{name}:-default}} for a fallback)")
+        full = (*prefix, *loc)
+        raise _UnsetVariable(f"environment variable {name} is not set (use ${{{name}:-default}} for a fallback)",
+                             file=file, key=key_path(full), line=find_line(text, full))
 
     return _VAR.sub(replace, value)
 

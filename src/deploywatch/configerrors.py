@@ -66,7 +66,7 @@ def config_error(exc: ValidationError, file: str, text: str, prefix: tuple[str, 
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    text = mask(repr(value))  # masked before it is cut: a long secret must not show its start
     return text if len(text) <= 60 else text[:57] + "..."
 
 

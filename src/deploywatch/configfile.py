@@ -5,7 +5,9 @@ Kept apart from :mod:`deploywatch.config` so that it loads without pydantic.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +21,13 @@ __all__ = [
     "DEFAULT_GIT_TIMEOUT",
     "DEFAULT_REPO_PATH",
     "DEFAULT_VERSION_FIELD",
+    "MAX_CONFIG_BYTES",
+    "MAX_NESTING",
     "ConfigFile",
     "find_config",
     "find_line",
     "read_config_file",
+    "read_config_text",
     "variable_references",
 ]
 
@@ -70,14 +75,12 @@ def read_config_file(path: Path | str | None = None) -> ConfigFile:
     """Read and parse the config at ``path`` (or the one :func:`find_config` finds); TOML errors name the line."""
     config_path = Path(path).expanduser() if path is not None else find_config()
     shown = str(config_path)
-    try:
-        text = config_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=shown) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=shown) from None
+    text = read_config_text(config_path, shown)
     try:
         raw: dict[str, Any] = tomllib.loads(text)
+    except RecursionError:
+        line, key = _deepest_nesting(text)
+        raise ConfigError(f"nested more than {MAX_NESTING} levels deep", file=shown, key=key, line=line) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         # Python 3.11/3.12 have no lineno/colno attributes; the position is only in the message.
@@ -86,6 +89,16 @@ def read_config_file(path: Path | str | None = None) -> ConfigFile:
         if at:
             message = message[: at.start()] + message[at.end():] + f" (column {at.group(2)})"
         raise ConfigError(f"invalid TOML: {message}", file=shown, line=line) from None
+    too_deep = _too_deep(raw, ())
+    if too_deep is not None:
+        from .configerrors import key_path
+
+        line = find_line(text, too_deep)
+        # name the key the deep value is written under, not the path down to its 33rd level
+        while len(too_deep) > 1 and find_line(text, too_deep[:-1]) == line:
+            too_deep = too_deep[:-1]
+        raise ConfigError(f"nested more than {MAX_NESTING} levels deep", file=shown, key=key_path(too_deep),
+                          line=line)
     prefix: tuple[str, ...] = ()
     if config_path.name == "pyproject.toml":
         tool = raw.get("tool", {})
@@ -96,6 +109,83 @@ def read_config_file(path: Path | str | None = None) -> ConfigFile:
         if not isinstance(raw, dict):
             raise ConfigError("expected a table", file=shown, key="tool.deploywatch", line=find_line(text, prefix))
     return ConfigFile(config_path, text, raw, prefix)
+
+
+# No config needs more than a few levels; deeper values would make validation recurse without need.
+MAX_NESTING = 32
+# A config is a few kilobytes; this bounds what a wrong --config (a log, /dev/zero) can make us read.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def read_config_text(config_path: Path, shown: str | None = None) -> str:
+    """The file's text, refusing what is not a regular file (a FIFO would block, /dev/zero never ends) or is
+    larger than :data:`MAX_CONFIG_BYTES`; a UTF-8 byte-order mark is dropped, as editors on Windows write one.
+    Every problem is a :class:`ConfigError` naming ``shown`` (the path by default)."""
+    shown = str(config_path) if shown is None else shown
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer must not hang before the check below can refuse it.
+        fd = os.open(config_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=shown) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError("not a regular file (a config is a TOML file)", file=shown)
+        try:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=shown) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: not a deploywatch config", file=shown)
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})", file=shown) from None
+
+
+def _too_deep(value: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The key path of the first value nested deeper than :data:`MAX_NESTING`, or None."""
+    if len(loc) > MAX_NESTING:
+        return loc
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        found = _too_deep(child, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _deepest_nesting(text: str) -> tuple[int | None, str | None]:
+    """Where a value too deep for the TOML parser starts: (line, key path), found by counting brackets outside
+    strings and comments — only called after the parser gave up, so the text is at least that deep."""
+    from .configerrors import key_path
+
+    depth, start_line, start_key = 0, None, None
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line) if depth == 0 else None
+        if header:
+            table = _split_dotted(header.group(1))
+            continue
+        key = _KEY.match(line) if depth == 0 else None
+        quote = None
+        for char in line:
+            if quote:
+                quote = None if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif char == "#":
+                break
+            elif char in "[{":
+                if depth == 0:
+                    start_line, start_key = number, key_path((*table, *_split_dotted(key.group(1)))) if key else None
+                depth += 1
+                if depth > MAX_NESTING:
+                    return start_line, start_key
+            elif char in "]}":
+                depth = max(depth - 1, 0)
+    return None, None
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")

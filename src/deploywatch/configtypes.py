@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from typing import Annotated
@@ -13,9 +14,12 @@ from .durations import MAX_DURATION, parse_duration
 from .paths import GlobError, compile_glob
 
 __all__ = [
-    "AgeLimit", "Duration", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank", "Secret", "SecretUrl", "TimeZone",
-    "http_url",
+    "MIN_TOKEN_LENGTH", "AgeLimit", "Duration", "Finite", "GlobStr", "HttpUrl", "Model", "Name", "NonBlank", "Secret",
+    "SecretUrl", "TimeZone", "Token", "http_url", "url_with_valid_port",
 ]
+
+# A bearer token shorter than this is found by brute force (and a short secret cannot be masked safely).
+MIN_TOKEN_LENGTH = 16
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -47,13 +51,42 @@ def _glob(value: str) -> str:
 
 def http_url(value: str) -> str:
     """``value`` when it is an http:// or https:// URL with a host (and a valid port); ValueError otherwise."""
+    url_with_valid_port(value, "an http:// or https:// URL")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL with a host")
+    return value
+
+
+def url_with_valid_port(value: str, noun: str) -> str:
+    """``value`` when its host part parses (closed ``[IPv6]`` brackets, a numeric port in range), else a
+    ValueError saying what is wrong with ``noun`` ("a SQLAlchemy URL"). Comma-separated hosts (libpq) pass."""
     try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise ValueError("expected an http:// or https:// URL with a valid port") from None
+        parts = urlsplit(value)
+    except ValueError:  # urllib's only complaint here is an unbalanced '[' or ']'
+        raise ValueError(f"expected {noun} with a valid host: unclosed '[' or stray ']'") from None
+    if "," not in parts.netloc:
+        try:
+            parts.port  # noqa: B018 - raises on a malformed or out-of-range port
+        except ValueError:
+            raise ValueError(f"expected {noun} with a valid port (1-65535)") from None
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
+def _token(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("has leading or trailing whitespace, which a Bearer header never carries")
+    if not all("!" <= ch <= "~" for ch in value):
+        raise ValueError("must be printable ASCII without spaces (a Bearer header carries nothing else)")
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (got {len(value)}); "
+                         "generate one with: openssl rand -hex 32")
     return value
 
 
@@ -79,6 +112,13 @@ def _secret(value: str) -> str:
     return value
 
 
+def _url_credentials(value: str) -> str:
+    from .redact import register_url_secrets
+
+    register_url_secrets(value)  # user:PASSWORD@, ?token=…, ?password=…: masked wherever they show up later
+    return value
+
+
 def _nonblank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -88,13 +128,17 @@ def _nonblank(value: str) -> str:
 Duration = Annotated[int, BeforeValidator(_duration)]
 AgeLimit = Annotated[int, BeforeValidator(_age_limit)]
 GlobStr = Annotated[str, AfterValidator(_glob)]
-HttpUrl = Annotated[str, AfterValidator(http_url)]
+HttpUrl = Annotated[str, AfterValidator(http_url), AfterValidator(_url_credentials)]
 Name = Annotated[str, AfterValidator(_name)]
 NonBlank = Annotated[str, AfterValidator(_nonblank)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 # A value that is a secret as a whole (webhook URL, token, header value): masked wherever it appears later.
 Secret = Annotated[NonBlank, AfterValidator(_secret)]
 SecretUrl = Annotated[HttpUrl, AfterValidator(_secret)]
+# A bearer token the daemon compares with the Authorization header: long, printable ASCII, no padding.
+Token = Annotated[str, AfterValidator(_secret), AfterValidator(_token)]  # masked even when refused
+# Every float in the config: TOML allows inf and nan, which turn scores and JSON answers into NaN.
+Finite = Annotated[float, AfterValidator(_finite)]
 
 
 class Model(BaseModel):

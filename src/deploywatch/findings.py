@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .redact import mask, mask_values
 from .status import Status
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ class Finding:
     details: Mapping[str, Any] = field(default_factory=dict)
     # What routing and silences match on besides kind and subject: service, group, check, phase, table …
     labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Findings are printed, stored and sent: a reason quoting a URL or an error is masked once, here.
+        object.__setattr__(self, "summary", mask(self.summary))
+        object.__setattr__(self, "details", mask_values(self.details))
 
     @property
     def fingerprint(self) -> str:

@@ -12,7 +12,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from .alertconfig import Headers
-from .configtypes import Duration, HttpUrl, Model, NonBlank, Secret, SecretUrl, TimeZone
+from .configtypes import Duration, Finite, HttpUrl, Model, NonBlank, SecretUrl, TimeZone, Token
+from .redact import register_url_secrets
 
 __all__ = ["ACTION_TEMPLATE", "ACTION_VARIABLES", "FreshnessConfig", "HealthConfig", "HeartbeatConfig", "PhaseConfig",
            "ProbeConfig", "ScheduleConfig", "ServerConfig"]
@@ -42,6 +43,9 @@ def _listen(value: str) -> str:
 def _processors(value: list[str]) -> list[str]:
     seen = set()
     for name in value:
+        # `deploywatch complete PHASE x` never records "x ": the phase would wait forever.
+        if name != name.strip():
+            raise ValueError(f"processor {name!r} has leading or trailing whitespace")
         if name in seen:
             raise ValueError(f"processor {name!r} is listed twice")
         seen.add(name)
@@ -50,7 +54,7 @@ def _processors(value: list[str]) -> list[str]:
 
 Cron = Annotated[str, AfterValidator(_cron)]
 Listen = Annotated[str, AfterValidator(_listen)]
-Weight = Annotated[float, Field(gt=0)]
+Weight = Annotated[Finite, Field(gt=0)]
 
 
 class ProbeConfig(Model):
@@ -86,7 +90,15 @@ ACTION_TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 ACTION_VARIABLES = ("date", "run_date", "phase")
 
 
+_URL_SCHEME = re.compile(r"(?i)\s*([a-z][a-z0-9+.-]*):/")
+
+
 def _action(value: str) -> str:
+    scheme = _URL_SCHEME.match(value)
+    # Anything but an http(s) URL runs as a shell command: "file:///x" or "ftp://…" would fail obscurely.
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise ValueError(f"a URL here must be http:// or https:// (got {scheme.group(1)}:), or write a shell command")
+    register_url_secrets(value)  # a URL's ?token=…, or one inside a curl command
     for name in ACTION_TEMPLATE.findall(value):
         if name not in ACTION_VARIABLES:
             raise ValueError(f"unknown template variable {{{{ {name} }}}}: expected {', '.join(ACTION_VARIABLES)}")
@@ -141,7 +153,7 @@ class ServerConfig(Model):
     """``[server]``: the daemon's HTTP API."""
 
     listen: Listen = "127.0.0.1:8080"
-    token: Secret | None = Field(default=None, repr=False)  # every write endpoint needs it
+    token: Token | None = Field(default=None, repr=False)  # every write endpoint needs it
     protect_reads: bool = False  # read endpoints need the token too
 
     @property

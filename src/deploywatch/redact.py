@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote, unquote_plus
 
-__all__ = ["mask", "register_secret"]
+__all__ = ["clip", "mask", "mask_values", "register_secret", "register_url_secrets", "url_secrets"]
 
 _MIN_SECRET_LEN = 4
 _lock = threading.Lock()
@@ -50,6 +53,27 @@ def register_secret(value: str) -> None:
             _known.add(value)
 
 
+def mask_values(value: Any) -> Any:
+    """``value`` with :func:`mask` applied to every string in it, through dicts, lists and tuples (JSON-like data:
+    a finding's details, a notification's payload)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {key: mask_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_values(item) for item in value]
+    return value
+
+
+def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
+    """``text`` masked (and each of ``secrets`` replaced by ``***``), then cut to ``limit`` characters ending in
+    "…". In that order: cutting first would leave the start of a secret that straddles the cut unmasked."""
+    for secret in sorted((s for s in secrets if len(s) >= _MIN_SECRET_LEN), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = mask(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def mask(text: str) -> str:
     """``text`` with registered secrets and credential-shaped substrings replaced by ``***``."""
     with _lock:
@@ -59,3 +83,40 @@ def mask(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+# Query parameters and libpq DSN words whose value is a credential: password=, pwd=, passwd=, sslpassword=,
+# token=, access_token=, secret=, client_secret=, api_key=, apikey=, credentials=, sig=, signature=…
+_SECRET_KEY = re.compile(r"(?i)(?:pass(?:word)?|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
+                         r"private[_-]?key|credentials?|signature|sig|auth)$")
+_USERINFO = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://([^/?#]*)@")
+_DSN_WORD = re.compile(r"(?i)(?:^|\s)([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']+)")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials written in a database or HTTP URL: the password of its userinfo
+    (``postgresql://u:PASS@h``), the values of credential query parameters (``?password=PASS``,
+    ``&token=T``) and of libpq DSN words (``host=h password=PASS``) — each raw and percent-decoded."""
+    found: list[str] = []
+    userinfo = _USERINFO.match(url)
+    if userinfo:
+        _user, sep, password = userinfo.group(1).rpartition("@")[2].partition(":")
+        if sep:
+            found.append(password)
+    _, sep, query = url.partition("?")
+    if sep:
+        for pair in query.split("#", 1)[0].split("&"):
+            key, eq, value = pair.partition("=")
+            if eq and _SECRET_KEY.search(unquote_plus(key)):
+                found.append(value)
+    for key, value in _DSN_WORD.findall(url):
+        if _SECRET_KEY.search(key):
+            found.append(value[1:-1].replace("\\'", "'").replace("\\\\", "\\") if value.startswith("'") else value)
+    decoded = [unquote_plus(v) for v in found] + [unquote(v) for v in found]
+    return [v for v in dict.fromkeys(found + decoded) if v]
+
+
+def register_url_secrets(url: str) -> None:
+    """Register every credential :func:`url_secrets` finds in ``url`` (see :func:`register_secret`)."""
+    for value in url_secrets(url):
+        register_secret(value)

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import LoadedConfig, load_config
+from .config import DRIFT_SECTIONS, LoadedConfig, load_config
 from .drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceSpec, measure_drift
 from .errors import GitError, UsageError
 from .git import Repo
@@ -85,7 +85,7 @@ class Workspace:
 
 def open_workspace(config_path: Path | str | None) -> Workspace:
     """Load the config (found by walking up when ``config_path`` is None) and check the repository."""
-    return workspace_for(load_config(config_path))
+    return workspace_for(load_config(config_path, sections=DRIFT_SECTIONS))
 
 
 def workspace_for(loaded: LoadedConfig) -> Workspace:

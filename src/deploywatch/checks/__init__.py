@@ -31,10 +31,10 @@ def run_canary(*, config: LoadedConfig | Path | str | None = None, phases: tuple
                record: bool = True) -> CanaryReport:
     """Run the selected checks (all by default) in-process and return their results; stored unless ``record`` is
     false."""
-    from ..config import LoadedConfig, load_config
+    from ..config import COMMAND_SECTIONS, LoadedConfig, load_config
     from .runner import run_checks
     from .selection import select_checks
 
-    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config, sections=COMMAND_SECTIONS)
     selected = select_checks(loaded.config.checks, phases=phases, patterns=checks)
     return run_checks(loaded, selected, now=now or datetime.now(UTC), run_date=date, record=record)

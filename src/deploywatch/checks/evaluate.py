@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..redact import clip
 from ..status import Status, worst
 from .anomaly import AnomalyResult, score
 from .plan import PlannedCheck
@@ -117,7 +118,7 @@ def _number(check: PlannedCheck, raw: Any, now: datetime, timezone: str) -> tupl
             return None, f"freshness needs a date or timestamp column, got {type(raw).__name__} {raw!r}"
         return max(0.0, (now - newest).total_seconds()), ""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None, f"the metric is not a number: {type(raw).__name__} {str(raw)[:40]!r}"
+        return None, f"the metric is not a number: {type(raw).__name__} {clip(str(raw), 41)!r}"
     if isinstance(raw, float) and math.isnan(raw):
         return None, "the metric is NaN"
     if isinstance(raw, float) and math.isinf(raw):

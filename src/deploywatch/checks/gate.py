@@ -108,10 +108,10 @@ def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig 
 
     Raises :class:`~deploywatch.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
     """
-    from ..config import LoadedConfig, load_config
+    from ..config import COMMAND_SECTIONS, LoadedConfig, load_config
     from .runner import RunTarget, compile_checks
 
-    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config, sections=COMMAND_SECTIONS)
     checks, min_score = gate_checks(loaded, name)
     moment = now or datetime.now(UTC)
     started = (time.perf_counter(), datetime.now(UTC))

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..configfile import find_config, variable_references
+from ..configfile import find_config, read_config_text, variable_references
 from ..errors import DeploywatchError
 from ..redact import mask, register_secret
 from .plan import AnomalySpec, CheckSpec, Plan, PlannedCheck, Scan
@@ -98,7 +98,7 @@ def entry_for(config_path: Path | str | None, selection: Sequence[object]) -> En
         return None
     try:
         path = Path(config_path).expanduser() if config_path is not None else find_config()
-        text = path.read_bytes().decode("utf-8")
+        text = read_config_text(path)  # refuses a FIFO or /dev/zero (loading the config then says so)
         resolved = path.resolve()
         folder = cache_dir()
     except (OSError, ValueError, RuntimeError, DeploywatchError):  # RuntimeError: no home folder
@@ -190,10 +190,10 @@ def compile_selected(config_path: Path | None, select: Selector, *, now: datetim
                      run_date: date | None) -> tuple[LoadedConfig, Plan, date, dict[str, Any]]:
     """Load the config, pick the checks with ``select`` and compile them: the loaded config, the plan, its
     run date and what ``select`` keeps beside it."""
-    from ..config import load_config
+    from ..config import COMMAND_SECTIONS, load_config
     from .runner import compile_checks
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     checks, extra = select(loaded)
     plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
     return loaded, plan, day, extra

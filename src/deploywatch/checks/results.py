@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..findings import Finding
+from ..redact import mask
 from ..status import Status
 from ..units import format_value
 from .anomaly import AnomalyResult
@@ -51,6 +52,10 @@ class CheckResult:
     reason: str
     anomaly: AnomalyResult | None = None
     weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        # The reason may quote the warehouse (its URL, its error): masked before anything prints, stores or sends it.
+        object.__setattr__(self, "reason", mask(self.reason))
 
     @property
     def subject(self) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote
 
 from ..errors import ConfigError
-from ..redact import mask, register_secret
+from ..redact import clip, mask, register_secret, register_url_secrets
 from .dialects import backend
 from .plan import Scan
 
@@ -78,7 +78,7 @@ def warehouse_error(exc: BaseException) -> str:
     text = lines[0] if lines else type(original).__name__
     if text.startswith("(") and ") " in text:  # "(psycopg.errors.UndefinedTable) relation …"
         text = text.split(") ", 1)[1]
-    return mask(text[:500])
+    return clip(text, 500)
 
 
 class Warehouse:
@@ -94,6 +94,8 @@ class Warehouse:
 
     def __init__(self, url: str, *, base_dir: Path, read_only: bool | None = None, concurrency: int = 4,
                  key: str = "warehouse.url", timeout: float = 300.0, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+        # A kept plan runs without the config models: register the URL's credentials here too.
+        register_url_secrets(url)
         self.backend = backend(url)
         self.memory_limit = memory_limit
         self.timeout = timeout
@@ -142,7 +144,8 @@ class Warehouse:
             path = Path(database).expanduser()
             self.path = path if path.is_absolute() else (base_dir / path).resolve()
             parsed = parsed.set(database=str(self.path))
-        self.shown = parsed.render_as_string(hide_password=True)
+        # hide_password covers user:password@ only; mask() hides ?password=… and the other registered forms
+        self.shown = mask(parsed.render_as_string(hide_password=True))
         try:
             self.engine = create_engine(parsed, pool_size=self.concurrency, max_overflow=0, pool_pre_ping=False,
                                         connect_args=_connect_args(self.backend, self.timeout))

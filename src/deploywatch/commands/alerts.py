@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..alertconfig import AlertsConfig, SinkConfig
-from ..config import LoadedConfig, load_config
+from ..config import COMMAND_SECTIONS, LoadedConfig, load_config
 from ..durations import format_age, format_timestamp
 from ..errors import UsageError
 from ..redact import mask
@@ -43,7 +43,7 @@ def test(names: Sequence[str], *, config_path: Path | None, output_format: str |
     from ..notify.model import Event, Notification
     from ..notify.router import outbox_rows
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     sinks = _sinks(loaded, names)
     alerts = loaded.config.alerts
     notification = Notification(
@@ -78,7 +78,7 @@ def pending(*, config_path: Path | None, output_format: str | None, now: datetim
     """List the outbox rows not delivered (pending and dead letters); exit 0 when empty, 1 pending, 2 dead."""
     from ..checks.runner import open_store
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     states = ("pending", "dead", "delivered") if delivered else ("pending", "dead")
     with open_store(loaded) as store:
         rows = store.outbox(states=states, limit=limit)
@@ -114,7 +114,7 @@ def flush(*, config_path: Path | None, output_format: str | None, retry_dead: bo
     from ..checks.runner import open_store
     from ..notify.delivery import deliver_pending
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     alerts: AlertsConfig = loaded.config.alerts
     _sinks(loaded, ())
     with open_store(loaded) as store:

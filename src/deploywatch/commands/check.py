@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import load_config
+from ..config import COMMAND_SECTIONS, load_config
 from ..health import HealthReport, run_health
 from ..render import console, emit_report, markdown_table, status_style, styled
 from ..status import Status
@@ -25,7 +25,7 @@ _LABELS = {"drift": "deployment drift", "checks": "data checks", "completion": "
 def run(*, config_path: Path | None, output_format: str | None, now: datetime, run_date: date | None,
         fail_fast_on_drift: bool, alert_mode: AlertMode | None = None) -> int:
     """Run the unified check, print it; exit with the verdict (0 OK, 1 DEGRADED, 2 CRITICAL)."""
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     fmt = output_format or "table"
     if fmt == "table" and sys.stdout.isatty():
         report = _with_progress(loaded, now, run_date, fail_fast_on_drift, alert_mode)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from ..config import load_config
+from ..config import COMMAND_SECTIONS, load_config
 from ..render import emit_json
 
 __all__ = ["COMPLETE_SCHEMA", "run"]
@@ -20,7 +20,7 @@ def run(phase: str, processor: str, *, config_path: Path | None, run_date: date 
     from ..checks.runner import open_store
     from ..completion import default_run_date, record_completion
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     day = run_date or default_run_date(loaded, now)
     with open_store(loaded) as store:
         recorded = record_completion(loaded, store, phase, processor, day, source="cli", now=now)

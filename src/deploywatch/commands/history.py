@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..config import load_config
+from ..config import COMMAND_SECTIONS, load_config
 from ..durations import format_timestamp
 from ..errors import UsageError
 from ..render import console, emit_json, markdown_table, table
@@ -22,7 +22,7 @@ def run(check: str, *, config_path: Path | None, group: str | None, limit: int, 
     from ..checks.runner import open_store
     from ..checks.validate import dialects_of
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     configured = {c.name: c for c in loaded.config.checks}
     with open_store(loaded) as store:
         names = store.check_names()

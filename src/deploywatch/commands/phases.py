@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..completion import PhaseStatus
-from ..config import load_config
+from ..config import COMMAND_SECTIONS, load_config
 from ..durations import format_age
 from ..errors import UsageError
 from ..render import console, emit_json, markdown_table, status_style, styled, table
@@ -24,7 +24,7 @@ def run(*, config_path: Path | None, run_date: date | None, output_format: str |
     from ..checks.runner import open_store
     from ..completion import default_run_date, phase_statuses
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     if not loaded.config.phases:
         raise UsageError(f"no phases configured in {loaded.path}: add [phases.NAME] with the processors expected "
                          "to report completion")

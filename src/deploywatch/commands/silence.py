@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import load_config
+from ..config import COMMAND_SECTIONS, load_config
 from ..durations import format_age, format_timestamp, parse_duration
 from ..errors import UsageError
 from ..render import console, emit_json, styled, table
@@ -56,7 +56,7 @@ def add(matchers: Sequence[str], *, duration: str, comment: str, author: str | N
         raise UsageError(f"--for: {exc}") from None
     if not comment.strip():
         raise UsageError("--comment must say why (it is shown with the silence)")
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     record = SilenceRecord(id=secrets.token_hex(4), matchers=[m.as_json() for m in parsed], comment=comment.strip(),
                            created_by=author or _author(), created_at=now, starts_at=now,
                            ends_at=now + timedelta(seconds=seconds))
@@ -74,7 +74,7 @@ def list_silences(*, config_path: Path | None, output_format: str | None, now: d
     """List silences (active ones, or every one with ``include_expired``)."""
     from ..checks.runner import open_store
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     with open_store(loaded) as store:
         records = store.silences(now=now, include_expired=include_expired)
     items = [_json(r, now) for r in records]
@@ -96,7 +96,7 @@ def expire(silence_id: str, *, config_path: Path | None, now: datetime) -> int:
     """End a silence now."""
     from ..checks.runner import open_store
 
-    loaded = load_config(config_path)
+    loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     with open_store(loaded) as store:
         record = store.expire_silence(silence_id, now)
     if record is None:

@@ -38,7 +38,7 @@ check = "0 6 * * *"
 
 [server]
 listen = "127.0.0.1:8080"
-token = "${DEPLOYWATCH_TOKEN:-demo-token}"
+token = "${DEPLOYWATCH_TOKEN:-demo-token-change-me-0000}"
 
 # A liveness probe: any Nagios-style plugin (exit 0 ok, 1 warning, 2 critical, 3 unknown).
 [[probes]]

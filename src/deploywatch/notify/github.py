@@ -26,7 +26,7 @@ import httpx
 
 from ..alertconfig import GitHubSinkConfig, SinkConfig
 from ..durations import format_age, format_timestamp
-from ..redact import mask
+from ..redact import clip, mask
 from ..status import Status
 from ..units import format_number, format_value
 from .http import SendFailed, parse_retry_after, request, scrub
@@ -213,7 +213,7 @@ class GitHubSink:
         status = response.status_code
         if 200 <= status < 300:
             return None
-        said = self._md.scrub(_message(response))
+        said = clip(*_message(response), [self._md.secret])
         error = f"{self._what(what)}: HTTP {status}" + (f" ({said})" if said else "")
         if status in (403, 429):
             wait = parse_retry_after(response)
@@ -326,8 +326,9 @@ def _json(response: httpx.Response, what: str) -> Any:
         raise _Stop(Delivery.retry(f"{what}: HTTP {response.status_code} with a body that is not JSON")) from None
 
 
-def _message(response: httpx.Response) -> str:
-    """GitHub's ``message`` (and its validation ``errors``), or the start of a body that is not HTML."""
+def _message(response: httpx.Response) -> tuple[str, int]:
+    """GitHub's ``message`` (and its validation ``errors``), or a body that is not HTML; with how much of it to
+    show (the caller masks, then cuts)."""
     try:
         data = response.json()
     except ValueError:
@@ -340,10 +341,10 @@ def _message(response: httpx.Response) -> str:
                     for e in errors if isinstance(e, dict)] + [e for e in errors if isinstance(e, str)]
             if said:
                 text += ": " + "; ".join(str(s) for s in said)
-        return _clip(text, 300)
+        return text, 300
     if "html" in response.headers.get("content-type", ""):
-        return ""
-    return _clip(" ".join(response.text.split()), 200)
+        return "", 0
+    return " ".join(response.text.split()), 200
 
 
 def _clip(text: str, limit: int) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..redact import mask
+from ..redact import clip, mask
 from .model import Delivery
 
 __all__ = ["SendFailed", "classify", "new_client", "parse_retry_after", "post_json", "rate_key", "request", "scrub",
@@ -118,7 +118,7 @@ def classify(response: httpx.Response, what: str, secrets: Iterable[str] = ()) -
     status = response.status_code
     if 200 <= status < 300:
         return None
-    snippet = scrub(_snippet(response), secrets)
+    snippet = _snippet(response, secrets)
     if status == 429:
         return Delivery.retry(f"{what}: HTTP 429 rate limited{snippet}", parse_retry_after(response))
     if status >= 500:
@@ -126,11 +126,11 @@ def classify(response: httpx.Response, what: str, secrets: Iterable[str] = ()) -
     return Delivery.dead(f"{what}: HTTP {status}{snippet}")
 
 
-def _snippet(response: httpx.Response) -> str:
+def _snippet(response: httpx.Response, secrets: Iterable[str]) -> str:
     text = response.text.strip().replace("\n", " ")
     if not text:
         return ""
-    return f" ({mask(text[:200])}{'…' if len(text) > 200 else ''})"
+    return f" ({clip(text, 201, secrets)})"  # up to 200 characters of the reply and "…"
 
 
 class _HideUrlPaths(logging.Filter):

@@ -20,7 +20,7 @@ import httpx
 
 from ..alertconfig import SinkConfig, SlackSinkConfig
 from ..durations import format_age
-from ..redact import mask
+from ..redact import clip, mask
 from ..render import short
 from ..status import Status
 from ..units import format_value
@@ -109,7 +109,7 @@ class SlackSink:
         body = sent.text.strip()
         if body == "ok":
             return Delivery.delivered()
-        shown = repr(http.scrub(mask(body[:200]), self._secrets)) if body else "an empty body"
+        shown = repr(clip(body, 201, self._secrets)) if body else "an empty body"
         return Delivery.dead(f"Slack webhook: HTTP {sent.status_code} with {shown} instead of 'ok'")
 
 

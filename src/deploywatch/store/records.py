@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..redact import mask_values
+
 __all__ = ["FindingRecord", "MetricPoint", "MetricRecord", "RunRecord"]
 
 
@@ -37,6 +39,8 @@ class RunRecord:
     def __post_init__(self) -> None:
         _require_aware("RunRecord.started_at", self.started_at)
         _require_aware("RunRecord.finished_at", self.finished_at)
+        # details may quote a reason (the unified check's items): masked before the store or the API sees it
+        object.__setattr__(self, "details", mask_values(self.details))
 
 
 @dataclass(frozen=True, slots=True)
