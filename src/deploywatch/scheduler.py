@@ -15,7 +15,9 @@ Rules, each recorded in ``job_runs``:
   the scheduler goes on: other jobs are not held up. A thread cannot be killed, so the timed-out job keeps
   running in the background and keeps its lock until it really ends: until then its next slots are recorded
   ``skipped``. When it finally ends its run id is added to the ``timeout`` row.
-- **Failures.** A job that raises is recorded ``failed`` with the error (masked, one line); the loop goes on.
+- **Failures.** A job that raises is recorded ``failed`` with the error (masked, one line); the loop goes on. A
+  job that ends with exit code 3 (unknown: it could not measure) is recorded ``failed`` too, with its exit code
+  and summary: never ``ok``.
 - **Catch-up.** At start-up, a job whose most recent slot (at or before now) has no row at or after it runs
   once, trigger ``catch-up`` (not once per missed slot). A job that never ran counts as missed.
 - **Stopping.** :meth:`Scheduler.stop` (SIGTERM, SIGINT) stops scheduling; running jobs get ``grace`` seconds
@@ -578,7 +580,11 @@ class Scheduler:
 
     def _finish(self, ex: _Execution, result: JobResult | None, error: str | None, ended: datetime,
                 seconds: float) -> None:
-        if result is not None:
+        if result is not None and result.exit_code == Status.UNKNOWN.exit_code:
+            # Exit 3 means the job could not measure (unknown): it failed, whatever it stored.
+            state, exit_code, run_id, summary = "failed", result.exit_code, result.run_id, result.summary
+            error = mask(f"exit {result.exit_code} (unknown): {result.summary}")[:_MAX_ERROR]
+        elif result is not None:
             state, exit_code, run_id, summary = "ok", result.exit_code, result.run_id, result.summary
         else:
             state, exit_code, run_id, summary = "failed", None, None, error or "failed"

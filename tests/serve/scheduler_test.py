@@ -627,3 +627,13 @@ def test_the_daemons_reads_in_the_store(store: Store) -> None:
     points = store.run_metrics([canary])
     assert [(p.check, p.group, p.value) for p in points] == [("rows", "g0", 1.5), ("rows", "g1", None)]
     assert store.run_metrics([]) == []
+
+
+def test_a_job_that_exits_3_is_recorded_failed_never_ok(make: Make, store: Store) -> None:
+    scheduler, _, jobs = make({"canary": "0 8 * * *"}, utc("2026-05-01T07:59:00"))
+    jobs.exit_codes["canary"] = 3
+    scheduler.run(until=utc("2026-05-01T08:30:00"))
+    [row] = rows(store, "canary")
+    assert (row.state, row.exit_code, row.run_id) == ("failed", 3, "canary-run-0")
+    assert row.error == "exit 3 (unknown): call 0"
+    assert exit_code_of([row]) == 3

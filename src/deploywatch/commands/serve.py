@@ -230,5 +230,7 @@ def _serve(loaded: LoadedConfig, scheduler: Scheduler, metrics: DaemonMetrics, s
     finally:
         http.should_exit = True
         thread.join(10)
+        if not context.actions.close(timeout=scheduler.grace):
+            log.warning("stopped with on_complete actions still running (their phases show them as not finished)")
     log.info("stopped")
     return 3 if failed.is_set() else 0
