@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testing.daemon import NEVER, TOKEN, Daemon, workspace
+from testing.daemon import NEVER, TOKEN, Daemon, wait_for, workspace
 from testing.gitrepo import GitRepo
 
 
@@ -205,4 +205,57 @@ def test_triggering_a_job_with_nothing_to_run_is_a_409(no_checks: Path) -> None:
             assert store.job_runs(limit=10) == []  # nothing was recorded, certainly not "ok"
         assert daemon.run_job("drift").state == "ok"
     finally:
+        daemon.close()
+
+
+# ---------------------------------------------------------------- 2.7: on_complete runs off the request path
+
+
+@pytest.fixture
+def slow_actions(no_checks: Path) -> Path:
+    """The one-service workspace with a one-processor phase whose on_complete waits for a ``gate`` file."""
+    action = "touch started-{{ date }}; while [ ! -e gate ]; do sleep 0.05; done"
+    with no_checks.open("a", encoding="utf-8") as config:
+        config.write(f'\n[phases.load]\nprocessors = ["loader"]\non_complete = "{action}"\n'
+                     'on_complete_timeout = "60s"\n')
+    return no_checks
+
+
+def test_slow_on_complete_actions_do_not_hold_up_the_api(slow_actions: Path) -> None:
+    import concurrent.futures as cf
+    from datetime import date, timedelta
+
+    base = slow_actions.parent
+    daemon = Daemon(slow_actions).wait_ready()
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(45)]
+    try:
+        def report(day: date) -> httpx.Response:
+            with httpx.Client(base_url=f"http://127.0.0.1:{daemon.port}", timeout=15) as client:
+                return client.post("/api/completions", headers={"Authorization": f"Bearer {TOKEN}"},
+                                   json={"phase": "load", "processor": "loader", "date": day.isoformat()})
+
+        with cf.ThreadPoolExecutor(45) as pool:
+            answers = list(pool.map(report, days))
+        # Every report was answered while every action is still waiting for the gate: none ran in the request.
+        assert not (base / "gate").exists()
+        assert [(a.status_code, a.json()["trigger_outcome"]) for a in answers] == [(201, "queued")] * 45
+        health = daemon.http.get("/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        # Bounded: a few actions run at once, the rest wait their turn.
+        started = wait_for("the first actions to start", lambda: list(base.glob("started-*")))
+        time.sleep(0.5)
+        assert 1 <= len(list(base.glob("started-*"))) <= 4
+        with daemon.store() as store:
+            assert all(t.outcome is None for day in days for t in store.phase_triggers(day))
+        (base / "gate").touch()
+
+        def all_finished() -> bool:
+            with daemon.store() as store:
+                outcomes = [t.outcome for day in days for t in store.phase_triggers(day)]
+            return len(outcomes) == 45 and set(outcomes) == {"ok"}
+
+        wait_for("every action to end ok", all_finished, timeout=60)
+        assert len(list(base.glob("started-*"))) == 45 and started
+    finally:
+        (base / "gate").touch()
         daemon.close()
