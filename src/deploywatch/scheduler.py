@@ -20,6 +20,10 @@ Rules, each recorded in ``job_runs``:
   and summary: never ``ok``.
 - **Catch-up.** At start-up, a job whose most recent slot (at or before now) has no row at or after it runs
   once, trigger ``catch-up`` (not once per missed slot). A job that never ran counts as missed.
+- **Abandoned runs.** A ``running`` row whose daemon died (``kill -9``, a lost machine) is marked ``abandoned``
+  once its lease expires: at start-up, when another daemon's lease ends (the loop wakes up for it) and every
+  ``reap_every`` seconds (a daemon that dies later). An abandoned row does not count as its slot having run: with
+  ``catch_up`` the slot then runs, trigger ``catch-up``, if it is still the job's most recent one.
 - **Stopping.** :meth:`Scheduler.stop` (SIGTERM, SIGINT) stops scheduling; running jobs get ``grace`` seconds
   to finish, then are recorded ``cancelled``. A second stop cancels at once.
 - **Heartbeat** (healthchecks.io protocol): ``{url}/start`` before a job, ``{url}`` after one that ended ok or
@@ -69,6 +73,7 @@ Runner = Callable[[str, datetime], "JobResult"]
 T = TypeVar("T")
 DEFAULT_LEASE = 120.0  # seconds; renewed every third of it while the job runs
 DEFAULT_GRACE = 30.0
+DEFAULT_REAP_EVERY = 300.0  # seconds between looks for runs of daemons that died
 _MAX_ERROR = 500
 
 
@@ -317,6 +322,7 @@ class Scheduler:
     observe: Callable[[str, float], None] | None = None  # (job, seconds) when a job ends
     holder: str = field(default_factory=default_holder)
     allowed: Sequence[str] = JOBS  # jobs ``trigger`` accepts
+    reap_every: float = DEFAULT_REAP_EVERY
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # fail early on an unknown zone
@@ -327,6 +333,7 @@ class Scheduler:
         self._stops = 0
         self._force = threading.Event()
         self._next_due: dict[str, datetime | None] = {}
+        self._next_reap: datetime | None = None
         self._running = False
         self.started_at: datetime | None = None
         self.abandoned = 0  # job threads still alive when the last shutdown gave up on them
@@ -343,7 +350,8 @@ class Scheduler:
 
         heartbeat = Heartbeat.from_config(schedule.heartbeat) if schedule.heartbeat is not None else None
         settings: dict[str, object] = {"timezone": schedule.timezone, "timeout": float(schedule.timeout),
-                                       "catch_up": schedule.catch_up, "heartbeat": heartbeat, **options}
+                                       "catch_up": schedule.catch_up, "heartbeat": heartbeat,
+                                       "lease": float(schedule.lease), **options}
         return cls(store, schedule.jobs(), runner, **settings)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ public
@@ -390,9 +398,7 @@ class Scheduler:
             now = self.clock.now()
             self.started_at = now
             self._reap(now)
-            if self.catch_up:
-                for job, slot in (self._write(lambda: self.missed(now)) or {}).items():
-                    self._start(job, slot, "catch-up")
+            self._catch_up(now)
             with self._lock:
                 for job, cron in self.jobs.items():
                     self._next_due[job] = next_after(cron, self.timezone, now)
@@ -409,6 +415,9 @@ class Scheduler:
                     self._start(job, max(due, latest) if latest is not None else due, "schedule")
                     with self._lock:
                         self._next_due[job] = next_after(cron, self.timezone, now)
+                reap_due = self._next_reap is not None and now >= self._next_reap
+                if reap_due and not self._stop.is_set() and self._reap(now):
+                    self._catch_up(now)
                 if until is not None and now >= until:
                     break
                 wake_at = self._next_wake(until)
@@ -520,10 +529,27 @@ class Scheduler:
             log.error("store: %s", mask(str(exc)))
         return None
 
-    def _reap(self, now: datetime) -> None:
-        reaped = self._write(lambda: self.store.reap_job_runs(now))
+    def _reap(self, now: datetime) -> int:
+        """Mark the runs of daemons that died as abandoned; plan the next look (when another daemon's lease ends,
+        or in ``reap_every`` seconds). Returns how many were reaped."""
+        reaped = self._write(lambda: self.store.reap_job_runs(now)) or []
         if reaped:
-            log.warning("marked %d job run(s) abandoned by a stopped daemon as cancelled", len(reaped))
+            log.warning("marked %d job run(s) of a daemon that stopped as abandoned", len(reaped))
+        expiry = self._write(lambda: self.store.next_lease_expiry(self.holder, now))
+        periodic = now + timedelta(seconds=self.reap_every)
+        with self._lock:
+            self._next_reap = min(expiry, periodic) if expiry is not None else periodic
+        return len(reaped)
+
+    def _catch_up(self, now: datetime) -> None:
+        """With ``catch_up``, start every job (not running here) whose most recent slot has not run."""
+        if not self.catch_up:
+            return
+        with self._lock:
+            busy = set(self._executions)
+        for job, slot in (self._write(lambda: self.missed(now)) or {}).items():
+            if job not in busy:
+                self._start(job, slot, "catch-up")
 
     def _start(self, job: str, slot: datetime | None, trigger: str) -> JobClaim | None:
         """Claim ``job`` for ``slot`` and, when acquired, start it in a worker thread."""
@@ -638,6 +664,8 @@ class Scheduler:
         with self._lock:
             running = list(self._executions.values())
             times = [due for due in self._next_due.values() if due is not None]
+            if self._next_reap is not None and self._running:
+                times.append(self._next_reap)
         times += self._deadlines(running)
         if until is not None:
             times.append(until)
