@@ -69,6 +69,7 @@ class Daemon:
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    preexec: Callable[[], None] | None = None  # run in the child before it starts (resource limits)
 
     def __post_init__(self) -> None:
         self.log = self.config.parent / f"serve-{self.port}.log"
@@ -77,7 +78,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deploywatch", "serve", "--config", str(self.config), "--listen",
              f"127.0.0.1:{self.port}", *self.args],
-            stdout=self._log_file, stderr=subprocess.STDOUT, env={**env, **self.env}, cwd=self.config.parent)
+            stdout=self._log_file, stderr=subprocess.STDOUT, env={**env, **self.env}, cwd=self.config.parent,
+            preexec_fn=self.preexec)  # noqa: PLW1509  # only resource.setrlimit: safe in the child
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
 
     def wait_ready(self) -> Daemon:

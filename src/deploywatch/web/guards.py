@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from .endpoints import MAX_BODY, MAX_DEPTH, BadRequest
 
@@ -82,10 +82,13 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
         if int(declared) > limit:
             raise BodyTooLarge
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            raise BodyTooLarge
+    try:
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                raise BodyTooLarge
+    except ClientDisconnect:  # it went away, or stalled past the body timeout and was cut off
+        raise BadRequest("the connection closed before the whole body arrived") from None
     return bytes(received)
 
 
