@@ -31,14 +31,14 @@ Rules, each recorded in ``job_runs``:
   out one at a time from a background thread, each within the heartbeat timeout, with ``rid`` set to the job
   run's id; a slow or failing endpoint never delays or fails a job.
 
-The clock is injectable (:class:`Clock`): tests drive the loop through DST changes in simulated time.
+The clock is injectable (:class:`Clock`): tests drive the loop through DST changes in simulated time. The cron
+arithmetic is :mod:`deploywatch.cron`, the heartbeat :mod:`deploywatch.heartbeat` (both re-exported here).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import uuid
@@ -47,19 +47,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from cronsim import CronSim
-
+from .cron import latest_at_or_before, next_after
 from .errors import DeploywatchError
+from .heartbeat import Heartbeat
 from .jobs import JOBS
 from .redact import mask
 from .status import Status, worst
 
 if TYPE_CHECKING:
     from .config import LoadedConfig
-    from .healthconfig import HeartbeatConfig
     from .jobs import JobResult
     from .store import Store
     from .store.jobs import JobClaim, JobRunRecord
@@ -103,66 +101,6 @@ class SystemClock:
         return wake.wait(max(0.0, min(seconds, self.max_sleep)))
 
 
-# ---------------------------------------------------------------- cron arithmetic
-
-
-def _second_occurrence(moment: datetime, zone: ZoneInfo) -> bool:
-    """True when ``moment`` is the later of two instants with the same wall-clock time (a fall-back repeat)."""
-    local = moment.astimezone(zone)
-    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
-
-
-def _repeat_window(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """For a second occurrence: the UTC instants where the repeated wall-clock period starts and ends."""
-    local = moment.astimezone(zone)
-    delta = (local.replace(fold=0).utcoffset() or timedelta(0)) - (local.utcoffset() or timedelta(0))
-    wall = local.replace(tzinfo=None, second=0, microsecond=0, fold=0)
-    for _ in range(48 * 60):  # the first wall-clock minute that is not ambiguous any more
-        wall += timedelta(minutes=1)
-        if wall.replace(tzinfo=zone, fold=0).utcoffset() == wall.replace(tzinfo=zone, fold=1).utcoffset():
-            break
-    end = wall.replace(tzinfo=zone).astimezone(UTC)
-    return end - delta, end
-
-
-def next_after(cron: str, timezone: str, moment: datetime) -> datetime | None:
-    """The first slot of ``cron`` (in ``timezone``) strictly after ``moment``, in UTC; None when there is none.
-
-    A slot at the second occurrence of a wall-clock time (fall back) is not a slot: that time already ran.
-    """
-    zone = ZoneInfo(timezone)
-    start = moment
-    for _ in range(10):
-        try:
-            found = next(CronSim(cron, start.astimezone(zone)))
-        except StopIteration:
-            return None
-        if not _second_occurrence(found, zone):
-            return found.astimezone(UTC)
-        start = _repeat_window(found, zone)[1] - timedelta(seconds=1)  # go on after the repeated period
-    return None
-
-
-def latest_at_or_before(cron: str, timezone: str, moment: datetime) -> datetime | None:
-    """The most recent slot of ``cron`` (in ``timezone``) at or before ``moment``, in UTC; None when there is none."""
-    zone = ZoneInfo(timezone)
-    # Slots fall on whole seconds: start one second after the floor of ``moment``; the first reverse tick
-    # brings it back to that floor, which may itself be a slot.
-    start = moment.replace(microsecond=0) + timedelta(seconds=1)
-    for _ in range(10):
-        slots = CronSim(cron, start.astimezone(zone), reverse=True)
-        try:
-            found = next(slots)
-            while found > moment:
-                found = next(slots)
-        except StopIteration:
-            return None
-        if not _second_occurrence(found, zone):
-            return found.astimezone(UTC)
-        start = _repeat_window(found, zone)[0]  # go on before the repeated period
-    return None
-
-
 def one_line(exc: BaseException) -> str:
     """An exception as one masked line: ``Type: message`` (the message's first line), at most 500 characters."""
     text = str(exc).strip()
@@ -171,89 +109,6 @@ def one_line(exc: BaseException) -> str:
         f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
     shown = mask(shown)
     return shown if len(shown) <= _MAX_ERROR else shown[:_MAX_ERROR - 1] + "…"
-
-
-# ---------------------------------------------------------------- heartbeat
-
-
-class Heartbeat:
-    """Pings a healthchecks.io-style URL from one background thread, in order, each within ``timeout``.
-
-    The URL is a secret: it is never logged; failures are logged as the exception type only.
-    """
-
-    def __init__(self, url: str, timeout: float, *, max_pending: int = 64) -> None:
-        self._url = url
-        self.timeout = timeout
-        self._queue: queue.Queue[tuple[str, str, str] | threading.Event] = queue.Queue(maxsize=max_pending)
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self.sent = 0
-        self.failed = 0
-
-    @classmethod
-    def from_config(cls, config: HeartbeatConfig) -> Heartbeat:
-        """The heartbeat of ``[schedule.heartbeat]``."""
-        return cls(str(config.url), float(config.timeout))
-
-    def __repr__(self) -> str:
-        return "Heartbeat(***)"
-
-    def ping(self, signal: Literal["start", "success", "fail"], rid: str, body: str = "") -> None:
-        """Queue a ping (dropped, with a warning, when too many are waiting); never blocks."""
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait((signal, rid, mask(body)[:1000]))
-        except queue.Full:
-            log.warning("heartbeat: %d pings waiting, dropping a %s ping", self._queue.maxsize, signal)
-
-    def flush(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the queued pings to go out; True when none is left."""
-        if self._thread is None:
-            return True
-        marker = threading.Event()  # set by the sender once every ping queued before it went out
-        try:
-            self._queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
-        return marker.wait(timeout)
-
-    def target(self, signal: str, rid: str) -> str:
-        """The URL of one ping: ``{url}/start``, ``{url}`` or ``{url}/fail``, with ``rid``."""
-        parts = urlsplit(self._url)
-        path = parts.path.rstrip("/") + {"start": "/start", "fail": "/fail"}.get(signal, "")
-        query = "&".join(q for q in (parts.query, f"rid={rid}") if q)
-        return urlunsplit((parts.scheme, parts.netloc, path or "/", query, ""))
-
-    def _ensure_thread(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._send_all, name="deploywatch-heartbeat", daemon=True)
-                self._thread.start()
-
-    def _send_all(self) -> None:
-        import httpx
-
-        from . import __version__
-
-        with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=True,
-                          headers={"User-Agent": f"deploywatch/{__version__}"}) as client:
-            while True:
-                item = self._queue.get()
-                if isinstance(item, threading.Event):
-                    item.set()
-                    continue
-                signal, rid, body = item
-                try:
-                    response = client.post(self.target(signal, rid), content=body.encode())
-                    if response.status_code >= 400:
-                        self.failed += 1
-                        log.warning("heartbeat: the %s ping was answered with HTTP %d", signal, response.status_code)
-                    else:
-                        self.sent += 1
-                except Exception as exc:
-                    self.failed += 1
-                    log.warning("heartbeat: the %s ping failed (%s)", signal, type(exc).__name__)
 
 
 # ---------------------------------------------------------------- the scheduler

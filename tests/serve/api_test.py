@@ -100,6 +100,13 @@ def test_odd_but_well_formed_inputs_never_give_a_500(api: Daemon) -> None:
     assert "Traceback" not in api.output()
 
 
+def test_answers_never_carry_non_json_numbers() -> None:
+    from deploywatch.web.app import safe
+
+    assert safe({"score": float("nan"), "items": [float("inf"), -float("inf"), 1.5], "n": 3}) == {
+        "score": None, "items": [None, None, 1.5], "n": 3}
+
+
 # ---------------------------------------------------------------- 2.12: the body size is checked before reading
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..jobs import JOBS
@@ -93,7 +93,6 @@ class Endpoint:
     body: Mapping[str, Any] | None = None  # the request body's schema
     description: str = ""
     token_in_query: bool = False  # ?token= is accepted too (Pub/Sub push cannot send a header)
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def parse(self, query: Sequence[tuple[str, str]], path: Mapping[str, str]) -> dict[str, int | str | None]:
         """Every parameter's value; raise :class:`BadRequest` for the first bad one."""
