@@ -263,8 +263,8 @@ async def completions(ctx: DaemonContext, request: Request, params: Params) -> R
     """``POST /api/completions``: record the report now; a fired ``on_complete`` goes to the action queue."""
     try:
         fields = _completion_fields(await read_body(request))
-    except BodyTooLarge:
-        return error(413, f"the body is larger than {MAX_BODY} bytes")
+    except BodyTooLarge:  # the rest of the body is not read: the connection cannot carry another request
+        return error(413, f"the body is larger than {MAX_BODY} bytes", {"Connection": "close"})
     now = ctx.now()
     try:
         run_date = date.fromisoformat(fields["date"]) if fields.get("date") else default_run_date(ctx.loaded, now)
