@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -62,8 +63,8 @@ class Recorded:
     complete: bool  # every expected processor has now reported
     recorded: int
     expected: int
-    triggered: bool  # this report completed the phase and on_complete ran (exactly once ever per phase and date)
-    trigger_outcome: str | None  # "ok", "failed: <reason>", or None when nothing ran
+    triggered: bool  # this report completed the phase and on_complete fired (exactly once ever per phase and date)
+    trigger_outcome: str | None  # "ok", "failed: <reason>", "queued" (the daemon runs it later), None: nothing ran
 
     def as_json(self) -> dict[str, Any]:
         """The report as JSON."""
@@ -73,10 +74,13 @@ class Recorded:
 
 
 def record_completion(loaded: LoadedConfig, store: Store, phase: str, processor: str, run_date: date, *,
-                      source: str = "cli", now: datetime) -> Recorded:
+                      source: str = "cli", now: datetime,
+                      defer: Callable[[Callable[[], object]], None] | None = None) -> Recorded:
     """Record that ``processor`` finished ``phase`` for ``run_date``; run ``on_complete`` if this report
     completed the phase and no report before it did (across processes: see :meth:`Store.record_completion`).
 
+    ``defer``: hand the action to it instead of running it here (the daemon queues it off the request path); the
+    outcome is then ``"queued"`` and the action records its own outcome when it ends.
     Raises :class:`UsageError` for an unknown phase or processor. A failing action is recorded, not raised.
     """
     config = _phase(loaded, phase)
@@ -90,15 +94,26 @@ def record_completion(loaded: LoadedConfig, store: Store, phase: str, processor:
     expected = len(config.processors)
     outcome: str | None = None
     if fire and action is not None:
-        started = time.monotonic()
-        try:
-            ok, detail = run_action(loaded, config, phase, run_date, action)
-        except Exception as exc:  # the trigger row must get an outcome: it never fires again
-            ok, detail = False, _clip(f"internal error: {type(exc).__name__}: {exc}")
-        finished = now + timedelta(seconds=time.monotonic() - started)
-        store.finish_trigger(phase, run_date, "ok" if ok else "failed", detail, finished)
-        outcome = "ok" if ok else f"failed: {detail}"
+        run = partial(_run_trigger, loaded, store, config, phase, run_date, action, now, time.monotonic())
+        if defer is not None:
+            defer(run)
+            outcome = "queued"
+        else:
+            outcome = run()
     return Recorded(phase, processor, run_date, duplicate, recorded >= expected, recorded, expected, fire, outcome)
+
+
+def _run_trigger(loaded: LoadedConfig, store: Store, config: PhaseConfig, phase: str, run_date: date, action: str,
+                 fired: datetime, fired_clock: float) -> str:
+    """Run a fired ``on_complete`` and record its outcome on the trigger row; return ``"ok"`` or ``"failed: …"``.
+    (``fired_clock``: ``time.monotonic()`` when it fired, so a queued action's finish time counts the wait.)"""
+    try:
+        ok, detail = run_action(loaded, config, phase, run_date, action)
+    except Exception as exc:  # the trigger row must get an outcome: it never fires again
+        ok, detail = False, _clip(f"internal error: {type(exc).__name__}: {exc}")
+    finished = fired + timedelta(seconds=time.monotonic() - fired_clock)
+    store.finish_trigger(phase, run_date, "ok" if ok else "failed", detail, finished)
+    return "ok" if ok else f"failed: {detail}"
 
 
 def render_action(text: str, phase: str, run_date: date) -> str:

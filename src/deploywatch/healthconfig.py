@@ -142,6 +142,7 @@ class ScheduleConfig(Model):
     check: Cron | None = None
     timeout: Duration = 3600  # a job running longer is cancelled and recorded as timed out
     catch_up: bool = True  # a run missed while the daemon was down runs once at start-up
+    lease: Annotated[Duration, Field(ge=3)] = 120  # a dead daemon's running job is reaped this long after it died
     heartbeat: HeartbeatConfig | None = None
 
     def jobs(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The jobs the daemon schedules — ``drift``, ``canary``, ``check`` — run in-process, quietly.
 
 Each job is the command of the same name without its output: it measures, stores its run and routes its
-findings through the alerting layer, and returns a :class:`JobResult`.
+findings through the alerting layer, and returns a :class:`JobResult`. A job with nothing to run (a canary
+without ``[[checks]]``) does not run: :func:`unavailable` says why, and :func:`run_job` raises with that reason.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from .errors import UsageError
 from .notify.model import AlertMode
 from .status import Status
 
 if TYPE_CHECKING:
     from .config import LoadedConfig
 
-__all__ = ["JOBS", "JobResult", "run_job"]
+__all__ = ["JOBS", "JobResult", "run_job", "unavailable"]
 
 JOBS = ("drift", "canary", "check")
 
@@ -34,9 +36,27 @@ class JobResult:
     seconds: float
 
 
+def unavailable(job: str, loaded: LoadedConfig) -> str | None:
+    """Why ``job`` has nothing to run with ``loaded``'s config (one line), or None when it can run."""
+    config = loaded.config
+    if job == "drift" and not config.services:
+        return "no services are configured (add [services.NAME] to the config)"
+    if job == "canary" and not config.checks:
+        return "no checks are configured (add [[checks]] to the config)"
+    if job == "check":
+        from .health import collectors_for
+
+        if not collectors_for(loaded):
+            return "nothing to check (configure services, [[checks]], [phases.NAME] or [[probes]])"
+    return None
+
+
 def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
             alert_mode: AlertMode | None = None) -> JobResult:
-    """Run ``job`` on ``loaded``; raise :class:`ValueError` for an unknown job (and whatever the job raises)."""
+    """Run ``job`` on ``loaded``; raise :class:`ValueError` for an unknown job, :class:`UsageError` for a job with
+    nothing to run (and whatever the job raises)."""
+    if job in JOBS and (reason := unavailable(job, loaded)) is not None:
+        raise UsageError(f"{job} cannot run: {reason}")
     moment = now or datetime.now(UTC)
     mode = alert_mode or AlertMode()
     started = time.perf_counter()

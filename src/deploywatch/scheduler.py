@@ -15,9 +15,15 @@ Rules, each recorded in ``job_runs``:
   the scheduler goes on: other jobs are not held up. A thread cannot be killed, so the timed-out job keeps
   running in the background and keeps its lock until it really ends: until then its next slots are recorded
   ``skipped``. When it finally ends its run id is added to the ``timeout`` row.
-- **Failures.** A job that raises is recorded ``failed`` with the error (masked, one line); the loop goes on.
+- **Failures.** A job that raises is recorded ``failed`` with the error (masked, one line); the loop goes on. A
+  job that ends with exit code 3 (unknown: it could not measure) is recorded ``failed`` too, with its exit code
+  and summary: never ``ok``.
 - **Catch-up.** At start-up, a job whose most recent slot (at or before now) has no row at or after it runs
   once, trigger ``catch-up`` (not once per missed slot). A job that never ran counts as missed.
+- **Abandoned runs.** A ``running`` row whose daemon died (``kill -9``, a lost machine) is marked ``abandoned``
+  once its lease expires: at start-up, when another daemon's lease ends (the loop wakes up for it) and every
+  ``reap_every`` seconds (a daemon that dies later). An abandoned row does not count as its slot having run: with
+  ``catch_up`` the slot then runs, trigger ``catch-up``, if it is still the job's most recent one.
 - **Stopping.** :meth:`Scheduler.stop` (SIGTERM, SIGINT) stops scheduling; running jobs get ``grace`` seconds
   to finish, then are recorded ``cancelled``. A second stop cancels at once.
 - **Heartbeat** (healthchecks.io protocol): ``{url}/start`` before a job, ``{url}`` after one that ended ok or
@@ -25,14 +31,14 @@ Rules, each recorded in ``job_runs``:
   out one at a time from a background thread, each within the heartbeat timeout, with ``rid`` set to the job
   run's id; a slow or failing endpoint never delays or fails a job.
 
-The clock is injectable (:class:`Clock`): tests drive the loop through DST changes in simulated time.
+The clock is injectable (:class:`Clock`): tests drive the loop through DST changes in simulated time. The cron
+arithmetic is :mod:`deploywatch.cron`, the heartbeat :mod:`deploywatch.heartbeat` (both re-exported here).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import uuid
@@ -41,19 +47,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from cronsim import CronSim
-
+from .cron import latest_at_or_before, next_after
 from .errors import DeploywatchError
+from .heartbeat import Heartbeat
 from .jobs import JOBS
 from .redact import mask
 from .status import Status, worst
 
 if TYPE_CHECKING:
     from .config import LoadedConfig
-    from .healthconfig import HeartbeatConfig
     from .jobs import JobResult
     from .store import Store
     from .store.jobs import JobClaim, JobRunRecord
@@ -67,6 +71,7 @@ Runner = Callable[[str, datetime], "JobResult"]
 T = TypeVar("T")
 DEFAULT_LEASE = 120.0  # seconds; renewed every third of it while the job runs
 DEFAULT_GRACE = 30.0
+DEFAULT_REAP_EVERY = 300.0  # seconds between looks for runs of daemons that died
 _MAX_ERROR = 500
 
 
@@ -96,66 +101,6 @@ class SystemClock:
         return wake.wait(max(0.0, min(seconds, self.max_sleep)))
 
 
-# ---------------------------------------------------------------- cron arithmetic
-
-
-def _second_occurrence(moment: datetime, zone: ZoneInfo) -> bool:
-    """True when ``moment`` is the later of two instants with the same wall-clock time (a fall-back repeat)."""
-    local = moment.astimezone(zone)
-    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
-
-
-def _repeat_window(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """For a second occurrence: the UTC instants where the repeated wall-clock period starts and ends."""
-    local = moment.astimezone(zone)
-    delta = (local.replace(fold=0).utcoffset() or timedelta(0)) - (local.utcoffset() or timedelta(0))
-    wall = local.replace(tzinfo=None, second=0, microsecond=0, fold=0)
-    for _ in range(48 * 60):  # the first wall-clock minute that is not ambiguous any more
-        wall += timedelta(minutes=1)
-        if wall.replace(tzinfo=zone, fold=0).utcoffset() == wall.replace(tzinfo=zone, fold=1).utcoffset():
-            break
-    end = wall.replace(tzinfo=zone).astimezone(UTC)
-    return end - delta, end
-
-
-def next_after(cron: str, timezone: str, moment: datetime) -> datetime | None:
-    """The first slot of ``cron`` (in ``timezone``) strictly after ``moment``, in UTC; None when there is none.
-
-    A slot at the second occurrence of a wall-clock time (fall back) is not a slot: that time already ran.
-    """
-    zone = ZoneInfo(timezone)
-    start = moment
-    for _ in range(10):
-        try:
-            found = next(CronSim(cron, start.astimezone(zone)))
-        except StopIteration:
-            return None
-        if not _second_occurrence(found, zone):
-            return found.astimezone(UTC)
-        start = _repeat_window(found, zone)[1] - timedelta(seconds=1)  # go on after the repeated period
-    return None
-
-
-def latest_at_or_before(cron: str, timezone: str, moment: datetime) -> datetime | None:
-    """The most recent slot of ``cron`` (in ``timezone``) at or before ``moment``, in UTC; None when there is none."""
-    zone = ZoneInfo(timezone)
-    # Slots fall on whole seconds: start one second after the floor of ``moment``; the first reverse tick
-    # brings it back to that floor, which may itself be a slot.
-    start = moment.replace(microsecond=0) + timedelta(seconds=1)
-    for _ in range(10):
-        slots = CronSim(cron, start.astimezone(zone), reverse=True)
-        try:
-            found = next(slots)
-            while found > moment:
-                found = next(slots)
-        except StopIteration:
-            return None
-        if not _second_occurrence(found, zone):
-            return found.astimezone(UTC)
-        start = _repeat_window(found, zone)[0]  # go on before the repeated period
-    return None
-
-
 def one_line(exc: BaseException) -> str:
     """An exception as one masked line: ``Type: message`` (the message's first line), at most 500 characters."""
     text = str(exc).strip()
@@ -164,89 +109,6 @@ def one_line(exc: BaseException) -> str:
         f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
     shown = mask(shown)
     return shown if len(shown) <= _MAX_ERROR else shown[:_MAX_ERROR - 1] + "…"
-
-
-# ---------------------------------------------------------------- heartbeat
-
-
-class Heartbeat:
-    """Pings a healthchecks.io-style URL from one background thread, in order, each within ``timeout``.
-
-    The URL is a secret: it is never logged; failures are logged as the exception type only.
-    """
-
-    def __init__(self, url: str, timeout: float, *, max_pending: int = 64) -> None:
-        self._url = url
-        self.timeout = timeout
-        self._queue: queue.Queue[tuple[str, str, str] | threading.Event] = queue.Queue(maxsize=max_pending)
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self.sent = 0
-        self.failed = 0
-
-    @classmethod
-    def from_config(cls, config: HeartbeatConfig) -> Heartbeat:
-        """The heartbeat of ``[schedule.heartbeat]``."""
-        return cls(str(config.url), float(config.timeout))
-
-    def __repr__(self) -> str:
-        return "Heartbeat(***)"
-
-    def ping(self, signal: Literal["start", "success", "fail"], rid: str, body: str = "") -> None:
-        """Queue a ping (dropped, with a warning, when too many are waiting); never blocks."""
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait((signal, rid, mask(body)[:1000]))
-        except queue.Full:
-            log.warning("heartbeat: %d pings waiting, dropping a %s ping", self._queue.maxsize, signal)
-
-    def flush(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the queued pings to go out; True when none is left."""
-        if self._thread is None:
-            return True
-        marker = threading.Event()  # set by the sender once every ping queued before it went out
-        try:
-            self._queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
-        return marker.wait(timeout)
-
-    def target(self, signal: str, rid: str) -> str:
-        """The URL of one ping: ``{url}/start``, ``{url}`` or ``{url}/fail``, with ``rid``."""
-        parts = urlsplit(self._url)
-        path = parts.path.rstrip("/") + {"start": "/start", "fail": "/fail"}.get(signal, "")
-        query = "&".join(q for q in (parts.query, f"rid={rid}") if q)
-        return urlunsplit((parts.scheme, parts.netloc, path or "/", query, ""))
-
-    def _ensure_thread(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._send_all, name="deploywatch-heartbeat", daemon=True)
-                self._thread.start()
-
-    def _send_all(self) -> None:
-        import httpx
-
-        from . import __version__
-
-        with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=True,
-                          headers={"User-Agent": f"deploywatch/{__version__}"}) as client:
-            while True:
-                item = self._queue.get()
-                if isinstance(item, threading.Event):
-                    item.set()
-                    continue
-                signal, rid, body = item
-                try:
-                    response = client.post(self.target(signal, rid), content=body.encode())
-                    if response.status_code >= 400:
-                        self.failed += 1
-                        log.warning("heartbeat: the %s ping was answered with HTTP %d", signal, response.status_code)
-                    else:
-                        self.sent += 1
-                except Exception as exc:
-                    self.failed += 1
-                    log.warning("heartbeat: the %s ping failed (%s)", signal, type(exc).__name__)
 
 
 # ---------------------------------------------------------------- the scheduler
@@ -315,6 +177,7 @@ class Scheduler:
     observe: Callable[[str, float], None] | None = None  # (job, seconds) when a job ends
     holder: str = field(default_factory=default_holder)
     allowed: Sequence[str] = JOBS  # jobs ``trigger`` accepts
+    reap_every: float = DEFAULT_REAP_EVERY
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # fail early on an unknown zone
@@ -325,6 +188,7 @@ class Scheduler:
         self._stops = 0
         self._force = threading.Event()
         self._next_due: dict[str, datetime | None] = {}
+        self._next_reap: datetime | None = None
         self._running = False
         self.started_at: datetime | None = None
         self.abandoned = 0  # job threads still alive when the last shutdown gave up on them
@@ -341,7 +205,8 @@ class Scheduler:
 
         heartbeat = Heartbeat.from_config(schedule.heartbeat) if schedule.heartbeat is not None else None
         settings: dict[str, object] = {"timezone": schedule.timezone, "timeout": float(schedule.timeout),
-                                       "catch_up": schedule.catch_up, "heartbeat": heartbeat, **options}
+                                       "catch_up": schedule.catch_up, "heartbeat": heartbeat,
+                                       "lease": float(schedule.lease), **options}
         return cls(store, schedule.jobs(), runner, **settings)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ public
@@ -388,9 +253,7 @@ class Scheduler:
             now = self.clock.now()
             self.started_at = now
             self._reap(now)
-            if self.catch_up:
-                for job, slot in (self._write(lambda: self.missed(now)) or {}).items():
-                    self._start(job, slot, "catch-up")
+            self._catch_up(now)
             with self._lock:
                 for job, cron in self.jobs.items():
                     self._next_due[job] = next_after(cron, self.timezone, now)
@@ -407,6 +270,9 @@ class Scheduler:
                     self._start(job, max(due, latest) if latest is not None else due, "schedule")
                     with self._lock:
                         self._next_due[job] = next_after(cron, self.timezone, now)
+                reap_due = self._next_reap is not None and now >= self._next_reap
+                if reap_due and not self._stop.is_set() and self._reap(now):
+                    self._catch_up(now)
                 if until is not None and now >= until:
                     break
                 wake_at = self._next_wake(until)
@@ -518,10 +384,27 @@ class Scheduler:
             log.error("store: %s", mask(str(exc)))
         return None
 
-    def _reap(self, now: datetime) -> None:
-        reaped = self._write(lambda: self.store.reap_job_runs(now))
+    def _reap(self, now: datetime) -> int:
+        """Mark the runs of daemons that died as abandoned; plan the next look (when another daemon's lease ends,
+        or in ``reap_every`` seconds). Returns how many were reaped."""
+        reaped = self._write(lambda: self.store.reap_job_runs(now)) or []
         if reaped:
-            log.warning("marked %d job run(s) abandoned by a stopped daemon as cancelled", len(reaped))
+            log.warning("marked %d job run(s) of a daemon that stopped as abandoned", len(reaped))
+        expiry = self._write(lambda: self.store.next_lease_expiry(self.holder, now))
+        periodic = now + timedelta(seconds=self.reap_every)
+        with self._lock:
+            self._next_reap = min(expiry, periodic) if expiry is not None else periodic
+        return len(reaped)
+
+    def _catch_up(self, now: datetime) -> None:
+        """With ``catch_up``, start every job (not running here) whose most recent slot has not run."""
+        if not self.catch_up:
+            return
+        with self._lock:
+            busy = set(self._executions)
+        for job, slot in (self._write(lambda: self.missed(now)) or {}).items():
+            if job not in busy:
+                self._start(job, slot, "catch-up")
 
     def _start(self, job: str, slot: datetime | None, trigger: str) -> JobClaim | None:
         """Claim ``job`` for ``slot`` and, when acquired, start it in a worker thread."""
@@ -578,7 +461,11 @@ class Scheduler:
 
     def _finish(self, ex: _Execution, result: JobResult | None, error: str | None, ended: datetime,
                 seconds: float) -> None:
-        if result is not None:
+        if result is not None and result.exit_code == Status.UNKNOWN.exit_code:
+            # Exit 3 means the job could not measure (unknown): it failed, whatever it stored.
+            state, exit_code, run_id, summary = "failed", result.exit_code, result.run_id, result.summary
+            error = mask(f"exit {result.exit_code} (unknown): {result.summary}")[:_MAX_ERROR]
+        elif result is not None:
             state, exit_code, run_id, summary = "ok", result.exit_code, result.run_id, result.summary
         else:
             state, exit_code, run_id, summary = "failed", None, None, error or "failed"
@@ -632,6 +519,8 @@ class Scheduler:
         with self._lock:
             running = list(self._executions.values())
             times = [due for due in self._next_due.values() if due is not None]
+            if self._next_reap is not None and self._running:
+                times.append(self._next_reap)
         times += self._deadlines(running)
         if until is not None:
             times.append(until)

@@ -8,162 +8,25 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploywatch.cli import main
 from deploywatch.store import Store
-from deploywatch.store.jobs import JobRunRecord
+from testing.daemon import NEVER, TOKEN, Daemon, wait_for, workspace
 from testing.gitrepo import GitRepo
 from testing.webhook_api import FakeWebhook
-
-TOKEN = "dw-serve-TOKEN-9f4e1c"  # a marker: if it leaks into an answer or a log, it shows as itself
-NEVER = "0 0 1 1 *"  # a schedule that will not come round during a test
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def configure(config: Path, *, schedule: str, server: str, replace: dict[str, str] | None = None) -> None:
-    """Replace the config's ``[schedule]`` (with its subtables) and ``[server]`` blocks, and other lines."""
-    kept: list[str] = []
-    skipping = False
-    for line in config.read_text(encoding="utf-8").splitlines():
-        header = re.match(r"\s*\[\[?([A-Za-z0-9_.-]+)\]\]?", line)
-        if header:
-            skipping = header.group(1).split(".")[0] in ("schedule", "server")
-        if not skipping:
-            kept.append(line)
-    text = "\n".join(kept) + "\n"
-    for old, new in (replace or {}).items():
-        assert old in text, old
-        text = text.replace(old, new)
-    config.write_text(text + "\n" + schedule.strip() + "\n\n" + server.strip() + "\n", encoding="utf-8")
-
-
-@dataclass
-class Daemon:
-    """A ``deploywatch serve`` process."""
-
-    config: Path
-    args: tuple[str, ...] = ()
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-
-    def __post_init__(self) -> None:
-        self.log = self.config.parent / f"serve-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOYWATCH_")}
-        self._log_file = self.log.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deploywatch", "serve", "--config", str(self.config), "--listen",
-             f"127.0.0.1:{self.port}", *self.args],
-            stdout=self._log_file, stderr=subprocess.STDOUT, env={**env, **self.env}, cwd=self.config.parent)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
-
-    def wait_ready(self) -> Daemon:
-        def up() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the daemon exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                return self.http.get("/healthz").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for("the daemon to answer /healthz", up)
-        return self
-
-    def output(self) -> str:
-        self._log_file.flush()
-        return self.log.read_text(encoding="utf-8")
-
-    def store(self) -> Store:
-        return Store.open(f"sqlite:///{self.config.parent / '.deploywatch' / 'state.db'}")
-
-    def post(self, path: str, token: str | None = TOKEN, headers: dict[str, str] | None = None,
-             **kwargs: Any) -> httpx.Response:
-        auth = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.http.post(path, headers={**auth, **(headers or {})}, **kwargs)
-
-    def job_run(self, job_run_id: str) -> JobRunRecord | None:
-        with self.store() as store:
-            return next((r for r in store.job_runs(limit=100) if r.id == job_run_id), None)
-
-    def run_job(self, job: str) -> JobRunRecord:
-        """Start ``job`` through the API and wait until it has ended."""
-        response = self.post(f"/api/runs/{job}")
-        assert response.status_code == 202, response.text
-        job_run_id = response.json()["job_run_id"]
-
-        def ended() -> JobRunRecord | None:
-            found = self.job_run(job_run_id)
-            return found if found is not None and found.state != "running" else None
-
-        return wait_for(f"{job} to end", ended)
-
-    def terminate(self, timeout: float = 15.0) -> tuple[int, float]:
-        """SIGTERM; return (exit code, seconds it took to exit)."""
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
-        return code, time.monotonic() - started
-
-    def close(self) -> None:
-        self.http.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self._log_file.close()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace built once per module (copy it before changing it)."""
-    from deploywatch.demo import build_demo
-
-    directory = tmp_path_factory.mktemp("serve-demo") / "demo"
-    build_demo(directory, now=datetime.now(UTC).replace(microsecond=0))
-    return directory
-
-
-def workspace(demo: Path, target: Path, *, schedule: str | None = None, server: str | None = None,
-              replace: dict[str, str] | None = None) -> Path:
-    shutil.copytree(demo, target, symlinks=True)
-    config = target / "deploywatch.toml"
-    configure(config, schedule=schedule or f'[schedule]\ndrift = "{NEVER}"\ncanary = "{NEVER}"\ncheck = "{NEVER}"\n'
-                                           "catch_up = false",
-              server=server if server is not None else f'[server]\ntoken = "{TOKEN}"', replace=replace)
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -260,10 +123,8 @@ def test_runs_listing_and_bad_parameters(api: Daemon) -> None:
     assert len(runs) == 2 and runs[0]["started_at"] >= runs[1]["started_at"]
     assert {r["command"] for r in api.http.get("/api/runs", params={"kind": "canary"}).json()["runs"]} == {"canary"}
     assert api.http.get("/api/runs", params={"limit": "500"}).status_code == 200
-    empty = api.http.get("/api/runs", params={"kind": "", "limit": ""})  # empty means the default
-    assert empty.status_code == 200 and empty.json() == api.http.get("/api/runs").json()
     for params in ({"limit": "0"}, {"limit": "501"}, {"limit": "ten"}, {"limit": "-1"}, {"kind": "no such kind!"},
-                   {"kind": "x" * 65}):
+                   {"kind": "x" * 65}, {"kind": ""}, {"limit": ""}):  # empty is not "the default": the schema says so
         bad = api.http.get("/api/runs", params=params)
         assert bad.status_code == 400, params
         assert bad.json()["error"]
@@ -375,7 +236,14 @@ def test_completions_plain_and_pubsub(api: Daemon) -> None:
                                                       "date": "2026-01-15"}))
     assert last.status_code == 201, last.text
     body = last.json()
-    assert (body["complete"], body["triggered"], body["trigger_outcome"]) == (True, True, "ok")
+    assert (body["complete"], body["triggered"], body["trigger_outcome"]) == (True, True, "queued")
+
+    def finished() -> str | None:
+        with api.store() as store:
+            triggers = {t.phase: t for t in store.phase_triggers(datetime(2026, 1, 15).date())}
+        return triggers["phase2"].outcome if "phase2" in triggers else None
+
+    assert wait_for("the on_complete action to end", finished) == "ok"  # it ran after the answer
     with api.store() as store:
         reports = {c.processor: c for c in store.completions(datetime(2026, 1, 15).date(), "phase2")}
     assert set(reports) == {"bdl_games", "bdl_player_boxscores"}
@@ -547,7 +415,7 @@ token = "{TOKEN}"
 
             (small / "deployed" / "api.sha").write_text("0" * 40 + "\n", encoding="utf-8")  # unknown: exit 3
             failing = daemon.run_job("drift")
-            assert (failing.state, failing.exit_code) == ("ok", 3)
+            assert (failing.state, failing.exit_code) == ("failed", 3)
             seen = hook.wait_for(4, timeout=10)
             assert [r.path for r in seen[2:]] == ["/ping/hb-marker-77/start", "/ping/hb-marker-77/fail"]
 

@@ -460,15 +460,50 @@ def test_trigger_runs_now_and_refuses_while_running(make: Make, store: Store) ->
     assert scheduler.trigger("drift") != job_run_id  # free again
 
 
-def test_abandoned_running_rows_are_cancelled_at_start(make: Make, store: Store) -> None:
+def test_abandoned_running_rows_are_reaped_at_start(make: Make, store: Store) -> None:
     then = utc("2026-05-01T08:00:00")
     crashed = store.claim_job("drift", slot=then, trigger="schedule", holder="gone:1", now=then, lease=120)
     live = store.claim_job("canary", slot=then, trigger="schedule", holder="other:2", now=then, lease=7200)
     scheduler, _, _ = make({}, then + timedelta(minutes=30))
     scheduler.run(until=then + timedelta(minutes=30))
     found = {r.job: r for r in rows(store)}
-    assert found["drift"].id == crashed.job_run_id and found["drift"].state == "cancelled"
+    assert found["drift"].id == crashed.job_run_id and found["drift"].state == "abandoned"
     assert found["canary"].id == live.job_run_id and found["canary"].state == "running"  # its daemon is alive
+
+
+def test_a_run_abandoned_within_its_lease_is_reaped_when_the_lease_expires_then_its_slot_runs(
+        make: Make, store: Store) -> None:
+    # A daemon started the 08:00 drift at 08:00 and was killed (kill -9): its row says running, its lock is live
+    # until 08:02. The new daemon starts at 08:01, within the lease.
+    slot = utc("2026-05-01T08:00:00")
+    killed = store.claim_job("drift", slot=slot, trigger="schedule", holder="killed:1", now=slot, lease=120)
+    scheduler, _, jobs = make({"drift": "0 8 * * *"}, utc("2026-05-01T08:01:00"), catch_up=True)
+    scheduler.run(until=utc("2026-05-01T08:30:00"))
+    first, second = rows(store, "drift")
+    assert (first.id, first.state, first.finished_at) == (killed.job_run_id, "abandoned", utc("2026-05-01T08:02:00"))
+    assert first.error == "abandoned: the daemon running it stopped before it finished (its lease expired)"
+    assert (second.scheduled_for, second.trigger, second.state) == (slot, "catch-up", "ok")
+    assert second.started_at == utc("2026-05-01T08:02:00")
+    assert jobs.times("drift") == [utc("2026-05-01T08:02:00")]
+    assert store.job_lock("drift") is None
+
+
+def test_a_daemon_that_dies_while_another_runs_is_reaped_by_the_survivor(make: Make, store: Store) -> None:
+    # Two daemons share the store; one dies in the middle of the 09:00 canary while the other keeps running.
+    start = utc("2026-05-01T08:00:00")
+    scheduler, _, jobs = make({"drift": "0 12 * * *", "canary": "0 9 * * *"}, start, catch_up=True)
+    _finished_run(store, "drift", utc("2026-04-30T12:00:00"))
+    _finished_run(store, "canary", utc("2026-04-30T09:00:00"))
+    died = utc("2026-05-01T08:59:00")
+    stolen = store.claim_job("canary", slot=utc("2026-05-01T09:00:00"), trigger="schedule", holder="died:2",
+                             now=died, lease=120)
+    scheduler.run(until=utc("2026-05-01T09:30:00"))
+    canary = rows(store, "canary")
+    assert [(r.id, r.state) for r in canary[1:]] == [(stolen.job_run_id, "abandoned"),
+                                                     (canary[2].id, "ok")]
+    assert canary[2].trigger == "catch-up" and canary[2].scheduled_for == utc("2026-05-01T09:00:00")
+    assert utc("2026-05-01T09:01:00") <= canary[2].started_at <= utc("2026-05-01T09:06:00")
+    assert jobs.times("drift") == []
 
 
 # ---------------------------------------------------------------- two daemons, one store
@@ -542,7 +577,7 @@ def test_job_locks_in_the_store(store: Store) -> None:
     reaped = store.reap_job_runs(expired)
     assert reaped == [a.job_run_id]
     states = {r.id: r.state for r in store.job_runs("drift", limit=10)}
-    assert states == {a.job_run_id: "cancelled", skipped.job_run_id: "skipped", taken.job_run_id: "running"}
+    assert states == {a.job_run_id: "abandoned", skipped.job_run_id: "skipped", taken.job_run_id: "running"}
     assert store.finish_job_run(taken.job_run_id or "", state="ok", finished_at=expired, exit_code=0)
     assert not store.finish_job_run(taken.job_run_id or "", state="failed", finished_at=expired)
     assert not store.release_job_lock("drift", "a")
@@ -627,3 +662,13 @@ def test_the_daemons_reads_in_the_store(store: Store) -> None:
     points = store.run_metrics([canary])
     assert [(p.check, p.group, p.value) for p in points] == [("rows", "g0", 1.5), ("rows", "g1", None)]
     assert store.run_metrics([]) == []
+
+
+def test_a_job_that_exits_3_is_recorded_failed_never_ok(make: Make, store: Store) -> None:
+    scheduler, _, jobs = make({"canary": "0 8 * * *"}, utc("2026-05-01T07:59:00"))
+    jobs.exit_codes["canary"] = 3
+    scheduler.run(until=utc("2026-05-01T08:30:00"))
+    [row] = rows(store, "canary")
+    assert (row.state, row.exit_code, row.run_id) == ("failed", 3, "canary-run-0")
+    assert row.error == "exit 3 (unknown): call 0"
+    assert exit_code_of([row]) == 3

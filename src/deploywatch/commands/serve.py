@@ -137,13 +137,16 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _configure_logging() -> Callable[[], None]:
-    """Log ``deploywatch.*`` (INFO) and ``uvicorn.*`` (WARNING) to stderr, masked; return a function that undoes
-    it."""
+    """Log ``deploywatch.*`` (INFO), ``uvicorn.*`` and ``asyncio`` (WARNING) to stderr, masked, repeats collapsed;
+    return a function that undoes it."""
+    from ..web.server import RepeatFilter
+
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatFilter())  # before masking: it may shorten the record
     handler.addFilter(_MaskingFilter())
     saved = []
-    for name, level in (("deploywatch", logging.INFO), ("uvicorn", logging.WARNING)):
+    for name, level in (("deploywatch", logging.INFO), ("uvicorn", logging.WARNING), ("asyncio", logging.WARNING)):
         logger = logging.getLogger(name)
         saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
@@ -195,14 +198,12 @@ def _handle_signals(scheduler: Scheduler) -> Callable[[], None]:
 
 def _serve(loaded: LoadedConfig, scheduler: Scheduler, metrics: DaemonMetrics, server: ServerConfig,
            sock: socket.socket) -> int:
-    import uvicorn
-
     from ..web import DaemonContext, create_app
+    from ..web.server import http_server
 
     context = DaemonContext(loaded, scheduler.store, scheduler, metrics, now=scheduler.clock.now)
     app = create_app(context)
-    http = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off",
-                                         timeout_graceful_shutdown=5, server_header=False))
+    http = http_server(app)
     failed = threading.Event()
 
     def serve_http() -> None:
@@ -230,5 +231,7 @@ def _serve(loaded: LoadedConfig, scheduler: Scheduler, metrics: DaemonMetrics, s
     finally:
         http.should_exit = True
         thread.join(10)
+        if not context.actions.close(timeout=scheduler.grace):
+            log.warning("stopped with on_complete actions still running (their phases show them as not finished)")
     log.info("stopped")
     return 3 if failed.is_set() else 0

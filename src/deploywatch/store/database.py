@@ -294,9 +294,15 @@ class Store(OpenStore):
                                              exit_code=exit_code, run_id=run_id, error=error, expect=expect)
 
     def reap_job_runs(self, now: datetime) -> list[str]:
-        """Mark ``running`` rows whose daemon is gone (lock lost) as ``cancelled``; return their ids."""
+        """Mark ``running`` rows whose daemon is gone (lease expired or lock lost) as ``abandoned``; return their
+        ids."""
         with self._writing() as conn:
             return job_queries.reap_abandoned(conn, now)
+
+    def next_lease_expiry(self, holder: str, now: datetime) -> datetime | None:
+        """When the earliest live job lease held by another daemon than ``holder`` ends, if any."""
+        with self._reading() as conn:
+            return job_queries.next_lease_expiry(conn, holder, now)
 
     def job_ran_since(self, job: str, since: datetime) -> bool:
         """True when ``job`` has a job run scheduled for, or started at, ``since`` or later."""

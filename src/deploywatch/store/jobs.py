@@ -9,7 +9,9 @@ lock; PostgreSQL: an advisory transaction lock), that reads the lock and the slo
 - otherwise the lock is taken (inserted, or updated only where it is free or expired: a conditional write) and
   the ``running`` row is inserted: ``acquired``.
 
-The holder renews its lease while the job runs and deletes the lock when the job really ends.
+The holder renews its lease while the job runs and deletes the lock when the job really ends. A ``running`` row
+whose daemon died (its lease expired) is reaped: marked ``abandoned``. An abandoned row does not count as its slot
+having run: the slot may be claimed again (caught up).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from .engine import advisory_xact_lock
 from .schema import job_locks, job_runs
 
 __all__ = ["JobClaim", "JobLockRecord", "JobRunRecord", "claim_job", "finish_job_run", "job_ran_since",
-           "latest_job_runs", "read_job_lock", "read_job_runs", "reap_abandoned", "release_job_lock",
-           "renew_job_lock"]
+           "latest_job_runs", "next_lease_expiry", "read_job_lock", "read_job_runs", "reap_abandoned",
+           "release_job_lock", "renew_job_lock"]
 
 RUNNING = "running"
+ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class JobRunRecord:
     trigger: str  # schedule, catch-up, once, api
     started_at: datetime
     finished_at: datetime | None
-    state: str  # running, ok, failed, timeout, skipped, cancelled
+    state: str  # running, ok, failed, timeout, skipped, cancelled, abandoned
     exit_code: int | None = None
     run_id: str | None = None  # the command's run in ``runs``
     error: str | None = None
@@ -120,8 +123,8 @@ def claim_job(conn: Connection, job: str, *, slot: datetime | None, trigger: str
     """
     _lock_jobs(conn)
     if slot is not None:
-        seen = conn.execute(sa.select(job_runs.c.id).where(job_runs.c.job == job, job_runs.c.scheduled_for == slot)
-                            .limit(1)).first()
+        seen = conn.execute(sa.select(job_runs.c.id).where(job_runs.c.job == job, job_runs.c.scheduled_for == slot,
+                                                           job_runs.c.state != ABANDONED).limit(1)).first()
         if seen is not None:
             return JobClaim("taken")
     current = read_job_lock(conn, job)
@@ -178,7 +181,7 @@ def finish_job_run(conn: Connection, job_run_id: str, *, state: str, finished_at
 
 
 def reap_abandoned(conn: Connection, now: datetime) -> list[str]:
-    """Mark ``running`` rows whose daemon is gone as ``cancelled``; return their ids.
+    """Mark ``running`` rows whose daemon is gone as ``abandoned``; return their ids.
 
     A row is abandoned when its job's lock is absent or expired, or was acquired after the row started (the row's
     daemon lost its lock: a running row and its lock are written in one transaction with the same time).
@@ -192,16 +195,25 @@ def reap_abandoned(conn: Connection, now: datetime) -> list[str]:
         lock = locks.get(job)
         if lock is not None and lock.live(now) and lock.acquired_at <= started_at:
             continue
-        if finish_job_run(conn, row_id, state="cancelled", finished_at=now,
-                          error="abandoned: the daemon running it stopped before it finished"):
+        if finish_job_run(conn, row_id, state=ABANDONED, finished_at=now,
+                          error="abandoned: the daemon running it stopped before it finished (its lease expired)"):
             reaped.append(row_id)
     return reaped
 
 
+def next_lease_expiry(conn: Connection, holder: str, now: datetime) -> datetime | None:
+    """When the earliest live lease of another holder than ``holder`` ends (its job may then be reaped), if any."""
+    query = sa.select(sa.func.min(job_locks.c.expires_at)).where(job_locks.c.holder != holder,
+                                                                 job_locks.c.expires_at > now)
+    found: datetime | None = conn.execute(query).scalar()
+    return found
+
+
 def job_ran_since(conn: Connection, job: str, since: datetime) -> bool:
-    """True when ``job`` has a row scheduled for, or started at, ``since`` or later."""
+    """True when ``job`` has a row (not abandoned) scheduled for, or started at, ``since`` or later."""
     query = sa.select(job_runs.c.id).where(
-        job_runs.c.job == job, sa.or_(job_runs.c.scheduled_for >= since, job_runs.c.started_at >= since)).limit(1)
+        job_runs.c.job == job, job_runs.c.state != ABANDONED,
+        sa.or_(job_runs.c.scheduled_for >= since, job_runs.c.started_at >= since)).limit(1)
     return conn.execute(query).first() is not None
 
 

@@ -1,10 +1,14 @@
-"""The daemon's OpenAPI 3.1 document (``GET /openapi.json``), written by hand: every endpoint is listed."""
+"""The daemon's OpenAPI 3.1 document (``GET /openapi.json``), generated from the endpoint table the server validates
+requests with (:data:`.endpoints.ENDPOINTS`): paths, parameters and their constraints, who needs a token (reads only
+with ``protect_reads``), and the answers every endpoint can give (401/403/429 where a token is needed, 503 when the
+store fails, 405 with ``Allow`` for another method)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..jobs import JOBS
+from .endpoints import ENDPOINTS, MAX_DEPTH, Endpoint
 
 __all__ = ["openapi_document"]
 
@@ -20,11 +24,13 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 _ERROR = _json(_ref("Error"), "An error")
 _UNAUTHORIZED = {**_json(_ref("Error"), "Missing or wrong bearer token"),
                  "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}}
-_FORBIDDEN = _json(_ref("Error"), "No token is configured in [server]: write endpoints are disabled")
-_READ_ERRORS = {"401": _UNAUTHORIZED, "403": _FORBIDDEN, "503": _json(_ref("Error"), "The store is unavailable")}
+_FORBIDDEN = _json(_ref("Error"), "No token is configured in [server]: this endpoint is disabled")
+_THROTTLED = {**_json(_ref("Error"), "Too many wrong tokens from this address lately: the token is not even compared"),
+              "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}}
+_STORE = _json(_ref("Error"), "The store is unavailable")
 _STAMP = {"type": ["string", "null"], "format": "date-time"}
 _JOB = {"type": "string", "enum": list(JOBS)}
-_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20}}
+_TEXT = {"type": "string", "minLength": 1, "pattern": "\\S"}  # what the server strips must leave something
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
@@ -36,7 +42,8 @@ _SCHEMAS: dict[str, Any] = {
             "scheduled_for": _STAMP,
             "trigger": {"type": "string", "enum": ["schedule", "catch-up", "once", "api"]},
             "started_at": _STAMP, "finished_at": _STAMP,
-            "state": {"type": "string", "enum": ["running", "ok", "failed", "timeout", "skipped", "cancelled"]},
+            "state": {"type": "string", "enum": ["running", "ok", "failed", "timeout", "skipped", "cancelled",
+                                                "abandoned"]},
             "exit_code": {"type": ["integer", "null"]}, "run_id": {"type": ["string", "null"]},
             "error": {"type": ["string", "null"]},
         },
@@ -58,7 +65,8 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Completion": {
         "type": "object", "required": ["phase", "processor"],
-        "properties": {"phase": {"type": "string"}, "processor": {"type": "string"},
+        "not": {"required": ["message"]},  # a body with "message" is read as a Pub/Sub envelope
+        "properties": {"phase": _TEXT, "processor": _TEXT,
                        "date": {"type": "string", "format": "date",
                                 "description": "default: today in the warehouse time zone"}},
     },
@@ -66,9 +74,25 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["message"],
         "description": "A Google Pub/Sub push envelope: message.data is the base64 of a Completion as JSON "
                        "(or, without data, the message attributes phase, processor and date).",
-        "properties": {"message": {"type": "object", "properties": {
-            "data": {"type": "string", "contentEncoding": "base64"}, "attributes": {"type": "object"},
-            "messageId": {"type": "string"}}}, "subscription": {"type": "string"}},
+        "properties": {"message": {
+            "type": "object",
+            "properties": {"data": {"type": "string", "contentEncoding": "base64",
+                                    "contentMediaType": "application/json"},
+                           "attributes": {"type": "object"}, "messageId": {"type": "string"}},
+            "anyOf": [{"required": ["data"], "properties": {"data": {"minLength": 1}}},
+                      {"required": ["attributes"], "properties": {"attributes": _ref("Completion")}}]},
+            "subscription": {"type": "string"}},
+    },
+    "Health": {
+        "type": "object", "required": ["status"],
+        "description": "With protect_reads and no valid token: only the status.",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded", "stopping"]}, "version": {"type": "string"},
+            "started_at": _STAMP, "uptime_seconds": {"type": "number"}, "scheduler": {"type": "object"},
+            "store": {"type": "object"},
+            "jobs": {"type": "array", "items": {"type": "object", "properties": {
+                "job": {"type": "string"}, "cron": {"type": ["string", "null"]}, "next_run_at": _STAMP,
+                "running": {"type": "boolean"}, "last": {"oneOf": [_ref("JobRun"), {"type": "null"}]}}}}},
     },
     "Recorded": {
         "type": "object",
@@ -76,87 +100,49 @@ _SCHEMAS: dict[str, Any] = {
                        "date": {"type": "string", "format": "date"}, "duplicate": {"type": "boolean"},
                        "complete": {"type": "boolean"}, "recorded": {"type": "integer"},
                        "expected": {"type": "integer"}, "triggered": {"type": "boolean"},
-                       "trigger_outcome": {"type": ["string", "null"]}},
+                       "trigger_outcome": {"type": ["string", "null"],
+                                           "description": "queued: on_complete fired and runs in the background"}},
     },
 }
 
 
-def openapi_document(version: str) -> dict[str, Any]:
-    """The document for this daemon."""
-    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
-    paths: dict[str, Any] = {
-        "/healthz": {"get": {
-            "summary": "The daemon is alive: the scheduler's state and the last run of each job",
-            "description": "Always answered without a token; with protect_reads and no valid token only the status.",
-            "responses": {"200": _json({"type": "object", "properties": {
-                "status": {"type": "string"}, "version": {"type": "string"}, "started_at": _STAMP,
-                "uptime_seconds": {"type": "number"}, "scheduler": {"type": "object"},
-                "jobs": {"type": "array", "items": {"type": "object", "properties": {
-                    "job": {"type": "string"}, "cron": {"type": ["string", "null"]}, "next_run_at": _STAMP,
-                    "running": {"type": "boolean"}, "last": {"oneOf": [_ref("JobRun"), {"type": "null"}]}}}}}},
-                "The daemon is alive"),
-                "503": _json({"type": "object"}, "The scheduler has stopped")}}},
-        "/api/check/latest": {"get": {
-            "summary": "The newest unified check run: its details and findings", "security": bearer,
-            "responses": {"200": _json({"type": "object", "properties": {
-                "run": _ref("Run"), "findings": {"type": "array", "items": _ref("Finding")}}}, "The newest check run"),
-                "404": _json(_ref("Error"), "No check run is stored yet"), **_READ_ERRORS}}},
-        "/api/drift": {"get": {
-            "summary": "The newest drift run: one entry per service with its details", "security": bearer,
-            "responses": {"200": _json({"type": "object", "properties": {
-                "run": _ref("Run"), "services": {"type": "array", "items": {"type": "object", "properties": {
-                    "service": {"type": "string"}, "status": {"type": "string"}, "summary": {"type": "string"},
-                    "details": {"type": "object"}}}}}}, "The newest drift run"),
-                "404": _json(_ref("Error"), "No drift run is stored yet"), **_READ_ERRORS}}},
-        "/api/runs": {"get": {
-            "summary": "Stored runs, newest first", "security": bearer,
-            "parameters": [
-                {"name": "kind", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-                 "description": "Only runs of this command (drift, canary, gate, check …)"},
-                _LIMIT],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "runs": {"type": "array", "items": _ref("Run")}}}, "The runs"),
-                "400": _json(_ref("Error"), "A bad parameter"), **_READ_ERRORS}}},
-        "/api/jobs": {"get": {
-            "summary": "The daemon's job runs (job_runs), newest first", "security": bearer,
-            "parameters": [{"name": "job", "in": "query", "schema": _JOB}, _LIMIT],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "job_runs": {"type": "array", "items": _ref("JobRun")}}}, "The job runs"),
-                "400": _json(_ref("Error"), "A bad parameter"), **_READ_ERRORS}}},
-        "/api/runs/{kind}": {"post": {
-            "summary": "Run a job now (drift, canary or check), through the scheduler and its lock",
-            "security": bearer,
-            "parameters": [{"name": "kind", "in": "path", "required": True, "schema": _JOB}],
-            "responses": {"202": _json({"type": "object", "properties": {
-                "job_run_id": {"type": "string"}, "job": {"type": "string"}, "state": {"type": "string"}}},
-                "Started"),
-                "404": _json(_ref("Error"), "Unknown job"),
-                "409": _json(_ref("Error"), "The job is already running (here or in another daemon)"),
-                "401": _UNAUTHORIZED, "403": _FORBIDDEN}}},
-        "/api/completions": {"post": {
-            "summary": "Record that a processor finished a phase (a plain body or a Pub/Sub push envelope)",
-            "security": bearer,
-            "description": "The token may also be given as ?token= (for Pub/Sub push subscriptions).",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "oneOf": [_ref("Completion"), _ref("PubSubPush")]}}}},
-            "responses": {"201": _json(_ref("Recorded"), "Recorded (the first report of this processor)"),
-                          "200": _json(_ref("Recorded"), "A duplicate report (counted, nothing else changes)"),
-                          "400": _json(_ref("Error"), "A bad body, or an unknown phase or processor"),
-                          "401": _UNAUTHORIZED, "403": _FORBIDDEN,
-                          "413": _json(_ref("Error"), "The body is larger than 1 MiB")}}},
-        "/metrics": {"get": {
-            "summary": "Prometheus metrics (text exposition format; OpenMetrics when asked for)", "security": bearer,
-            "responses": {"200": {"description": "The metrics", "content": {"text/plain": {"schema": {
-                "type": "string"}}}}, **_READ_ERRORS}}},
-        "/openapi.json": {"get": {
-            "summary": "This document", "responses": {"200": _json({"type": "object"}, "The OpenAPI document")}}},
-    }
+def _operation(spec: Endpoint, protect_reads: bool) -> dict[str, Any]:
+    responses = dict(spec.responses)
+    needs_token = spec.access == "write" or (spec.access == "read" and protect_reads)
+    if needs_token:
+        responses.update({"401": _UNAUTHORIZED, "403": _FORBIDDEN, "429": _THROTTLED})
+    if spec.params and "400" not in responses:
+        responses["400"] = _json(_ref("Error"), "A bad parameter")
+    if spec.name not in ("openapi",):
+        responses.setdefault("503", _STORE)
+    if spec.name == "completions":
+        responses["503"] = {**_json(_ref("Error"), "The store is unavailable, or too many on_complete actions are "
+                                                   "queued (nothing was recorded: retry)"),
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+    operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary, "responses": responses}
+    if spec.description:
+        operation["description"] = spec.description
+    if needs_token:
+        operation["security"] = [{"bearer": []}]
+    if spec.params:
+        operation["parameters"] = [param.document() for param in spec.params]
+    if spec.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": dict(spec.body)}}}
+    return operation
+
+
+def openapi_document(version: str, *, protect_reads: bool = False) -> dict[str, Any]:
+    """The document of a daemon (``protect_reads``: its read endpoints need the token too)."""
+    paths: dict[str, Any] = {}
+    for spec in ENDPOINTS:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, protect_reads)
+    reads = "read endpoints need it too" if protect_reads else "read endpoints are open"
     return {
         "openapi": "3.1.0",
         "info": {"title": "deploywatch", "version": version,
                  "description": "The deploywatch daemon: job state, the newest drift and check results, phase "
-                                "completion reports and Prometheus metrics. Write endpoints need the [server] "
-                                "token; read endpoints need it when protect_reads is set."},
+                                f"completion reports and Prometheus metrics. Write endpoints need the [server] "
+                                f"token; {reads}. JSON bodies nest at most {MAX_DEPTH} levels."},
         "paths": paths,
         "components": {"schemas": _SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

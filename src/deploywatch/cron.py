@@ -1,0 +1,68 @@
+"""Cron arithmetic for the scheduler: the slots of a cron expression in a time zone, as :mod:`cronsim` computes
+them, with a wall-clock time that happens twice (fall back) counted once (its first occurrence)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim
+
+__all__ = ["latest_at_or_before", "next_after"]
+
+
+def _second_occurrence(moment: datetime, zone: ZoneInfo) -> bool:
+    """True when ``moment`` is the later of two instants with the same wall-clock time (a fall-back repeat)."""
+    local = moment.astimezone(zone)
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def _repeat_window(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """For a second occurrence: the UTC instants where the repeated wall-clock period starts and ends."""
+    local = moment.astimezone(zone)
+    delta = (local.replace(fold=0).utcoffset() or timedelta(0)) - (local.utcoffset() or timedelta(0))
+    wall = local.replace(tzinfo=None, second=0, microsecond=0, fold=0)
+    for _ in range(48 * 60):  # the first wall-clock minute that is not ambiguous any more
+        wall += timedelta(minutes=1)
+        if wall.replace(tzinfo=zone, fold=0).utcoffset() == wall.replace(tzinfo=zone, fold=1).utcoffset():
+            break
+    end = wall.replace(tzinfo=zone).astimezone(UTC)
+    return end - delta, end
+
+
+def next_after(cron: str, timezone: str, moment: datetime) -> datetime | None:
+    """The first slot of ``cron`` (in ``timezone``) strictly after ``moment``, in UTC; None when there is none.
+
+    A slot at the second occurrence of a wall-clock time (fall back) is not a slot: that time already ran.
+    """
+    zone = ZoneInfo(timezone)
+    start = moment
+    for _ in range(10):
+        try:
+            found = next(CronSim(cron, start.astimezone(zone)))
+        except StopIteration:
+            return None
+        if not _second_occurrence(found, zone):
+            return found.astimezone(UTC)
+        start = _repeat_window(found, zone)[1] - timedelta(seconds=1)  # go on after the repeated period
+    return None
+
+
+def latest_at_or_before(cron: str, timezone: str, moment: datetime) -> datetime | None:
+    """The most recent slot of ``cron`` (in ``timezone``) at or before ``moment``, in UTC; None when there is none."""
+    zone = ZoneInfo(timezone)
+    # Slots fall on whole seconds: start one second after the floor of ``moment``; the first reverse tick
+    # brings it back to that floor, which may itself be a slot.
+    start = moment.replace(microsecond=0) + timedelta(seconds=1)
+    for _ in range(10):
+        slots = CronSim(cron, start.astimezone(zone), reverse=True)
+        try:
+            found = next(slots)
+            while found > moment:
+                found = next(slots)
+        except StopIteration:
+            return None
+        if not _second_occurrence(found, zone):
+            return found.astimezone(UTC)
+        start = _repeat_window(found, zone)[0]  # go on before the repeated period
+    return None
