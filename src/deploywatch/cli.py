@@ -76,11 +76,16 @@ def _alert_mode(no_alerts: bool, dry_run_alerts: bool) -> AlertMode:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="deploywatch", prog_name="deploywatch")
-def cli() -> None:
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in tables and reports: auto = on a terminal unless NO_COLOR is set.")
+def cli(color: str) -> None:
     """Know that production runs the code you committed.
 
     Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown or could not run.
     """
+    from .render import set_color
+
+    set_color(color)
 
 
 @cli.command()

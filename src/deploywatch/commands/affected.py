@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import GitError, UsageError
 from ..git import Repo
 from ..paths import ServicePaths
-from ..render import console, emit_json, markdown_table, table
+from ..render import console, emit_json, emit_text, markdown_table, table
 from ..workspace import open_workspace
 
 __all__ = ["AffectedService", "match_services", "run"]
@@ -97,8 +97,8 @@ def run(*, base: str | None, head: str, staged: bool, files: Sequence[str], conf
         for entry in affected:
             print(entry.name)
     elif fmt == "markdown":
-        print(markdown_table(["Service", "File", "Matched by"],
-                             [[a.name, f"`{f}`", f"`{g}`"] for a in affected for f, g in a.matches]))
+        emit_text(markdown_table(["Service", "File", "Matched by"],
+                                 [[a.name, f"`{f}`", f"`{g}`"] for a in affected for f, g in a.matches]))
     else:
         rows = [[a.name if i == 0 else "", f, g] for a in affected for i, (f, g) in enumerate(a.matches)]
         console().print(table([("SERVICE", "left"), ("FILE", "left"), ("MATCHED BY", "left")], rows,

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
-from ..render import console, emit_json, emit_report, markdown_table, status_counts, status_style, styled, table
+from ..render import (
+    console,
+    emit_json,
+    emit_report,
+    emit_text,
+    markdown_table,
+    status_counts,
+    status_style,
+    styled,
+    table,
+)
 from ..status import Status
 
 if TYPE_CHECKING:
@@ -43,7 +53,7 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
         if output_format == "json":
             emit_json(explain_json(plan))
         else:
-            print(render_explain(plan))
+            emit_text(render_explain(plan))
         return 0
     started = (time.perf_counter(), datetime.now(UTC))
     ready = plancache.plan_for(config_path, ["canary", list(phases), list(patterns)], select, now=now,

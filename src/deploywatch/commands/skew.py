@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..durations import format_timestamp
 from ..errors import UsageError
-from ..render import console, emit_json, short, status_style, styled
+from ..render import console, emit_json, emit_text, short, status_style, styled
 from ..skew import GroupSkew, find_skew
 from ..status import Status, worst
 from ..workspace import open_workspace
@@ -36,7 +36,7 @@ def run(groups: Sequence[str], *, config_path: Path | None, output_format: str |
     else:
         text = "\n".join(describe(g, markdown=output_format == "markdown") for g in result)
         if output_format == "markdown":
-            print(text or "No group has two or more services.")
+            emit_text(text or "No group has two or more services.")
         else:
             out = console()
             for group in result:

@@ -23,6 +23,7 @@ from ..durations import format_age
 from ..redact import mask
 from ..render import short
 from ..status import Status
+from ..text import printable
 from ..units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
@@ -317,4 +318,6 @@ def _code_block(text: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    # every text of a block passes here: controls are neutralised before the text is measured
+    text = printable(text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
