@@ -1,6 +1,8 @@
 """Output for people (tables, Markdown) and for machines (JSON), from the same data.
 
-Tables use rich (colour on a terminal, plain text in a pipe); Markdown is GitHub-flavoured.
+Tables use rich: colour as ``--color`` and ``NO_COLOR`` say, the terminal's width or ``COLUMNS``, no trailing
+spaces in a pipe. Markdown is GitHub-flavoured. Text from outside is shown through
+:func:`~deploywatch.text.printable` in both.
 """
 
 from __future__ import annotations
