@@ -90,11 +90,11 @@ def cli(color: str) -> None:
 
 @cli.command()
 @click.argument("services", nargs=-1)
-@click.option("--max-commits", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Relevant commits listed per service.")
+@click.option("--max-commits", type=click.IntRange(min=0), default=None,
+              help="Relevant commits listed per service (default: 3 in a table or Markdown, 20 in JSON).")
 @alert_options
 @report_options()
-def drift(services: tuple[str, ...], max_commits: int, config_path: Path | None, output_format: str | None,
+def drift(services: tuple[str, ...], max_commits: int | None, config_path: Path | None, output_format: str | None,
           now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """How far each service's deployed commit is behind the branch, and whether it matters."""
     from .prefetch import Prefetch
