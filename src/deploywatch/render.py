@@ -21,8 +21,8 @@ from .text import printable
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["COLOR_MODES", "Column", "console", "emit_json", "emit_report", "emit_text", "markdown_table", "set_color",
-           "short", "status_counts", "status_style", "styled", "table"]
+__all__ = ["COLOR_MODES", "Column", "console", "emit_json", "emit_report", "emit_text", "markdown_table",
+           "markdown_text", "set_color", "short", "status_counts", "status_style", "styled", "table"]
 
 _STYLES = {Status.OK: "green", Status.WARNING: "yellow", Status.UNKNOWN: "magenta", Status.CRITICAL: "bold red"}
 Column = tuple[str, str]  # (header, justify)
@@ -142,13 +142,26 @@ def emit_text(text: str) -> None:
     sys.stdout.write(printable(text) + "\n")
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]~])")
+
+
+def markdown_text(value: object) -> str:
+    """Text from outside (a commit subject, a reason) shown as it is in Markdown: emphasis, code, links and HTML
+    escaped, so that it cannot change the document's structure."""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def _md_cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    # a pipe would end the cell and a newline the row; an empty cell reads as a missing value
+    text = " ".join(str(value).replace("|", "\\|").split())
+    return text or "-"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured Markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    """A GitHub-flavoured Markdown table; cells are Markdown (see :func:`markdown_text`), an empty one shows
+    ``-``."""
+    lines = ["| " + " | ".join(_md_cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 

@@ -15,7 +15,17 @@ from ..drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceDrift
 from ..durations import format_age
 from ..notify.model import AlertMode
 from ..redact import mask
-from ..render import console, emit_report, markdown_table, short, status_counts, status_style, styled, table
+from ..render import (
+    console,
+    emit_report,
+    markdown_table,
+    markdown_text,
+    short,
+    status_counts,
+    status_style,
+    styled,
+    table,
+)
 from ..skew import find_skew
 from ..workspace import open_workspace
 
@@ -152,13 +162,15 @@ def render_markdown(report: DriftReport, *, shown: int = SHOWN_COMMITS) -> str:
     headers = ["Service", "Deployed", "State", "Relevant / behind", "Age", "Status", "Newest relevant commits"]
     rows = [[s.name, f"`{short(s.deployed_commit or s.reported)}`", s.state.value, _behind_cell(s),
              format_age(s.drift_age_seconds), f"**{s.status.value}**" if s.status.value != "ok" else "ok",
-             "<br>".join(_subjects(s, shown).splitlines())] for s in report.services]
+             "<br>".join(markdown_text(line) for line in _subjects(s, shown).splitlines())] for s in report.services]
     lines = [f"### Drift against `{report.branch}` @ `{short(report.tip)}`: **{report.status.value}**", "",
              markdown_table(headers, rows), ""]
     for s in report.services:
         if s.commits_behind or s.commits_ahead or s.status.value != "ok":
-            deploy = mask(f" Deploy: `{s.deploy}`") if s.deploy and s.status.value in ("warning", "critical") else ""
-            lines.append(f"- **{s.name}**: " + (f"{s.composition}; " if s.composition else "") + s.reason + deploy)
+            note = (f"{s.composition}; " if s.composition else "") + s.reason
+            lines.append(f"- **{s.name}**: {markdown_text(note)}")
+            if s.deploy and s.status.value in ("warning", "critical"):
+                lines.append(mask(f"  - deploy: `{s.deploy}`"))
     for group in find_skew(report):
         if group.pairs:
             lines += ["", f"**Skew in group {group.name}**", "", describe_skew(group, markdown=True, header=False)]

@@ -43,7 +43,7 @@ def run(check: str, *, config_path: Path | None, group: str | None, limit: int, 
         return 0
     rows = [[e["run_date"], e["measured_at"], e["group"] or "", format_value(e["value"], unit), e["status"],
              "anomaly" if e["anomalous"] else ""] for e in entries]
-    headers = ["RUN DATE", "MEASURED AT", "GROUP", "VALUE", "STATUS", ""]
+    headers = ["RUN DATE", "MEASURED AT", "GROUP", "VALUE", "STATUS", "NOTE"]
     if fmt == "markdown":
         emit_text(markdown_table([h.title() for h in headers], rows))
     else:
