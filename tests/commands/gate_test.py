@@ -98,7 +98,7 @@ def test_proceed(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, document = gate_json(config, capsys, "rows_only", "--date", "2026-11-22")
 
     assert (code, document["verdict"], document["score"], document["issues"]) == (0, "PROCEED", 100.0, [])
-    assert document["message"] == "PROCEED: all 1 check passed; score 100"
+    assert document["message"] == "PROCEED: 1 check passed; score 100"
 
 
 def test_table_output(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,6 +27,7 @@ from ..render import (
     table,
 )
 from ..skew import find_skew
+from ..text import plural
 from ..workspace import open_workspace
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def render_table(report: DriftReport, *, shown: int = SHOWN_COMMITS) -> None:
     for group in skewed:
         out.print(styled(f"  skew in group {group.name}:", "yellow"))
         out.print(textwrap.indent(describe_skew(group, markdown=False, header=False), "  "), markup=False)
-    out.print(f"{len(report.services)} services: {status_counts([s.status for s in report.services])} "
+    out.print(f"{plural(len(report.services), 'service')}: {status_counts([s.status for s in report.services])} "
               f"→ {report.status.value} (exit {report.status.exit_code})")
 
 
