@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploywatch.text import plural, printable
+from deploywatch.text import json_text, plural, printable
 
 
 @pytest.mark.parametrize(("raw", "shown"), [
@@ -30,3 +30,12 @@ def test_irregular_plural_and_the_word_alone() -> None:
     assert plural(3, "entry", "entries") == "3 entries"
     assert plural(1, "file", with_count=False) == "file"
     assert plural(2, "file", with_count=False) == "files"
+
+
+def test_json_text_escapes_what_json_leaves_raw() -> None:
+    import json
+
+    value = {"subject": "a\x1b[2J \x9b1m \u202eb\u2028c é"}
+    text = json_text(json.dumps(value, ensure_ascii=False))
+    assert text == '{"subject": "a\\u001b[2J \\u009b1m \\u202eb\\u2028c é"}'
+    assert json.loads(text) == value

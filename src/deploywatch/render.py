@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .status import Status
-from .text import printable
+from .text import json_text, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -122,7 +122,7 @@ def styled(text: str, style: str) -> Any:
 
 def emit_json(document: dict[str, Any]) -> None:
     """Print a JSON document (UTF-8, indented)."""
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
 
 
 def emit_report(output_format: str | None, report: Report, *, as_json: Callable[[Report], dict[str, Any]],

@@ -59,6 +59,7 @@ def drift(workspace: Path, *args: str, color: str = "auto") -> subprocess.Comple
 
 def test_the_commit_really_carries_the_control_characters(workspace: Path) -> None:
     proc = drift(workspace, "--format", "json", "--no-alerts")
+    assert unsafe(proc.stdout) == []  # the JSON text escapes them all (\u009b, \u202e), not only C0
     service = json.loads(proc.stdout)["services"][0]
     assert service["commits"][0]["subject"] == SUBJECT  # JSON keeps the raw value: its escaping is safe
     assert service["commits"][0]["author"] == AUTHOR
@@ -122,3 +123,13 @@ def test_notifications_carry_no_control_characters(workspace: Path,
     alerts = [a for post in alertmanager.posts for a in post]
     assert alerts and any("pwned" in s for a in alerts for s in _strings(a))
     assert unsafe("".join(s for a in alerts for s in _strings(a))) == []
+
+
+def test_the_dry_run_preview_carries_no_control_characters(workspace: Path) -> None:
+    config = workspace / "deploywatch.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '[[alerts.webhook]]\nurl = "http://127.0.0.1:9/hook"\n',
+                      encoding="utf-8")
+    proc = drift(workspace, "--dry-run-alerts")
+    assert "would send to webhook" in proc.stderr
+    assert "pwned" in proc.stderr
+    assert unsafe(proc.stderr) == []
