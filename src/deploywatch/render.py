@@ -61,7 +61,7 @@ def console() -> Console:
     no trailing spaces in a pipe."""
     tty = sys.stdout.isatty()
     if _color_mode == "always":
-        colors: str | None = "standard" if not tty else "auto"
+        colors: str | None = "standard"  # what our styles need, whatever the terminal or pipe says it can do
     elif _color_mode == "never" or os.environ.get("NO_COLOR", "") != "" or not tty:
         colors = None
     else:
