@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .status import Status
 from .text import json_text, printable
@@ -60,15 +60,16 @@ def console() -> Console:
     ``COLUMNS``, else 160 in a pipe), text from outside shown through :func:`~deploywatch.text.printable`, and
     no trailing spaces in a pipe."""
     tty = sys.stdout.isatty()
+    colors: Literal["auto", "standard"] | None
     if _color_mode == "always":
-        colors: str | None = "standard"  # what our styles need, whatever the terminal or pipe says it can do
+        colors = "standard"  # what our styles need, whatever the terminal or pipe says it can do
     elif _color_mode == "never" or os.environ.get("NO_COLOR", "") != "" or not tty:
         colors = None
     else:
         colors = "auto"
     width = None if tty else _columns() or _PIPED_WIDTH
     return _console_class()(highlight=False, soft_wrap=False, width=width, force_terminal=tty,
-                            color_system=colors, emoji=False, markup=False)  # type: ignore[arg-type]
+                            color_system=colors, emoji=False, markup=False)
 
 
 def _columns() -> int | None:
