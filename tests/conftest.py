@@ -23,6 +23,19 @@ def _plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["DEPLOYWATCH_CACHE_DIR"] = before
 
 
+# What the reader's terminal says about width and colour; tests that care set them themselves.
+_TERMINAL_VARIABLES = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_terminal_settings() -> Iterator[None]:
+    """Output does not depend on the terminal the suite runs in: its width and colour settings are unset (for
+    subprocesses too) and restored afterwards."""
+    saved = {name: os.environ.pop(name) for name in _TERMINAL_VARIABLES if name in os.environ}
+    yield
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path) -> GitRepo:
     """An empty repository on branch ``main`` in ``tmp_path/repo``."""

@@ -62,6 +62,24 @@ def test_every_config_key_is_documented() -> None:
     assert missing == []
 
 
+def test_every_embedded_command_runs_at_a_fixed_now() -> None:
+    """docs/generate.py adds ``--now`` to every command it embeds (the demo is built at the same instant), so
+    each embedded command must take ``--now``: otherwise its output would be an error, or the wall clock's."""
+    import re
+    import shlex
+
+    blocks = re.compile(r"<!-- run: (?P<cmd>[^>]+?) -->")
+    commands = [m.group("cmd") for path in [ROOT / "README.md", *DOCS.rglob("*.md")]
+                for m in blocks.finditer(path.read_text(encoding="utf-8"))]
+    assert commands
+    for command in commands:
+        args = shlex.split(command)[1:]
+        found: click.Command = cli
+        while isinstance(found, click.Group):
+            found = found.commands[args.pop(0)]
+        assert any("--now" in p.opts for p in found.params if isinstance(p, click.Option)), command
+
+
 def test_embedded_output_is_current() -> None:
     proc = subprocess.run([sys.executable, str(DOCS / "generate.py"), "--check"], capture_output=True, text=True,
                           timeout=300, check=False)

@@ -76,20 +76,25 @@ def _alert_mode(no_alerts: bool, dry_run_alerts: bool) -> AlertMode:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="deploywatch", prog_name="deploywatch")
-def cli() -> None:
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in tables and reports: auto = on a terminal unless NO_COLOR is set.")
+def cli(color: str) -> None:
     """Know that production runs the code you committed.
 
     Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown or could not run.
     """
+    from .render import set_color
+
+    set_color(color)
 
 
 @cli.command()
 @click.argument("services", nargs=-1)
-@click.option("--max-commits", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Relevant commits listed per service.")
+@click.option("--max-commits", type=click.IntRange(min=0), default=None,
+              help="Relevant commits listed per service (default: 3 in a table or Markdown, 20 in JSON).")
 @alert_options
 @report_options()
-def drift(services: tuple[str, ...], max_commits: int, config_path: Path | None, output_format: str | None,
+def drift(services: tuple[str, ...], max_commits: int | None, config_path: Path | None, output_format: str | None,
           now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """How far each service's deployed commit is behind the branch, and whether it matters."""
     from .prefetch import Prefetch

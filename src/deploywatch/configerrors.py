@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from .configfile import find_line
 from .errors import ConfigError
 from .redact import mask
+from .text import plural
 
 __all__ = ["config_error", "key_path"]
 
@@ -59,7 +60,7 @@ def config_error(exc: ValidationError, file: str, text: str, prefix: tuple[str, 
     else:
         message = f"{first['msg']}, got {_show(given)}"
     if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        message += f" (and {plural(len(errors) - 1, 'more problem')})"
     full = (*prefix, *(str(p) if not isinstance(p, int) else p for p in loc))
     # The offending value may have come from the environment: never echo a secret back.
     return ConfigError(mask(message), file=file, key=key_path(full) or None, line=find_line(text, full))

@@ -25,6 +25,7 @@ from .paths import ServicePaths, unmatched_globs
 from .redact import mask
 from .sources import Reading
 from .status import Status, worst
+from .text import plural
 
 __all__ = [
     "Deployed",
@@ -285,16 +286,16 @@ def _judge(state: State, relevant: int, behind: int, ahead: int, age: int | None
     parts: list[str] = []
     if ahead:
         status = Status.WARNING
-        parts.append(f"{_plural(ahead, 'commit')} not on {branch}: production runs code the branch does not have")
+        parts.append(f"{plural(ahead, 'commit')} not on {branch}: production runs code the branch does not have")
     if relevant:
         by_count = _level(relevant, limits.warn_commits, limits.critical_commits, inclusive=True)
         by_age = _level(age or 0, limits.warn_after, limits.critical_after, inclusive=False)
         status = worst([status, by_count, by_age])
-        parts.append(f"{_plural(relevant, 'relevant commit')} behind, oldest {format_age(age)}")
+        parts.append(f"{plural(relevant, 'relevant commit')} behind, oldest {format_age(age)}")
     elif state is State.CURRENT:
         parts.append(f"runs the tip of {branch}")
     elif behind:
-        parts.append(f"{_plural(behind, 'commit')} behind, none touch its paths")
+        parts.append(f"{plural(behind, 'commit')} behind, none touch its paths")
     return status, "; ".join(parts)
 
 
@@ -309,5 +310,3 @@ def _level(value: int, warn: int | None, critical: int | None, *, inclusive: boo
     return Status.OK
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -27,6 +27,7 @@ from .lazy import HTTP_MODULES, import_now
 from .notify.model import AlertMode
 from .redact import mask
 from .status import Status, worst
+from .text import plural
 
 __all__ = ["CHECK_SCHEMA", "HealthItem", "HealthReport", "health_score", "run_health", "verdict_of"]
 
@@ -132,10 +133,10 @@ def _drift(loaded: LoadedConfig, now: datetime, run_date: date) -> Collected:
                       + (f", {format_age(first.drift_age_seconds)}" if first.drift_age_seconds else "") + ")")
         else:
             detail = f"{first.name}: {first.reason}"
-        summary = detail + (f"; {len(bad) - 1} more service{'s' if len(bad) > 2 else ''} not ok" if len(bad) > 1
-                            else "")
+        summary = detail + (f"; {plural(len(bad) - 1, 'more service')} not ok" if len(bad) > 1 else "")
     else:
-        summary = f"all {len(services)} services run what matters on {report.branch}"
+        summary = (f"{'' if len(services) == 1 else 'all '}{plural(len(services), 'service')} "
+                   f"{'runs' if len(services) == 1 else 'run'} what matters on {report.branch}")
     # the value is the named (worst) service's relevant count, so the line reads as one fact
     worst_relevant = (ranked[0].relevant_commits_behind or 0) if ranked else 0
     item = HealthItem("Deployment drift", "drift", status, mask(summary), worst_relevant,

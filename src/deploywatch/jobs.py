@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .errors import UsageError
 from .notify.model import AlertMode
 from .status import Status
+from .text import plural
 
 if TYPE_CHECKING:
     from .config import LoadedConfig
@@ -69,7 +70,7 @@ def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
         with open_store(loaded) as store:
             run_id = record(store, report, loaded.config.alerts, mode, started_at=moment, now=moment)
         behind = [s for s in report.services if s.status is not Status.OK]
-        summary = f"{len(report.services)} services, {len(behind)} not ok"
+        summary = f"{plural(len(report.services), 'service')}, {len(behind)} not ok"
         return JobResult(job, report.status, report.status.exit_code, run_id, summary,
                          time.perf_counter() - started)
     if job == "canary":
@@ -78,7 +79,7 @@ def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
         checks = run_checks(loaded, loaded.config.checks, now=moment, alert_mode=mode)
         bad = [r for r in checks.results if r.status is not Status.OK]
         return JobResult(job, checks.status, checks.status.exit_code, checks.run_id,
-                         f"{len(checks.results)} results, {len(bad)} not ok", time.perf_counter() - started)
+                         f"{plural(len(checks.results), 'result')}, {len(bad)} not ok", time.perf_counter() - started)
     if job == "check":
         from .health import run_health
 

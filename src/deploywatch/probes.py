@@ -27,6 +27,7 @@ from .healthconfig import ProbeConfig
 from .procs import run_shell, signal_name
 from .redact import mask
 from .status import Status
+from .text import plural
 
 if TYPE_CHECKING:
     import httpx
@@ -244,7 +245,7 @@ def _heartbeat(body: bytes) -> tuple[Status, str] | None:
         if state.strip().lower() not in ("ok", "pass"):
             failing.append(f"{name} {state}" + _message(details.get(name)))
     if status is Status.OK and not failing:
-        counted = f" ({len(checks)} check{'s' if len(checks) != 1 else ''} ok)" if checks else ""
+        counted = f" ({plural(len(checks), 'check')} ok)" if checks else ""
         return Status.OK, f"heartbeat {word}{counted}"
     if not failing:
         return status, f"heartbeat {word} (no failing check named)"

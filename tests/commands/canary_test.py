@@ -232,7 +232,7 @@ def test_markdown_has_a_section_per_phase(config: Path, capsys: pytest.CaptureFi
     headings = [line for line in out.splitlines() if line.startswith("#### ")]
     assert headings == ["#### ingest", "#### publish", "#### (no phase)"]
     assert out.count("| Check | Group | Value | Thresholds | Status | Why |") == 3
-    assert "| orders.amount_present |  | 80.0% | warn < 95, crit < 50 | **warning** | 80.0% < 95 |" in out
+    assert "| orders.amount_present | - | 80.0% | warn < 95, crit < 50 | **warning** | 80.0% < 95 |" in out
     assert "| orders.by_region | b | 12 | warn < 20 | **warning** |" in out
 
 

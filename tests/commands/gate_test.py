@@ -98,7 +98,7 @@ def test_proceed(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, document = gate_json(config, capsys, "rows_only", "--date", "2026-11-22")
 
     assert (code, document["verdict"], document["score"], document["issues"]) == (0, "PROCEED", 100.0, [])
-    assert document["message"] == "PROCEED: all 1 check passed; score 100"
+    assert document["message"] == "PROCEED: 1 check passed; score 100"
 
 
 def test_table_output(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,7 +124,7 @@ def test_markdown_output(config: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert out.startswith("### Gate `load`: **PROCEED_WITH_WARNING** (score 75/100)\n")
     assert "- loads.sources: warning (2 < 3)" in out
     assert "| Check | Group | Value | Status | Why |" in out
-    assert "| loads.rows |  | 4 | ok |  |" in out
+    assert "| loads.rows | - | 4 | ok | - |" in out
 
 
 def test_config_found_by_walking_up(config: Path, monkeypatch: pytest.MonkeyPatch,

@@ -150,8 +150,8 @@ def test_markdown(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = history(built, capsys, "sales.by_region", "--group", "b", "--limit", "1", "--format", "markdown")
 
     assert code == 0
-    assert out.splitlines()[0] == "| Run Date | Measured At | Group | Value | Status |  |"
-    assert out.splitlines()[2] == f"| {DATES[3]} | {measured_at(DATES[3])} | b | 5 | ok |  |"
+    assert out.splitlines()[0] == "| Run Date | Measured At | Group | Value | Status | Note |"
+    assert out.splitlines()[2] == f"| {DATES[3]} | {measured_at(DATES[3])} | b | 5 | ok | - |"
 
 
 def test_unknown_group_is_empty(built: Built, capsys: pytest.CaptureFixture[str]) -> None:

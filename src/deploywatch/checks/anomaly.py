@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..status import Status
+from ..text import plural
 
 __all__ = ["AnomalyResult", "AnomalySettings", "score"]
 
@@ -66,7 +67,7 @@ def score(value: float, history: Sequence[float], config: AnomalySettings,
     if len(window) < config.min_history:
         return AnomalyResult(Status.UNKNOWN, False, None, None, None, len(window),
                              f"not enough history for anomaly detection: {len(window)} of "
-                             f"{config.min_history} values{' on this weekday' if config.seasonality else ''}")
+                             f"{plural(config.min_history, 'value')}{' on this weekday' if config.seasonality else ''}")
     mean = statistics.fmean(window)
     stddev = statistics.stdev(window)
     change = value - mean
@@ -80,7 +81,7 @@ def score(value: float, history: Sequence[float], config: AnomalySettings,
     word = "spike" if change > 0 else "drop"
     shown_z = f"z = {z:+.1f}" if math.isfinite(z) else "the history never varied"
     reason = (f"anomaly ({word}): {show(value)} against a mean of {show(mean)} ± {_number(stddev)} "
-              f"over {len(window)} values, {shown_z} (sensitivity {config.sensitivity:g})")
+              f"over {plural(len(window), 'value')}, {shown_z} (sensitivity {config.sensitivity:g})")
     return AnomalyResult(Status(config.status), True, mean, stddev, z, len(window), reason)
 
 

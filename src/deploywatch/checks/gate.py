@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UsageError
 from ..findings import Finding
 from ..status import Status
+from ..text import plural
 from .results import CanaryReport, CheckResult
 
 if TYPE_CHECKING:
@@ -90,15 +91,16 @@ def judge_gate(name: str, results: Sequence[CheckResult], *, min_score: float | 
         status = FAIL
         if bad:
             names = ", ".join(dict.fromkeys(r.subject for r in bad))
-            message = f"FAIL: {len(bad)} of {len(results)} results critical or unknown ({names}); score {score:g}"
+            message = (f"FAIL: {len(bad)} of {plural(len(results), 'result')} critical or unknown ({names}); "
+                       f"score {score:g}")
         else:
             message = f"FAIL: score {score:g} is below the gate's min_score {min_score:g}"
     elif warned:
         status = PROCEED_WITH_WARNING
-        message = f"PROCEED_WITH_WARNING: {len(warned)} warning{'s' if len(warned) != 1 else ''}; score {score:g}"
+        message = f"PROCEED_WITH_WARNING: {plural(len(warned), 'warning')}; score {score:g}"
     else:
         status = PROCEED
-        message = f"PROCEED: all {checks} check{'s' if checks != 1 else ''} passed; score {score:g}"
+        message = f"PROCEED: {'' if checks == 1 else 'all '}{plural(checks, 'check')} passed; score {score:g}"
     return GateResult(name, status, score, message, issues, tuple(results), run_id)
 
 

@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from ..text import plural
 from .thresholds import Unit
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ def compile_metric(text: str, dialect: str) -> CompiledMetric:
     kinds, build, unit = _BUILDERS[name]
     if len(args) != len(kinds):
         shape = f"{name}({', '.join(f'<{k}>' for k in kinds)})" if kinds else name
-        raise MetricError(f"{name} takes {len(kinds) or 'no'} argument{'s' if len(kinds) != 1 else ''}: {shape}")
+        takes = plural(len(kinds), "argument") if kinds else "no arguments"
+        raise MetricError(f"{name} takes {takes}: {shape}")
     parsed = [_argument(arg, kind, dialect, name) for arg, kind in zip(args, kinds, strict=True)]
     expression = build(*parsed)
     return CompiledMetric(text.strip(), expression, unit, freshness=name == "freshness")

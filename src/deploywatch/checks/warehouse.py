@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote
 
 from ..errors import ConfigError
 from ..redact import clip, mask, register_secret, register_url_secrets
+from ..text import plural
 from .dialects import backend
 from .plan import Scan
 
@@ -237,11 +238,11 @@ class Warehouse:
         if scan.kind == "query":
             width = groups + 1
             if not rows or any(len(row) != width for row in rows) or (not groups and len(rows) != 1):
-                shape = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+                shape = plural(len(rows), "row")
                 if rows:
-                    shape += f" of {len(rows[0])} column{'s' if len(rows[0]) != 1 else ''}"
+                    shape += f" of {plural(len(rows[0]), 'column')}"
                 wanted = ("one row with one number" if not groups
-                          else f"one row per group: {groups} group column{'s' if groups > 1 else ''}, then the value")
+                          else f"one row per group: {plural(groups, 'group column')}, then the value")
                 outcome.error = f"the query must return {wanted}; it returned {shape}"
                 return
             aliases = ["m0"]

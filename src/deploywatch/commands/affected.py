@@ -12,7 +12,8 @@ from pathlib import Path
 from ..errors import GitError, UsageError
 from ..git import Repo
 from ..paths import ServicePaths
-from ..render import console, emit_json, markdown_table, table
+from ..render import console, emit_json, emit_text, markdown_table, table
+from ..text import plural
 from ..workspace import open_workspace
 
 __all__ = ["AffectedService", "match_services", "run"]
@@ -110,13 +111,13 @@ def run(*, base: str | None, head: str, staged: bool, files: Sequence[str], use_
         for entry in affected:
             print(entry.name)
     elif fmt == "markdown":
-        print(markdown_table(["Service", "File", "Matched by"],
-                             [[a.name, f"`{f}`", f"`{g}`"] for a in affected for f, g in a.matches]))
+        emit_text(markdown_table(["Service", "File", "Matched by"],
+                                 [[a.name, f"`{f}`", f"`{g}`"] for a in affected for f, g in a.matches]))
     else:
         rows = [[a.name if i == 0 else "", f, g] for a in affected for i, (f, g) in enumerate(a.matches)]
         console().print(table([("SERVICE", "left"), ("FILE", "left"), ("MATCHED BY", "left")], rows,
-                              title=f"{len(affected)} of {len(names)} services affected by "
-                                    f"{len(changed)} changed files"))
+                              title=f"{len(affected)} of {plural(len(names), 'service')} affected by "
+                                    f"{plural(len(changed), 'changed file')}"))
     return 0
 
 

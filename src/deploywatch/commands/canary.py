@@ -10,8 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
-from ..render import console, emit_json, emit_report, markdown_table, status_counts, status_style, styled, table
+from ..render import (
+    console,
+    emit_json,
+    emit_report,
+    emit_text,
+    markdown_table,
+    status_counts,
+    status_style,
+    styled,
+    table,
+)
 from ..status import Status
+from ..text import plural
 
 if TYPE_CHECKING:
     from ..checkconfig import CheckConfig
@@ -43,7 +54,7 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
         if output_format == "json":
             emit_json(explain_json(plan))
         else:
-            print(render_explain(plan))
+            emit_text(render_explain(plan))
         return 0
     started = (time.perf_counter(), datetime.now(UTC))
     ready = plancache.plan_for(config_path, ["canary", list(phases), list(patterns)], select, now=now,
@@ -66,11 +77,9 @@ def render_explain(plan: Plan) -> str:
     blocks = []
     for scan in plan.scans:
         names = ", ".join(c.config.name for c in scan.checks)
-        blocks.append(f"-- {scan.id}: {len(scan.checks)} check{'s' if len(scan.checks) != 1 else ''} "
-                      f"({names})\n{scan.statement};")
+        blocks.append(f"-- {scan.id}: {plural(len(scan.checks), 'check')} ({names})\n{scan.statement};")
     checks = len(plan.checks)
-    header = (f"-- {checks} check{'s' if checks != 1 else ''} in {len(plan.scans)} "
-              f"statement{'s' if len(plan.scans) != 1 else ''} ({plan.dialect})")
+    header = f"-- {plural(checks, 'check')} in {plural(len(plan.scans), 'statement')} ({plan.dialect})"
     return "\n\n".join([header, *blocks])
 
 
@@ -101,7 +110,7 @@ def _rows(results: list[CheckResult]) -> list[list[Any]]:
         if len(fine) > 1:
             values = [r.value for r in fine if r.value is not None]
             low, high = format_value(min(values), fine[0].unit), format_value(max(values), fine[0].unit)
-            rows.append([name, f"{len(fine)} groups ok", low if low == high else f"{low} – {high}",
+            rows.append([name, f"{plural(len(fine), 'group')} ok", low if low == high else f"{low} – {high}",
                          _thresholds(fine[0]), styled("ok", status_style(Status.OK)), ""])
         rows += [[r.name, group_label(r.group) or "", r.shown_value, _thresholds(r),
                   styled(str(r.status), status_style(r.status)), r.reason or ""] for r in shown]
@@ -117,8 +126,8 @@ def render_table(report: CanaryReport) -> None:
         worst_status = max((r.status for r in results), key=lambda s: s.severity)
         out.print(table(columns, _rows(results), title=f"{phase}: {worst_status}"))
         out.print()
-    statements = f"{report.statements} statement{'s' if report.statements != 1 else ''}"
-    out.print(f"{len(report.results)} results for {report.run_date.isoformat()}: "
+    statements = plural(report.statements, "statement")
+    out.print(f"{plural(len(report.results), 'result')} for {report.run_date.isoformat()}: "
               f"{status_counts([r.status for r in report.results])} → {report.status} "
               f"(exit {report.status.exit_code}); {statements}")
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..config import COMMAND_SECTIONS, load_config
-from ..render import emit_json
+from ..render import emit_json, emit_text
 
 __all__ = ["COMPLETE_SCHEMA", "run"]
 
@@ -30,9 +30,9 @@ def run(phase: str, processor: str, *, config_path: Path | None, run_date: date 
     what = f"{phase}/{processor} for {day.isoformat()}"
     counted = f"{recorded.recorded}/{recorded.expected}"
     if recorded.duplicate:
-        print(f"{what} already recorded (duplicate): {counted}")
+        emit_text(f"{what} already recorded (duplicate): {counted}")
     else:
-        print(f"recorded {what}: {counted}")
+        emit_text(f"recorded {what}: {counted}")
     if recorded.triggered:
-        print(f"{phase} complete: on_complete ran: {recorded.trigger_outcome}")
+        emit_text(f"{phase} complete: on_complete ran: {recorded.trigger_outcome}")
     return 0

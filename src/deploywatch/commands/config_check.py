@@ -12,6 +12,7 @@ from ..durations import format_duration
 from ..redact import mask
 from ..render import console, emit_json, styled
 from ..sources import source_for
+from ..text import plural
 from ..workspace import Workspace, workspace_for
 
 __all__ = ["ServiceExplanation", "run"]
@@ -70,7 +71,7 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
                   f"{' (fetched first)' if loaded.config.repo.fetch else ''}", markup=False)
     for s in services:
         out.print(styled(f"\n{s.name}" + (f"  (group {s.group})" if s.group else ""), "bold"))
-        lines = [f"paths    {', '.join(s.paths)}  → {s.files_owned} files at the tip",
+        lines = [f"paths    {', '.join(s.paths)}  → {plural(s.files_owned, 'file')} at the tip",
                  f"exclude  {', '.join(s.exclude) or '-'}",
                  f"deployed {s.source}",
                  "warning  " + _rule(s.thresholds.warn_commits, s.thresholds.warn_after),
@@ -88,8 +89,8 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
                 f"repeat {format_duration(sink['repeat_interval_seconds'])}"
             match = " ".join(f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sink["match"].items())
             out.print(f"  {sink['name']} ({sink['type']} → {sink['target']}): {match or 'every finding'}; {repeat}; "
-                      f"resolved {'sent' if sink['send_resolved'] else 'not sent'} after {sink['resolve_after']} ok "
-                      f"run{'s' if sink['resolve_after'] != 1 else ''}", markup=False)
+                      f"resolved {'sent' if sink['send_resolved'] else 'not sent'} after "
+                      f"{plural(sink['resolve_after'], 'ok run')}", markup=False)
     _print_daemon(daemon)
     for warning in warnings:
         out.print(styled(f"warning: {warning}", "yellow"))
@@ -145,7 +146,7 @@ def _print_daemon(daemon: dict[str, Any]) -> None:
         out.print(styled("\nphases", "bold"))
         for name, phase in daemon["phases"].items():
             fresh = phase["freshness"]
-            line = f"  {name}: {len(phase['processors'])} processors ({', '.join(phase['processors'])})"
+            line = f"  {name}: {plural(len(phase['processors']), 'processor')} ({', '.join(phase['processors'])})"
             if fresh:
                 line += f"; fresh when max({fresh['column']}) of {fresh['table']} is within " \
                         f"{format_duration(fresh['within'])}"
@@ -206,7 +207,7 @@ def _print_checks(data: dict[str, Any]) -> None:
     warehouse = data["warehouse"]
     out.print(styled(f"\nwarehouse {warehouse['url']} ({warehouse['dialect']}), store {data['store']}", "bold"),
               markup=False)
-    out.print(f"  {len(data['checks'])} checks in {data['statements']} statements "
+    out.print(f"  {plural(len(data['checks']), 'check')} in {plural(data['statements'], 'statement')} "
               f"(templates for {data['run_date']}; statement timeout {format_duration(warehouse['timeout_seconds'])},"
               f" {warehouse['concurrency']} at a time)", markup=False)
     for check in data["checks"]:
@@ -224,7 +225,7 @@ def _print_checks(data: dict[str, Any]) -> None:
 def _rule(commits: int | None, after: int | None) -> str:
     parts = []
     if commits:
-        parts.append(f"≥ {commits} relevant commits behind")
+        parts.append(f"≥ {plural(commits, 'relevant commit')} behind")
     if after:
         parts.append(f"oldest relevant commit waiting > {format_duration(after)}")
     return " or ".join(parts) if parts else "off"

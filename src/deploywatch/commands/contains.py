@@ -13,7 +13,7 @@ from ..durations import format_timestamp
 from ..errors import UsageError
 from ..git import Repo
 from ..redact import mask
-from ..render import console, emit_json, markdown_table, short, styled, table
+from ..render import console, emit_json, emit_text, markdown_table, short, styled, table
 from ..workspace import Workspace, open_workspace
 
 __all__ = ["ContainsResult", "run"]
@@ -89,9 +89,9 @@ def _render(target: str, subject: str, results: list[ContainsResult], *, markdow
     rows = [[r.name, short(r.deployed_commit), _word(r.contains), r.via or "-", "yes" if r.relevant else "no",
              r.reason] for r in results]
     if markdown:
-        print(f"### Is `{short(target)}` {subject} deployed?\n")
-        print(markdown_table(["Service", "Deployed", "Contains", "Via", "Touches its paths", "Reason"],
-                             [[row[0], f"`{row[1]}`", *row[2:]] for row in rows]))
+        emit_text(f"### Is `{short(target)}` {subject} deployed?\n")
+        emit_text(markdown_table(["Service", "Deployed", "Contains", "Via", "Touches its paths", "Reason"],
+                                 [[row[0], f"`{row[1]}`", *row[2:]] for row in rows]))
         return
     for row, result in zip(rows, results, strict=True):
         row[2] = styled(row[2], _style(result.contains))

@@ -34,7 +34,7 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
     out.print(f"Demo workspace written to {workspace.directory}", markup=False)
     out.print(f"  config: {workspace.config_path}\n  repository: {workspace.repo_path}\n", markup=False)
     status = drift_command.run((), config_path=workspace.config_path, output_format="table", now=now,
-                               max_commits=20)
+                               max_commits=None)
     out.print(f"\n(deploywatch drift exits {status} here: the worst status.)\n", markup=False)
     out.print(f"Data canaries on the demo warehouse ({workspace.warehouse.path.name}; "
               f"{HISTORY_DAYS} earlier runs replayed for anomaly history):\n", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 import uuid
 from collections.abc import Sequence
@@ -10,12 +11,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..drift import DriftReport, ServiceDrift
+from ..drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceDrift
 from ..durations import format_age
 from ..notify.model import AlertMode
 from ..redact import mask
-from ..render import console, emit_report, markdown_table, short, status_counts, status_style, styled, table
+from ..render import (
+    console,
+    emit_report,
+    markdown_table,
+    markdown_text,
+    short,
+    status_counts,
+    status_style,
+    styled,
+    table,
+)
 from ..skew import find_skew
+from ..text import plural
 from ..workspace import open_workspace
 
 if TYPE_CHECKING:
@@ -27,19 +39,21 @@ from .skew import describe as describe_skew
 
 __all__ = ["render_markdown", "render_table", "run"]
 
-_SUBJECTS_SHOWN = 3
+SHOWN_COMMITS = 3  # relevant commits a table or Markdown lists per service without --max-commits
 
 
 def run(services: Sequence[str], *, config_path: Path | None, output_format: str | None, now: datetime,
-        max_commits: int, prefetch: Prefetch | None = None, alert_mode: AlertMode | None = None) -> int:
-    """Measure drift, store the run, notify, and print it; the exit code is the worst service status."""
+        max_commits: int | None, prefetch: Prefetch | None = None, alert_mode: AlertMode | None = None) -> int:
+    """Measure drift, store the run, notify, and print it; the exit code is the worst service status.
+    ``max_commits``: relevant commits listed per service (None: 3 in a table or Markdown, 20 in JSON)."""
     started_at = datetime.now(UTC)
     opening: Future[Store] | None = None
     try:
         workspace = open_workspace(config_path)
         # The store opens (SQLAlchemy import, migrations) while git works.
         opening = _open_store_in_background(workspace.loaded) if store_in_use(workspace.loaded) else None
-        report = workspace.drift(services, now=now, max_commits=max_commits, prefetch=prefetch)
+        report = workspace.drift(services, now=now, prefetch=prefetch,
+                                 max_commits=DEFAULT_MAX_COMMITS if max_commits is None else max_commits)
     except BaseException:
         if prefetch is not None:
             prefetch.cancel()
@@ -53,7 +67,10 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
                    started_at=started_at, now=now)
         finally:
             store.close()
-    emit_report(output_format, report, as_json=DriftReport.to_json, markdown=render_markdown, text=render_table)
+    shown = SHOWN_COMMITS if max_commits is None else max_commits
+    emit_report(output_format, report, as_json=DriftReport.to_json,
+                markdown=functools.partial(render_markdown, shown=shown),
+                text=functools.partial(render_table, shown=shown))
     return report.status.exit_code
 
 
@@ -113,21 +130,22 @@ def _behind_cell(s: ServiceDrift) -> str:
     return text + (f" (+{s.commits_ahead} ahead)" if s.commits_ahead else "")
 
 
-def _subjects(s: ServiceDrift) -> str:
-    subjects = [c.subject for c in s.commits[:_SUBJECTS_SHOWN]]
+def _subjects(s: ServiceDrift, shown: int) -> str:
+    subjects = [c.subject for c in s.commits[:shown]]
     more = (s.relevant_commits_behind or 0) - len(subjects)
     if more > 0:
         subjects.append(f"…and {more} more")
     return "\n".join(subjects) if subjects else ("-" if s.reported is not None else "")
 
 
-def render_table(report: DriftReport) -> None:
-    """Print the drift table and, for every service that is not ok, what it is and what to do."""
+def render_table(report: DriftReport, *, shown: int = SHOWN_COMMITS) -> None:
+    """Print the drift table (the newest ``shown`` relevant commits of each service) and, for every service
+    that is not ok, what it is and what to do."""
     out = console()
     columns = [("SERVICE", "left"), ("DEPLOYED", "left"), ("STATE", "left"), ("RELEVANT/BEHIND", "right"),
                ("AGE", "right"), ("STATUS", "left"), ("NEWEST RELEVANT COMMITS", "left")]
     rows = [[s.name, short(s.deployed_commit or s.reported), s.state.value, _behind_cell(s),
-             format_age(s.drift_age_seconds), styled(s.status.value, status_style(s.status)), _subjects(s)]
+             format_age(s.drift_age_seconds), styled(s.status.value, status_style(s.status)), _subjects(s, shown)]
             for s in report.services]
     out.print(table(columns, rows, title=f"Drift against {report.branch} @ {short(report.tip)}"))
     for s in report.services:
@@ -142,22 +160,24 @@ def render_table(report: DriftReport) -> None:
     for group in skewed:
         out.print(styled(f"  skew in group {group.name}:", "yellow"))
         out.print(textwrap.indent(describe_skew(group, markdown=False, header=False), "  "), markup=False)
-    out.print(f"{len(report.services)} services: {status_counts([s.status for s in report.services])} "
+    out.print(f"{plural(len(report.services), 'service')}: {status_counts([s.status for s in report.services])} "
               f"→ {report.status.value} (exit {report.status.exit_code})")
 
 
-def render_markdown(report: DriftReport) -> str:
-    """The drift report as GitHub-flavoured Markdown."""
+def render_markdown(report: DriftReport, *, shown: int = SHOWN_COMMITS) -> str:
+    """The drift report as GitHub-flavoured Markdown, listing the newest ``shown`` relevant commits."""
     headers = ["Service", "Deployed", "State", "Relevant / behind", "Age", "Status", "Newest relevant commits"]
     rows = [[s.name, f"`{short(s.deployed_commit or s.reported)}`", s.state.value, _behind_cell(s),
              format_age(s.drift_age_seconds), f"**{s.status.value}**" if s.status.value != "ok" else "ok",
-             "<br>".join(_subjects(s).splitlines())] for s in report.services]
+             "<br>".join(markdown_text(line) for line in _subjects(s, shown).splitlines())] for s in report.services]
     lines = [f"### Drift against `{report.branch}` @ `{short(report.tip)}`: **{report.status.value}**", "",
              markdown_table(headers, rows), ""]
     for s in report.services:
         if s.commits_behind or s.commits_ahead or s.status.value != "ok":
-            deploy = mask(f" Deploy: `{s.deploy}`") if s.deploy and s.status.value in ("warning", "critical") else ""
-            lines.append(f"- **{s.name}**: " + (f"{s.composition}; " if s.composition else "") + s.reason + deploy)
+            note = (f"{s.composition}; " if s.composition else "") + s.reason
+            lines.append(f"- **{s.name}**: {markdown_text(note)}")
+            if s.deploy and s.status.value in ("warning", "critical"):
+                lines.append(mask(f"  - deploy: `{s.deploy}`"))
     for group in find_skew(report):
         if group.pairs:
             lines += ["", f"**Skew in group {group.name}**", "", describe_skew(group, markdown=True, header=False)]

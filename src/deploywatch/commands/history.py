@@ -8,7 +8,7 @@ from typing import Any
 from ..config import COMMAND_SECTIONS, load_config
 from ..durations import format_timestamp
 from ..errors import UsageError
-from ..render import console, emit_json, markdown_table, table
+from ..render import console, emit_json, emit_text, markdown_table, table
 
 __all__ = ["HISTORY_SCHEMA", "run"]
 
@@ -43,9 +43,9 @@ def run(check: str, *, config_path: Path | None, group: str | None, limit: int, 
         return 0
     rows = [[e["run_date"], e["measured_at"], e["group"] or "", format_value(e["value"], unit), e["status"],
              "anomaly" if e["anomalous"] else ""] for e in entries]
-    headers = ["RUN DATE", "MEASURED AT", "GROUP", "VALUE", "STATUS", ""]
+    headers = ["RUN DATE", "MEASURED AT", "GROUP", "VALUE", "STATUS", "NOTE"]
     if fmt == "markdown":
-        print(markdown_table([h.title() for h in headers], rows))
+        emit_text(markdown_table([h.title() for h in headers], rows))
     else:
         console().print(table([(h, "right" if h == "VALUE" else "left") for h in headers], rows,
                               title=f"History of {check} (newest first)"))

@@ -9,7 +9,7 @@ from ..completion import PhaseStatus
 from ..config import COMMAND_SECTIONS, load_config
 from ..durations import format_age
 from ..errors import UsageError
-from ..render import console, emit_json, markdown_table, status_style, styled, table
+from ..render import console, emit_json, emit_text, markdown_table, status_style, styled, table
 from ..status import worst
 
 __all__ = ["PHASES_SCHEMA", "run"]
@@ -37,7 +37,7 @@ def run(*, config_path: Path | None, run_date: date | None, output_format: str |
         emit_json({"schema": PHASES_SCHEMA, "date": day.isoformat(), "status": str(status),
                    "phases": [p.as_json() for p in phases]})
     elif fmt == "markdown":
-        print(render_markdown(phases, day))
+        emit_text(render_markdown(phases, day))
     else:
         render_table(phases, day)
     return status.exit_code

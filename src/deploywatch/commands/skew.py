@@ -8,9 +8,10 @@ from pathlib import Path
 
 from ..durations import format_timestamp
 from ..errors import UsageError
-from ..render import console, emit_json, short, status_style, styled
+from ..render import console, emit_json, emit_text, markdown_text, short, status_style, styled
 from ..skew import GroupSkew, find_skew
 from ..status import Status, worst
+from ..text import plural
 from ..workspace import open_workspace
 
 __all__ = ["describe", "run"]
@@ -33,35 +34,37 @@ def run(groups: Sequence[str], *, config_path: Path | None, output_format: str |
     if output_format == "json":
         emit_json({"schema": "deploywatch.skew/v1", "generated_at": format_timestamp(now),
                    "status": str(status), "groups": [g.to_json() for g in result]})
+    elif output_format == "markdown":
+        emit_text("\n\n".join(describe(g, markdown=True) for g in result) or "No group has two or more services.")
     else:
-        text = "\n".join(describe(g, markdown=output_format == "markdown") for g in result)
-        if output_format == "markdown":
-            print(text or "No group has two or more services.")
-        else:
-            out = console()
-            for group in result:
-                out.print(styled(f"{group.name}: {group.status}", status_style(group.status)))
-                out.print(describe(group, markdown=False, header=False), markup=False)
-            if not result:
-                out.print("No group has two or more services.")
+        out = console()
+        for group in result:
+            out.print(styled(f"{group.name}: {group.status}", status_style(group.status)))
+            out.print(describe(group, markdown=False, header=False), markup=False)
+        if not result:
+            out.print("No group has two or more services.")
     return status.exit_code
 
 
 def describe(group: GroupSkew, *, markdown: bool, header: bool = True) -> str:
-    """Plain sentences: which service runs which shared commits another does not."""
-    tick = "`" if markdown else ""
+    """Plain sentences: which service runs which shared commits another does not; in Markdown, a list (and a
+    heading) so that each sentence stays a line of its own."""
+    tick, item, text = ("`", "- ", markdown_text) if markdown else ("", "  ", str)
     lines = [f"### {group.name}: {group.status}" if markdown else f"{group.name}: {group.status}"] if header else []
+    if header and markdown:
+        lines.append("")
     runs = ", ".join(f"{n} @ {tick}{short(c)}{tick}" for n, c in group.services)
-    lines.append(f"  runs: {runs}")
+    lines.append(f"{item}runs: {runs}")
     for name in group.unknown:
-        lines.append(f"  {name}: deployed commit unknown, cannot compare")
+        lines.append(f"{item}{name}: deployed commit unknown, cannot compare")
     if not group.pairs and not group.unknown:
-        lines.append("  no differences in shared code")
+        lines.append(f"{item}no differences in shared code")
     for pair in group.pairs:
-        lines.append(f"  {pair.service} runs {len(pair.commits)} shared-code commit"
-                     f"{'' if len(pair.commits) == 1 else 's'} not yet in {pair.missing_in}:")
+        lines.append(f"{item}{pair.service} runs {plural(len(pair.commits), 'shared-code commit')} "
+                     f"not yet in {pair.missing_in}:")
         for commit in pair.commits[:_LISTED]:
-            lines.append(f"    {tick}{short(commit.sha)}{tick} {commit.subject} ({', '.join(commit.files[:3])})")
+            lines.append(f"  {item}{tick}{short(commit.sha)}{tick} {text(commit.subject)} "
+                         f"({text(', '.join(commit.files[:3]))})")
         if len(pair.commits) > _LISTED:
-            lines.append(f"    …and {len(pair.commits) - _LISTED} more")
+            lines.append(f"  {item}…and {len(pair.commits) - _LISTED} more")
     return "\n".join(lines)

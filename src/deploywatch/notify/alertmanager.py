@@ -31,6 +31,7 @@ from ..alertconfig import AlertmanagerSinkConfig, SinkConfig, host_of
 from ..durations import format_age
 from ..redact import clip
 from ..status import Status
+from ..text import printable
 from . import http
 from .model import Delivery, Event, Message, Notification, iso_utc
 from .slack import detail_lines
@@ -53,7 +54,7 @@ def alertmanager_alerts(message: Message, config: AlertmanagerSinkConfig) -> lis
     alerts: list[dict[str, Any]] = []
     for n in message.notifications:
         starts = min(n.firing_since or n.at, n.at)
-        annotations = {"summary": n.summary, "description": _description(n)}
+        annotations = {"summary": printable(n.summary), "description": printable(_description(n))}
         if n.event is Event.RESOLVED:
             # posted with the labels it fired with; with no previous status known, resolve every one it may have had
             previous = [n.previous_status] if n.previous_status in _FIRING else list(_FIRING)
@@ -144,7 +145,8 @@ def _labels(n: Notification, status: Status) -> dict[str, str]:
         name = label_name(str(key))
         if name and name not in labels and str(value):
             labels[name] = str(value)
-    return labels
+    # Alertmanager's templates put labels into chat messages and mails: they are text for people
+    return {name: printable(value) for name, value in labels.items()}
 
 
 def _description(n: Notification) -> str:

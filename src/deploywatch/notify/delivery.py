@@ -32,6 +32,7 @@ from ..alertconfig import (
 )
 from ..faults import crash_point
 from ..redact import mask
+from ..text import plural
 from .model import Delivery, Message, Notification
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def _deliver_row(store: Store, row: OutboxRecord, config: SinkConfig, alerts: Al
             return DeliveryOutcome(row.id, row.sink, row.summary, "delivered", attempts, result=dict(delivery.detail))
         error = mask(delivery.error or "failed")
         if delivery.permanent or attempts >= alerts.max_attempts:
-            why = error if delivery.permanent else f"{error} (gave up after {attempts} attempts)"
+            why = error if delivery.permanent else f"{error} (gave up after {plural(attempts, 'attempt')})"
             store.finish_outbox(row.id, me, state="dead", attempts=attempts, next_attempt_at=now, last_error=why)
             log(f"alert to {row.sink} not delivered and will not be retried: {why} "
                 f"(see `deploywatch alerts pending`)")

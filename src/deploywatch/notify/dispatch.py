@@ -18,6 +18,7 @@ from ..faults import crash_point
 from ..findings import Finding, finding_records
 from ..redact import mask
 from ..store.records import MetricRecord, RunRecord
+from ..text import json_text, printable
 from .model import AlertMode
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def show_preview(routed: Routed, alerts: AlertsConfig, log: Callable[[str], None
     for row in routed.messages:
         config = alerts.sink(row.sink)
         assert config is not None
-        log(f"dry run: would send to {config.type} sink {row.sink!r} ({config.target()}): {row.summary}")
-        print(mask(json.dumps(preview(row, config, alerts), indent=2, ensure_ascii=False)), file=sys.stderr)
+        log(printable(f"dry run: would send to {config.type} sink {row.sink!r} ({config.target()}): {row.summary}"))
+        print(json_text(mask(json.dumps(preview(row, config, alerts), indent=2, ensure_ascii=False))), file=sys.stderr)
     for sink, finding, silence in routed.silenced:
-        log(f"dry run: {finding.kind} {finding.subject} is silenced for {sink!r} by silence {silence}")
+        log(printable(f"dry run: {finding.kind} {finding.subject} is silenced for {sink!r} by silence {silence}"))

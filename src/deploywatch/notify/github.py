@@ -28,6 +28,7 @@ from ..alertconfig import GitHubSinkConfig, SinkConfig
 from ..durations import format_age, format_timestamp
 from ..redact import clip, mask
 from ..status import Status
+from ..text import printable
 from ..units import format_number, format_value
 from .http import SendFailed, parse_retry_after, request, scrub
 from .model import Delivery, Event, Message, Notification
@@ -362,8 +363,9 @@ class _Markdown:
     secret: str = field(repr=False)
 
     def scrub(self, text: str) -> str:
-        """``text`` without the token or anything :func:`mask` recognises."""
-        return mask(scrub(text, [self.secret]))
+        """``text`` without the token or anything :func:`mask` recognises, controls neutralised (every title,
+        body and comment passes here)."""
+        return printable(mask(scrub(text, [self.secret])))
 
     def plain(self, value: object) -> str:
         """One line of text, secrets masked (titles, link targets)."""

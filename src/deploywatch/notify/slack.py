@@ -23,6 +23,7 @@ from ..durations import format_age
 from ..redact import clip, mask
 from ..render import short
 from ..status import Status
+from ..text import plural, printable
 from ..units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
@@ -139,10 +140,10 @@ def _header(firing: list[Notification], resolved: int, tests: int) -> dict[str, 
 
 def _kind_count(kind: str, count: int) -> str:
     if kind == "drift":
-        return f"{count} drifted service{'s' if count != 1 else ''}"
+        return plural(count, "drifted service")
     if kind == "check":
-        return f"{count} failing check{'s' if count != 1 else ''}"
-    return f"{count} {kind} finding{'s' if count != 1 else ''}"
+        return plural(count, "failing check")
+    return plural(count, f"{kind} finding")
 
 
 def _fallback(firing: list[Notification], resolved: int, tests: int) -> str:
@@ -251,7 +252,7 @@ def drift_lines(details: Mapping[str, Any], *, markup: bool) -> list[str]:
         lines.append(f"deployed {code(short(deployed))} · tip {code(short(tip))}")
     relevant, total = details.get("relevant_commits_behind"), details.get("commits_behind")
     if relevant is not None:
-        text = f"{relevant} relevant commit{'s' if relevant != 1 else ''} behind"
+        text = f"{plural(relevant, 'relevant commit')} behind"
         if total is not None:
             text += f" ({total} total)"
         if details.get("drift_age_seconds") is not None:
@@ -317,4 +318,6 @@ def _code_block(text: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    # every text of a block passes here: controls are neutralised before the text is measured
+    text = printable(text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
