@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DIR ?= deploywatch-demo
 
-.PHONY: demo test lint typecheck unit bench docs clean
+.PHONY: demo test lint typecheck unit bench docs clean test-any-date
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
+
+# The suite with the clock 200 days ahead in UTC+14, then in Los Angeles (needs faketime and cc).
+test-any-date: $(STAMP)
+	tests/tools/any-date.sh $(BIN)/python
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/drift.py

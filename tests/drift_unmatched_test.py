@@ -64,7 +64,9 @@ def test_drift_table_and_markdown_name_the_service_and_the_glob(config: Path, ca
     code, out = run(capsys, "drift", "frontend", "--config", str(config), "--now", NOW, "--format", output_format)
     assert code == 1
     assert "frontend" in out
-    assert "'src/fronted/**' matches no file at the tip of main" in " ".join(out.split())
+    # Markdown escapes the glob's asterisks so they do not turn into emphasis
+    shown = out.replace("\\*", "*") if output_format == "markdown" else out
+    assert "'src/fronted/**' matches no file at the tip of main" in " ".join(shown.split())
 
 
 def test_config_check_names_the_service_and_the_glob(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

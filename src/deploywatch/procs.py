@@ -16,6 +16,7 @@ from typing import IO
 
 from .durations import format_age
 from .redact import mask
+from .text import plural
 
 __all__ = ["MAX_OUTPUT", "Outcome", "collect", "kill_group", "read_chunks", "run", "run_shell", "signal_name"]
 
@@ -68,7 +69,7 @@ class Outcome:
         text = mask(_CONTROL.sub(" ", " | ".join(found[:lines])))  # masked before cutting: no half secret shows
         text = text if len(text) <= chars else text[:chars] + "..."
         more = len(found) - lines
-        return text + (f" (+{more} more line{'s' if more != 1 else ''})" if more > 0 else "")
+        return text + (f" (+{plural(more, 'more line')})" if more > 0 else "")
 
 
 def _stderr_lines(stderr: bytes) -> list[str]:

@@ -31,7 +31,7 @@ COMMANDS = {
     "gate": ["gate", "phase3_to_phase4", "--no-alerts"],
     "check": ["check", "--no-alerts"],
     "history": ["history", "phase4.vegas_line_coverage.yesterday"],
-    "completion": ["completion"],
+    "phases": ["phases"],
 }
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 
