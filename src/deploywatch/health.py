@@ -246,7 +246,7 @@ _IMPORTS = {
 }
 
 
-def _prepare(names: Sequence[str], loaded: LoadedConfig) -> None:
+def prepare_collectors(names: Sequence[str], loaded: LoadedConfig) -> None:
     """Import, in this thread, what the collectors would otherwise import for the first time in theirs (see
     :func:`~deploywatch.lazy.import_now`): the modules they use, the warehouse's and the store's drivers, and
     sqlglot's dialects."""
@@ -314,7 +314,7 @@ def run_health(loaded: LoadedConfig, *, now: datetime | None = None, run_date: d
         pending.remove("drift")
         stopped = any(i.status is Status.CRITICAL for i in results["drift"].items)
     if pending and not stopped:
-        _prepare(pending, loaded)
+        prepare_collectors(pending, loaded)
 
         def one(name: str) -> tuple[str, Collected]:
             say(name, "start")

@@ -20,7 +20,7 @@ from .text import plural
 if TYPE_CHECKING:
     from .config import LoadedConfig
 
-__all__ = ["JOBS", "JobResult", "run_job", "unavailable"]
+__all__ = ["JOBS", "JobResult", "prepare_jobs", "run_job", "unavailable"]
 
 JOBS = ("drift", "canary", "check")
 
@@ -50,6 +50,24 @@ def unavailable(job: str, loaded: LoadedConfig) -> str | None:
         if not collectors_for(loaded):
             return "nothing to check (configure services, [[checks]], [phases.NAME] or [[probes]])"
     return None
+
+
+# What the jobs import on first use beyond the collectors of a check (their store, alert routing and sinks).
+_JOB_IMPORTS = ("deploywatch.health", "deploywatch.workspace", "deploywatch.commands.drift",
+                "deploywatch.checks.runner", "deploywatch.store.database", "deploywatch.notify.dispatch")
+
+
+def prepare_jobs(loaded: LoadedConfig) -> None:
+    """Import, in this thread, everything the jobs would import for the first time in their worker threads.
+
+    The daemon runs drift, canary and check at once when their slots coincide; two threads importing SQLAlchemy,
+    httpx or sqlglot's dialects for the first time together fail (see :func:`deploywatch.lazy.import_now`).
+    """
+    from .health import collectors_for, prepare_collectors
+    from .lazy import import_now
+
+    import_now(_JOB_IMPORTS)
+    prepare_collectors(collectors_for(loaded), loaded)
 
 
 def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,

@@ -129,3 +129,18 @@ def test_no_worker_thread_imports_a_module_for_the_first_time(config: Path, comm
     assert proc.returncode == code, proc.stderr
     late = [line for line in proc.stderr.splitlines() if line and not line.startswith("deploywatch:")]
     assert late == []
+
+
+def test_the_daemons_jobs_running_at_once_import_nothing_for_the_first_time(config: Path) -> None:
+    """``serve --once`` starts drift, canary and check together, each in a worker thread: what they use is
+    imported before those start, as for the collectors of one check."""
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + '\n[schedule]\ndrift = "* * * * *"\ncanary = "* * * * *"\ncheck = "* * * * *"\n',
+                      encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", _WATCH_IMPORTS, "serve", "--once", "--config", str(config)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert "drift:" in proc.stdout and "canary:" in proc.stdout and "check:" in proc.stdout, proc.stdout + proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    late = [line for line in proc.stderr.splitlines()
+            if line and not line.startswith("deploywatch:") and " deploywatch." not in line]
+    assert late == []

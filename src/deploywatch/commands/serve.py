@@ -44,6 +44,7 @@ def run(*, config_path: Path | None, listen: str | None, once: bool, grace: floa
     """Run the daemon until a signal (or, with ``once``, what is due); return the exit code."""
     from ..checks.runner import open_store
     from ..config import load_config
+    from ..jobs import prepare_jobs
     from ..scheduler import Scheduler, exit_code_of
     from ..web import DaemonMetrics
 
@@ -69,6 +70,7 @@ def run(*, config_path: Path | None, listen: str | None, once: bool, grace: floa
     try:
         metrics = DaemonMetrics(store)
         scheduler = Scheduler.from_config(loaded, store, observe=metrics.observe, grace=grace)
+        prepare_jobs(loaded)  # before the first job thread starts
         restore = _handle_signals(scheduler)
         try:
             if once:
