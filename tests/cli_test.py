@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 import deploywatch
@@ -63,3 +64,22 @@ def test_missing_config_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
 def test_every_command_has_help_text() -> None:
     for name, command in cli.commands.items():
         assert command.help, name
+
+
+def _leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        found += _leaf_commands(command, path) if isinstance(command, click.Group) else [path]
+    return found
+
+
+@pytest.mark.parametrize("words", _leaf_commands(cli), ids=" ".join)
+def test_every_command_line_mistake_is_one_line(words: tuple[str, ...], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # no config here: a command that parsed its arguments stops at that, in one line
+    for mistake in ([], ["--no-such-option"], ["--format"]) if words != ("demo",) else (["--no-such-option"],):
+        assert main([*words, *mistake]) == 3, mistake
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("deploywatch: "), (mistake, err)

@@ -455,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("deploywatch: aborted", err=True)
         return EXIT_UNKNOWN
     except click.ClickException as exc:
-        click.echo(f"deploywatch: error: {exc.format_message()}", err=True)
+        click.echo(f"deploywatch: error: {' '.join(exc.format_message().split())}", err=True)  # one line
         return EXIT_UNKNOWN
     except DeploywatchError as exc:
         click.echo(f"deploywatch: error: {exc}", err=True)
