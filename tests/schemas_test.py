@@ -1,9 +1,9 @@
 """Every ``deploywatch.*/v1`` document has a JSON Schema under ``docs/schemas/``, and every command's JSON output
 validates against the schema its ``schema`` field names (issue 11), so the schemas cannot drift from the code.
 
-The demo workspace is built once; each command runs in-process with ``--now`` fixed. Commands that write state
-(``complete``, ``silence add``, ``alerts test``) run in a copy of it. The webhook body is caught by a real HTTP
-server on 127.0.0.1.
+The demo workspace (plus a service whose deployed source reads nothing) is built once; each command runs
+in-process with ``--now`` fixed. Commands that write state (``complete``, ``silence add``, ``alerts test``) run in
+a copy of it. The webhook body is caught by a real HTTP server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ def run_json(capsys: pytest.CaptureFixture[str], args: list[str]) -> dict[str, A
 def _build_demo(directory: Path) -> Path:
     subprocess.run([sys.executable, "-m", "deploywatch", "demo", str(directory), "--now", NOW], capture_output=True,
                    timeout=300, check=True, env=env_without_git())
+    # A service whose deployed source reads nothing: the documents' null branches are validated too.
+    with (directory / "deploywatch.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[services.lost-service]\npaths = ["lost/**"]\ndeployed = { file = "deployed/lost.sha" }\n')
     return directory
 
 
@@ -163,3 +166,13 @@ def test_alert_documents_match_their_schemas(demo_copy: Path, httpserver: HTTPSe
     pending = run_json(capsys, ["alerts", "pending", "--delivered"])
     assert validate(pending) == "outbox" and pending["items"]
     assert validate(run_json(capsys, ["alerts", "flush", "--no-wait"])) == "flush"
+
+
+def test_the_demo_reaches_the_null_branches(in_demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The documents validated above include the nullable cases, not only the happy path."""
+    drift = run_json(capsys, ["drift", "--no-alerts"])
+    services = {s["name"]: s for s in drift["services"]}
+    assert services["lost-service"]["deployed_value"] is None and services["lost-service"]["deployed_commit"] is None
+    assert services["raw-processors"]["state"] == "missing" and services["scrapers"]["commits"]
+    contains = run_json(capsys, ["contains", ":/^fix.worker.: skip players"])
+    assert None in {s["contains"] for s in contains["services"]}
