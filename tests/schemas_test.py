@@ -176,3 +176,10 @@ def test_the_demo_reaches_the_null_branches(in_demo: Path, capsys: pytest.Captur
     assert services["raw-processors"]["state"] == "missing" and services["scrapers"]["commits"]
     contains = run_json(capsys, ["contains", ":/^fix.worker.: skip players"])
     assert None in {s["contains"] for s in contains["services"]}
+
+
+def test_the_schemas_readme_lists_every_schema() -> None:
+    readme = (SCHEMAS / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"\]\(([a-z_.-]+\.v1\.json)\)", readme))
+    assert listed == {p.name for p in schema_files().values()}
+    assert "(docs/schemas/README.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
