@@ -156,16 +156,24 @@ def test_writing_commands_match_their_schemas(demo_copy: Path, capsys: pytest.Ca
 
 def test_alert_documents_match_their_schemas(demo_copy: Path, httpserver: HTTPServer,
                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A canary's alert fails once and becomes a dead letter (one attempt allowed), the flush delivers it, then a
+    test notification: the outbox, flush, alerts-test and webhook documents, each with items."""
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("busy", status=503)
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     with (demo_copy / "deploywatch.toml").open("a", encoding="utf-8") as config:
-        config.write(f'\n[[alerts.webhook]]\nurl = "{httpserver.url_for("/hook")}"\n')
+        config.write(f'\n[alerts]\nmax_attempts = 1\n\n[[alerts.webhook]]\n'
+                     f'url = "{httpserver.url_for("/hook")}"\n')
+    assert validate(run_json(capsys, ["canary"])) == "canary"
+    dead = run_json(capsys, ["alerts", "pending"])
+    assert validate(dead) == "outbox" and [i["state"] for i in dead["items"]] == ["dead"]
+    flushed = run_json(capsys, ["alerts", "flush", "--retry-dead", "--no-wait"])
+    assert validate(flushed) == "flush" and [i["state"] for i in flushed["items"]] == ["delivered"]
     tested = run_json(capsys, ["alerts", "test"])
-    assert validate(tested) == "alerts-test" and tested["results"][0]["delivered"] is True
+    assert validate(tested) == "alerts-test" and [r["delivered"] for r in tested["results"]] == [True]
     bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
-    assert len(bodies) == 1 and validate(bodies[0]) == "notification"
-    pending = run_json(capsys, ["alerts", "pending", "--delivered"])
-    assert validate(pending) == "outbox" and pending["items"]
-    assert validate(run_json(capsys, ["alerts", "flush", "--no-wait"])) == "flush"
+    assert len(bodies) == 3 and {validate(body) for body in bodies} == {"notification"}
+    delivered = run_json(capsys, ["alerts", "pending", "--delivered"])
+    assert validate(delivered) == "outbox" and [i["state"] for i in delivered["items"]] == ["delivered"] * 2
 
 
 def test_the_demo_reaches_the_null_branches(in_demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
