@@ -163,6 +163,8 @@ def test_alert_documents_match_their_schemas(demo_copy: Path, httpserver: HTTPSe
     with (demo_copy / "deploywatch.toml").open("a", encoding="utf-8") as config:
         config.write(f'\n[alerts]\nmax_attempts = 1\n\n[[alerts.webhook]]\n'
                      f'url = "{httpserver.url_for("/hook")}"\n')
+    sinks = run_json(capsys, ["config", "check"])
+    assert validate(sinks) == "config" and [a["type"] for a in sinks["alerts"]] == ["webhook"]
     assert validate(run_json(capsys, ["canary"])) == "canary"
     dead = run_json(capsys, ["alerts", "pending"])
     assert validate(dead) == "outbox" and [i["state"] for i in dead["items"]] == ["dead"]
@@ -191,3 +193,17 @@ def test_the_schemas_readme_lists_every_schema() -> None:
     listed = set(re.findall(r"\]\(([a-z_.-]+\.v1\.json)\)", readme))
     assert listed == {p.name for p in schema_files().values()}
     assert "(docs/schemas/README.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("sections", [
+    '[services.api]\npaths = ["nothing/**"]\ndeployed = { file = "api.sha" }\n',
+    '[phases.nightly]\nprocessors = ["load"]\n',
+], ids=["services-only", "phases-only"])
+def test_config_document_of_a_small_config(sections: str, in_demo: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Without checks, probes or sinks (or services) the config document's optional sections are null or empty."""
+    config = tmp_path / "deploywatch.toml"
+    config.write_text(f'[repo]\npath = "{(in_demo / "repo").as_posix()}"\n\n{sections}', encoding="utf-8")
+    document = run_json(capsys, ["config", "check", "--config", str(config)])
+    assert validate(document) == "config"
+    assert document["data"] is None and document["alerts"] == [] and document["probes"] == []
