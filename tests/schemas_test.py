@@ -146,6 +146,12 @@ def test_command_output_matches_its_schema(command: str, in_demo: Path, capsys: 
 
 def test_writing_commands_match_their_schemas(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate(run_json(capsys, ["complete", "phase3", "team_offense_game_summary"])) == "complete"
+    # The report that completes phase2 on a new date runs its on_complete: triggered, with an outcome.
+    assert validate(run_json(capsys, ["complete", "phase2", "bdl_games", "--date", "2026-11-24"])) == "complete"
+    last = run_json(capsys, ["complete", "phase2", "bdl_player_boxscores", "--date", "2026-11-24"])
+    assert validate(last) == "complete" and last["triggered"] and last["trigger_outcome"] == "ok"
+    again = run_json(capsys, ["complete", "phase2", "bdl_player_boxscores", "--date", "2026-11-24"])
+    assert validate(again) == "complete" and again["duplicate"] and again["trigger_outcome"] is None
     added = run_json(capsys, ["silence", "add", "--match", "service=scrapers", "--for", "2h", "--comment", "deploying"])
     assert validate(added) == "silence"
     listed = run_json(capsys, ["silence", "list"])
