@@ -196,7 +196,7 @@ class PhaseStatus:
         return not self.missing
 
     def as_json(self) -> dict[str, Any]:
-        """The ``phases[]`` entry of ``deploywatch.completion/v1``."""
+        """The ``phases[]`` entry of ``deploywatch.phases/v1``."""
         return {"phase": self.phase, "date": self.run_date.isoformat(), "expected": list(self.expected),
                 "recorded": list(self.recorded), "missing": list(self.missing), "complete": self.complete,
                 "fresh": self.fresh,
