@@ -61,8 +61,6 @@ KNOWN_VIOLATIONS: set[str] = {
     "checkconfig -> checks.thresholds",
     "checkconfig -> checks.warehouse",
     "circle: checkconfig -> checks.warehouse -> checks.plan -> checks.compiler -> checkconfig",
-    # configerrors translates pydantic errors with configfile's line lookup, configfile raises through configerrors
-    "circle: configerrors -> configfile -> configerrors",
     # config.load_config calls checks.validate.validate_checks (a function-level import)
     "config -> checks.validate",
     # ServicePaths and compile_glob (drift's path matching) are built while the config is validated
