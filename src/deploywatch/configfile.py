@@ -19,6 +19,7 @@ __all__ = [
     "CONFIG_FILENAME",
     "DEFAULT_BRANCH",
     "DEFAULT_GIT_TIMEOUT",
+    "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_REPO_PATH",
     "DEFAULT_VERSION_FIELD",
     "MAX_CONFIG_BYTES",
@@ -38,6 +39,10 @@ DEFAULT_REPO_PATH = "."
 DEFAULT_BRANCH = "main"
 DEFAULT_GIT_TIMEOUT = 120
 DEFAULT_VERSION_FIELD = "commit"
+# DuckDB's own default is 80% of the machine's memory. Check aggregates stream, and what does not fit
+# (the hash tables of COUNT(DISTINCT …)) spills to disk, so a small budget costs little time and keeps a
+# canary from crowding out the pipeline it watches.
+DEFAULT_MEMORY_LIMIT = "48MB"
 
 
 @dataclass(frozen=True)

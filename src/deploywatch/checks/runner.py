@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..configfile import DEFAULT_MEMORY_LIMIT
 from ..errors import ConfigError
 from .evaluate import History, evaluate
 from .plan import Plan
 from .results import CanaryReport, group_label
-from .warehouse import DEFAULT_MEMORY_LIMIT, Warehouse
+from .warehouse import Warehouse
 
 if TYPE_CHECKING:
     from ..alertconfig import AlertsConfig
