@@ -71,8 +71,6 @@ KNOWN_VIOLATIONS: set[str] = {
     "heartbeat -> __init__",
     "notify.http -> __init__",
     "web.app -> __init__",
-    # the daemon records a drift run through the CLI command's record()
-    "jobs -> commands.drift",
 }
 
 
