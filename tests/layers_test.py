@@ -64,8 +64,6 @@ KNOWN_VIOLATIONS: set[str] = {
     # ServicePaths and compile_glob (drift's path matching) are built while the config is validated
     "config -> paths",
     "configtypes -> paths",
-    # Finding -> FindingRecord conversion lives beside Finding instead of in the store
-    "findings -> store.records",
     # __version__ for User-Agent strings comes from the package root, the top layer
     "commands.schedule_sources -> __init__",
     "heartbeat -> __init__",
