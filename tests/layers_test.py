@@ -59,7 +59,8 @@ AREAS = {
 KNOWN_VIOLATIONS: set[str] = {
     # the config model validates a check's threshold with checks/thresholds.py's parser
     "checkconfig -> checks.thresholds",
-    # config.load_config calls checks.validate.validate_checks (a function-level import)
+    # config.load_config calls checks.validate.validate_checks (function-level); the "circle" back
+    # (validate -> config) is under TYPE_CHECKING only, so it is an upward import, not a runtime circle
     "config -> checks.validate",
     # ServicePaths and compile_glob (drift's path matching) are built while the config is validated
     "config -> paths",
