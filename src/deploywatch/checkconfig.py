@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .checks.warehouse import DEFAULT_MEMORY_LIMIT
+from .configfile import DEFAULT_MEMORY_LIMIT
 from .configtypes import Duration, Finite, Model, Name, NonBlank, TimeZone, url_with_valid_port
 from .redact import register_url_secrets
 

@@ -26,7 +26,7 @@ from .alertconfig import (
     WebhookSinkConfig,
 )
 from .checkconfig import AnomalyConfig, CheckConfig, GateConfig, StoreConfig, WarehouseConfig
-from .configerrors import config_error, key_path
+from .configerrors import config_error
 from .configfile import (
     CONFIG_FILENAME,
     DEFAULT_BRANCH,
@@ -34,6 +34,7 @@ from .configfile import (
     DEFAULT_REPO_PATH,
     find_config,
     find_line,
+    key_path,
     read_config_file,
 )
 from .configtypes import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank

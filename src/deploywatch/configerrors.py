@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from .configfile import find_line
+from .configfile import find_line, key_path
 from .errors import ConfigError
 from .redact import mask
 from .text import plural
 
-__all__ = ["config_error", "key_path"]
+__all__ = ["config_error"]
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 _TYPE_WORDS = {
@@ -96,13 +94,3 @@ def _suggest(key: str, parent: tuple[str | int, ...], known_keys: Mapping[str, t
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     return close[0] if close else None
 
-
-def key_path(loc: tuple[str | int, ...]) -> str:
-    """``services.web.deployed.url``: names that are not plain are quoted, indexes shown as ``[0]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + (part if _NAME.fullmatch(part) else f'"{part}"')
-    return out

@@ -19,6 +19,7 @@ __all__ = [
     "CONFIG_FILENAME",
     "DEFAULT_BRANCH",
     "DEFAULT_GIT_TIMEOUT",
+    "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_REPO_PATH",
     "DEFAULT_VERSION_FIELD",
     "MAX_CONFIG_BYTES",
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigFile",
     "find_config",
     "find_line",
+    "key_path",
     "read_config_file",
     "read_config_text",
     "variable_references",
@@ -37,6 +39,10 @@ DEFAULT_REPO_PATH = "."
 DEFAULT_BRANCH = "main"
 DEFAULT_GIT_TIMEOUT = 120
 DEFAULT_VERSION_FIELD = "commit"
+# DuckDB's own default is 80% of the machine's memory. Check aggregates stream, and what does not fit
+# (the hash tables of COUNT(DISTINCT …)) spills to disk, so a small budget costs little time and keeps a
+# canary from crowding out the pipeline it watches.
+DEFAULT_MEMORY_LIMIT = "48MB"
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,6 @@ def read_config_file(path: Path | str | None = None) -> ConfigFile:
         raise ConfigError(f"invalid TOML: {message}", file=shown, line=line) from None
     too_deep = _too_deep(raw, ())
     if too_deep is not None:
-        from .configerrors import key_path
-
         line = find_line(text, too_deep)
         # name the key the deep value is written under, not the path down to its 33rd level
         while len(too_deep) > 1 and find_line(text, too_deep[:-1]) == line:
@@ -159,8 +163,6 @@ def _too_deep(value: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...] |
 def _deepest_nesting(text: str) -> tuple[int | None, str | None]:
     """Where a value too deep for the TOML parser starts: (line, key path), found by counting brackets outside
     strings and comments — only called after the parser gave up, so the text is at least that deep."""
-    from .configerrors import key_path
-
     depth, start_line, start_key = 0, None, None
     table: tuple[str, ...] = ()
     for number, line in enumerate(text.splitlines(), 1):
@@ -249,3 +251,17 @@ def _indexed(parts: tuple[str, ...], arrays: dict[tuple[str | int, ...], int]) -
         if path in arrays:
             path = (*path, arrays[path])
     return path
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def key_path(loc: tuple[str | int, ...]) -> str:
+    """``services.web.deployed.url``: names that are not plain are quoted, indexes shown as ``[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + (part if _NAME.fullmatch(part) else f'"{part}"')
+    return out

@@ -10,11 +10,12 @@ reached the branch: the committer time of the first-parent commit of the tip tha
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import EffectiveThresholds
 from .durations import format_age, format_timestamp
@@ -27,6 +28,11 @@ from .sources import Reading
 from .status import Status, worst
 from .text import plural
 
+if TYPE_CHECKING:
+    from .alertconfig import AlertsConfig
+    from .notify.model import AlertMode
+    from .store import Store
+
 __all__ = [
     "Deployed",
     "DriftReport",
@@ -35,6 +41,7 @@ __all__ = [
     "ServiceSpec",
     "State",
     "measure_drift",
+    "record_drift",
     "resolve_readings",
 ]
 
@@ -310,3 +317,18 @@ def _level(value: int, warn: int | None, critical: int | None, *, inclusive: boo
     return Status.OK
 
 
+def record_drift(store: Store, report: DriftReport, alerts: AlertsConfig, mode: AlertMode, *, started_at: datetime,
+                 now: datetime) -> str:
+    """Store the drift run with one finding per service, and send the notifications that are due; return the
+    run's id. Shared by ``deploywatch drift`` and the daemon's drift job."""
+    # imported here: measuring drift needs neither the store nor the alert sinks
+    from .notify.dispatch import record_and_notify
+    from .store.records import RunRecord
+
+    status = report.status
+    run = RunRecord(id=uuid.uuid4().hex, command="drift", started_at=started_at, finished_at=datetime.now(UTC),
+                    run_date=None, status=str(status), exit_code=status.exit_code, score=None,
+                    details={"branch": report.branch, "tip": report.tip, "services": len(report.services)})
+    findings = [s.finding(report.tip) for s in report.services]
+    record_and_notify(store, run, findings, [], alerts, mode, now=now)
+    return run.id

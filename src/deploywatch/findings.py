@@ -9,17 +9,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .redact import mask, mask_values
 from .status import Status
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .store.records import FindingRecord
-
-__all__ = ["Finding", "finding_records", "fingerprint"]
+__all__ = ["Finding", "fingerprint"]
 
 
 def fingerprint(kind: str, subject: str) -> str:
@@ -49,10 +44,3 @@ class Finding:
         """The finding's stable identity across runs."""
         return fingerprint(self.kind, self.subject)
 
-
-def finding_records(run_id: str, findings: Sequence[Finding]) -> list[FindingRecord]:
-    """The store rows of ``findings``, as run ``run_id`` found them."""
-    from .store.records import FindingRecord
-
-    return [FindingRecord(run_id=run_id, kind=f.kind, subject=f.subject, status=str(f.status), summary=f.summary,
-                          fingerprint=f.fingerprint, details=dict(f.details)) for f in findings]

@@ -53,7 +53,7 @@ def unavailable(job: str, loaded: LoadedConfig) -> str | None:
 
 
 # What the jobs import on first use beyond the collectors of a check (their store, alert routing and sinks).
-_JOB_IMPORTS = ("deploywatch.health", "deploywatch.workspace", "deploywatch.commands.drift",
+_JOB_IMPORTS = ("deploywatch.health", "deploywatch.workspace", "deploywatch.drift",
                 "deploywatch.checks.runner", "deploywatch.store.database", "deploywatch.notify.dispatch")
 
 
@@ -81,12 +81,12 @@ def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
     started = time.perf_counter()
     if job == "drift":
         from .checks.runner import open_store
-        from .commands.drift import record
+        from .drift import record_drift
         from .workspace import workspace_for
 
         report = workspace_for(loaded).drift((), now=moment)
         with open_store(loaded) as store:
-            run_id = record(store, report, loaded.config.alerts, mode, started_at=moment, now=moment)
+            run_id = record_drift(store, report, loaded.config.alerts, mode, started_at=moment, now=moment)
         behind = [s for s in report.services if s.status is not Status.OK]
         summary = f"{plural(len(report.services), 'service')}, {len(behind)} not ok"
         return JobResult(job, report.status, report.status.exit_code, run_id, summary,

@@ -149,8 +149,9 @@ def test_a_config_registers_its_warehouse_and_store_credentials(tmp_path: Path) 
 
 
 def test_a_finding_is_masked_when_it_is_made_so_nothing_downstream_sees_the_secret() -> None:
-    from deploywatch.findings import Finding, finding_records
+    from deploywatch.findings import Finding
     from deploywatch.status import Status
+    from deploywatch.store.records import finding_records
 
     finding = Finding("check", "orders.rows", Status.UNKNOWN,
                       "cannot connect to postgresql://u@h/db?password=hunter2hunter2",

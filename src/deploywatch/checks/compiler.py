@@ -141,8 +141,12 @@ def _sql(expression: exp.Expr, dialect: str, cache: dict[int, tuple[exp.Expr, st
 
 
 def single_metric_statement(scan: Scan, alias: str, dialect: str) -> str:
-    """A statement computing only the metric column ``alias`` of ``scan`` (to isolate a failing metric)."""
-    return _statement(scan, dialect, [alias])
+    """A statement computing only the metric column ``alias`` of ``scan`` (to isolate a failing metric).
+
+    A scan kept between runs has no sqlglot trees; it is compiled afresh through its ``recompile``.
+    """
+    source = scan if scan.table_expression is not None or scan.recompile is None else scan.recompile()
+    return _statement(source, dialect, [alias])
 
 
 def _statement(scan: Scan, dialect: str, metrics: Sequence[str] | None = None) -> str:

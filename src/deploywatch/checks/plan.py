@@ -92,13 +92,6 @@ class Scan:
     where_expression: Any = None
     recompile: Callable[[], Scan] | None = field(default=None, repr=False, compare=False)
 
-    def statement_for(self, alias: str, dialect: str) -> str:
-        """A statement computing only one metric column (used to isolate a failing metric)."""
-        from .compiler import single_metric_statement
-
-        source = self if self.table_expression is not None or self.recompile is None else self.recompile()
-        return single_metric_statement(source, alias, dialect)
-
 
 @dataclass
 class Plan:

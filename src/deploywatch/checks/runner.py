@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..configfile import DEFAULT_MEMORY_LIMIT
 from ..errors import ConfigError
 from .evaluate import History, evaluate
 from .plan import Plan
 from .results import CanaryReport, group_label
-from .warehouse import DEFAULT_MEMORY_LIMIT, Warehouse
+from .warehouse import Warehouse
 
 if TYPE_CHECKING:
     from ..alertconfig import AlertsConfig
@@ -195,8 +196,7 @@ def record_results(store: Store | LiteStore, report: CanaryReport, *, command: s
                    alerts: AlertsConfig | None = None, mode: AlertMode | None = None) -> None:
     """Store the run, one finding per result (and ``extra``) and every metric value, in one transaction;
     route the findings to the alert sinks in that transaction and deliver them (unless ``mode`` says not to)."""
-    from ..findings import finding_records
-    from ..store.records import RunRecord
+    from ..store.records import RunRecord, finding_records
 
     status = report.status
     run = RunRecord(id=report.run_id, command=command, started_at=started_at, finished_at=datetime.now(UTC),

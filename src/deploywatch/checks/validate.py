@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..configerrors import key_path
-from ..configfile import find_line
+from ..configfile import find_line, key_path
 from ..errors import ConfigError
 from .compiler import compile_check_metric, parse_group, parse_table, parse_where
 from .dialects import DialectError, dialect_for_url, known_dialect

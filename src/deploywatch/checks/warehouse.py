@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote
 
+from ..configfile import DEFAULT_MEMORY_LIMIT
 from ..errors import ConfigError
 from ..redact import clip, mask, register_secret, register_url_secrets
 from ..text import plural
@@ -31,12 +32,7 @@ from .plan import Scan
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "GroupKey", "ScanOutcome", "Warehouse", "import_driver", "warehouse_error"]
-
-# DuckDB's own default is 80% of the machine's memory. Check aggregates stream, and what does not fit
-# (the hash tables of COUNT(DISTINCT …)) spills to disk, so a small budget costs little time and keeps a
-# canary from crowding out the pipeline it watches.
-DEFAULT_MEMORY_LIMIT = "48MB"
+__all__ = ["GroupKey", "ScanOutcome", "Warehouse", "import_driver", "warehouse_error"]
 
 GroupKey = tuple[Any, ...]  # () for an ungrouped scan
 Value = float | int | datetime | date | None
@@ -217,9 +213,11 @@ class Warehouse:
         return outcome
 
     def _isolate(self, outcome: ScanOutcome, dialect: str) -> None:
+        from .compiler import single_metric_statement  # sqlglot, only when a statement failed
+
         scan = outcome.scan
         for alias in scan.aliases:
-            rows, error, failure = self._execute(scan.statement_for(alias, dialect), scan.timeout)
+            rows, error, failure = self._execute(single_metric_statement(scan, alias, dialect), scan.timeout)
             outcome.statements += 1
             if error is not None:
                 outcome.metric_errors[alias] = error

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import textwrap
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceDrift
+from ..drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceDrift, record_drift
 from ..durations import format_age
 from ..notify.model import AlertMode
 from ..redact import mask
@@ -31,7 +30,6 @@ from ..text import plural
 from ..workspace import open_workspace
 
 if TYPE_CHECKING:
-    from ..alertconfig import AlertsConfig
     from ..config import LoadedConfig
     from ..prefetch import Prefetch
     from ..store import Store
@@ -63,7 +61,7 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     if opening is not None:
         store = opening.result()
         try:
-            record(store, report, workspace.loaded.config.alerts, alert_mode or AlertMode(),
+            record_drift(store, report, workspace.loaded.config.alerts, alert_mode or AlertMode(),
                    started_at=started_at, now=now)
         finally:
             store.close()
@@ -105,22 +103,6 @@ def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
 def _close_opened(opening: Future[Store]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result().close()
-
-
-def record(store: Store, report: DriftReport, alerts: AlertsConfig, mode: AlertMode, *, started_at: datetime,
-           now: datetime) -> str:
-    """Store the drift run with one finding per service, and send the notifications that are due; return the
-    run's id."""
-    from ..notify.dispatch import record_and_notify
-    from ..store.records import RunRecord
-
-    status = report.status
-    run = RunRecord(id=uuid.uuid4().hex, command="drift", started_at=started_at, finished_at=datetime.now(UTC),
-                    run_date=None, status=str(status), exit_code=status.exit_code, score=None,
-                    details={"branch": report.branch, "tip": report.tip, "services": len(report.services)})
-    findings = [s.finding(report.tip) for s in report.services]
-    record_and_notify(store, run, findings, [], alerts, mode, now=now)
-    return run.id
 
 
 def _behind_cell(s: ServiceDrift) -> str:

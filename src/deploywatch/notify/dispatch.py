@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..alertconfig import AlertmanagerSinkConfig, AlertsConfig, GitHubSinkConfig, SinkConfig, SlackSinkConfig
 from ..faults import crash_point
-from ..findings import Finding, finding_records
+from ..findings import Finding
 from ..redact import mask
-from ..store.records import MetricRecord, RunRecord
+from ..store.records import MetricRecord, RunRecord, finding_records
 from ..text import json_text, printable
 from .model import AlertMode
 

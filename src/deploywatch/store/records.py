@@ -9,11 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..redact import mask_values
 
-__all__ = ["FindingRecord", "MetricPoint", "MetricRecord", "RunRecord"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..findings import Finding
+
+__all__ = ["FindingRecord", "MetricPoint", "MetricRecord", "RunRecord", "finding_records"]
 
 
 def _require_aware(name: str, value: datetime) -> None:
@@ -86,3 +91,9 @@ class MetricPoint:
     value: float | None
     status: str
     anomalous: bool
+
+
+def finding_records(run_id: str, findings: Sequence[Finding]) -> list[FindingRecord]:
+    """The store rows of ``findings``, as run ``run_id`` found them."""
+    return [FindingRecord(run_id=run_id, kind=f.kind, subject=f.subject, status=str(f.status), summary=f.summary,
+                          fingerprint=f.fingerprint, details=dict(f.details)) for f in findings]
