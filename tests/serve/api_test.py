@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testing.daemon import NEVER, TOKEN, Daemon, wait_for, workspace
-from testing.gitrepo import GitRepo
+from testing.daemon import TOKEN, Daemon, one_service, wait_for, workspace
 
 
 @pytest.fixture(scope="module")
@@ -174,27 +173,7 @@ def test_wrong_tokens_from_one_address_are_throttled_and_others_are_not(api: Dae
 @pytest.fixture
 def no_checks(tmp_path: Path) -> Path:
     """A one-service workspace with no [[checks]]."""
-    repo = GitRepo(tmp_path / "repo")
-    tip = repo.commit("api", {"api/main.py": "print('hi')\n"})
-    (tmp_path / "deployed").mkdir()
-    (tmp_path / "deployed" / "api.sha").write_text(tip + "\n", encoding="utf-8")
-    config = tmp_path / "deploywatch.toml"
-    config.write_text(f"""
-[repo]
-path = "repo"
-
-[services.api]
-paths = ["api/**"]
-deployed = {{ file = "deployed/api.sha" }}
-
-[schedule]
-drift = "{NEVER}"
-catch_up = false
-
-[server]
-token = "{TOKEN}"
-""", encoding="utf-8")
-    return config
+    return one_service(tmp_path)
 
 
 def test_triggering_a_job_with_nothing_to_run_is_a_409(no_checks: Path) -> None:

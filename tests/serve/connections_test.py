@@ -14,35 +14,14 @@ import httpx
 import pytest
 
 from deploywatch.web.server import HEADER_TIMEOUT, RepeatFilter
-from testing.daemon import NEVER, TOKEN, Daemon
-from testing.gitrepo import GitRepo
+from testing.daemon import Daemon, one_service
 
 HALF_A_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: deploywatch\r\nX-Slow: "
 
 
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
-    repo = GitRepo(tmp_path / "repo")
-    tip = repo.commit("api", {"api/main.py": "print('hi')\n"})
-    (tmp_path / "deployed").mkdir()
-    (tmp_path / "deployed" / "api.sha").write_text(tip + "\n", encoding="utf-8")
-    config = tmp_path / "deploywatch.toml"
-    config.write_text(f"""
-[repo]
-path = "repo"
-
-[services.api]
-paths = ["api/**"]
-deployed = {{ file = "deployed/api.sha" }}
-
-[schedule]
-drift = "{NEVER}"
-catch_up = false
-
-[server]
-token = "{TOKEN}"
-""", encoding="utf-8")
-    return config
+    return one_service(tmp_path)
 
 
 @pytest.fixture

@@ -12,38 +12,14 @@ import pytest
 
 from deploywatch.web.endpoints import ENDPOINTS
 from deploywatch.web.openapi import openapi_document
-from testing.daemon import NEVER, TOKEN, Daemon
-from testing.gitrepo import GitRepo
+from testing.daemon import TOKEN, Daemon, one_service
 
 SETTINGS = Path(__file__).with_name("schemathesis.toml")
 
 
 def small_workspace(tmp_path: Path, *, protect_reads: bool) -> Path:
-    repo = GitRepo(tmp_path / "repo")
-    tip = repo.commit("api", {"api/main.py": "print('hi')\n"})
-    (tmp_path / "deployed").mkdir()
-    (tmp_path / "deployed" / "api.sha").write_text(tip + "\n", encoding="utf-8")
-    config = tmp_path / "deploywatch.toml"
-    config.write_text(f"""
-[repo]
-path = "repo"
-
-[services.api]
-paths = ["api/**"]
-deployed = {{ file = "deployed/api.sha" }}
-
-[phases.load]
-processors = ["loader"]
-
-[schedule]
-drift = "{NEVER}"
-catch_up = false
-
-[server]
-token = "{TOKEN}"
-protect_reads = {str(protect_reads).lower()}
-""", encoding="utf-8")
-    return config
+    return one_service(tmp_path, extra='\n[phases.load]\nprocessors = ["loader"]\n',
+                       server=f"protect_reads = {str(protect_reads).lower()}")
 
 
 @pytest.mark.parametrize("protect_reads", [False, True])

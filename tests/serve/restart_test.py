@@ -7,34 +7,14 @@ import signal
 from pathlib import Path
 
 from deploywatch.store.jobs import JobRunRecord
-from testing.daemon import TOKEN, Daemon, wait_for
-from testing.gitrepo import GitRepo
+from testing.daemon import Daemon, one_service, wait_for
 
 
 def test_a_run_of_a_killed_daemon_is_reaped_after_its_lease_and_its_slot_runs_again(tmp_path: Path) -> None:
-    repo = GitRepo(tmp_path / "repo")
-    tip = repo.commit("api", {"api/main.py": "print('hi')\n"})
-    (tmp_path / "deployed").mkdir()
-    (tmp_path / "deployed" / "api.sha").write_text(tip + "\n", encoding="utf-8")
     # The first drift hangs (its daemon is killed meanwhile); any later one answers at once.
     source = "test -e first-started || { touch first-started; sleep 30; }; cat deployed/api.sha"
-    config = tmp_path / "deploywatch.toml"
-    config.write_text(f"""
-[repo]
-path = "repo"
-
-[services.api]
-paths = ["api/**"]
-deployed = {{ command = "{source}", timeout = "60s" }}
-
-[schedule]
-drift = "0 0 1 1 *"
-catch_up = true
-lease = "3s"
-
-[server]
-token = "{TOKEN}"
-""", encoding="utf-8")
+    config = one_service(tmp_path, deployed=f'{{ command = "{source}", timeout = "60s" }}',
+                         schedule='drift = "0 0 1 1 *"\ncatch_up = true\nlease = "3s"')
 
     first = Daemon(config).wait_ready()
     try:

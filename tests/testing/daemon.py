@@ -20,7 +20,7 @@ import httpx
 from deploywatch.store import Store
 from deploywatch.store.jobs import JobRunRecord
 
-__all__ = ["NEVER", "TOKEN", "Daemon", "configure", "free_port", "wait_for", "workspace"]
+__all__ = ["NEVER", "TOKEN", "Daemon", "configure", "free_port", "one_service", "wait_for", "workspace"]
 
 TOKEN = "dw-serve-TOKEN-9f4e1c"  # a marker: if it leaks into an answer or a log, it shows as itself
 NEVER = "0 0 1 1 *"  # a schedule that will not come round during a test
@@ -42,6 +42,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def one_service(tmp_path: Path, *, deployed: str = '{ file = "deployed/api.sha" }', schedule: str = "",
+                server: str = "", extra: str = "") -> Path:
+    """A workspace with one service ``api`` deployed at the tip of a one-commit repository, drift scheduled
+    ``NEVER`` without catch-up and the test token; ``schedule`` and ``server`` add lines to their tables, ``extra``
+    adds tables. Returns the config's path."""
+    from testing.gitrepo import GitRepo
+
+    tip = GitRepo(tmp_path / "repo").commit("api", {"api/main.py": "print('hi')\n"})
+    (tmp_path / "deployed").mkdir()
+    (tmp_path / "deployed" / "api.sha").write_text(tip + "\n", encoding="utf-8")
+    schedule = schedule or f'drift = "{NEVER}"\ncatch_up = false'
+    config = tmp_path / "deploywatch.toml"
+    config.write_text(f"""
+[repo]
+path = "repo"
+
+[services.api]
+paths = ["api/**"]
+deployed = {deployed}
+{extra}
+[schedule]
+{schedule}
+
+[server]
+token = "{TOKEN}"
+{server}
+""", encoding="utf-8")
+    return config
 
 
 def configure(config: Path, *, schedule: str, server: str, replace: dict[str, str] | None = None) -> None:
