@@ -197,38 +197,30 @@ def _health(ctx: DaemonContext) -> Response:
     return answer(body, 200 if alive else 503)
 
 
-def _newest(ctx: DaemonContext, command: str) -> tuple[RunRecord, list[FindingRecord]] | Response:
-    """The newest run of ``command`` with its findings, or the 404 answer."""
-    found = ctx.store.newest_runs_with_findings([command])
-    if not found:
-        return error(404, f"no {command} run is stored yet (the {command} job has not run)")
-    return found[0]
+async def _newest(ctx: DaemonContext, command: str,
+                  body: Callable[[RunRecord, list[FindingRecord]], dict[str, Any]]) -> Response:
+    """The answer built by ``body`` from the newest run of ``command`` and its findings, or a 404 when none is
+    stored (read in a worker thread: the store blocks)."""
+    def read() -> Response:
+        found = ctx.store.newest_runs_with_findings([command])
+        if not found:
+            return error(404, f"no {command} run is stored yet (the {command} job has not run)")
+        return answer(body(*found[0]))
+
+    return await run_in_threadpool(read)
 
 
 async def check_latest(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``GET /api/check/latest``."""
-    def read() -> Response:
-        found = _newest(ctx, "check")
-        if isinstance(found, Response):
-            return found
-        run, findings = found
-        return answer({"run": _run_json(run), "findings": [_finding_json(f) for f in findings]})
-
-    return await run_in_threadpool(read)
+    return await _newest(ctx, "check", lambda run, findings: {
+        "run": _run_json(run), "findings": [_finding_json(f) for f in findings]})
 
 
 async def drift(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``GET /api/drift``."""
-    def read() -> Response:
-        found = _newest(ctx, "drift")
-        if isinstance(found, Response):
-            return found
-        run, findings = found
-        services = [{"service": f.subject, "status": f.status, "summary": f.summary, "details": dict(f.details)}
-                    for f in findings if f.kind == "drift"]
-        return answer({"run": _run_json(run), "services": services})
-
-    return await run_in_threadpool(read)
+    return await _newest(ctx, "drift", lambda run, findings: {"run": _run_json(run), "services": [
+        {"service": f.subject, "status": f.status, "summary": f.summary, "details": dict(f.details)}
+        for f in findings if f.kind == "drift"]})
 
 
 async def runs(ctx: DaemonContext, request: Request, params: Params) -> Response:
