@@ -22,7 +22,7 @@ from .errors import DeploywatchError, UsageError
 from .findings import Finding
 from .healthconfig import ACTION_TEMPLATE
 from .procs import run_shell, signal_name
-from .redact import mask
+from .redact import clip, mask
 from .status import Status
 
 if TYPE_CHECKING:
@@ -165,8 +165,7 @@ def _command(loaded: LoadedConfig, command: str, timeout: float, phase: str, run
 
 
 def _clip(text: str) -> str:
-    text = mask(text)
-    return text if len(text) <= _DETAIL_CHARS else text[:_DETAIL_CHARS - 1] + "…"
+    return clip(text, _DETAIL_CHARS)
 
 
 # ---------------------------------------------------------------- reconciling with the data

@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from .redact import mask
+from .redact import clip
 
 if TYPE_CHECKING:
     from .healthconfig import HeartbeatConfig
@@ -45,7 +45,7 @@ class Heartbeat:
         """Queue a ping (dropped, with a warning, when too many are waiting); never blocks."""
         self._ensure_thread()
         try:
-            self._queue.put_nowait((signal, rid, mask(body)[:1000]))
+            self._queue.put_nowait((signal, rid, clip(body, 1000)))
         except queue.Full:
             log.warning("heartbeat: %d pings waiting, dropping a %s ping", self._queue.maxsize, signal)
 

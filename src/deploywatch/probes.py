@@ -25,7 +25,7 @@ from .durations import format_age
 from .findings import Finding
 from .healthconfig import ProbeConfig
 from .procs import run_shell, signal_name
-from .redact import mask
+from .redact import clip, mask
 from .status import Status
 from .text import plural
 
@@ -273,8 +273,7 @@ def _message(detail: object) -> str:
 
 def _clip(text: str) -> str:
     """One masked line of at most :data:`_SUMMARY_CHARS` (masked before it is cut: no half secret shows)."""
-    text = mask(_CONTROL.sub(" ", text)).strip()
-    return text if len(text) <= _SUMMARY_CHARS else text[:_SUMMARY_CHARS - 1] + "…"
+    return clip(_CONTROL.sub(" ", text).strip(), _SUMMARY_CHARS)
 
 
 # ---------------------------------------------------------------- commands

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
+from .text import cut
+
 __all__ = ["clip", "mask", "mask_values", "register_secret", "register_url_secrets", "url_secrets"]
 
 _MIN_SECRET_LEN = 4
@@ -70,8 +72,7 @@ def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
     "…". In that order: cutting first would leave the start of a secret that straddles the cut unmasked."""
     for secret in sorted((s for s in secrets if len(s) >= _MIN_SECRET_LEN), key=len, reverse=True):
         text = text.replace(secret, "***")
-    text = mask(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return cut(mask(text), limit)
 
 
 def mask(text: str) -> str:

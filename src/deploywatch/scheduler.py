@@ -53,7 +53,7 @@ from .cron import latest_at_or_before, next_after
 from .errors import DeploywatchError
 from .heartbeat import Heartbeat
 from .jobs import JOBS
-from .redact import mask
+from .redact import clip, mask
 from .status import Status, worst
 
 if TYPE_CHECKING:
@@ -107,8 +107,7 @@ def one_line(exc: BaseException) -> str:
     first = text.splitlines()[0].strip() if text else ""
     shown = first if isinstance(exc, DeploywatchError) and first else (
         f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
-    shown = mask(shown)
-    return shown if len(shown) <= _MAX_ERROR else shown[:_MAX_ERROR - 1] + "…"
+    return clip(shown, _MAX_ERROR)
 
 
 # ---------------------------------------------------------------- the scheduler
@@ -464,7 +463,7 @@ class Scheduler:
         if result is not None and result.exit_code == Status.UNKNOWN.exit_code:
             # Exit 3 means the job could not measure (unknown): it failed, whatever it stored.
             state, exit_code, run_id, summary = "failed", result.exit_code, result.run_id, result.summary
-            error = mask(f"exit {result.exit_code} (unknown): {result.summary}")[:_MAX_ERROR]
+            error = clip(f"exit {result.exit_code} (unknown): {result.summary}", _MAX_ERROR)
         elif result is not None:
             state, exit_code, run_id, summary = "ok", result.exit_code, result.run_id, result.summary
         else:
@@ -484,7 +483,7 @@ class Scheduler:
         note = (f"timed out after {self.timeout:g}s" if before == "timeout" else "cancelled: the daemon stopped")
         self._write(lambda: self.store.finish_job_run(
             ex.job_run_id, state=before, finished_at=None, run_id=run_id,
-            error=mask(f"{note}; it ended later, after {seconds:.0f}s ({late})")[:_MAX_ERROR], expect=(before,)))
+            error=clip(f"{note}; it ended later, after {seconds:.0f}s ({late})", _MAX_ERROR), expect=(before,)))
         log.warning("%s: the job that %s ended after %.0fs (%s)", ex.job,
                     "timed out" if before == "timeout" else "was cancelled", seconds, mask(late))
 

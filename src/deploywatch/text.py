@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["json_text", "plural", "printable"]
+__all__ = ["cut", "json_text", "plural", "printable"]
 
 # C0 controls except newline and tab, DEL and the C1 controls (ESC, BEL, CR, the 8-bit CSI/OSC …), the
 # bidirectional overrides, embeddings, isolates and marks ("Trojan Source"), and the line and paragraph
@@ -34,6 +34,12 @@ def json_text(document: str) -> str:
     """A JSON text with the controls JSON leaves as they are (C1, bidirectional formatting, line separators)
     written as ``\\uXXXX`` escapes: the same values for a program, nothing that acts on a terminal."""
     return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in "…" when it was longer. Masks nothing: text that may
+    hold a secret goes through :func:`deploywatch.redact.clip`, which masks first."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None, *, with_count: bool = True) -> str:

@@ -31,7 +31,7 @@ from ..alertconfig import AlertmanagerSinkConfig, SinkConfig, host_of
 from ..durations import format_age
 from ..redact import clip
 from ..status import Status
-from ..text import printable
+from ..text import cut, printable
 from . import http
 from .model import Delivery, Event, Message, Notification, iso_utc
 from .slack import detail_lines
@@ -162,7 +162,7 @@ def _description(n: Notification) -> str:
         lines.append(f"Still {n.status}, firing for {age}.")
     lines.extend(detail_lines(n, markup=False))
     text = "\n".join(line for line in lines if line)
-    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 1] + "…"
+    return cut(text, MAX_DESCRIPTION)
 
 
 def _error_text(response: httpx.Response) -> str:

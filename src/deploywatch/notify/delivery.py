@@ -31,7 +31,7 @@ from ..alertconfig import (
     WebhookSinkConfig,
 )
 from ..faults import crash_point
-from ..redact import mask
+from ..redact import clip, mask
 from ..text import plural
 from .model import Delivery, Message, Notification
 
@@ -164,7 +164,7 @@ def _deliver_row(store: Store, row: OutboxRecord, config: SinkConfig, alerts: Al
             delivery = sink.deliver(message, client)
         except Exception as exc:  # a sink bug must not lose the message or stop the others
             delivery = Delivery.retry(f"internal error in the {row.sink} sink: {type(exc).__name__}: "
-                                      f"{mask(str(exc))[:300]}")
+                                      f"{clip(str(exc), 300)}")
         attempts += 1
         now = datetime.now(UTC)
         if delivery.ok:

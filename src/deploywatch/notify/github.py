@@ -28,7 +28,7 @@ from ..alertconfig import GitHubSinkConfig, SinkConfig
 from ..durations import format_age, format_timestamp
 from ..redact import clip, mask
 from ..status import Status
-from ..text import printable
+from ..text import cut, printable
 from ..units import format_number, format_value
 from .http import SendFailed, parse_retry_after, request, scrub
 from .model import Delivery, Event, Message, Notification
@@ -241,7 +241,7 @@ class GitHubSink:
     # -- rendering -----------------------------------------------------------------------------------
 
     def _title(self, n: Notification) -> str:
-        return _clip(self._md.plain(f"[deploywatch] {n.kind}: {n.subject} is {n.status.value}"), MAX_TITLE)
+        return cut(self._md.plain(f"[deploywatch] {n.kind}: {n.subject} is {n.status.value}"), MAX_TITLE)
 
     def _body(self, n: Notification, message: Message, action: str) -> str:
         md = self._md
@@ -348,10 +348,6 @@ def _message(response: httpx.Response) -> tuple[str, int]:
     return " ".join(response.text.split()), 200
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _bullets(facts: list[tuple[str, str]]) -> list[str]:
     return [f"- **{label}:** {value}" for label, value in facts]
 
@@ -397,7 +393,7 @@ def _value(md: _Markdown, value: Any) -> str:
         return md.text(value)
     if isinstance(value, bool | int | float):
         return md.text(value)
-    return md.code(_clip(json.dumps(value, default=str, sort_keys=True), 500))
+    return md.code(cut(json.dumps(value, default=str, sort_keys=True), 500))
 
 
 def _drift(md: _Markdown, d: Mapping[str, Any]) -> list[str]:

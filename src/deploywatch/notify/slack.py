@@ -23,7 +23,7 @@ from ..durations import format_age
 from ..redact import clip, mask
 from ..render import short
 from ..status import Status
-from ..text import plural, printable
+from ..text import cut, plural, printable
 from ..units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
@@ -319,5 +319,4 @@ def _code_block(text: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     # every text of a block passes here: controls are neutralised before the text is measured
-    text = printable(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return cut(printable(text), limit)
