@@ -28,11 +28,12 @@ from typing import Annotated, Any, get_args
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from deploywatch import load_config
 from deploywatch.cli import main
-from deploywatch.config import CONFIG_FILENAME, Config, find_config, load_config
-from deploywatch.errors import ConfigError
-from deploywatch.sources import source_for
-from deploywatch.sources.file import FileSource
+from deploywatch.config import CONFIG_FILENAME, Config, find_config
+from deploywatch.core.errors import ConfigError
+from deploywatch.drift.sources import source_for
+from deploywatch.drift.sources.file import FileSource
 from testing.gitrepo import GitRepo, write_config, write_deployed
 
 BAD_CONFIGS = Path(__file__).parent / "data" / "bad_configs"
@@ -674,7 +675,7 @@ def test_every_float_in_the_config_must_be_finite(name: str, annotation: Any, va
 
 
 def test_the_server_token_is_masked_wherever_it_appears(tmp_path: Path) -> None:
-    from deploywatch.redact import mask
+    from deploywatch.core.redact import mask
 
     token = "srvTOKENmarker-5c1e9a07"  # matches none of mask's own patterns
     path = _write(tmp_path, f'[services.web]\npaths = ["web"]\ndeployed = {{ command = "x" }}\n\n'

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deploywatch.durations import MAX_DURATION, format_age, format_timestamp, parse_duration, parse_instant
+from deploywatch.core.durations import MAX_DURATION, format_age, format_timestamp, parse_duration, parse_instant
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

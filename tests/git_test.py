@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from deploywatch.cli import main
-from deploywatch.errors import GitError
-from deploywatch.git import Repo, clean_env, parse_walk
+from deploywatch.core.errors import GitError
+from deploywatch.drift.git import Repo, clean_env, parse_walk
 from testing import oracle
 from testing.gitrepo import GitRepo, write_config, write_deployed
 from testing.stand_ins import StandIns

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deploywatch.errors import GitError
-from deploywatch.git import Repo
+from deploywatch.core.errors import GitError
+from deploywatch.drift.git import Repo
 from testing.gitrepo import GitRepo, write_config, write_deployed
 
 HELD = 30  # seconds the stray process holds the pipes: far beyond every limit below

@@ -7,13 +7,12 @@ Which imports count:
   depend on each other when the program runs; a type annotation naming a higher module is how a lower
   module may legitimately mention it.
 * **Layers** are checked on *all* imports, ``TYPE_CHECKING`` ones included: a lower layer that names a higher
-  one's types still depends on its design, and moving that module into its future package would make the
-  lower package know the higher one. (Today's such imports are in ``KNOWN_VIOLATIONS`` like the others.)
+  one's types still depends on its design: the lower package would know the higher one.
 
 The layers are those of the issue (core < config < store < drift, checks, health, notify < daemon, web <
 commands < cli). ``demo`` builds a demo workspace from the domains and is called by ``commands/demo``, so it
-sits beside daemon and web. ``AREAS`` maps today's modules to the package each will move to; a module in a
-subpackage (``checks.plan``) takes its package's area unless it has its own entry.
+sits beside daemon and web. ``AREAS`` maps each top-level package or module to its area; a module in a
+subpackage (``checks.plan``) takes its package's area unless it has its own entry. There are no exceptions.
 """
 
 from __future__ import annotations
@@ -36,42 +35,12 @@ LAYERS = [
 ]
 
 AREAS = {
-    # core: the ground floor
-    "errors": "core", "status": "core", "durations": "core", "units": "core", "redact": "core",
-    "procs": "core", "findings": "core", "lazy": "core", "render": "core", "text": "core", "faults": "core",
-    # config: the loader and one module per TOML section
-    "config": "config", "configfile": "config", "configtypes": "config", "configerrors": "config",
-    "alertconfig": "config", "checkconfig": "config", "healthconfig": "config",
-    "store": "store",
-    "git": "drift", "paths": "drift", "history": "drift", "drift": "drift", "skew": "drift", "prefetch": "drift",
-    "workspace": "drift", "sources": "drift",
-    "checks": "checks",
-    "health": "health", "probes": "health", "completion": "health",
-    "notify": "notify",
-    "scheduler": "daemon", "jobs": "daemon", "cron": "daemon", "heartbeat": "daemon",
-    "web": "web",
-    "demo": "demo",
+    "core": "core", "config": "config", "store": "store",
+    "drift": "drift", "checks": "checks", "health": "health", "notify": "notify",
+    "daemon": "daemon", "web": "web", "demo": "demo",
     "commands": "commands",
     "cli": "cli", "__init__": "cli", "__main__": "cli",
 }  # fmt: skip
-
-# Today's breaches, to be removed as the restructure reaches them; an entry that no longer occurs fails the test.
-KNOWN_VIOLATIONS: set[str] = {
-    # the config model validates a check's threshold with checks/thresholds.py's parser
-    "checkconfig -> checks.thresholds",
-    # config.load_config calls checks.validate.validate_checks (function-level); the issue's "circle" back
-    # (validate -> config) is under TYPE_CHECKING only, so it is an upward import, not a runtime circle
-    "config -> checks.validate",
-    # ServicePaths and compile_glob (drift's path matching) are built while the config is validated
-    "config -> paths",
-    "configtypes -> paths",
-    # __version__ for User-Agent strings comes from the package root, the top layer
-    "commands.schedule_sources -> __init__",
-    "heartbeat -> __init__",
-    "notify.http -> __init__",
-    "web.app -> __init__",
-}
-
 
 def violations(root: Path, package: str) -> set[str]:
     """Every breach of the two rules in the package at ``root``: circles and upward imports, as strings."""
@@ -94,15 +63,9 @@ def test_every_module_has_an_area_in_a_layer() -> None:
 
 
 def test_no_new_import_circle_or_upward_import() -> None:
-    found = violations(SOURCE, "deploywatch")
-    new = found - KNOWN_VIOLATIONS
+    new = violations(SOURCE, "deploywatch")
     message = "imports that break the layering or close a circle:\n"
     assert not new, message + describe(new, imports(SOURCE, "deploywatch"))
-
-
-def test_known_violations_still_occur() -> None:
-    gone = KNOWN_VIOLATIONS - violations(SOURCE, "deploywatch")
-    assert not gone, "fixed, remove from KNOWN_VIOLATIONS:\n" + "\n".join(sorted(gone))
 
 
 def write_package(root: Path, files: dict[str, str]) -> Path:
@@ -117,14 +80,15 @@ def write_package(root: Path, files: dict[str, str]) -> Path:
 def test_an_upward_import_is_reported_by_its_pair(tmp_path: Path) -> None:
     package = write_package(tmp_path, {
         "__init__.py": "",
-        "errors.py": "def helper() -> None:\n    from .commands.drift import record\n",
+        "core/__init__.py": "",
+        "core/errors.py": "def helper() -> None:\n    from ..commands.drift import record\n",
         "commands/__init__.py": "",
-        "commands/drift.py": "from ..errors import helper\nrecord = 1\n",
+        "commands/drift.py": "from ..core.errors import helper\nrecord = 1\n",
     })  # fmt: skip
 
     assert violations(package, "pkg") == {
-        "errors -> commands.drift",
-        "circle: commands.drift -> errors -> commands.drift",
+        "core.errors -> commands.drift",
+        "circle: commands.drift -> core.errors -> commands.drift",
     }
 
 
@@ -138,21 +102,22 @@ def test_an_import_under_type_checking_breaks_layers_but_closes_no_circle(tmp_pa
     assert violations(package, "pkg") == {"config -> cli"}
 
 
-def test_a_planted_upward_import_fails_beside_the_known_ones(tmp_path: Path) -> None:
+def test_a_planted_upward_import_fails_in_the_real_source(tmp_path: Path) -> None:
     files = {str(path.relative_to(SOURCE)): path.read_text(encoding="utf-8") for path in SOURCE.rglob("*.py")}
-    files["errors.py"] += "\n\ndef _planted() -> None:\n    from .web.app import create_app\n"
+    files["core/errors.py"] += "\n\ndef _planted() -> None:\n    from ..web.app import create_app\n"
     package = write_package(tmp_path, files)
 
-    new = violations(package, "pkg") - KNOWN_VIOLATIONS
+    new = violations(package, "pkg")
 
     # errors is imported by nearly everything, so the planted import also pulls most modules into one circle.
-    assert "errors -> web.app" in new
-    assert any(found.startswith("circle: ") and "errors" in found and "web.app" in found for found in new)
-    assert new - {"errors -> web.app"} == {found for found in new if found.startswith("circle: ")}
+    assert "core.errors -> web.app" in new
+    assert any(found.startswith("circle: ") and "core.errors" in found and "web.app" in found for found in new)
+    assert new - {"core.errors -> web.app"} == {found for found in new if found.startswith("circle: ")}
 
 
 def test_an_unmapped_module_is_named(tmp_path: Path) -> None:
-    package = write_package(tmp_path, {"__init__.py": "", "errors.py": "", "newthing.py": ""})
+    package = write_package(tmp_path, {"__init__.py": "", "core/__init__.py": "", "core/errors.py": "",
+                                       "newthing.py": ""})
 
     assert unmapped_modules(list(module_names(package)), AREAS, LAYERS) == ["newthing"]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deploywatch.paths import GlobError, PathClassifier, ServicePaths, compile_glob
+from deploywatch.core.paths import GlobError, PathClassifier, ServicePaths, compile_glob
 from testing.gitrepo import GitRepo
 from testing.oracle import ls_files
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deploywatch.cli import main
-from deploywatch.prefetch import Prefetch
+from deploywatch.drift.prefetch import Prefetch
 from testing.gitrepo import GitRepo, write_config, write_deployed
 
 CONFIG = """
@@ -64,7 +64,7 @@ def test_early_walk_is_started_for_file_sources(workspace: Path) -> None:
 def test_results_are_the_same_with_and_without_it(workspace: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     with_prefetch = drift(workspace, capsys)
-    import deploywatch.prefetch as prefetch_module
+    import deploywatch.drift.prefetch as prefetch_module
 
     monkeypatch.setattr(prefetch_module, "_plan", lambda *_: None)
     without = drift(workspace, capsys)
@@ -74,7 +74,7 @@ def test_results_are_the_same_with_and_without_it(workspace: Path, capsys: pytes
 
 def test_a_walk_for_other_heads_is_cancelled_and_not_used(workspace: Path, capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import deploywatch.prefetch as prefetch_module
+    import deploywatch.drift.prefetch as prefetch_module
 
     real_plan = prefetch_module._plan
     monkeypatch.setattr(prefetch_module, "_plan", lambda path, names: real_plan(path, ("a",)))  # only a's head

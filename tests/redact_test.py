@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploywatch.redact import mask, register_secret
+from deploywatch.core.redact import mask, register_secret
 
 # Token-shaped values assembled at run time so no scanner mistakes this file for a leak.
 GITHUB_CLASSIC = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploywatch.text import json_text, plural, printable
+from deploywatch.core.text import json_text, plural, printable
 
 
 @pytest.mark.parametrize(("raw", "shown"), [

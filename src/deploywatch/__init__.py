@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lazy import lazy_attributes
+from .core.lazy import lazy_attributes
+from .core.version import __version__ as __version__
 
 if TYPE_CHECKING:
     from .checks import CanaryReport, CheckResult, GateResult, run_canary, run_gate
-    from .config import Config, LoadedConfig, find_config, load_config
+    from .checks.validate import load_config
+    from .config import Config, LoadedConfig, find_config
+    from .core.errors import ConfigError, DeploywatchError, GitError, UsageError
+    from .core.findings import Finding
+    from .core.paths import Glob, GlobError, ServicePaths, compile_glob
+    from .core.status import Status, worst
     from .drift import DriftReport, RelevantCommit, ServiceDrift, ServiceSpec, State, measure_drift
-    from .errors import ConfigError, DeploywatchError, GitError, UsageError
-    from .findings import Finding
-    from .git import Repo
-    from .paths import Glob, GlobError, ServicePaths, compile_glob
-    from .skew import GroupSkew, find_skew
-    from .sources import Reading, Source, read_all
-    from .status import Status, worst
-    from .workspace import Workspace, open_workspace
-
-__version__ = "0.1.0"
+    from .drift.git import Repo
+    from .drift.skew import GroupSkew, find_skew
+    from .drift.sources import Reading, Source, read_all
+    from .drift.workspace import Workspace, open_workspace
 
 __all__ = [
     "CanaryReport",
@@ -68,37 +68,37 @@ _LAZY = {
     "CanaryReport": "checks",
     "CheckResult": "checks",
     "Config": "config",
-    "ConfigError": "errors",
-    "DeploywatchError": "errors",
+    "ConfigError": "core.errors",
+    "DeploywatchError": "core.errors",
     "DriftReport": "drift",
-    "Finding": "findings",
+    "Finding": "core.findings",
     "GateResult": "checks",
-    "GitError": "errors",
-    "Glob": "paths",
-    "GlobError": "paths",
-    "GroupSkew": "skew",
+    "GitError": "core.errors",
+    "Glob": "core.paths",
+    "GlobError": "core.paths",
+    "GroupSkew": "drift.skew",
     "LoadedConfig": "config",
-    "Reading": "sources",
+    "Reading": "drift.sources",
     "RelevantCommit": "drift",
-    "Repo": "git",
+    "Repo": "drift.git",
     "ServiceDrift": "drift",
-    "ServicePaths": "paths",
+    "ServicePaths": "core.paths",
     "ServiceSpec": "drift",
-    "Source": "sources",
+    "Source": "drift.sources",
     "State": "drift",
-    "Status": "status",
-    "UsageError": "errors",
-    "Workspace": "workspace",
-    "compile_glob": "paths",
+    "Status": "core.status",
+    "UsageError": "core.errors",
+    "Workspace": "drift.workspace",
+    "compile_glob": "core.paths",
     "find_config": "config",
-    "find_skew": "skew",
-    "load_config": "config",
+    "find_skew": "drift.skew",
+    "load_config": "checks.validate",
     "measure_drift": "drift",
-    "open_workspace": "workspace",
-    "read_all": "sources",
+    "open_workspace": "drift.workspace",
+    "read_all": "drift.sources",
     "run_canary": "checks",
     "run_gate": "checks",
-    "worst": "status",
+    "worst": "core.status",
 }
 
 

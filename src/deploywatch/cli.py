@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from .errors import EXIT_UNKNOWN, DeploywatchError
+from .core.errors import EXIT_UNKNOWN, DeploywatchError
 
 if TYPE_CHECKING:
     from .notify.model import AlertMode
@@ -30,7 +30,7 @@ FORMATS = ("table", "json", "markdown")
 def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
-    from .durations import parse_instant
+    from .core.durations import parse_instant
 
     try:
         return parse_instant(value)
@@ -83,7 +83,7 @@ def cli(color: str) -> None:
 
     Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown or could not run.
     """
-    from .render import set_color
+    from .core.render import set_color
 
     set_color(color)
 
@@ -97,7 +97,7 @@ def cli(color: str) -> None:
 def drift(services: tuple[str, ...], max_commits: int | None, config_path: Path | None, output_format: str | None,
           now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """How far each service's deployed commit is behind the branch, and whether it matters."""
-    from .prefetch import Prefetch
+    from .drift.prefetch import Prefetch
 
     prefetch = Prefetch(config_path, services)  # starts git while the next import builds the config models
     from .commands import drift as command
@@ -475,7 +475,7 @@ def _crash() -> int:
     import tempfile
     import traceback
 
-    from .redact import mask
+    from .core.redact import mask
 
     fd, path = tempfile.mkstemp(prefix="deploywatch-crash-", suffix=".log")
     with os.fdopen(fd, "w") as handle:

@@ -22,10 +22,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from deploywatch.checkconfig import AnomalyConfig
 from deploywatch.checks.anomaly import score
 from deploywatch.cli import main
-from deploywatch.status import Status
+from deploywatch.config.checks import AnomalyConfig
+from deploywatch.core.status import Status
 from deploywatch.store import Store, default_store_url
 
 DAY = timedelta(days=1)

@@ -19,9 +19,9 @@ import sqlglot
 from sqlglot import exp
 
 import deploywatch
+from deploywatch import load_config
 from deploywatch.cli import main
-from deploywatch.config import load_config
-from deploywatch.errors import ConfigError
+from deploywatch.core.errors import ConfigError
 from testing.warehouse import ScratchWarehouse, Table, record_statements, write_checks_config
 
 GOLDEN = Path(__file__).parent / "golden"

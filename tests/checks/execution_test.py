@@ -22,7 +22,7 @@ from sqlglot import exp
 import deploywatch
 from deploywatch.checks.results import CanaryReport, CheckResult
 from deploywatch.cli import main
-from deploywatch.status import Status
+from deploywatch.core.status import Status
 from testing.postgres import database_for_test
 from testing.warehouse import ScratchWarehouse, Table, execute, record_statements, write_checks_config
 

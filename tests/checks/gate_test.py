@@ -18,7 +18,7 @@ import pytest
 
 import deploywatch
 from deploywatch.cli import main
-from deploywatch.errors import UsageError
+from deploywatch.core.errors import UsageError
 from deploywatch.store import Store, default_store_url
 
 RUN_DATE = date(2026, 11, 22)

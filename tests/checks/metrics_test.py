@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 import deploywatch
+from deploywatch import load_config
 from deploywatch.checks.results import NULL_GROUP, CanaryReport, CheckResult
-from deploywatch.config import load_config
-from deploywatch.errors import ConfigError
-from deploywatch.status import Status
+from deploywatch.core.errors import ConfigError
+from deploywatch.core.status import Status
 from testing.postgres import database_for_test
 from testing.warehouse import ScratchWarehouse, Table
 

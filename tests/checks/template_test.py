@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from deploywatch import load_config
 from deploywatch.checks.template import TEMPLATE_NAMES, TemplateError, render, template_variables
 from deploywatch.cli import main
-from deploywatch.config import load_config
-from deploywatch.errors import ConfigError
+from deploywatch.core.errors import ConfigError
 from deploywatch.store import Store, default_store_url
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # still the 22nd on the US west coast, already the 23rd in Asia

@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from deploywatch.checks.thresholds import Threshold, ThresholdError, parse_threshold
+from deploywatch import load_config
 from deploywatch.cli import main
-from deploywatch.config import load_config
-from deploywatch.errors import ConfigError
+from deploywatch.config.thresholds import Threshold, ThresholdError, parse_threshold
+from deploywatch.core.errors import ConfigError
 
 SHAPE = ("expected an operator (<, <=, >, >=, =, !=) and a number, a percentage or a duration, "
          "such as '< 80', '>= 99.5%' or '> 12h'")

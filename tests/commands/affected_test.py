@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deploywatch.cli import main
-from deploywatch.git import clean_env
+from deploywatch.drift.git import clean_env
 from testing.gitrepo import GitRepo, write_config
 
 CONFIG = """

@@ -141,7 +141,7 @@ def test_an_unknown_service_shows_values_not_empty_cells(demo: Path) -> None:
 
 
 def test_text_from_commits_cannot_change_the_structure() -> None:
-    from deploywatch.render import markdown_table, markdown_text
+    from deploywatch.core.render import markdown_table, markdown_text
 
     rows = [[markdown_text("a | b <!-- hidden"), markdown_text("*me*")], ["", "x"]]
     text = markdown_table(["Subject", "Author"], rows)

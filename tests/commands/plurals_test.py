@@ -47,7 +47,7 @@ def test_check_of_one_healthy_service(one_service: Path, capsys: pytest.CaptureF
 
 
 def test_no_hand_written_plurals_in_the_source() -> None:
-    """Plurals go through :func:`deploywatch.text.plural`; a conditional ``s`` beside it is how "1 files"
+    """Plurals go through :func:`deploywatch.core.text.plural`; a conditional ``s`` beside it is how "1 files"
     creeps back in."""
     pattern = re.compile(r"""['"]s['"] if |else ['"]s['"]|\{['"]{2} if [^}]*else ['"]s['"]\}""")
     found = [f"{path.relative_to(SRC)}:{n}" for path in sorted(SRC.rglob("*.py"))

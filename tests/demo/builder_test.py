@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from deploywatch import run_canary, run_gate
-from deploywatch.config import load_config
+from deploywatch import load_config, run_canary, run_gate
+from deploywatch.core.errors import UsageError
 from deploywatch.demo import MARKER, DemoService, DemoWorkspace, build_demo
 from deploywatch.demo.builder import HISTORY_DAYS
 from deploywatch.demo.warehouse import DEMO_CHECK_STATUSES, DEMO_GATE_DECISIONS
-from deploywatch.errors import UsageError
-from deploywatch.git import clean_env
+from deploywatch.drift.git import clean_env
 from deploywatch.store import Store
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from deploywatch import load_config
 from deploywatch.checks.runner import open_store
 from deploywatch.cli import main
-from deploywatch.config import load_config
+from deploywatch.core.status import Status
 from deploywatch.health import HealthItem, health_score, verdict_of
-from deploywatch.status import Status
 
 NOW = "2026-11-23T09:00:00Z"
 

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from deploywatch import load_config
 from deploywatch.checks.runner import open_store
 from deploywatch.cli import main
-from deploywatch.completion import PhaseStatus, phase_statuses, reconcile, record_completion
-from deploywatch.config import LoadedConfig, load_config
-from deploywatch.errors import UsageError
-from deploywatch.status import Status
+from deploywatch.config import LoadedConfig
+from deploywatch.core.errors import UsageError
+from deploywatch.core.status import Status
+from deploywatch.health.completion import PhaseStatus, phase_statuses, reconcile, record_completion
 from deploywatch.store import Store
 from testing.http import closed_port
 from testing.warehouse import ScratchWarehouse, Table, toml_value, write_checks_config

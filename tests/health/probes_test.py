@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from deploywatch.config import load_config
-from deploywatch.healthconfig import ProbeConfig
-from deploywatch.probes import ProbeResult, probe_configs, run_probes
-from deploywatch.procs import MAX_OUTPUT, run_shell
-from deploywatch.redact import register_secret
-from deploywatch.status import Status
+from deploywatch import load_config
+from deploywatch.config.health import ProbeConfig
+from deploywatch.core.procs import MAX_OUTPUT, run_shell
+from deploywatch.core.redact import register_secret
+from deploywatch.core.status import Status
+from deploywatch.health.probes import ProbeResult, probe_configs, run_probes
 from testing.http import Reply, closed_port, self_signed_context, serve
 
 JSON = {"Content-Type": "application/json"}

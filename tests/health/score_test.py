@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from deploywatch.core.status import Status
 from deploywatch.health import HealthItem, health_score, verdict_of
-from deploywatch.status import Status
 
 OK, WARN, CRIT, UNK = Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN
 

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from deploywatch.alertconfig import AlertmanagerSinkConfig
-from deploywatch.findings import fingerprint
+from deploywatch.config.alerts import AlertmanagerSinkConfig
+from deploywatch.core.findings import fingerprint
+from deploywatch.core.status import Status
 from deploywatch.notify.alertmanager import AlertmanagerSink, alertmanager_alerts, alerts_url, label_name
 from deploywatch.notify.base import Sink
 from deploywatch.notify.model import Delivery, Event, Message, Notification
-from deploywatch.status import Status
 from notify.samples import drift_details, freshness_details
 from testing.alertmanager_api import FakeAlertmanager, parse_rfc3339
 

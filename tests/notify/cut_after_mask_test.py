@@ -9,13 +9,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from deploywatch.alertconfig import AlertmanagerSinkConfig, GitHubSinkConfig, SlackSinkConfig
 from deploywatch.checks.warehouse import warehouse_error
+from deploywatch.config.alerts import AlertmanagerSinkConfig, GitHubSinkConfig, SlackSinkConfig
+from deploywatch.core.redact import register_secret
 from deploywatch.notify.alertmanager import AlertmanagerSink
 from deploywatch.notify.github import GitHubSink
 from deploywatch.notify.http import classify
 from deploywatch.notify.slack import SlackSink
-from deploywatch.redact import register_secret
 from notify.github_test import drift as github_drift
 from notify.github_test import message as github_message
 from notify.slack_test import drift, message
@@ -40,7 +40,7 @@ def straddling(cut: int, before: str = "x") -> str:
 
 
 def test_clip_masks_before_it_cuts() -> None:
-    from deploywatch.redact import clip
+    from deploywatch.core.redact import clip
 
     assert clip(straddling(50), 50) == "x" * 44 + "***" + " a…"
     assert PREFIX not in clip(straddling(50), 50)

@@ -30,9 +30,9 @@ import duckdb
 import pytest
 
 from deploywatch.cli import main
+from deploywatch.core.findings import fingerprint
 from deploywatch.demo import build_demo
-from deploywatch.findings import fingerprint
-from deploywatch.git import clean_env
+from deploywatch.drift.git import clean_env
 from deploywatch.notify.github import marker
 from deploywatch.store import Store
 from testing.alertmanager_api import FakeAlertmanager, parse_rfc3339

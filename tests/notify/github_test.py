@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from deploywatch.alertconfig import GitHubSinkConfig
-from deploywatch.findings import fingerprint
+from deploywatch.config.alerts import GitHubSinkConfig
+from deploywatch.core.findings import fingerprint
+from deploywatch.core.status import Status
 from deploywatch.notify.github import GitHubSink, marker
 from deploywatch.notify.model import Delivery, Event, Message, Notification
-from deploywatch.status import Status
 from notify.samples import drift_details
 from testing import github_api as fake
 from testing.github_api import DEFAULT_TOKEN, GitHubAPI

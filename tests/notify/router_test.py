@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from deploywatch.alertconfig import (
+from deploywatch.config.alerts import (
     AlertmanagerSinkConfig,
     AlertMatch,
     GitHubSinkConfig,
@@ -15,11 +15,11 @@ from deploywatch.alertconfig import (
     SlackSinkConfig,
     WebhookSinkConfig,
 )
-from deploywatch.findings import Finding
+from deploywatch.core.findings import Finding
+from deploywatch.core.status import Status
 from deploywatch.notify.matchers import parse_matcher
 from deploywatch.notify.model import Event, Notification
 from deploywatch.notify.router import route
-from deploywatch.status import Status
 from deploywatch.store.alerts import AlertStateRecord, SilenceRecord
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)

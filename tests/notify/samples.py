@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploywatch.status import Status
+from deploywatch.core.status import Status
 
 __all__ = ["COMMIT", "drift_details", "freshness_details"]
 

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from deploywatch.alertconfig import SlackSinkConfig
-from deploywatch.findings import fingerprint
+from deploywatch.config.alerts import SlackSinkConfig
+from deploywatch.core.findings import fingerprint
+from deploywatch.core.status import Status
 from deploywatch.notify.base import Sink
 from deploywatch.notify.model import Delivery, Event, Message, Notification
 from deploywatch.notify.slack import SlackSink, slack_payload
-from deploywatch.status import Status
 from notify.samples import drift_details
 from testing import slack_api
 from testing.http import closed_port

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from deploywatch.redact import mask
+from deploywatch.core.redact import mask
 from testing.gitrepo import GitRepo, write_deployed
 from testing.slack_api import FakeSlack
 from testing.webhook_api import FakeWebhook
@@ -130,13 +130,13 @@ def test_a_password_in_the_warehouse_url_reaches_no_output_store_or_alert(
     ("postgresql://admin@db.internal/db?sslmode=require", set()),
 ], ids=["userinfo-and-query", "other-credential-params", "dsn-quoted", "dsn-plain", "none"])
 def test_every_url_credential_form_is_found(url: str, secrets: set[str]) -> None:
-    from deploywatch.redact import url_secrets
+    from deploywatch.core.redact import url_secrets
 
     assert set(url_secrets(url)) == secrets
 
 
 def test_a_config_registers_its_warehouse_and_store_credentials(tmp_path: Path) -> None:
-    from deploywatch.config import load_config
+    from deploywatch import load_config
 
     config = tmp_path / "deploywatch.toml"
     config.write_text('[warehouse]\nurl = "postgresql://u@h/db?password=whPASSmarker81"\n\n'
@@ -149,8 +149,8 @@ def test_a_config_registers_its_warehouse_and_store_credentials(tmp_path: Path) 
 
 
 def test_a_finding_is_masked_when_it_is_made_so_nothing_downstream_sees_the_secret() -> None:
-    from deploywatch.findings import Finding
-    from deploywatch.status import Status
+    from deploywatch.core.findings import Finding
+    from deploywatch.core.status import Status
     from deploywatch.store.records import finding_records
 
     finding = Finding("check", "orders.rows", Status.UNKNOWN,
@@ -177,7 +177,7 @@ def test_a_runs_details_are_masked_before_the_store_sees_them() -> None:
 
 
 def test_every_configured_url_registers_its_credentials(tmp_path: Path) -> None:
-    from deploywatch.config import load_config
+    from deploywatch import load_config
 
     config = tmp_path / "deploywatch.toml"
     config.write_text(

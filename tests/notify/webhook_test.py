@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from deploywatch.alertconfig import WebhookSinkConfig
-from deploywatch.config import load_config
-from deploywatch.errors import ConfigError
-from deploywatch.findings import fingerprint
+from deploywatch import load_config
+from deploywatch.config.alerts import WebhookSinkConfig
+from deploywatch.core.errors import ConfigError
+from deploywatch.core.findings import fingerprint
+from deploywatch.core.status import Status
 from deploywatch.notify.base import Sink
 from deploywatch.notify.model import Delivery, Event, Message, Notification
 from deploywatch.notify.webhook import SCHEMA, WebhookSink, json_safe, webhook_body
-from deploywatch.status import Status
 from notify.samples import drift_details, freshness_details
 from testing.http import closed_port
 from testing.webhook_api import FakeWebhook

@@ -30,7 +30,7 @@ from packaging.requirements import Requirement
 
 from deploywatch import __version__
 from deploywatch.commands.schedule_sources import install_requirement, without_credentials
-from deploywatch.git import clean_env
+from deploywatch.drift.git import clean_env
 from testing.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deploywatch.jobs import JobResult
-from deploywatch.scheduler import (
+from deploywatch.core.status import Status
+from deploywatch.daemon.jobs import JobResult
+from deploywatch.daemon.scheduler import (
     Heartbeat,
     JobBusy,
     Scheduler,
@@ -31,7 +32,6 @@ from deploywatch.scheduler import (
     next_after,
     one_line,
 )
-from deploywatch.status import Status
 from deploywatch.store import Store
 from deploywatch.store.jobs import JobRunRecord
 from testing.webhook_api import FakeWebhook

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from deploywatch.config import DeployedConfig, LoadedConfig
-from deploywatch.redact import register_secret
-from deploywatch.sources import CommandSource, Reading, source_for
+from deploywatch.core.redact import register_secret
+from deploywatch.drift.sources import CommandSource, Reading, source_for
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 

@@ -7,8 +7,8 @@ import time
 import uuid
 from pathlib import Path
 
-from deploywatch.redact import register_secret
-from deploywatch.sources import CommandSource, FileSource, Reading, Source, read_all
+from deploywatch.core.redact import register_secret
+from deploywatch.drift.sources import CommandSource, FileSource, Reading, Source, read_all
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 

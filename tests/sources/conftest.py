@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from deploywatch.config import LoadedConfig, load_config
+from deploywatch import load_config
+from deploywatch.config import LoadedConfig
 from testing.gitrepo import write_config
 
 _MINIMAL = """\

@@ -11,8 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from deploywatch.cli import main
-from deploywatch.durations import format_timestamp
-from deploywatch.git import clean_env
+from deploywatch.core.durations import format_timestamp
+from deploywatch.drift.git import clean_env
 from testing.gitrepo import BASE_TIME, GitRepo, write_config
 
 NOW = format_timestamp(BASE_TIME + 3600)

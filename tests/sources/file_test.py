@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploywatch.config import DeployedConfig, LoadedConfig
-from deploywatch.sources import FileSource, Reading, source_for
+from deploywatch.drift.sources import FileSource, Reading, source_for
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from deploywatch.config import DeployedConfig, LoadedConfig
-from deploywatch.sources import CommandSource, Reading, source_for
+from deploywatch.drift.sources import CommandSource, Reading, source_for
 from testing.stand_ins import StandIns
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"

@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from deploywatch.config import DeployedConfig, LoadedConfig
-from deploywatch.redact import register_secret
-from deploywatch.sources import Reading, UrlSource, source_for
+from deploywatch.core.redact import register_secret
+from deploywatch.drift.sources import Reading, UrlSource, source_for
 from testing.http import Reply, closed_port, self_signed_context, serve
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
-from deploywatch.errors import DeploywatchError
+from deploywatch.core.errors import DeploywatchError
 from deploywatch.store import FindingRecord, MetricRecord, RunRecord, Store
 from deploywatch.store.lite import SCHEMA_VERSION, LiteStore
 from deploywatch.store.migrations import LATEST_VERSION

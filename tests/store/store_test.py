@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
-from deploywatch.errors import DeploywatchError
+from deploywatch.core.errors import DeploywatchError
 from deploywatch.store import (
     FindingRecord,
     MetricRecord,

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from deploywatch.git import clean_env
+from deploywatch.drift.git import clean_env
 
 BASE_TIME = 1_790_000_000  # 2026-09-21T14:13:20Z
 

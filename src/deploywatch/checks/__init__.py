@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_attributes
+from ..core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
@@ -31,9 +31,10 @@ def run_canary(*, config: LoadedConfig | Path | str | None = None, phases: tuple
                record: bool = True) -> CanaryReport:
     """Run the selected checks (all by default) in-process and return their results; stored unless ``record`` is
     false."""
-    from ..config import COMMAND_SECTIONS, LoadedConfig, load_config
+    from ..config import COMMAND_SECTIONS, LoadedConfig
     from .runner import run_checks
     from .selection import select_checks
+    from .validate import load_config
 
     loaded = config if isinstance(config, LoadedConfig) else load_config(config, sections=COMMAND_SECTIONS)
     selected = select_checks(loaded.config.checks, phases=phases, patterns=checks)

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..status import Status
-from ..text import plural
+from ..core.status import Status
+from ..core.text import plural
 
 __all__ = ["AnomalyResult", "AnomalySettings", "score"]
 

@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from ..checkconfig import CheckConfig
+from ..config.checks import CheckConfig
 from .metrics import CompiledMetric, MetricError, compile_metric, compile_sql_metric
 from .plan import CheckSpec, Plan, PlannedCheck, Scan
 from .template import render

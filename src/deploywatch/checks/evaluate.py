@@ -8,12 +8,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..redact import clip
-from ..status import Status, worst
+from ..config.thresholds import Unit, parse_threshold
+from ..core.redact import clip
+from ..core.status import Status, worst
 from .anomaly import AnomalyResult, score
 from .plan import PlannedCheck
 from .results import NULL_GROUP, CheckResult, format_value, group_label
-from .thresholds import Unit, parse_threshold
 from .warehouse import GroupKey, ScanOutcome
 
 __all__ = ["History", "evaluate"]

@@ -10,15 +10,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
-from ..findings import Finding
-from ..status import Status
-from ..text import plural
+from ..core.errors import UsageError
+from ..core.findings import Finding
+from ..core.status import Status
+from ..core.text import plural
 from .results import CanaryReport, CheckResult
 
 if TYPE_CHECKING:
-    from ..checkconfig import CheckConfig
     from ..config import LoadedConfig
+    from ..config.checks import CheckConfig
     from ..notify.model import AlertMode
     from .plan import Plan
     from .runner import RunTarget
@@ -108,10 +108,11 @@ def run_gate(name: str, *, date: date | str | None = None, config: LoadedConfig 
              now: datetime | None = None, record: bool = True, alert_mode: AlertMode | None = None) -> GateResult:
     """Run gate ``name`` in-process (``config``: a loaded config, a path, or None to find deploywatch.toml).
 
-    Raises :class:`~deploywatch.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
+    Raises :class:`~deploywatch.core.errors.DeploywatchError` when it cannot run (bad config, unknown gate).
     """
-    from ..config import COMMAND_SECTIONS, LoadedConfig, load_config
+    from ..config import COMMAND_SECTIONS, LoadedConfig
     from .runner import RunTarget, compile_checks
+    from .validate import load_config
 
     loaded = config if isinstance(config, LoadedConfig) else load_config(config, sections=COMMAND_SECTIONS)
     checks, min_score = gate_checks(loaded, name)

@@ -16,8 +16,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from ..text import plural
-from .thresholds import Unit
+from ..config.thresholds import Unit
+from ..core.text import plural
 
 if TYPE_CHECKING:
     from collections.abc import Callable

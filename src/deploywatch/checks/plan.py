@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..checkconfig import AnomalyConfig, CheckConfig
+    from ..config.checks import AnomalyConfig, CheckConfig
 
 __all__ = ["AnomalySpec", "CheckSpec", "Plan", "PlannedCheck", "Scan"]
 
 
 @dataclass(frozen=True)
 class AnomalySpec:
-    """``checks[].anomaly`` as plain data (see :class:`~deploywatch.checkconfig.AnomalyConfig`)."""
+    """``checks[].anomaly`` as plain data (see :class:`~deploywatch.config.checks.AnomalyConfig`)."""
 
     sensitivity: float = 3.0
     min_history: int = 7

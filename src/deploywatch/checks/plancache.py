@@ -32,16 +32,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..configfile import find_config, read_config_text, variable_references
-from ..errors import DeploywatchError
-from ..redact import mask, register_secret
+from ..config.file import find_config, read_config_text, variable_references
+from ..core.errors import DeploywatchError
+from ..core.redact import mask, register_secret
 from .plan import AnomalySpec, CheckSpec, Plan, PlannedCheck, Scan
 from .runner import RunTarget, WarehouseSpec
 from .template import template_names, template_variables
 
 if TYPE_CHECKING:
-    from ..checkconfig import CheckConfig
     from ..config import LoadedConfig
+    from ..config.checks import CheckConfig
 
 __all__ = ["CACHE_DIR", "ENV_SWITCH", "Entry", "Kept", "Selector", "cache_dir", "compile_selected", "enabled",
            "entry_for", "lookup", "plan_for", "save"]
@@ -190,8 +190,9 @@ def compile_selected(config_path: Path | None, select: Selector, *, now: datetim
                      run_date: date | None) -> tuple[LoadedConfig, Plan, date, dict[str, Any]]:
     """Load the config, pick the checks with ``select`` and compile them: the loaded config, the plan, its
     run date and what ``select`` keeps beside it."""
-    from ..config import COMMAND_SECTIONS, load_config
+    from ..config import COMMAND_SECTIONS
     from .runner import compile_checks
+    from .validate import load_config
 
     loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     checks, extra = select(loaded)

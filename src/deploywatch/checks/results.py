@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ..findings import Finding
-from ..redact import mask
-from ..status import Status
-from ..units import format_value
+from ..core.findings import Finding
+from ..core.redact import mask
+from ..core.status import Status
+from ..core.units import format_value
 from .anomaly import AnomalyResult
 from .plan import Plan
 
@@ -111,7 +111,7 @@ class CanaryReport:
     @property
     def status(self) -> Status:
         """The worst status of any result (unknown when there are none)."""
-        from ..status import worst
+        from ..core.status import worst
 
         return worst(r.status for r in self.results)
 

@@ -14,18 +14,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..configfile import DEFAULT_MEMORY_LIMIT
-from ..errors import ConfigError
+from ..config.file import DEFAULT_MEMORY_LIMIT
+from ..core.errors import ConfigError
 from .evaluate import History, evaluate
 from .plan import Plan
 from .results import CanaryReport, group_label
 from .warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from ..alertconfig import AlertsConfig
-    from ..checkconfig import CheckConfig, WarehouseConfig
     from ..config import LoadedConfig
-    from ..findings import Finding
+    from ..config.alerts import AlertsConfig
+    from ..config.checks import CheckConfig, WarehouseConfig
+    from ..core.findings import Finding
     from ..notify.model import AlertMode
     from ..store import Store
     from ..store.lite import LiteStore

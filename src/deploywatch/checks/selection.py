@@ -6,10 +6,10 @@ import fnmatch
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 
 if TYPE_CHECKING:
-    from ..checkconfig import CheckConfig
+    from ..config.checks import CheckConfig
 
 __all__ = ["matches", "select_checks"]
 

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..durations import format_timestamp
+from ..core.durations import format_timestamp
 
 __all__ = ["TEMPLATE_NAMES", "TemplateError", "render", "template_names", "template_variables"]
 

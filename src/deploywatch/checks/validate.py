@@ -1,29 +1,38 @@
 """Config checks that need SQL: metrics compile, ``where``, ``group_by`` and tables parse, names are unique, gates
 match.
 
-Runs once at load time (only for configs with checks), so a typo in a metric is a config error
-naming ``checks[3].metric`` and its line, not an ``unknown`` at 3 a.m.
+:func:`load_config` is :func:`deploywatch.config.load_config` followed by these checks (only for configs with
+checks), so a typo in a metric is a config error naming ``checks[3].metric`` and its line, not an ``unknown`` at
+3 a.m. The config package cannot run them itself: it sits below the checks domain and imports none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..configfile import find_line, key_path
-from ..errors import ConfigError
-from .compiler import compile_check_metric, parse_group, parse_table, parse_where
+from ..config.file import find_line, key_path
+from ..config.thresholds import ThresholdError, parse_threshold
+from ..core.errors import ConfigError
 from .dialects import DialectError, dialect_for_url, known_dialect
-from .metrics import MetricError
-from .selection import matches
-from .template import TemplateError, render, template_variables
-from .thresholds import ThresholdError, parse_threshold
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config import Config, LoadedConfig
 
-__all__ = ["dialects_of", "validate_checks"]
+__all__ = ["dialects_of", "load_config", "validate_checks"]
+
+
+def load_config(path: Path | str | None = None, *, environ: dict[str, str] | None = None,
+                sections: Collection[str] | None = None) -> LoadedConfig:
+    """Load the config (:func:`deploywatch.config.load_config`, same arguments) and check its data checks and
+    gates against the SQL compiler: the full validation every command and the public API use."""
+    from ..config import load_config as load
+
+    loaded = load(path, environ=environ, sections=sections)
+    validate_checks(loaded)
+    return loaded
 
 
 def dialects_of(config: Config) -> tuple[str, str]:
@@ -34,8 +43,18 @@ def dialects_of(config: Config) -> tuple[str, str]:
     return dialect, read
 
 
-def validate_checks(config: Config, file: str, text: str, prefix: Sequence[str]) -> None:
+def validate_checks(loaded: LoadedConfig) -> None:
     """Raise :class:`ConfigError` naming the key of the first check or gate that cannot work."""
+    config = loaded.config
+    if not (config.checks or config.gates):
+        return
+    # Imported here: sqlglot is only needed, and only paid for, when there are checks.
+    from .compiler import compile_check_metric, parse_group, parse_table, parse_where
+    from .metrics import MetricError
+    from .selection import matches
+    from .template import TemplateError, render, template_variables
+
+    file, text, prefix = loaded.shown or str(loaded.path), loaded.text or "", loaded.prefix
 
     def fail(loc: tuple[str | int, ...], message: str) -> ConfigError:
         full = (*prefix, *loc)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote
 
-from ..configfile import DEFAULT_MEMORY_LIMIT
-from ..errors import ConfigError
-from ..redact import clip, mask, register_secret, register_url_secrets
-from ..text import plural
+from ..config.file import DEFAULT_MEMORY_LIMIT
+from ..core.errors import ConfigError
+from ..core.redact import clip, mask, register_secret, register_url_secrets
+from ..core.text import plural
 from .dialects import backend
 from .plan import Scan
 

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import GitError, UsageError
-from ..git import Repo
-from ..paths import ServicePaths
-from ..render import console, emit_json, emit_text, markdown_table, table
-from ..text import plural
-from ..workspace import open_workspace
+from ..core.errors import GitError, UsageError
+from ..core.paths import ServicePaths
+from ..core.render import console, emit_json, emit_text, markdown_table, table
+from ..core.text import plural
+from ..drift.git import Repo
+from ..drift.workspace import open_workspace
 
 __all__ = ["AffectedService", "match_services", "run"]
 

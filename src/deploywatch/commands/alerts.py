@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..alertconfig import AlertsConfig, SinkConfig
-from ..config import COMMAND_SECTIONS, LoadedConfig, load_config
-from ..durations import format_age, format_timestamp
-from ..errors import UsageError
-from ..redact import mask
-from ..render import console, emit_json, styled, table
-from ..status import Status
+from ..checks.validate import load_config
+from ..config import COMMAND_SECTIONS, LoadedConfig
+from ..config.alerts import AlertsConfig, SinkConfig
+from ..core.durations import format_age, format_timestamp
+from ..core.errors import UsageError
+from ..core.redact import mask
+from ..core.render import console, emit_json, styled, table
+from ..core.status import Status
 
 if TYPE_CHECKING:
     from ..store.records import RunRecord

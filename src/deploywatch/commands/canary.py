@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
-from ..render import (
+from ..core.render import (
     console,
     emit_json,
     emit_report,
@@ -21,12 +21,12 @@ from ..render import (
     styled,
     table,
 )
-from ..status import Status
-from ..text import plural
+from ..core.status import Status
+from ..core.text import plural
 
 if TYPE_CHECKING:
-    from ..checkconfig import CheckConfig
     from ..config import LoadedConfig
+    from ..config.checks import CheckConfig
     from ..notify.model import AlertMode
 
 __all__ = ["explain_json", "render_explain", "render_markdown", "render_table", "run"]

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import COMMAND_SECTIONS, load_config
+from ..checks.validate import load_config
+from ..config import COMMAND_SECTIONS
+from ..core.render import console, emit_report, markdown_table, status_style, styled
+from ..core.status import Status
 from ..health import HealthReport, run_health
-from ..render import console, emit_report, markdown_table, status_style, styled
-from ..status import Status
 
 if TYPE_CHECKING:
     from ..notify.model import AlertMode

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from ..config import COMMAND_SECTIONS, load_config
-from ..render import emit_json, emit_text
+from ..checks.validate import load_config
+from ..config import COMMAND_SECTIONS
+from ..core.render import emit_json, emit_text
 
 __all__ = ["COMPLETE_SCHEMA", "run"]
 
@@ -18,7 +19,7 @@ def run(phase: str, processor: str, *, config_path: Path | None, run_date: date 
     """Record the report (running ``on_complete`` when it completes the phase); exit 0, or 3 when the phase or
     processor is unknown."""
     from ..checks.runner import open_store
-    from ..completion import default_run_date, record_completion
+    from ..health.completion import default_run_date, record_completion
 
     loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     day = run_date or default_run_date(loaded, now)

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import EffectiveThresholds, LoadedConfig
-from ..durations import format_duration
-from ..redact import mask
-from ..render import console, emit_json, styled
-from ..sources import source_for
-from ..text import plural
-from ..workspace import Workspace, workspace_for
+from ..core.durations import format_duration
+from ..core.redact import mask
+from ..core.render import console, emit_json, styled
+from ..core.text import plural
+from ..drift.sources import source_for
+from ..drift.workspace import Workspace, workspace_for
 
 __all__ = ["ServiceExplanation", "run"]
 
@@ -43,7 +43,7 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
     """Validate (errors exit 3) and explain; exit 1 when a glob matches no file at the branch tip.
 
     Check templates are rendered for ``run_date`` (default: ``now``'s date in the warehouse time zone)."""
-    from ..config import load_config
+    from ..checks.validate import load_config
 
     loaded = load_config(config_path)
     services: list[ServiceExplanation] = []
@@ -122,7 +122,7 @@ def _explain_services(workspace: Workspace, tip: str) -> tuple[list[ServiceExpla
 
 def _explain_daemon(loaded: LoadedConfig) -> dict[str, Any]:
     """Phases, probes, the schedule and the server, as ``check`` and ``serve`` will use them (no secrets)."""
-    from ..probes import probe_configs
+    from ..health.probes import probe_configs
 
     config = loaded.config
     phases = {name: {"processors": list(phase.processors),

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..core.durations import format_timestamp
+from ..core.errors import UsageError
+from ..core.redact import mask
+from ..core.render import console, emit_json, emit_text, markdown_table, short, styled, table
 from ..drift import resolve_readings
-from ..durations import format_timestamp
-from ..errors import UsageError
-from ..git import Repo
-from ..redact import mask
-from ..render import console, emit_json, emit_text, markdown_table, short, styled, table
-from ..workspace import Workspace, open_workspace
+from ..drift.git import Repo
+from ..drift.workspace import Workspace, open_workspace
 
 __all__ = ["ContainsResult", "run"]
 

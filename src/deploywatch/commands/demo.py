@@ -8,9 +8,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from ..core.errors import UsageError
+from ..core.render import console
 from ..demo.builder import HISTORY_DAYS
-from ..errors import UsageError
-from ..render import console
 from . import canary as canary_command
 from . import check as check_command
 from . import drift as drift_command
@@ -20,7 +20,7 @@ __all__ = ["run"]
 
 def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_webhook: str | None = None) -> int:
     """Build (or rebuild) the demo in ``directory`` and print its drift table; exit 0 when built."""
-    from ..configtypes import http_url
+    from ..config.types import http_url
     from ..demo import build_demo
 
     for option, url in (("--webhook", webhook), ("--slack-webhook", slack_webhook)):

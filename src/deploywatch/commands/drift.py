@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceDrift, record_drift
-from ..durations import format_age
-from ..notify.model import AlertMode
-from ..redact import mask
-from ..render import (
+from ..core.durations import format_age
+from ..core.redact import mask
+from ..core.render import (
     console,
     emit_report,
     markdown_table,
@@ -25,13 +23,15 @@ from ..render import (
     styled,
     table,
 )
-from ..skew import find_skew
-from ..text import plural
-from ..workspace import open_workspace
+from ..core.text import plural
+from ..drift import DEFAULT_MAX_COMMITS, DriftReport, ServiceDrift, record_drift
+from ..drift.skew import find_skew
+from ..drift.workspace import open_workspace
+from ..notify.model import AlertMode
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
-    from ..prefetch import Prefetch
+    from ..drift.prefetch import Prefetch
     from ..store import Store
 from .skew import describe as describe_skew
 
@@ -88,7 +88,7 @@ def store_in_use(loaded: LoadedConfig) -> bool:
 def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
     from ..checks.runner import open_store, store_url
     from ..checks.warehouse import import_driver
-    from ..lazy import import_now
+    from ..core.lazy import import_now
 
     # Imported here, not first in the thread while this one imports what the sources need (httpx):
     # concurrent first imports of the packages both use fail (see import_now). git runs meanwhile.

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.gate import FAIL, PROCEED, GateResult
 from ..checks.results import group_label
-from ..render import console, emit_report, markdown_table, status_style, styled, table
+from ..core.render import console, emit_report, markdown_table, status_style, styled, table
 
 if TYPE_CHECKING:
-    from ..checkconfig import CheckConfig
     from ..config import LoadedConfig
+    from ..config.checks import CheckConfig
     from ..notify.model import AlertMode
 
 __all__ = ["run"]

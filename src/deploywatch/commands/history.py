@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..config import COMMAND_SECTIONS, load_config
-from ..durations import format_timestamp
-from ..errors import UsageError
-from ..render import console, emit_json, emit_text, markdown_table, table
+from ..checks.validate import load_config
+from ..config import COMMAND_SECTIONS
+from ..core.durations import format_timestamp
+from ..core.errors import UsageError
+from ..core.render import console, emit_json, emit_text, markdown_table, table
 
 __all__ = ["HISTORY_SCHEMA", "run"]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from ..completion import PhaseStatus
-from ..config import COMMAND_SECTIONS, load_config
-from ..durations import format_age
-from ..errors import UsageError
-from ..render import console, emit_json, emit_text, markdown_table, status_style, styled, table
-from ..status import worst
+from ..checks.validate import load_config
+from ..config import COMMAND_SECTIONS
+from ..core.durations import format_age
+from ..core.errors import UsageError
+from ..core.render import console, emit_json, emit_text, markdown_table, status_style, styled, table
+from ..core.status import worst
+from ..health.completion import PhaseStatus
 
 __all__ = ["PHASES_SCHEMA", "run"]
 
@@ -22,7 +23,7 @@ def run(*, config_path: Path | None, run_date: date | None, output_format: str |
     """Print every phase's completion for ``run_date`` (today in the warehouse time zone by default), reconciled
     with its data's freshness; the exit code is the worst status's."""
     from ..checks.runner import open_store
-    from ..completion import default_run_date, phase_statuses
+    from ..health.completion import default_run_date, phase_statuses
 
     loaded = load_config(config_path, sections=COMMAND_SECTIONS)
     if not loaded.config.phases:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import LoadedConfig, load_config
-from ..errors import ConfigError, UsageError
+from ..checks.validate import load_config
+from ..config import LoadedConfig
+from ..core.errors import ConfigError, UsageError
 from .schedule_cron import expand, github_cron, nonstandard, on_calendar
 from .schedule_sources import (
     IMAGE_USER,

@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import LoadedConfig
-from ..errors import GitError, UsageError
-from ..git import Repo
+from ..core.errors import GitError, UsageError
+from ..drift.git import Repo
 
 __all__ = ["IMAGE_USER", "REPO_DIR", "WORKSPACE", "build_hint", "clone_branch", "clone_url", "config_in_repo",
            "container_gaps", "default_image", "install_requirement", "without_credentials"]
@@ -28,7 +28,7 @@ IMAGE_USER = 10001  # the image's USER (uid and gid); the pod's fsGroup makes th
 
 def default_image() -> str:
     """The tag ``docker build -t`` is told to give the image (``deploywatch:VERSION``)."""
-    from .. import __version__
+    from ..core.version import __version__
 
     return f"deploywatch:{__version__}"
 

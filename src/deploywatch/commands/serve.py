@@ -25,13 +25,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, DeploywatchError, UsageError
-from ..redact import mask
+from ..core.errors import ConfigError, DeploywatchError, UsageError
+from ..core.redact import mask
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
-    from ..healthconfig import ServerConfig
-    from ..scheduler import Scheduler
+    from ..config.schedule import ServerConfig
+    from ..daemon.scheduler import Scheduler
     from ..web import DaemonMetrics
 
 __all__ = ["run"]
@@ -43,9 +43,9 @@ STARTUP_SECONDS = 15.0
 def run(*, config_path: Path | None, listen: str | None, once: bool, grace: float) -> int:
     """Run the daemon until a signal (or, with ``once``, what is due); return the exit code."""
     from ..checks.runner import open_store
-    from ..config import load_config
-    from ..jobs import prepare_jobs
-    from ..scheduler import Scheduler, exit_code_of
+    from ..checks.validate import load_config
+    from ..daemon.jobs import prepare_jobs
+    from ..daemon.scheduler import Scheduler, exit_code_of
     from ..web import DaemonMetrics
 
     loaded = load_config(config_path)
@@ -105,7 +105,7 @@ def run(*, config_path: Path | None, listen: str | None, once: bool, grace: floa
 def _server_config(loaded: LoadedConfig, listen: str | None) -> ServerConfig:
     from pydantic import ValidationError
 
-    from ..healthconfig import ServerConfig
+    from ..config.schedule import ServerConfig
 
     server = loaded.config.server
     if listen is None:

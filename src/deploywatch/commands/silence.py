@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import COMMAND_SECTIONS, load_config
-from ..durations import format_age, format_timestamp, parse_duration
-from ..errors import UsageError
-from ..render import console, emit_json, styled, table
+from ..checks.validate import load_config
+from ..config import COMMAND_SECTIONS
+from ..core.durations import format_age, format_timestamp, parse_duration
+from ..core.errors import UsageError
+from ..core.render import console, emit_json, styled, table
 
 if TYPE_CHECKING:
     from ..store.alerts import SilenceRecord

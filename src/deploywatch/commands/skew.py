@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ..durations import format_timestamp
-from ..errors import UsageError
-from ..render import console, emit_json, emit_text, markdown_text, short, status_style, styled
-from ..skew import GroupSkew, find_skew
-from ..status import Status, worst
-from ..text import plural
-from ..workspace import open_workspace
+from ..core.durations import format_timestamp
+from ..core.errors import UsageError
+from ..core.render import console, emit_json, emit_text, markdown_text, short, status_style, styled
+from ..core.status import Status, worst
+from ..core.text import plural
+from ..drift.skew import GroupSkew, find_skew
+from ..drift.workspace import open_workspace
 
 __all__ = ["describe", "run"]
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from ..errors import UsageError
-from ..git import Repo
-from ..paths import ServicePaths, compile_glob
+from ..core.errors import UsageError
+from ..core.paths import ServicePaths, compile_glob
+from ..drift.git import Repo
 from .fastimport import parse_marks, render
 from .history import History
 from .pipeline import PHASES_TOML, PROBE_SCRIPT, record_completions
@@ -87,7 +87,7 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
                slack_webhook: str | None = None) -> DemoWorkspace:
     """Build the demo workspace in ``directory`` (created if missing; a previous demo is rebuilt).
 
-    Raises :class:`~deploywatch.errors.UsageError` when ``directory`` holds anything but a demo.
+    Raises :class:`~deploywatch.core.errors.UsageError` when ``directory`` holds anything but a demo.
     Commit times are relative to ``now`` (default: the current time, UTC). ``webhook`` and ``slack_webhook``
     add alert sinks (a generic JSON webhook, a Slack incoming webhook) that the demo's runs notify.
     """
@@ -144,7 +144,7 @@ def _replay_history(config_path: Path, moment: dt.datetime) -> None:
     """Run the canaries for each earlier run date, oldest first, as a scheduler would have: the store then
     holds the history that anomaly detection compares today's values with."""
     from ..checks.runner import run_checks
-    from ..config import load_config
+    from ..checks.validate import load_config
 
     loaded = load_config(config_path)
     for days_ago in range(HISTORY_DAYS, 0, -1):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from random import Random
 
-from ..paths import ServicePaths
+from ..core.paths import ServicePaths
 from .content import Person
 
 __all__ = ["Change", "History", "Line", "PlannedCommit", "PlannedTag"]

@@ -65,8 +65,8 @@ RECORDED = (("phase2", "bdl_games"), ("phase2", "bdl_player_boxscores"), ("phase
 def record_completions(config_path: Path, moment: dt.datetime) -> None:
     """Report the demo's completions for today, as its processors would have (phase 2's on_complete fires)."""
     from ..checks.runner import open_store
-    from ..completion import record_completion
-    from ..config import load_config
+    from ..checks.validate import load_config
+    from ..health.completion import record_completion
 
     loaded = load_config(config_path)
     with open_store(loaded) as store:

@@ -27,11 +27,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..alertconfig import AlertmanagerSinkConfig, SinkConfig, host_of
-from ..durations import format_age
-from ..redact import clip
-from ..status import Status
-from ..text import cut, printable
+from ..config.alerts import AlertmanagerSinkConfig, SinkConfig, host_of
+from ..core.durations import format_age
+from ..core.redact import clip
+from ..core.status import Status
+from ..core.text import cut, printable
 from . import http
 from .model import Delivery, Event, Message, Notification, iso_utc
 from .slack import detail_lines

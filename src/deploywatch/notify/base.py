@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from ..alertconfig import SinkConfig
+from ..config.alerts import SinkConfig
 from .model import Delivery, Message
 
 if TYPE_CHECKING:

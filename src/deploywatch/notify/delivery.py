@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..alertconfig import (
+from ..config.alerts import (
     AlertmanagerSinkConfig,
     AlertsConfig,
     GitHubSinkConfig,
@@ -30,9 +30,9 @@ from ..alertconfig import (
     SlackSinkConfig,
     WebhookSinkConfig,
 )
-from ..faults import crash_point
-from ..redact import clip, mask
-from ..text import plural
+from ..core.faults import crash_point
+from ..core.redact import clip, mask
+from ..core.text import plural
 from .model import Delivery, Message, Notification
 
 if TYPE_CHECKING:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..alertconfig import AlertmanagerSinkConfig, AlertsConfig, GitHubSinkConfig, SinkConfig, SlackSinkConfig
-from ..faults import crash_point
-from ..findings import Finding
-from ..redact import mask
+from ..config.alerts import AlertmanagerSinkConfig, AlertsConfig, GitHubSinkConfig, SinkConfig, SlackSinkConfig
+from ..core.faults import crash_point
+from ..core.findings import Finding
+from ..core.redact import mask
+from ..core.text import json_text, printable
 from ..store.records import MetricRecord, RunRecord, finding_records
-from ..text import json_text, printable
 from .model import AlertMode
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ create would open a second issue. A second hidden line names the message that la
 retry after a lost response recognises its own work instead of commenting twice.
 
 Everything taken from a finding is shown as text: Markdown and HTML are escaped, ``@`` mentions are broken
-so that an update pings nobody, and secrets (the token, and whatever :func:`~deploywatch.redact.mask`
+so that an update pings nobody, and secrets (the token, and whatever :func:`~deploywatch.core.redact.mask`
 recognises) are replaced by ``***``.
 """
 
@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..alertconfig import GitHubSinkConfig, SinkConfig
-from ..durations import format_age, format_timestamp
-from ..redact import clip, mask
-from ..status import Status
-from ..text import cut, printable
-from ..units import format_number, format_value
+from ..config.alerts import GitHubSinkConfig, SinkConfig
+from ..core.durations import format_age, format_timestamp
+from ..core.redact import clip, mask
+from ..core.status import Status
+from ..core.text import cut, printable
+from ..core.units import format_number, format_value
 from .http import SendFailed, parse_retry_after, request, scrub
 from .model import Delivery, Event, Message, Notification
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..redact import clip, mask
+from ..core.redact import clip, mask
 from .model import Delivery
 
 __all__ = ["SendFailed", "classify", "new_client", "parse_retry_after", "post_json", "rate_key", "request", "scrub",
@@ -38,7 +38,7 @@ class SendFailed(Exception):
 def new_client() -> httpx.Client:
     """A client for one delivery pass: TLS verified, no redirects (a redirect would carry the body and
     headers elsewhere); proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``) are honoured."""
-    from .. import __version__
+    from ..core.version import __version__
 
     return httpx.Client(verify=True, follow_redirects=False, trust_env=True,
                         headers={"User-Agent": f"{USER_AGENT}/{__version__}"})

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..errors import DeploywatchError
+from ..core.errors import DeploywatchError
 
 __all__ = ["Matcher", "finding_labels", "matches_all", "parse_matcher"]
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from ..status import Status
+from ..core.status import Status
 
 __all__ = ["AlertMode", "Delivery", "Event", "Message", "Notification", "iso_utc"]
 

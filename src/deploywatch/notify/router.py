@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from ..alertconfig import AlertmanagerSinkConfig, AlertMatch, GitHubSinkConfig, SinkConfig
-from ..findings import Finding
-from ..status import Status
+from ..config.alerts import AlertmanagerSinkConfig, AlertMatch, GitHubSinkConfig, SinkConfig
+from ..core.findings import Finding
+from ..core.status import Status
 from ..store.alerts import AlertStateRecord, OutboxRecord, SilenceRecord
 from .matchers import Matcher, finding_labels, matcher_from_json, matches_all
 from .model import Event, Notification

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 
-from ..alertconfig import SinkConfig, SlackSinkConfig
-from ..durations import format_age
-from ..redact import clip, mask
-from ..render import short
-from ..status import Status
-from ..text import cut, plural, printable
-from ..units import format_value
+from ..config.alerts import SinkConfig, SlackSinkConfig
+from ..core.durations import format_age
+from ..core.redact import clip, mask
+from ..core.render import short
+from ..core.status import Status
+from ..core.text import cut, plural, printable
+from ..core.units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
 

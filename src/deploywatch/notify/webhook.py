@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ..alertconfig import SinkConfig, WebhookSinkConfig
+from ..config.alerts import SinkConfig, WebhookSinkConfig
 from . import http
 from .model import Delivery, Message, iso_utc
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_attributes
+from ..core.lazy import lazy_attributes
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from ..errors import DeploywatchError
-from ..redact import mask
+from ..core.errors import DeploywatchError
+from ..core.redact import mask
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
 __all__ = ["OpenStore", "as_utc", "check_history_args", "check_run_ids", "configure_sqlite", "error_reason",

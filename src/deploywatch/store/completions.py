@@ -50,7 +50,7 @@ class TriggerRecord:
 
     def as_json(self) -> dict[str, Any]:
         """The row as JSON (timestamps ISO 8601, UTC)."""
-        from ..durations import format_timestamp
+        from ..core.durations import format_timestamp
 
         return {"phase": self.phase, "date": self.run_date.isoformat(), "fired_at": format_timestamp(self.fired_at),
                 "action": self.action,

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from ..errors import DeploywatchError
+from ..core.errors import DeploywatchError
 from . import alerts, queries
 from . import completions as completion_queries
 from . import jobs as job_queries

@@ -19,8 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from ..errors import DeploywatchError
-from ..redact import mask
+from ..core.errors import DeploywatchError
+from ..core.redact import mask
 from . import common
 
 __all__ = ["WRITE", "advisory_xact_lock", "create_store_engine", "display_url", "parse_store_url", "sqlite_file",

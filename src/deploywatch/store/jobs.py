@@ -53,7 +53,7 @@ class JobRunRecord:
 
     def as_json(self) -> dict[str, Any]:
         """The row as JSON (timestamps ISO 8601 UTC)."""
-        from ..durations import format_timestamp
+        from ..core.durations import format_timestamp
 
         def stamp(value: datetime | None) -> str | None:
             return format_timestamp(value) if value is not None else None
@@ -94,7 +94,7 @@ class JobClaim:
 
 def _lock_jobs(conn: Connection) -> None:
     """Serialise claims between processes."""
-    advisory_xact_lock(conn, "deploywatch.jobs")
+    advisory_xact_lock(conn, "deploywatch.daemon.jobs")
 
 
 def _lock(row: Mapping[Any, Any]) -> JobLockRecord:

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import DeploywatchError
-from ..redact import mask
+from ..core.errors import DeploywatchError
+from ..core.redact import mask
 from .common import (
     OpenStore,
     as_utc,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import DeploywatchError
+from ..core.errors import DeploywatchError
 from . import schema
 from .engine import WRITE, advisory_xact_lock
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..redact import mask_values
+from ..core.redact import mask_values
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..findings import Finding
+    from ..core.findings import Finding
 
 __all__ = ["FindingRecord", "MetricPoint", "MetricRecord", "RunRecord", "finding_records"]
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from ..scheduler import one_line
+from ..daemon.scheduler import one_line
 
 __all__ = ["ActionQueue", "QueueFull"]
 

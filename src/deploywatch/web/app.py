@@ -11,7 +11,7 @@ No request input gives a 500: a bad parameter or body is a 400 with a one-line r
 (by its ``Content-Length`` before reading, or as soon as a chunked body passes the limit). ``on_complete``
 actions run off the request path (:mod:`.actions`).
 
-No answer carries a secret: every string in a JSON answer goes through :func:`deploywatch.redact.mask`
+No answer carries a secret: every string in a JSON answer goes through :func:`deploywatch.core.redact.mask`
 (registered secrets — sink URLs, tokens, header values, the heartbeat URL, the server token — and anything
 credential-shaped), and errors are one masked line.
 """
@@ -35,12 +35,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..completion import Recorded, default_run_date, record_completion
-from ..durations import format_timestamp
-from ..errors import DeploywatchError, UsageError
-from ..jobs import unavailable
-from ..redact import mask
-from ..scheduler import JobBusy, one_line
+from ..core.durations import format_timestamp
+from ..core.errors import DeploywatchError, UsageError
+from ..core.redact import mask
+from ..daemon.jobs import unavailable
+from ..daemon.scheduler import JobBusy, one_line
+from ..health.completion import Recorded, default_run_date, record_completion
 from .actions import ActionQueue, QueueFull
 from .endpoints import ENDPOINTS, MAX_BODY, BadRequest, Endpoint
 from .guards import AuthThrottle, BodyTooLarge, parse_json, read_body
@@ -48,7 +48,7 @@ from .openapi import openapi_document
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
-    from ..scheduler import Scheduler
+    from ..daemon.scheduler import Scheduler
     from ..store import Store
     from ..store.records import FindingRecord, RunRecord
     from .metrics import DaemonMetrics
@@ -173,7 +173,7 @@ async def healthz(ctx: DaemonContext, request: Request, params: Params) -> Respo
 
 
 def _health(ctx: DaemonContext) -> Response:
-    from .. import __version__
+    from ..core.version import __version__
 
     scheduler = ctx.scheduler
     now = ctx.now()
@@ -301,7 +301,7 @@ async def metrics(ctx: DaemonContext, request: Request, params: Params) -> Respo
 
 async def openapi(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``GET /openapi.json``: the document of this daemon (its reads protected or not)."""
-    from .. import __version__
+    from ..core.version import __version__
 
     return JSONResponse(openapi_document(__version__, protect_reads=ctx.protect_reads))
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..jobs import JOBS
+from ..daemon.jobs import JOBS
 
 __all__ = ["ENDPOINTS", "MAX_BODY", "MAX_DEPTH", "MAX_LIMIT", "BadRequest", "Endpoint", "Param", "endpoint"]
 

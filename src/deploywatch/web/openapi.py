@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..jobs import JOBS
+from ..daemon.jobs import JOBS
 from .endpoints import ENDPOINTS, MAX_DEPTH, Endpoint
 
 __all__ = ["openapi_document"]

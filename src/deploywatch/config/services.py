@@ -1,0 +1,130 @@
+"""``[repo]``, ``[defaults]`` and ``[services.NAME]`` with its ``deployed`` source: what drift reads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from .file import DEFAULT_BRANCH, DEFAULT_GIT_TIMEOUT, DEFAULT_REPO_PATH
+from .types import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
+
+__all__ = ["CloudRunPreset", "Defaults", "DeployedConfig", "KubernetesPreset", "LambdaPreset", "RepoConfig",
+           "ServiceConfig", "Thresholds"]
+
+
+class RepoConfig(Model):
+    """``[repo]``: where the repository is and which ref should be deployed."""
+
+    path: NonBlank = DEFAULT_REPO_PATH
+    branch: NonBlank = DEFAULT_BRANCH
+    fetch: bool = False
+    remote: NonBlank | None = None
+    timeout: Duration = DEFAULT_GIT_TIMEOUT
+
+
+class Thresholds(Model):
+    """When drift becomes a warning or critical; 0 disables a rule, ``None`` inherits."""
+
+    warn_commits: Annotated[int, Field(ge=0)] | None = None
+    critical_commits: Annotated[int, Field(ge=0)] | None = None
+    warn_after: AgeLimit | None = None
+    critical_after: AgeLimit | None = None
+
+
+class Defaults(Thresholds):
+    """``[defaults]``: thresholds and excludes every service inherits."""
+
+    warn_commits: Annotated[int, Field(ge=0)] | None = 3
+    critical_commits: Annotated[int, Field(ge=0)] | None = 10
+    warn_after: AgeLimit | None = 2 * 3600
+    critical_after: AgeLimit | None = 24 * 3600
+    exclude: list[GlobStr] = Field(default_factory=list)
+
+
+class CloudRunPreset(Model):
+    """A Cloud Run service whose revision carries the commit in a label."""
+
+    service: NonBlank
+    region: NonBlank
+    project: NonBlank | None = None
+    label: NonBlank = "commit-sha"
+
+
+class KubernetesPreset(Model):
+    """A Kubernetes workload whose label or annotation carries the commit."""
+
+    name: NonBlank
+    kind: Literal["deployment", "statefulset", "daemonset", "cronjob"] = "deployment"
+    namespace: NonBlank | None = None
+    context: NonBlank | None = None
+    label: NonBlank | None = None
+    annotation: NonBlank | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> KubernetesPreset:
+        if self.label and self.annotation:
+            raise ValueError("set either label or annotation, not both")
+        return self
+
+
+class LambdaPreset(Model):
+    """An AWS Lambda function whose tag carries the commit."""
+
+    function: NonBlank
+    region: NonBlank | None = None
+    profile: NonBlank | None = None
+    tag: NonBlank = "commit-sha"
+
+
+_SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda")
+
+
+class DeployedConfig(Model):
+    """``services.NAME.deployed``: exactly one way of learning the commit a service runs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    file: NonBlank | None = None
+    command: NonBlank | None = None
+    url: HttpUrl | None = None
+    cloudrun: CloudRunPreset | None = None
+    kubernetes: KubernetesPreset | None = None
+    lambda_: LambdaPreset | None = Field(default=None, alias="lambda")
+    field: NonBlank | None = None
+    timeout: Duration | None = None
+    headers: dict[str, str] | None = None
+
+    @property
+    def kind(self) -> str:
+        """Which source this is: one of file, command, url, cloudrun, kubernetes, lambda."""
+        return self._kinds()[0]
+
+    def _kinds(self) -> list[str]:
+        return [k for k in _SOURCE_KINDS if getattr(self, "lambda_" if k == "lambda" else k) is not None]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DeployedConfig:
+        kinds = self._kinds()
+        if len(kinds) != 1:
+            found = f" (found {', '.join(kinds)})" if kinds else ""
+            raise ValueError(f"set exactly one source: {', '.join(_SOURCE_KINDS)}{found}")
+        kind = kinds[0]
+        if self.field is not None and kind not in ("file", "url"):
+            raise ValueError(f"'field' applies to file and url sources, not {kind}")
+        if self.headers is not None and kind != "url":
+            raise ValueError(f"'headers' applies to url sources, not {kind}")
+        if self.timeout is not None and kind == "file":
+            raise ValueError("'timeout' does not apply to file sources")
+        return self
+
+
+class ServiceConfig(Thresholds):
+    """``[services.NAME]``: a service deployed from the repository."""
+
+    paths: Annotated[list[GlobStr], Field(min_length=1)]
+    exclude: list[GlobStr] | None = None
+    group: Name | None = None
+    deployed: DeployedConfig
+    deploy: NonBlank | None = None
+    health: HttpUrl | None = None

@@ -1,0 +1,186 @@
+"""One history walk and the in-memory ancestry every drift number is read from.
+
+Instead of one ``git rev-list -- paths`` per service, deploywatch walks the commits reachable from
+the branch tip and every deployed commit, minus what all of them share (their common ancestors),
+once, with the files each commit changed. While reading the walk (children before parents, as git
+streams it) it propagates a bitmask per commit: bit *k* is set when head *k* (the tip or a deployed
+commit) can reach it. ``DEPLOYED..TIP`` is then "tip bit set, deployed bit clear", and a commit is
+relevant to a service when it is not a merge and changed a path the service owns.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ..core.paths import PathClassifier, ServicePaths
+from .git import Commit, Repo, WalkEntry, parse_walk
+
+__all__ = ["HeadCounts", "History", "StartedWalk", "start_walk"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeadCounts:
+    """Commit counts of one head against the tip."""
+
+    behind: int
+    ahead: int
+
+
+@dataclass
+class StartedWalk:
+    """A history walk under way: git is running, ``entries`` yields commits as its output arrives."""
+
+    heads: list[str]
+    boundary: list[str]
+    entries: Iterator[WalkEntry]
+    first_parent_times: Callable[[], dict[str, int]]  # Repo.first_parent_times, also under way
+    cancel: Callable[[], None] = field(default=lambda: None)
+
+
+def start_walk(repo: Repo, heads: Sequence[str],
+               relay: Callable[[Generator[bytes, None, None]], Iterator[bytes]] | None = None) -> StartedWalk:
+    """Start the walk from ``heads`` (the tip first) down to their common ancestors; ``relay`` may
+    hand git's output on through another thread (see :mod:`deploywatch.drift.prefetch`)."""
+    tip = heads[0]
+    boundary = repo.merge_bases(heads, octopus=True) if len(heads) > 1 else [tip]
+    output = repo.walk_output(heads, boundary)  # git starts walking now, and so does the shorter walk below
+    entries = parse_walk(relay(output) if relay else output)
+    return StartedWalk(list(heads), boundary, entries, repo.first_parent_times(tip, boundary))
+
+
+class History:
+    """The walk from ``tip`` and ``heads`` with ancestry masks and per-service touch lists."""
+
+    def __init__(self, repo: Repo, tip: str, heads: Sequence[str], services: Sequence[ServicePaths],
+                 started: StartedWalk | None = None) -> None:
+        self.repo = repo
+        self.tip = tip
+        self.heads = list(dict.fromkeys([tip, *heads]))
+        self.head_bit = {sha: 1 << k for k, sha in enumerate(self.heads)}
+        self.services = list(services)
+        self.classifier = PathClassifier(self.services)
+        if started is not None and started.heads != self.heads:
+            started.cancel()  # started for other heads: of no use here
+            started = None
+        walk = started or start_walk(repo, self.heads)
+        self.shas: list[str] = []
+        self.files: dict[int, list[bytes]] = {}  # paths of commits that touch any service
+        self.masks: list[int] = []
+        self.touching: list[list[int]] = [[] for _ in self.services]
+        self.excluded_only: list[list[int]] = [[] for _ in self.services]
+        self._described: dict[str, Commit] = {}
+        fp_of, fp_shas = self._propagate(walk.entries)
+        times = walk.first_parent_times()
+        fp_times = [times[sha] for sha in fp_shas]
+        # Committer time of the first-parent commit of the tip that brought each commit in (or -1).
+        self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in fp_of]
+        self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
+        self.mask_counts = Counter(self.masks)
+
+    def _propagate(self, entries: Iterable[WalkEntry]) -> tuple[list[int], list[str]]:
+        """Read the walk (children first): ancestry masks, touch lists, and for each commit the index of
+        the oldest first-parent commit of the tip that reaches it (-1 for none) and that chain."""
+        pending: dict[str, int] = {}
+        pending_fp: dict[str, int] = {}
+        fp_of: list[int] = []
+        fp_shas: list[str] = []
+        next_fp: str | None = self.tip
+        head_bit = self.head_bit
+        classify = self.classifier.classify_all
+        masks, shas = self.masks, self.shas
+        touching, excluded_only = self.touching, self.excluded_only
+        bits = _BitCache()
+        for idx, (sha, parents, files) in enumerate(entries):
+            mask = pending.pop(sha, 0) | head_bit.get(sha, 0)
+            fp = pending_fp.pop(sha, -1)
+            if sha == next_fp:  # the chain's own index is older than any inherited one
+                fp = len(fp_shas)
+                fp_shas.append(sha)
+                next_fp = parents[0] if parents else None
+            for parent in parents:
+                pending[parent] = pending.get(parent, 0) | mask
+                if fp > pending_fp.get(parent, -1):
+                    pending_fp[parent] = fp
+            shas.append(sha)
+            masks.append(mask)
+            fp_of.append(fp)
+            if files and len(parents) <= 1:  # git lists no paths for merges; relevance excludes them
+                positive, relevant = classify(files)
+                if positive:
+                    self.files[idx] = files
+                    for service in bits(relevant):
+                        touching[service].append(idx)
+                    if positive != relevant:
+                        for service in bits(positive & ~relevant):
+                            excluded_only[service].append(idx)
+        return fp_of, fp_shas
+
+    # ------------------------------------------------------------ queries
+
+    def bit_of(self, head: str) -> int:
+        """The mask bit of ``head``; 0 when ``head`` lies at or below the walk's boundary."""
+        return self.head_bit[head] if head in self.index else 0
+
+    def counts(self, head: str) -> HeadCounts:
+        """``git rev-list --count HEAD..TIP`` and ``TIP..HEAD`` from the masks."""
+        tip_bit, bit = self.head_bit[self.tip], self.bit_of(head)
+        behind = ahead = 0
+        for mask, count in self.mask_counts.items():
+            if mask & tip_bit and not mask & bit:
+                behind += count
+            elif mask & bit and not mask & tip_bit:
+                ahead += count
+        return HeadCounts(behind, ahead)
+
+    def reaches_tip(self, head: str) -> bool:
+        """True when ``head`` is an ancestor of (or equal to) the tip."""
+        if head not in self.index:
+            return True  # at or below the boundary: an ancestor of every head
+        return bool(self.masks[self.index[head]] & self.head_bit[self.tip])
+
+    def relevant_behind(self, service: int, head: str) -> Iterator[int]:
+        """Indexes of non-merge commits in ``HEAD..TIP`` that change the service's paths, newest first."""
+        return self._behind(self.touching[service], head)
+
+    def excluded_behind(self, service: int, head: str) -> Iterator[int]:
+        """Indexes of commits in ``HEAD..TIP`` that changed only excluded files under the service's paths."""
+        return self._behind(self.excluded_only[service], head)
+
+    def _behind(self, indexes: list[int], head: str) -> Iterator[int]:
+        tip_bit, bit = self.head_bit[self.tip], self.bit_of(head)
+        masks = self.masks
+        return (i for i in indexes if masks[i] & tip_bit and not masks[i] & bit)
+
+    def only_in(self, head: str, other: str) -> Iterator[int]:
+        """Indexes of non-merge commits that change some service's files, reachable from ``head`` but not ``other``."""
+        bit, other_bit = self.bit_of(head), self.bit_of(other)
+        masks = self.masks
+        return (i for i in self.files if masks[i] & bit and not masks[i] & other_bit)
+
+    def owned_files(self, idx: int, services: int) -> list[str]:
+        """The files commit ``idx`` changed that every service in the bitmask ``services`` owns."""
+        classify = self.classifier.classify
+        return [_decode(f) for f in self.files.get(idx, ()) if classify(f)[1] & services == services]
+
+    def describe(self, indexes: Iterable[int]) -> dict[int, Commit]:
+        """Author, subject and committer time of the commits at ``indexes`` (one git call, cached)."""
+        wanted = [self.shas[i] for i in indexes]
+        missing = [sha for sha in wanted if sha not in self._described]
+        self._described.update(self.repo.describe(missing))
+        return {self.index[sha]: self._described[sha] for sha in wanted}
+
+
+class _BitCache(dict[int, tuple[int, ...]]):
+    """``bits(mask)``: the indexes of the set bits, computed once per distinct mask."""
+
+    def __call__(self, mask: int) -> tuple[int, ...]:
+        found = self.get(mask)
+        if found is None:
+            found = self[mask] = tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
+        return found
+
+
+def _decode(path: bytes) -> str:
+    return path.decode("utf-8", errors="surrogateescape")
