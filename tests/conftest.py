@@ -1,9 +1,10 @@
-"""Shared fixtures: real git repositories in temporary directories."""
+"""Shared fixtures: real git repositories and a demo workspace in temporary directories, a PostgreSQL database."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,16 @@ def _no_terminal_settings() -> Iterator[None]:
     saved = {name: os.environ.pop(name) for name in _TERMINAL_VARIABLES if name in os.environ}
     yield
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo workspace built once per module (copy it before changing it); modules may define their own."""
+    from deploywatch.demo import build_demo
+
+    directory = tmp_path_factory.mktemp("demo") / "demo"
+    build_demo(directory, now=datetime.now(UTC).replace(microsecond=0))
+    return directory
 
 
 @pytest.fixture

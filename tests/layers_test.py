@@ -131,3 +131,11 @@ def test_a_module_pulled_into_a_known_circle_changes_its_text(tmp_path: Path) ->
     })  # fmt: skip
 
     assert violations(package, "pkg") == {"circle: configerrors -> configfile -> configerrors (with configtypes)"}
+
+
+def test_the_tests_mirror_the_packages() -> None:
+    """Every package under src/deploywatch has its tests in tests/<package>/; tests of the whole program (the CLI,
+    the docs, the JSON schemas, the import rules, PostgreSQL end to end) stay at the top of tests/."""
+    tests = Path(__file__).parent
+    packages = sorted(path.parent.name for path in SOURCE.glob("*/__init__.py"))
+    assert [name for name in packages if not list((tests / name).rglob("*_test.py"))] == []

@@ -36,7 +36,7 @@ from deploywatch.drift.sources import source_for
 from deploywatch.drift.sources.file import FileSource
 from testing.gitrepo import GitRepo, write_config, write_deployed
 
-BAD_CONFIGS = Path(__file__).parent / "data" / "bad_configs"
+BAD_CONFIGS = Path(__file__).parents[1] / "data" / "bad_configs"
 UNSET_VAR = "DEPLOYWATCH_TEST_UNSET_VAR"
 ERROR_PREFIX = "deploywatch: error: "
 

@@ -1,0 +1,1 @@
+"""Loading the configuration: errors that name the key and line, and the threshold grammar."""

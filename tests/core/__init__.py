@@ -1,0 +1,1 @@
+"""The ground floor: durations, redaction, rendering, text and glob matching."""

@@ -1,0 +1,1 @@
+"""The daemon: the scheduler, restarts and ``deploywatch serve`` end to end."""

@@ -1,0 +1,1 @@
+"""Drift against git: the engine, history walk, skew, prefetch and the deployed sources."""

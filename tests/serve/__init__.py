@@ -1,1 +1,0 @@
-"""``deploywatch serve`` and ``deploywatch schedule export``: the scheduler, the daemon and its HTTP API."""

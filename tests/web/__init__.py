@@ -1,0 +1,1 @@
+"""``deploywatch serve``'s HTTP API: endpoints, guards, connections and the OpenAPI document."""
