@@ -87,8 +87,8 @@ def store_in_use(loaded: LoadedConfig) -> bool:
 
 def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
     from ..checks.runner import open_store, store_url
-    from ..checks.warehouse import import_driver
     from ..lazy import import_now
+    from ..store.dialect import import_driver
 
     # Imported here, not first in the thread while this one imports what the sources need (httpx):
     # concurrent first imports of the packages both use fail (see import_now). git runs meanwhile.
