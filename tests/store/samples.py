@@ -8,8 +8,10 @@ through today's ``Store`` and compare rows and answers, so the stored formats ca
 from __future__ import annotations
 
 import math
+import random
 import sys
 from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,40 @@ def history_runs() -> list[Written]:
     old_metric = MetricRecord(run_id=ancient.id, check="row_count", group=None, metric="row_count",
                               run_date=date(999, 12, 31), measured_at=ancient.started_at, value=1.0, status="ok")
     return [(full, findings, metrics), (bare, [], []), (int_score, [], []), (ancient, [], [old_metric])]
+
+
+def random_runs(seed: int, count: int, *, start: date = date(2026, 7, 6), days: int = 42) -> list[Written]:
+    """Runs with random metric rows: several checks and groups, several rows per date (ties included), some
+    anomalous, some without a value."""
+    rng = random.Random(seed)
+    zones = [UTC, CEST, MARQUESAS]
+    written: list[Written] = []
+    for n in range(count):
+        run_id = f"run-{seed}-{n:04d}"
+        day = start + timedelta(days=rng.randrange(days))
+        started = datetime.combine(day + timedelta(days=1), clock(rng.randrange(24), rng.choice([0, 30])),
+                                   rng.choice(zones))
+        run = RunRecord(id=run_id, command=rng.choice(["canary", "check"]), started_at=started,
+                        finished_at=started + timedelta(seconds=rng.random() * 100), run_date=day,
+                        status=rng.choice(["ok", "warning", "critical"]), exit_code=rng.randrange(3),
+                        score=rng.choice([None, rng.random()]), details={"n": n, "day": day})
+        metrics = []
+        for _ in range(rng.randrange(0, 9)):
+            row_day = day - timedelta(days=rng.choice([0, 0, 0, 1, 7]))
+            measured = datetime.combine(row_day + timedelta(days=1), clock(rng.randrange(5, 9), rng.choice([0, 30])),
+                                        UTC).astimezone(rng.choice(zones))
+            roll = rng.random()
+            value = None if roll < 0.1 else math.nan if roll < 0.15 else round(rng.uniform(0, 1000), 3)
+            metrics.append(MetricRecord(run_id=run_id, check=rng.choice(["row_count", "null_rate", "dupes"]),
+                                        group=rng.choice([None, None, "east", "west", "a b"]), metric="m",
+                                        run_date=row_day, measured_at=measured, value=value,
+                                        status="unknown" if value is None else "ok",
+                                        anomalous=rng.random() < 0.2))
+        findings = [FindingRecord(run_id=run_id, kind="check", subject=f"s{i}", status="ok", summary=f"finding {i}",
+                                  fingerprint=f"check:s{i}", details={"i": i, "at": started})
+                    for i in range(rng.randrange(3))]
+        written.append((run, findings, metrics))
+    return written
 
 
 def alert_rows() -> tuple[list[AlertStateRecord], list[OutboxRecord]]:
