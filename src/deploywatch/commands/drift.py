@@ -48,7 +48,7 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     opening: Future[Store] | None = None
     try:
         workspace = open_workspace(config_path)
-        # The store opens (SQLAlchemy import, migrations) while git works.
+        # The store opens (connecting, migrations) while git works.
         opening = _open_store_in_background(workspace.loaded) if store_in_use(workspace.loaded) else None
         report = workspace.drift(services, now=now, prefetch=prefetch,
                                  max_commits=DEFAULT_MAX_COMMITS if max_commits is None else max_commits)

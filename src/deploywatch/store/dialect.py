@@ -22,7 +22,6 @@ psycopg is imported only when a PostgreSQL store is opened.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import sqlite3
@@ -235,6 +234,8 @@ class PostgreSQL(Dialect):
 
     def lock(self, conn: Any, name: str) -> None:
         """An advisory transaction lock keyed by the name's hash."""
+        import hashlib  # here: OpenSSL's library costs a SQLite store some 3 MB
+
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         conn.execute("SELECT pg_advisory_xact_lock(%s::bigint)", (key,))
 
