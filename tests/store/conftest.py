@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploywatch.store import Store
+from deploywatch.store.urls import parse_store_url
 
 # Prepended to every lockstep script: announce readiness, then wait for the go signal (argv: sync dir, name, …).
 _READY_SET_GO = """
@@ -33,6 +37,41 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'state' / 'state.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+class Raw:
+    """A plain DB-API connection to a store's database, behind the store's back: ``?`` placeholders on both."""
+
+    def __init__(self, conn: Any, postgres: bool) -> None:
+        self.conn = conn
+        self.postgres = postgres
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run ``sql``; its rows (empty for a statement without)."""
+        cursor = self.conn.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+    def script(self, text: str) -> None:
+        """Run several statements (a dump)."""
+        if self.postgres:
+            self.conn.execute(text)
+        else:
+            self.conn.executescript(text)
+
+
+@contextmanager
+def raw(url: str) -> Iterator[Raw]:
+    """A connection to the database of store ``url`` (SQLite file or PostgreSQL), committing each statement."""
+    parsed = parse_store_url(url)
+    if parsed.backend == "sqlite":
+        assert parsed.database is not None
+        with closing(sqlite3.connect(parsed.database, isolation_level=None)) as conn:
+            yield Raw(conn, postgres=False)
+        return
+    import psycopg
+
+    with psycopg.connect(parsed.conninfo, autocommit=True) as pg:
+        yield Raw(pg, postgres=True)
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ..core.findings import Finding
     from ..notify.model import AlertMode
     from ..store import Store
-    from ..store.lite import LiteStore
     from ..store.records import MetricRecord
 
 __all__ = ["RunSummary", "RunTarget", "WarehouseSpec", "compile_checks", "metric_records", "open_store",
@@ -86,23 +85,6 @@ def open_store(loaded: LoadedConfig) -> Store:
     return Store.open(store_url(loaded))
 
 
-def _open_run_store(target: RunTarget) -> Store | LiteStore:
-    """The store for a run: with no alert sinks to route to, an up-to-date SQLite store is opened without
-    SQLAlchemy (:mod:`deploywatch.store.lite`); anything else through :class:`~deploywatch.store.Store`."""
-    if target.alerts is None:
-        from ..store.lite import LiteStore
-        from ..store.urls import sqlite_path
-
-        path = sqlite_path(target.store_url)
-        if path is not None:
-            lite = LiteStore.open(path)
-            if lite is not None:
-                return lite
-    from ..store import Store
-
-    return Store.open(target.store_url)
-
-
 def compile_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime,
                    run_date: date | None) -> tuple[Plan, date]:
     """The statements for ``checks`` on ``run_date`` (``today`` in the warehouse time zone when None)."""
@@ -150,23 +132,25 @@ def run_plan(target: RunTarget, plan: Plan, day: date, *, now: datetime, command
              alert_mode: AlertMode | None = None, started: tuple[float, datetime] | None = None) -> CanaryReport:
     """Run a compiled plan about ``day`` (see :func:`run_checks`); ``started`` is when the run began
     (``perf_counter()``, wall clock), now by default."""
+    from ..store import Store
+
     clock, started_at = started or (time.perf_counter(), datetime.now(UTC))
     spec = target.warehouse
     needs_history = any(c.config.anomaly is not None for c in plan.checks)
-    store: Store | LiteStore | None = None
+    store: Store | None = None
     try:
         with Warehouse(spec.url, base_dir=target.base_dir, read_only=spec.read_only, memory_limit=spec.memory_limit,
                        concurrency=spec.concurrency, timeout=spec.timeout) as warehouse:
             scanning = warehouse.start(plan.scans, plan.dialect)
-            # A remote warehouse answers while the store opens (SQLAlchemy import, migrations). Embedded DuckDB
+            # A remote warehouse answers while the store opens (connecting, migrations). Embedded DuckDB
             # already keeps every core busy: opening the store meanwhile would only add its memory to DuckDB's
             # peak, so the store opens once DuckDB has closed.
             overlap = warehouse.backend != "duckdb"
             if overlap and (record or needs_history):
-                store = _open_run_store(target)
+                store = Store.open(target.store_url)
             outcomes = scanning.result()
         if store is None and (record or needs_history):
-            store = _open_run_store(target)
+            store = Store.open(target.store_url)
         history: History | None = None
         if store is not None:
             reader = store
@@ -190,7 +174,7 @@ def run_plan(target: RunTarget, plan: Plan, day: date, *, now: datetime, command
     return report
 
 
-def record_results(store: Store | LiteStore, report: CanaryReport, *, command: str, started_at: datetime,
+def record_results(store: Store, report: CanaryReport, *, command: str, started_at: datetime,
                    details: dict[str, object] | None = None, score: float | None = None,
                    exit_code: int | None = None, extra: Sequence[Finding] = (),
                    alerts: AlertsConfig | None = None, mode: AlertMode | None = None) -> None:
@@ -210,9 +194,7 @@ def record_results(store: Store | LiteStore, report: CanaryReport, *, command: s
         return
     from ..notify.dispatch import record_and_notify
     from ..notify.model import AlertMode
-    from ..store import Store
 
-    assert isinstance(store, Store), "alert routing needs the full store"
     record_and_notify(store, run, findings, metrics, alerts, mode or AlertMode(), now=report.now)
 
 

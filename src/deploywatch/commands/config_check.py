@@ -182,7 +182,7 @@ def _explain_checks(loaded: LoadedConfig, *, now: datetime, run_date: date | Non
     from ..checks.runner import compile_checks, store_url
     from ..checks.selection import select_checks
     from ..checks.warehouse import Warehouse
-    from ..store.engine import display_url
+    from ..store.urls import display_url
 
     config = loaded.config
     plan, run_date = compile_checks(loaded, config.checks, now=now, run_date=run_date)

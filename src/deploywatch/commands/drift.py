@@ -48,7 +48,7 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     opening: Future[Store] | None = None
     try:
         workspace = open_workspace(config_path)
-        # The store opens (SQLAlchemy import, migrations) while git works.
+        # The store opens (connecting, migrations) while git works.
         opening = _open_store_in_background(workspace.loaded) if store_in_use(workspace.loaded) else None
         report = workspace.drift(services, now=now, prefetch=prefetch,
                                  max_commits=DEFAULT_MAX_COMMITS if max_commits is None else max_commits)
@@ -87,8 +87,8 @@ def store_in_use(loaded: LoadedConfig) -> bool:
 
 def _open_store_in_background(loaded: LoadedConfig) -> Future[Store]:
     from ..checks.runner import open_store, store_url
-    from ..checks.warehouse import import_driver
     from ..core.lazy import import_now
+    from ..store.dialect import import_driver
 
     # Imported here, not first in the thread while this one imports what the sources need (httpx):
     # concurrent first imports of the packages both use fail (see import_now). git runs meanwhile.

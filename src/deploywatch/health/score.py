@@ -239,7 +239,7 @@ _IMPORTS = {
     "checks": ("deploywatch.checks.runner", "deploywatch.checks.results", "deploywatch.checks.evaluate",
                "deploywatch.checks.anomaly", "deploywatch.checks.compiler", "deploywatch.checks.metrics",
                "deploywatch.checks.template", "deploywatch.checks.validate", "deploywatch.checks.plancache",
-               "deploywatch.store.lite", "deploywatch.store.urls"),
+               "deploywatch.store.database", "deploywatch.store.urls"),
     "completion": ("deploywatch.checks.runner", "deploywatch.health.completion", "deploywatch.store.database",
                    "deploywatch.checks.compiler", "deploywatch.checks.metrics"),
     "probes": ("deploywatch.health.probes", *HTTP_MODULES),
@@ -254,13 +254,14 @@ def prepare_collectors(names: Sequence[str], loaded: LoadedConfig) -> None:
     from ..checks.runner import store_url
     from ..checks.warehouse import import_driver
     from ..core.errors import ConfigError
+    from ..store.dialect import import_driver as import_store_driver
 
     import_now(m for name in names for m in _IMPORTS[name])
     if not {"checks", "completion"} & set(names):
         return
     warehouse = loaded.config.warehouse
-    for url in (store_url(loaded), warehouse.url):
-        import_driver(url)
+    import_store_driver(store_url(loaded))
+    import_driver(warehouse.url)
     from sqlglot.dialects.dialect import Dialect
 
     for dialect in (warehouse.dialect, warehouse.read_dialect):

@@ -4,7 +4,8 @@
         store.record_run(run, findings, metrics)
         history = store.metric_history("row_count", None, before=today, limit=28)
 
-Importing this package (or :mod:`.records`) does not import SQLAlchemy; :class:`Store` loads it on first use.
+Importing this package (or :mod:`.records`) imports no driver; :class:`Store` (plain DB-API: sqlite3, or psycopg for
+PostgreSQL) is imported on first use. The store never imports SQLAlchemy.
 """
 
 from __future__ import annotations

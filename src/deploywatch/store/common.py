@@ -1,15 +1,9 @@
-"""What :class:`~deploywatch.store.Store` and :class:`~deploywatch.store.lite.LiteStore` share, without SQLAlchemy.
-
-:mod:`.lite` must not import SQLAlchemy, so the rules both stores follow live here rather than in :mod:`.engine`,
-:mod:`.schema` or :mod:`.queries`: how a driver error becomes a one-line error, how timestamps and details are
-stored, which records ``record_run`` accepts, how metric history is picked, and how a SQLite connection is set up.
-"""
+"""The store's rules that are no query: one-line errors, stored values, which records a run accepts, history picking."""
 
 from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -20,17 +14,16 @@ from ..core.errors import DeploywatchError
 from ..core.redact import mask
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
-__all__ = ["OpenStore", "as_utc", "check_history_args", "check_run_ids", "configure_sqlite", "error_reason",
-           "json_text", "newest_per_date", "stored_value", "to_utc", "translate_errors", "use_wal"]
+__all__ = ["OpenStore", "as_utc", "check_history_args", "check_run_ids", "error_reason", "json_text",
+           "newest_per_date", "read_json", "stored_value", "to_utc", "translate_errors"]
 
 
 # ---------------------------------------------------------------- errors
 
 def error_reason(exc: BaseException) -> str:
     """The first line of a (driver) error, masked; the type's name when the message is empty."""
-    original = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return mask(lines[0]) if lines else type(original).__name__
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return mask(lines[0]) if lines else type(exc).__name__
 
 
 @contextmanager
@@ -100,6 +93,16 @@ def json_text(value: Mapping[str, Any] | None) -> str | None:
     return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), default=_json_default)
 
 
+def read_json(text: str | None) -> Any:
+    """Stored details read back: a dict (None stays None); anything but a JSON object is refused."""
+    if text is None:
+        return None
+    parsed = json.loads(text)
+    if not isinstance(parsed, dict):
+        raise ValueError("stored details are not a JSON object")
+    return parsed
+
+
 def stored_value(value: float | None) -> float | None:
     """A metric value as stored: NaN becomes None (SQLite does that itself; both backends must answer alike)."""
     return None if value is None or math.isnan(value) else float(value)
@@ -142,20 +145,3 @@ def newest_per_date(points: Iterable[MetricPoint], *, limit: int, include_anomal
             break
     kept.reverse()
     return kept
-
-
-# ---------------------------------------------------------------- SQLite connections
-
-def configure_sqlite(conn: sqlite3.Connection, timeout: float) -> None:
-    """Settings every SQLite connection of the store gets: wait ``timeout`` seconds for locks; foreign keys on."""
-    conn.execute(f"PRAGMA busy_timeout = {max(0, int(timeout * 1000))}")
-    conn.execute("PRAGMA foreign_keys = ON")
-
-
-def use_wal(conn: sqlite3.Connection) -> None:
-    """Put a store file in WAL mode (readers never block the writer) with ``synchronous = NORMAL``."""
-    # WAL is a property of the file; switching needs a lock, so only ask when it is not WAL yet.
-    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
-    # Safe with WAL (a power cut may lose the last commits, never corrupt the file), and much faster.
-    conn.execute("PRAGMA synchronous = NORMAL")

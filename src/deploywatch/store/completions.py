@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from .engine import advisory_xact_lock
-from .schema import completions, phase_triggers
+from .common import json_text, read_json
+from .db import Tx, placeholders
 
 __all__ = ["CompletionRecord", "CompletionWrite", "TriggerRecord", "finish_trigger", "read_completions",
            "read_triggers", "record"]
@@ -67,66 +64,69 @@ class CompletionWrite:
     fire: bool  # this report completed the phase and inserted the trigger row: the caller runs the action
 
 
-def lock_phase(conn: Connection, phase: str, run_date: date) -> None:
+def lock_phase(tx: Tx, phase: str, run_date: date) -> None:
     """Serialise reports of ``phase`` on ``run_date`` between processes."""
-    advisory_xact_lock(conn, f"deploywatch.completions\0{phase}\0{run_date.isoformat()}")
+    tx.lock(f"deploywatch.completions\0{phase}\0{run_date.isoformat()}")
 
 
-def record(conn: Connection, phase: str, processor: str, run_date: date, *, expected: Sequence[str], source: str,
+def record(tx: Tx, phase: str, processor: str, run_date: date, *, expected: Sequence[str], source: str,
            now: datetime, action: str | None, details: Mapping[str, Any] | None = None) -> CompletionWrite:
     """Record that ``processor`` finished ``phase`` for ``run_date``, inside the caller's write transaction.
 
     When every processor of ``expected`` has now reported and ``action`` is given, insert the trigger row unless
     one exists: ``fire`` tells the caller it inserted it, and so must run the action (after commit).
     """
-    lock_phase(conn, phase, run_date)
-    key = (completions.c.phase == phase, completions.c.processor == processor, completions.c.run_date == run_date)
-    reports = conn.execute(sa.select(completions.c.reports).where(*key)).scalar_one_or_none()
+    lock_phase(tx, phase, run_date)
+    d = tx.d
+    key = (phase, processor, d.day(run_date))
+    reports = tx.scalar("SELECT reports FROM completions WHERE phase = ? AND processor = ? AND run_date = ?", key)
     if reports is None:
-        conn.execute(completions.insert().values(
-            phase=phase, processor=processor, run_date=run_date, first_reported_at=now, last_reported_at=now,
-            reports=1, source=source, details=dict(details or {})))
+        tx.execute("INSERT INTO completions (phase, processor, run_date, first_reported_at, last_reported_at, "
+                   f"reports, source, details) VALUES ({placeholders(8)})",
+                   (*key, d.ts(now), d.ts(now), 1, source, json_text(dict(details or {}))))
     else:
-        conn.execute(completions.update().where(*key).values(reports=reports + 1, last_reported_at=now))
+        tx.execute("UPDATE completions SET reports = ?, last_reported_at = ? "
+                   "WHERE phase = ? AND processor = ? AND run_date = ?", (reports + 1, d.ts(now), *key))
     names = list(expected)
-    recorded = conn.execute(
-        sa.select(sa.func.count()).select_from(completions).where(
-            completions.c.phase == phase, completions.c.run_date == run_date,
-            completions.c.processor.in_(names))).scalar_one()
+    recorded = 0 if not names else int(tx.scalar(
+        f"SELECT count(*) FROM completions WHERE phase = ? AND run_date = ? AND processor IN "
+        f"({placeholders(len(names))})", (phase, d.day(run_date), *names)))
     fire = False
     if action is not None and names and recorded >= len(names):
-        exists = conn.execute(sa.select(phase_triggers.c.phase).where(
-            phase_triggers.c.phase == phase, phase_triggers.c.run_date == run_date)).first()
+        exists = tx.first("SELECT phase FROM phase_triggers WHERE phase = ? AND run_date = ?", (phase, d.day(run_date)))
         if exists is None:
             # The primary key (phase, run_date) makes a second row impossible even if the lock were missing:
             # the losing transaction fails instead of firing twice.
-            conn.execute(phase_triggers.insert().values(phase=phase, run_date=run_date, fired_at=now, action=action,
-                                                        finished_at=None, outcome=None, detail=None))
+            tx.execute("INSERT INTO phase_triggers (phase, run_date, fired_at, action, finished_at, outcome, detail) "
+                       "VALUES (?, ?, ?, ?, NULL, NULL, NULL)", (phase, d.day(run_date), d.ts(now), action))
             fire = True
-    return CompletionWrite(duplicate=reports is not None, recorded=int(recorded), fire=fire)
+    return CompletionWrite(duplicate=reports is not None, recorded=recorded, fire=fire)
 
 
-def finish_trigger(conn: Connection, phase: str, run_date: date, *, outcome: str, detail: str | None,
-                   now: datetime) -> bool:
+def finish_trigger(tx: Tx, phase: str, run_date: date, *, outcome: str, detail: str | None, now: datetime) -> bool:
     """Record how the action ended; False when there is no trigger row for ``phase`` and ``run_date``."""
-    updated = conn.execute(phase_triggers.update().where(
-        phase_triggers.c.phase == phase, phase_triggers.c.run_date == run_date).values(
-        outcome=outcome, detail=detail, finished_at=now))
-    return bool(updated.rowcount)
+    return tx.execute("UPDATE phase_triggers SET outcome = ?, detail = ?, finished_at = ? WHERE phase = ? AND "
+                      "run_date = ?", (outcome, detail, tx.d.ts(now), phase, tx.d.day(run_date))) > 0
 
 
-def read_completions(conn: Connection, run_date: date, phase: str | None = None) -> list[CompletionRecord]:
+def read_completions(tx: Tx, run_date: date, phase: str | None = None) -> list[CompletionRecord]:
     """The reports for ``run_date`` (of ``phase``, when given), by phase, then first report."""
-    query = sa.select(completions).where(completions.c.run_date == run_date)
-    if phase is not None:
-        query = query.where(completions.c.phase == phase)
-    query = query.order_by(completions.c.phase, completions.c.first_reported_at, completions.c.processor)
-    return [CompletionRecord(**dict(row)) for row in conn.execute(query).mappings()]
+    d = tx.d
+    where, params = ("run_date = ? AND phase = ?", [d.day(run_date), phase]) if phase is not None else (
+        "run_date = ?", [d.day(run_date)])
+    rows = tx.rows("SELECT phase, processor, run_date, first_reported_at, last_reported_at, reports, source, details "
+                   f"FROM completions WHERE {where} ORDER BY phase, first_reported_at, processor", params)
+    return [CompletionRecord(phase=r[0], processor=r[1], run_date=d.read_day(r[2]), first_reported_at=d.read_ts(r[3]),
+                             last_reported_at=d.read_ts(r[4]), reports=r[5], source=r[6], details=read_json(r[7]))
+            for r in rows]
 
 
-def read_triggers(conn: Connection, run_date: date, phase: str | None = None) -> list[TriggerRecord]:
+def read_triggers(tx: Tx, run_date: date, phase: str | None = None) -> list[TriggerRecord]:
     """The trigger rows for ``run_date`` (of ``phase``, when given), by phase."""
-    query = sa.select(phase_triggers).where(phase_triggers.c.run_date == run_date)
-    if phase is not None:
-        query = query.where(phase_triggers.c.phase == phase)
-    return [TriggerRecord(**dict(row)) for row in conn.execute(query.order_by(phase_triggers.c.phase)).mappings()]
+    d = tx.d
+    where, params = ("run_date = ? AND phase = ?", [d.day(run_date), phase]) if phase is not None else (
+        "run_date = ?", [d.day(run_date)])
+    rows = tx.rows("SELECT phase, run_date, fired_at, action, finished_at, outcome, detail "
+                   f"FROM phase_triggers WHERE {where} ORDER BY phase", params)
+    return [TriggerRecord(phase=r[0], run_date=d.read_day(r[1]), fired_at=d.read_ts(r[2]), action=r[3],
+                          finished_at=d.read_ts(r[4]), outcome=r[5], detail=r[6]) for r in rows]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from types import EllipsisType
 from typing import Any, TypeVar
-
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from ..core.errors import DeploywatchError
 from . import alerts, queries
@@ -19,27 +17,30 @@ from . import jobs as job_queries
 from .alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
 from .common import OpenStore
 from .completions import CompletionRecord, TriggerRecord
-from .engine import WRITE, create_store_engine, display_url, parse_store_url, sqlite_file, translate_errors
+from .db import Database, Tx
 from .jobs import JobClaim, JobLockRecord, JobRunRecord
 from .migrations import migrate, read_version
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
+from .urls import parse_store_url
 
 __all__ = ["Store"]
 
 
-def _migrate_retrying(engine: Engine, shown: str, timeout: float) -> None:
+def _migrate_retrying(db: Database, timeout: float) -> None:
     """Migrate; when two processes create a SQLite file at once, one may see "database is locked" without its
     busy handler running (while the other switches the new file to WAL): try again until ``timeout``."""
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
         try:
-            migrate(engine, shown_url=shown)
+            migrate(db)
             return
-        except OperationalError as exc:
-            if "locked" not in str(exc.orig) or time.monotonic() + delay > deadline:
+        except DeploywatchError as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)) \
+                    or time.monotonic() + delay > deadline:
                 raise
-            engine.dispose()  # connections opened before the switch to WAL start afresh
+            db.dispose()  # connections opened before the switch to WAL start afresh
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -53,11 +54,10 @@ class Store(OpenStore):
     Safe to share between threads; several processes may use the same store at once.
     """
 
-    def __init__(self, engine: Engine, shown_url: str) -> None:
-        """Wrap an engine whose schema is up to date (use :meth:`open`)."""
-        self._engine = engine
-        self._writer = engine.execution_options(**{WRITE: True})
-        self._url = shown_url
+    def __init__(self, db: Database) -> None:
+        """Wrap a database whose schema is up to date (use :meth:`open`)."""
+        self._db = db
+        self._url = db.url.shown
 
     @classmethod
     def open(cls, url: str, *, timeout: float = 30.0) -> Store:
@@ -67,39 +67,32 @@ class Store(OpenStore):
         Raises :class:`DeploywatchError` when the store cannot be opened or is newer than this code.
         """
         parsed = parse_store_url(url)
-        shown = display_url(parsed)
-        path = sqlite_file(parsed)
+        path = parsed.file
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DeploywatchError(f"cannot open store {shown}: cannot create {path.parent}: "
+                raise DeploywatchError(f"cannot open store {parsed.shown}: cannot create {path.parent}: "
                                        f"{exc.strerror or exc}") from exc
-        with translate_errors(shown, "open"):
-            engine = create_store_engine(parsed, timeout=timeout)
+        db = Database(parsed, timeout)
         try:
-            with translate_errors(shown, "open"):
-                _migrate_retrying(engine, shown, timeout)
+            _migrate_retrying(db, timeout)
         except BaseException:
-            engine.dispose()
+            db.close()
             raise
-        return cls(engine, shown)
+        return cls(db)
 
     def close(self) -> None:
         """Close every pooled connection; do not use the store afterwards."""
-        self._engine.dispose()
+        self._db.close()
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """A connection for reads; driver failures become one-line errors."""
-        with translate_errors(self._url, "read"), self._engine.connect() as conn:
-            yield conn
+    def _reading(self) -> AbstractContextManager[Tx]:
+        """A read transaction; driver failures become one-line errors."""
+        return self._db.reading()
 
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE, see ``engine.WRITE``), committed unless it raises."""
-        with translate_errors(self._url, "write to"), self._writer.begin() as conn:
-            yield conn
+    def _writing(self) -> AbstractContextManager[Tx]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE), committed unless it raises."""
+        return self._db.writing()
 
     def schema_version(self) -> int:
         """The number of the newest migration applied to this store."""

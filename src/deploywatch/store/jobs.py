@@ -17,16 +17,12 @@ having run: the slot may be claimed again (caught up).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from .engine import advisory_xact_lock
-from .schema import job_locks, job_runs
+from .db import Tx, placeholders
 
 __all__ = ["JobClaim", "JobLockRecord", "JobRunRecord", "claim_job", "finish_job_run", "job_ran_since",
            "latest_job_runs", "next_lease_expiry", "read_job_lock", "read_job_runs", "reap_abandoned",
@@ -92,151 +88,154 @@ class JobClaim:
     holder: str | None = None
 
 
-def _lock_jobs(conn: Connection) -> None:
+def _lock_jobs(tx: Tx) -> None:
     """Serialise claims between processes."""
-    advisory_xact_lock(conn, "deploywatch.daemon.jobs")
+    tx.lock("deploywatch.jobs")
 
 
-def _lock(row: Mapping[Any, Any]) -> JobLockRecord:
-    return JobLockRecord(job=row["job"], holder=row["holder"], acquired_at=row["acquired_at"],
-                         expires_at=row["expires_at"])
+_LOCK_COLUMNS = "job, holder, acquired_at, expires_at"
+_RUN_COLUMNS = 'id, job, scheduled_for, "trigger", started_at, finished_at, state, exit_code, run_id, error'
+_NEWEST_JOB_RUN = "started_at DESC, id DESC"
 
 
-def _job_run(row: Mapping[Any, Any]) -> JobRunRecord:
-    return JobRunRecord(id=row["id"], job=row["job"], scheduled_for=row["scheduled_for"], trigger=row["trigger"],
-                        started_at=row["started_at"], finished_at=row["finished_at"], state=row["state"],
-                        exit_code=row["exit_code"], run_id=row["run_id"], error=row["error"])
+def _lock(tx: Tx, row: Sequence[Any]) -> JobLockRecord:
+    return JobLockRecord(job=row[0], holder=row[1], acquired_at=tx.d.read_ts(row[2]), expires_at=tx.d.read_ts(row[3]))
 
 
-def read_job_lock(conn: Connection, job: str) -> JobLockRecord | None:
+def _job_run(tx: Tx, row: Sequence[Any]) -> JobRunRecord:
+    d = tx.d
+    return JobRunRecord(id=row[0], job=row[1], scheduled_for=d.read_ts(row[2]), trigger=row[3],
+                        started_at=d.read_ts(row[4]), finished_at=d.read_ts(row[5]), state=row[6], exit_code=row[7],
+                        run_id=row[8], error=row[9])
+
+
+def _insert_run(tx: Tx, *values: Any) -> None:
+    tx.execute(f"INSERT INTO job_runs ({_RUN_COLUMNS}) VALUES ({placeholders(10)})", values)
+
+
+def read_job_lock(tx: Tx, job: str) -> JobLockRecord | None:
     """The lock row of ``job`` (live or expired), if any."""
-    row = conn.execute(sa.select(job_locks).where(job_locks.c.job == job)).mappings().first()
-    return _lock(row) if row is not None else None
+    row = tx.first(f"SELECT {_LOCK_COLUMNS} FROM job_locks WHERE job = ?", (job,))
+    return _lock(tx, row) if row is not None else None
 
 
-def claim_job(conn: Connection, job: str, *, slot: datetime | None, trigger: str, holder: str, now: datetime,
+def claim_job(tx: Tx, job: str, *, slot: datetime | None, trigger: str, holder: str, now: datetime,
               lease: float, busy: bool = False) -> JobClaim:
     """Claim ``job`` for ``slot`` (None: an API trigger) inside the caller's write transaction (see the module).
 
     ``busy``: the caller knows it is still running the job itself (whatever the lock row says): treat the lock as
     held by ``holder``.
     """
-    _lock_jobs(conn)
-    if slot is not None:
-        seen = conn.execute(sa.select(job_runs.c.id).where(job_runs.c.job == job, job_runs.c.scheduled_for == slot,
-                                                           job_runs.c.state != ABANDONED).limit(1)).first()
-        if seen is not None:
-            return JobClaim("taken")
-    current = read_job_lock(conn, job)
+    _lock_jobs(tx)
+    d = tx.d
+    if slot is not None and tx.first("SELECT id FROM job_runs WHERE job = ? AND scheduled_for = ? AND state != ? "
+                                     "LIMIT 1", (job, d.ts(slot), ABANDONED)) is not None:
+        return JobClaim("taken")
+    current = read_job_lock(tx, job)
     if busy or (current is not None and current.live(now)):
         owner = current.holder if current is not None and current.live(now) else holder
         if slot is None:
             return JobClaim("held", holder=owner)
         skipped_id = uuid.uuid4().hex
-        conn.execute(job_runs.insert().values(
-            id=skipped_id, job=job, scheduled_for=slot, trigger=trigger, started_at=now, finished_at=now,
-            state="skipped", exit_code=None, run_id=None, error=f"skipped: held by {owner}"))
+        _insert_run(tx, skipped_id, job, d.ts(slot), trigger, d.ts(now), d.ts(now), "skipped", None, None,
+                    f"skipped: held by {owner}")
         return JobClaim("skipped", skipped_id, owner)
     until = now + timedelta(seconds=lease)
     if current is None:
-        conn.execute(job_locks.insert().values(job=job, holder=holder, acquired_at=now, expires_at=until))
-    else:
-        # Conditional: only a lock that is still expired is taken over (the advisory lock / write lock makes
-        # this certain already; the condition keeps it right even without them).
-        taken = conn.execute(job_locks.update().where(job_locks.c.job == job, job_locks.c.expires_at <= now)
-                             .values(holder=holder, acquired_at=now, expires_at=until))
-        if taken.rowcount != 1:
-            again = read_job_lock(conn, job)
-            return JobClaim("held", holder=again.holder if again else None)
+        tx.execute(f"INSERT INTO job_locks ({_LOCK_COLUMNS}) VALUES (?, ?, ?, ?)",
+                   (job, holder, d.ts(now), d.ts(until)))
+    # Conditional: only a lock that is still expired is taken over (the advisory lock / write lock makes this
+    # certain already; the condition keeps it right even without them).
+    elif tx.execute("UPDATE job_locks SET holder = ?, acquired_at = ?, expires_at = ? "
+                    "WHERE job = ? AND expires_at <= ?", (holder, d.ts(now), d.ts(until), job, d.ts(now))) != 1:
+        again = read_job_lock(tx, job)
+        return JobClaim("held", holder=again.holder if again else None)
     run_id = uuid.uuid4().hex
-    conn.execute(job_runs.insert().values(
-        id=run_id, job=job, scheduled_for=slot, trigger=trigger, started_at=now, finished_at=None, state=RUNNING,
-        exit_code=None, run_id=None, error=None))
+    _insert_run(tx, run_id, job, d.ts(slot), trigger, d.ts(now), None, RUNNING, None, None, None)
     return JobClaim("acquired", run_id, holder)
 
 
-def renew_job_lock(conn: Connection, job: str, holder: str, until: datetime) -> bool:
+def renew_job_lock(tx: Tx, job: str, holder: str, until: datetime) -> bool:
     """Extend ``holder``'s lease on ``job``; False when ``holder`` no longer holds it."""
-    renewed = conn.execute(job_locks.update().where(job_locks.c.job == job, job_locks.c.holder == holder)
-                           .values(expires_at=until))
-    return renewed.rowcount == 1
+    return tx.execute("UPDATE job_locks SET expires_at = ? WHERE job = ? AND holder = ?",
+                      (tx.d.ts(until), job, holder)) == 1
 
 
-def release_job_lock(conn: Connection, job: str, holder: str) -> bool:
+def release_job_lock(tx: Tx, job: str, holder: str) -> bool:
     """Delete ``holder``'s lock on ``job``; False when it did not hold it."""
-    deleted = conn.execute(job_locks.delete().where(job_locks.c.job == job, job_locks.c.holder == holder))
-    return deleted.rowcount == 1
+    return tx.execute("DELETE FROM job_locks WHERE job = ? AND holder = ?", (job, holder)) == 1
 
 
-def finish_job_run(conn: Connection, job_run_id: str, *, state: str, finished_at: datetime | None,
+def finish_job_run(tx: Tx, job_run_id: str, *, state: str, finished_at: datetime | None,
                    exit_code: int | None = None, run_id: str | None = None, error: str | None = None,
                    expect: Sequence[str] = (RUNNING,)) -> bool:
     """Set a row's outcome, only while its state is one of ``expect``; False when it was not (already ended)."""
-    values: dict[str, Any] = {"state": state, "exit_code": exit_code, "run_id": run_id, "error": error}
+    if not expect:
+        return False
+    sets, params = "state = ?, exit_code = ?, run_id = ?, error = ?", [state, exit_code, run_id, error]
     if finished_at is not None:
-        values["finished_at"] = finished_at
-    updated = conn.execute(job_runs.update().where(job_runs.c.id == job_run_id, job_runs.c.state.in_(list(expect)))
-                           .values(values))
-    return updated.rowcount == 1
+        sets += ", finished_at = ?"
+        params.append(tx.d.ts(finished_at))
+    return tx.execute(f"UPDATE job_runs SET {sets} WHERE id = ? AND state IN ({placeholders(len(expect))})",
+                      [*params, job_run_id, *expect]) == 1
 
 
-def reap_abandoned(conn: Connection, now: datetime) -> list[str]:
+def reap_abandoned(tx: Tx, now: datetime) -> list[str]:
     """Mark ``running`` rows whose daemon is gone as ``abandoned``; return their ids.
 
     A row is abandoned when its job's lock is absent or expired, or was acquired after the row started (the row's
     daemon lost its lock: a running row and its lock are written in one transaction with the same time).
     """
-    _lock_jobs(conn)
-    rows = conn.execute(sa.select(job_runs.c.id, job_runs.c.job, job_runs.c.started_at)
-                        .where(job_runs.c.state == RUNNING)).all()
-    locks = {row["job"]: _lock(row) for row in conn.execute(sa.select(job_locks)).mappings()}
+    _lock_jobs(tx)
+    rows = tx.rows("SELECT id, job, started_at FROM job_runs WHERE state = ?", (RUNNING,))
+    locks = {row[0]: _lock(tx, row) for row in tx.rows(f"SELECT {_LOCK_COLUMNS} FROM job_locks")}
     reaped = []
     for row_id, job, started_at in rows:
         lock = locks.get(job)
-        if lock is not None and lock.live(now) and lock.acquired_at <= started_at:
+        if lock is not None and lock.live(now) and lock.acquired_at <= tx.d.read_ts(started_at):
             continue
-        if finish_job_run(conn, row_id, state=ABANDONED, finished_at=now,
+        if finish_job_run(tx, row_id, state=ABANDONED, finished_at=now,
                           error="abandoned: the daemon running it stopped before it finished (its lease expired)"):
             reaped.append(row_id)
     return reaped
 
 
-def next_lease_expiry(conn: Connection, holder: str, now: datetime) -> datetime | None:
+def next_lease_expiry(tx: Tx, holder: str, now: datetime) -> datetime | None:
     """When the earliest live lease of another holder than ``holder`` ends (its job may then be reaped), if any."""
-    query = sa.select(sa.func.min(job_locks.c.expires_at)).where(job_locks.c.holder != holder,
-                                                                 job_locks.c.expires_at > now)
-    found: datetime | None = conn.execute(query).scalar()
+    found: datetime | None = tx.d.read_ts(tx.scalar(
+        "SELECT min(expires_at) FROM job_locks WHERE holder != ? AND expires_at > ?", (holder, tx.d.ts(now))))
     return found
 
 
-def job_ran_since(conn: Connection, job: str, since: datetime) -> bool:
+def job_ran_since(tx: Tx, job: str, since: datetime) -> bool:
     """True when ``job`` has a row (not abandoned) scheduled for, or started at, ``since`` or later."""
-    query = sa.select(job_runs.c.id).where(
-        job_runs.c.job == job, job_runs.c.state != ABANDONED,
-        sa.or_(job_runs.c.scheduled_for >= since, job_runs.c.started_at >= since)).limit(1)
-    return conn.execute(query).first() is not None
+    at = tx.d.ts(since)
+    return tx.first("SELECT id FROM job_runs WHERE job = ? AND state != ? AND (scheduled_for >= ? OR started_at >= ?) "
+                    "LIMIT 1", (job, ABANDONED, at, at)) is not None
 
 
-_NEWEST_JOB_RUN = (job_runs.c.started_at.desc(), job_runs.c.id.desc())
-
-
-def read_job_runs(conn: Connection, job: str | None, limit: int, *, states: Sequence[str] | None = None
-                  ) -> list[JobRunRecord]:
+def read_job_runs(tx: Tx, job: str | None, limit: int, *, states: Sequence[str] | None = None) -> list[JobRunRecord]:
     """The newest ``limit`` rows (of ``job``; in ``states``), newest first."""
-    query = sa.select(job_runs).order_by(*_NEWEST_JOB_RUN).limit(limit)
+    if states is not None and not states:
+        return []
+    where: list[str] = []
+    params: list[Any] = []
     if job is not None:
-        query = query.where(job_runs.c.job == job)
+        where.append("job = ?")
+        params.append(job)
     if states is not None:
-        query = query.where(job_runs.c.state.in_(list(states)))
-    return [_job_run(row) for row in conn.execute(query).mappings()]
+        where.append(f"state IN ({placeholders(len(states))})")
+        params += states
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = tx.rows(f"SELECT {_RUN_COLUMNS} FROM job_runs{clause} ORDER BY {_NEWEST_JOB_RUN} LIMIT ?",
+                   [*params, max(limit, 0)])
+    return [_job_run(tx, row) for row in rows]
 
 
-def latest_job_runs(conn: Connection, *, exclude_states: Sequence[str] = ()) -> dict[str, JobRunRecord]:
+def latest_job_runs(tx: Tx, *, exclude_states: Sequence[str] = ()) -> dict[str, JobRunRecord]:
     """The newest row of every job (not counting rows in ``exclude_states``), by job."""
-    query = sa.select(job_runs)
-    if exclude_states:
-        query = query.where(job_runs.c.state.not_in(list(exclude_states)))
-    ranked = query.add_columns(sa.func.row_number().over(
-        partition_by=job_runs.c.job, order_by=_NEWEST_JOB_RUN).label("rank")).subquery()
-    rows = conn.execute(sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.job)).mappings()
-    return {row["job"]: _job_run(row) for row in rows}
+    where = f" WHERE state NOT IN ({placeholders(len(exclude_states))})" if exclude_states else ""
+    ranked = (f"SELECT {_RUN_COLUMNS}, row_number() OVER (PARTITION BY job ORDER BY {_NEWEST_JOB_RUN}) AS rank "
+              f"FROM job_runs{where}")
+    rows = tx.rows(f"SELECT {_RUN_COLUMNS} FROM ({ranked}) r WHERE r.rank = 1 ORDER BY job", list(exclude_states))
+    return {row[1]: _job_run(tx, row) for row in rows}

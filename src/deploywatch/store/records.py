@@ -1,7 +1,7 @@
 """What the store keeps, as plain frozen dataclasses: runs, their findings, and metric values.
 
-This module imports nothing heavy, so code that only builds records (collectors, the CLI) does not
-pay for SQLAlchemy.
+This module imports nothing heavy, so code that only builds records (collectors, the CLI) does not pay for a
+database driver.
 """
 
 from __future__ import annotations
