@@ -1,77 +1,31 @@
 """The ``deploywatch`` command group: parse arguments, call a command module, return its exit code.
 
-Heavy modules (pydantic, rich, httpx) are imported inside the commands so ``--help`` starts fast.
+Heavy modules (pydantic, rich, httpx) are imported inside the commands so ``--help`` starts fast. The options
+several commands share are :mod:`deploywatch.commands.options`; how errors become one line and an exit code,
+and how the process ends, is :mod:`deploywatch.commands.exits`.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import sys
-import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import NoReturn
 
 import click
 
-from .core.errors import EXIT_UNKNOWN, DeploywatchError
-
-if TYPE_CHECKING:
-    from .notify.model import AlertMode
+from .commands import exits
+from .commands.options import (
+    alert_mode,
+    alert_options,
+    config_option,
+    date_option,
+    one_of,
+    parse_now,
+    report_options,
+)
 
 __all__ = ["cli", "entry", "main"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("table", "json", "markdown")
-
-
-def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    from .core.durations import parse_instant
-
-    try:
-        return parse_instant(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-_config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    envvar="DEPLOYWATCH_CONFIG", help="Config file (default: deploywatch.toml found by walking up from here).")
-
-
-def report_options(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
-    """``--config``, ``--format`` and ``--now``, shared by every report command."""
-
-    def decorate(fn: F) -> F:
-        fn = click.option("--now", callback=_parse_now, metavar="ISO8601",
-                          help="Fix 'now' (e.g. 2026-11-23T08:00:00Z) for reproducible output.")(fn)
-        fn = click.option("--format", "output_format", type=click.Choice(list(formats)), default=None,
-                          help=f"Output format (default: {formats[0]}).")(fn)
-        return _config_option(fn)
-
-    return decorate
-
-
-def alert_options(fn: F) -> F:
-    """``--no-alerts`` and ``--dry-run-alerts``, given to the command as ``alert_mode``."""
-
-    fn = click.option("--dry-run-alerts", "dry_run_alerts", is_flag=True,
-                      help="Show the notifications that are due instead of sending them (nothing is changed).")(fn)
-    fn = click.option("--no-alerts", "no_alerts", is_flag=True,
-                      help="Record the run but route and send no notifications.")(fn)
-    return fn
-
-
-def _alert_mode(no_alerts: bool, dry_run_alerts: bool) -> AlertMode:
-    from .notify.model import AlertMode
-
-    if no_alerts and dry_run_alerts:
-        raise click.UsageError("--no-alerts and --dry-run-alerts cannot be combined")
-    return AlertMode(enabled=not no_alerts, dry_run=dry_run_alerts)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -103,7 +57,7 @@ def drift(services: tuple[str, ...], max_commits: int | None, config_path: Path 
     from .commands import drift as command
 
     return command.run(services, config_path=config_path, output_format=output_format, now=now,
-                       max_commits=max_commits, prefetch=prefetch, alert_mode=_alert_mode(no_alerts, dry_run_alerts))
+                       max_commits=max_commits, prefetch=prefetch, alert_mode=alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
@@ -145,26 +99,11 @@ def skew(groups: tuple[str, ...], config_path: Path | None, output_format: str |
     return command.run(groups, config_path=config_path, output_format=output_format, now=now)
 
 
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"invalid date {value!r}: expected YYYY-MM-DD") from None
-
-
-def _date_option(about: str = "The run date the checks are about") -> Callable[[F], F]:
-    """``--date YYYY-MM-DD`` as ``run_date`` (None when not given)."""
-    return click.option("--date", "run_date", callback=_parse_date, metavar="YYYY-MM-DD",
-                        help=f"{about} (default: today in the warehouse time zone).")
-
-
 @cli.command()
 @click.option("--phase", "phases", multiple=True, metavar="PHASE", help="Only checks of this phase (repeatable).")
 @click.option("--check", "patterns", multiple=True, metavar="GLOB",
               help="Only checks whose name matches this glob, or whose phase is this name (repeatable).")
-@_date_option()
+@date_option()
 @click.option("--explain", is_flag=True, help="Print the SQL statements instead of running them.")
 @alert_options
 @report_options()
@@ -176,12 +115,12 @@ def canary(phases: tuple[str, ...], patterns: tuple[str, ...], run_date: date | 
 
     return command.run(config_path=config_path, phases=phases, patterns=patterns, run_date=run_date,
                        output_format=output_format, now=now, explain=explain,
-                       alert_mode=_alert_mode(no_alerts, dry_run_alerts))
+                       alert_mode=alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
 @click.argument("name")
-@_date_option()
+@date_option()
 @alert_options
 @report_options()
 def gate(name: str, run_date: date | None, config_path: Path | None, output_format: str | None,
@@ -190,11 +129,11 @@ def gate(name: str, run_date: date | None, config_path: Path | None, output_form
     from .commands import gate as command
 
     return command.run(name, config_path=config_path, run_date=run_date, output_format=output_format, now=now,
-                       alert_mode=_alert_mode(no_alerts, dry_run_alerts))
+                       alert_mode=alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
-@_date_option()
+@date_option()
 @click.option("--fail-fast-on-drift", is_flag=True,
               help="Stop after drift when a service is critically drifted (its data is not worth validating).")
 @alert_options
@@ -205,7 +144,7 @@ def check(run_date: date | None, fail_fast_on_drift: bool, config_path: Path | N
     from .commands import check as command
 
     return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date,
-                       fail_fast_on_drift=fail_fast_on_drift, alert_mode=_alert_mode(no_alerts, dry_run_alerts))
+                       fail_fast_on_drift=fail_fast_on_drift, alert_mode=alert_mode(no_alerts, dry_run_alerts))
 
 
 @cli.command()
@@ -307,7 +246,7 @@ def silence_expire(silence_id: str, config_path: Path | None, output_format: str
 @cli.command()
 @click.argument("phase")
 @click.argument("processor")
-@_date_option("The date the processor finished")
+@date_option("The date the processor finished")
 @report_options(("table", "json"))
 def complete(phase: str, processor: str, run_date: date | None, config_path: Path | None,
              output_format: str | None, now: datetime) -> int:
@@ -319,7 +258,7 @@ def complete(phase: str, processor: str, run_date: date | None, config_path: Pat
 
 
 @cli.command()
-@_date_option("The date to look at")
+@date_option("The date to look at")
 @report_options()
 def phases(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Phase completion: which processors reported each phase, who is missing, and whether the data agrees."""
@@ -331,10 +270,6 @@ def phases(run_date: date | None, config_path: Path | None, output_format: str |
 SHELLS = ("bash", "zsh", "fish")
 
 
-def _one_of(choices: Sequence[str]) -> str:
-    return f"{', '.join(choices[:-1])} or {choices[-1]}"
-
-
 @cli.command()
 @click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL", required=False)
 @click.pass_context
@@ -343,13 +278,13 @@ def completion(ctx: click.Context, shell: str | None) -> int:
     from .commands import completion as command
 
     if shell is None:  # click's own message lists the choices on several lines
-        raise click.UsageError(f"missing SHELL: {_one_of(SHELLS)} (e.g. deploywatch completion bash)")
+        raise click.UsageError(f"missing SHELL: {one_of(SHELLS)} (e.g. deploywatch completion bash)")
 
     return command.run(ctx.find_root().command, shell)
 
 
 @cli.command()
-@_config_option
+@config_option
 @click.option("--listen", metavar="HOST:PORT", default=None,
               help="Address of the HTTP API (default: [server] listen, else 127.0.0.1:8080).")
 @click.option("--once", is_flag=True,
@@ -384,14 +319,14 @@ def schedule() -> None:
 @click.option("--install", metavar="REQUIREMENT", default=None,
               help="github-actions: the pip requirement the workflow installs deploywatch from (default: where "
                    "this deploywatch was installed from, e.g. 'deploywatch @ git+https://…@COMMIT').")
-@_config_option
+@config_option
 def schedule_export(output_format: str | None, image: str | None, repo_url: str | None, install: str | None,
                     config_path: Path | None) -> int:
     """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
     from .commands import schedule as command
 
     if output_format is None:  # required, but click's own message lists the choices on several lines
-        raise click.UsageError(f"missing --format: {_one_of(EXPORT_FORMATS)}")
+        raise click.UsageError(f"missing --format: {one_of(EXPORT_FORMATS)}")
 
     return command.run(config_path=config_path, output_format=output_format,
                        options=command.ExportOptions(image=image, repo_url=repo_url, install=install))
@@ -403,7 +338,7 @@ def config() -> None:
 
 
 @config.command("check")
-@_date_option("The run date check templates are rendered for")
+@date_option("The run date check templates are rendered for")
 @report_options(("table", "json"))
 def config_check(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Validate the config and explain the effective settings of every service."""
@@ -414,7 +349,7 @@ def config_check(run_date: date | None, config_path: Path | None, output_format:
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--now", callback=_parse_now, metavar="ISO8601", help="Build the demo as of this time.")
+@click.option("--now", callback=parse_now, metavar="ISO8601", help="Build the demo as of this time.")
 @click.option("--webhook", metavar="URL", help="Send the demo's findings to this URL as JSON (a generic webhook).")
 @click.option("--slack-webhook", metavar="URL", help="Send the demo's findings to this Slack incoming webhook.")
 def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webhook: str | None) -> int:
@@ -425,60 +360,12 @@ def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webho
 
 
 def entry() -> NoReturn:
-    """The ``deploywatch`` console script (and ``python -m deploywatch``): :func:`main`, then exit at once.
-
-    Tearing the interpreter down (freeing every module, DuckDB's with its own) takes a tenth of a short
-    canary's run; once the output is flushed and the exit handlers have run there is nothing left for it to
-    do, so the process ends there, as mypy's does. While another thread is still running, or the output cannot
-    be flushed, the exit is the usual one.
-    """
-    code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        sys.exit(code)
-    if any(t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()):
-        sys.exit(code)
-    atexit._run_exitfuncs()
-    os._exit(code)
+    """The ``deploywatch`` console script (and ``python -m deploywatch``): :func:`main`, then exit at once
+    (:func:`~deploywatch.commands.exits.exit_now`: no interpreter teardown once the output is flushed)."""
+    exits.exit_now(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code instead of raising ``SystemExit``."""
-    try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="deploywatch",
-                          standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("deploywatch: aborted", err=True)
-        return EXIT_UNKNOWN
-    except click.ClickException as exc:
-        click.echo(f"deploywatch: error: {' '.join(exc.format_message().split())}", err=True)  # one line
-        return EXIT_UNKNOWN
-    except DeploywatchError as exc:
-        click.echo(f"deploywatch: error: {exc}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("deploywatch: interrupted", err=True)
-        return 130
-    except BrokenPipeError:
-        sys.stderr.close()
-        return EXIT_UNKNOWN
-    except Exception:
-        return _crash()
-    return int(result) if isinstance(result, int) else 0
-
-
-def _crash() -> int:
-    import tempfile
-    import traceback
-
-    from .core.redact import mask
-
-    fd, path = tempfile.mkstemp(prefix="deploywatch-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(mask(traceback.format_exc()))
-    click.echo(mask(f"deploywatch: internal error: {sys.exc_info()[1]!r}; details written to {path}"), err=True)
-    return EXIT_UNKNOWN
+    """Run the CLI; return the exit code instead of raising ``SystemExit``
+    (:func:`~deploywatch.commands.exits.run`: every error one line)."""
+    return exits.run(cli, argv)

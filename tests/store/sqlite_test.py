@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from deploywatch.core.errors import DeploywatchError
 
+from deploywatch.core.errors import DeploywatchError
 from deploywatch.store import FindingRecord, MetricRecord, RunRecord, Store
 from deploywatch.store.urls import sqlite_url
 

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from deploywatch.core.errors import DeploywatchError
-from deploywatch.core.redact import mask
 from sqlalchemy.engine import URL, make_url
 
+from deploywatch.core.errors import DeploywatchError
+from deploywatch.core.redact import mask
 from deploywatch.store.urls import default_store_url, display_url, parse_store_url, resolve_store_url, sqlite_path
 
 NAMES = ["state.db", "a b.db", "100% sure.db", "at@sign:colon.db", "q?mark#hash.db", "plus+tilde~.db", "ünï.db",

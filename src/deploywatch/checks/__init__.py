@@ -1,5 +1,6 @@
-"""Data checks: metrics compiled to one aggregate statement per (table, where, group_by), thresholds,
-anomaly detection against the store's history, and gates.
+"""Data checks: metrics, thresholds, anomaly detection against the store's history, and gates.
+
+Metrics compile to one aggregate statement per (table, where, group_by).
 
 ``run_canary`` and ``run_gate`` are the in-process entry points a pipeline step can call. Submodules load
 on first use: a run from a kept plan (:mod:`.plancache`) needs neither pydantic nor sqlglot.

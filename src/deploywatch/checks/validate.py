@@ -1,5 +1,4 @@
-"""Config checks that need SQL: metrics compile, ``where``, ``group_by`` and tables parse, names are unique, gates
-match.
+"""Config checks that need SQL: metrics compile, ``where``, ``group_by`` and tables parse, names unique, gates match.
 
 :func:`load_config` is :func:`deploywatch.config.load_config` followed by these checks (only for configs with
 checks), so a typo in a metric is a config error naming ``checks[3].metric`` and its line, not an ``unknown`` at

@@ -1,5 +1,6 @@
-"""``deploywatch schedule export``: the ``[schedule]`` jobs for another scheduler — crontab, Kubernetes CronJobs,
-a GitHub Actions workflow, or systemd timers.
+"""``deploywatch schedule export``: the ``[schedule]`` jobs for another scheduler.
+
+The targets: crontab, Kubernetes CronJobs, a GitHub Actions workflow, or systemd timers.
 
 Each export runs the job's command (``deploywatch drift``, ``canary``, ``check``) at the configured times in the
 configured time zone, and mirrors the daemon's rules where the target can: no overlapping runs of one job

@@ -1,5 +1,7 @@
-"""Cron expressions for other schedulers: the values a field matches, POSIX cron compatibility, GitHub Actions'
-UTC-only schedules and systemd ``OnCalendar=`` values — each conversion fires at the same instants as the original.
+"""Cron expressions converted for other schedulers, each firing at the same instants as the original.
+
+They cover the values a field matches, POSIX cron compatibility, GitHub Actions' UTC-only schedules and systemd
+``OnCalendar=`` values.
 
 GitHub Actions schedules are UTC only: an expression is converted when the time zone has a fixed UTC offset and
 the result is again one cron expression; otherwise (daylight saving time) it is converted with the zone's

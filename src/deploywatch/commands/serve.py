@@ -1,5 +1,6 @@
-"""``deploywatch serve``: the daemon — the scheduler (main thread), the HTTP API and Prometheus metrics (uvicorn,
-in a background thread).
+"""``deploywatch serve``: the daemon — the scheduler, the HTTP API and Prometheus metrics.
+
+The scheduler runs in the main thread, the HTTP API and the metrics (uvicorn) in a background thread.
 
 SIGTERM or SIGINT stops scheduling, gives a running job ``--grace`` seconds to end (then records it
 ``cancelled``), stops the HTTP server and exits 0; a second signal cancels at once.

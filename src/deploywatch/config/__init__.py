@@ -1,5 +1,7 @@
-"""The configuration: the loader (TOML, ``${VAR}``, file/line lookup, error translation) and one model module per
-section. Domains import config; config imports no domain.
+"""The configuration: the loader and one model module per TOML section.
+
+The loader reads TOML, resolves ``${VAR}``, looks up files and lines and translates errors. Domains import config;
+config imports no domain.
 
     loaded = load_config("deploywatch.toml", sections=DRIFT_SECTIONS)
 

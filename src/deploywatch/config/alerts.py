@@ -1,5 +1,6 @@
-"""Config models for notifications: ``[[alerts.slack]]``, ``[[alerts.github]]``, ``[[alerts.alertmanager]]``,
-``[[alerts.webhook]]`` and the ``[alerts]`` settings they share.
+"""Config models for notifications: the ``[[alerts.*]]`` sinks and the ``[alerts]`` settings they share.
+
+The sinks are ``[[alerts.slack]]``, ``[[alerts.github]]``, ``[[alerts.alertmanager]]`` and ``[[alerts.webhook]]``.
 
 Webhook URLs, tokens and header values are secrets: nothing here puts them in a ``repr`` or an error, and
 :meth:`SinkConfig.shown` is the only way a sink is named in output.

@@ -1,5 +1,7 @@
-"""Durations written as ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"``, ``"1w"`` or combined (``"1h30m"``),
-and the compact form used in output (``"26h"``, ``"3d 4h"``)."""
+"""Durations such as ``"90s"``, ``"2h"`` or ``"1h30m"``, and the compact form they take in output.
+
+The units are ``s``, ``m``, ``h``, ``d`` and ``w``, alone (``"30m"``, ``"1w"``) or combined (``"1h30m"``); output uses
+the compact form (``"26h"``, ``"3d 4h"``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Metric values for people, in their unit's usual form — shared by the check output and the alert sinks
-(which must not import the checks engine)."""
+"""Metric values for people, in their unit's usual form.
+
+Shared by the check output and the alert sinks (which must not import the checks engine)."""
 
 from __future__ import annotations
 

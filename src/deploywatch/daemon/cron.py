@@ -1,5 +1,7 @@
-"""Cron arithmetic for the scheduler: the slots of a cron expression in a time zone, as :mod:`cronsim` computes
-them, with a wall-clock time that happens twice (fall back) counted once (its first occurrence)."""
+"""Cron arithmetic for the scheduler: the slots of a cron expression in a time zone.
+
+The slots are those :mod:`cronsim` computes, with a wall-clock time that happens twice (fall back) counted once (its
+first occurrence)."""
 
 from __future__ import annotations
 

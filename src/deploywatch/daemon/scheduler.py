@@ -32,7 +32,9 @@ Rules, each recorded in ``job_runs``:
   run's id; a slow or failing endpoint never delays or fails a job.
 
 The clock is injectable (:class:`Clock`): tests drive the loop through DST changes in simulated time. The cron
-arithmetic is :mod:`deploywatch.daemon.cron`, the heartbeat :mod:`deploywatch.daemon.heartbeat` (both re-exported here).
+arithmetic is :mod:`deploywatch.daemon.cron`, the heartbeat :mod:`deploywatch.daemon.heartbeat` (both re-exported here),
+and a job run in its worker thread (claim, timeout, lease renewal, outcome, cancellation) is
+:mod:`deploywatch.daemon.workers`.
 """
 
 from __future__ import annotations
@@ -45,21 +47,20 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from ..core.errors import DeploywatchError
-from ..core.redact import clip, mask
 from ..core.status import Status, worst
 from .cron import latest_at_or_before, next_after
 from .heartbeat import Heartbeat
 from .jobs import JOBS
+from .workers import Runner, Workers, one_line, store_call
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..store import Store
-    from ..store.jobs import JobClaim, JobRunRecord
+    from ..store.jobs import JobRunRecord
     from .jobs import JobResult
 
 __all__ = ["Clock", "Heartbeat", "JobBusy", "Runner", "Scheduler", "SystemClock", "latest_at_or_before",
@@ -67,12 +68,9 @@ __all__ = ["Clock", "Heartbeat", "JobBusy", "Runner", "Scheduler", "SystemClock"
 
 log = logging.getLogger("deploywatch.scheduler")
 
-Runner = Callable[[str, datetime], "JobResult"]
-T = TypeVar("T")
 DEFAULT_LEASE = 120.0  # seconds; renewed every third of it while the job runs
 DEFAULT_GRACE = 30.0
 DEFAULT_REAP_EVERY = 300.0  # seconds between looks for runs of daemons that died
-_MAX_ERROR = 500
 
 
 class Clock(Protocol):
@@ -101,15 +99,6 @@ class SystemClock:
         return wake.wait(max(0.0, min(seconds, self.max_sleep)))
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one masked line: ``Type: message`` (the message's first line), at most 500 characters."""
-    text = str(exc).strip()
-    first = text.splitlines()[0].strip() if text else ""
-    shown = first if isinstance(exc, DeploywatchError) and first else (
-        f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
-    return clip(shown, _MAX_ERROR)
-
-
 # ---------------------------------------------------------------- the scheduler
 
 
@@ -120,23 +109,6 @@ class JobBusy(DeploywatchError):
         self.job = job
         self.holder = holder
         super().__init__(f"{job} is already running" + (f" (held by {holder})" if holder else ""))
-
-
-@dataclass
-class _Execution:
-    """One job run in progress in this process."""
-
-    job: str
-    job_run_id: str
-    slot: datetime | None
-    trigger: str
-    started: datetime
-    deadline: datetime
-    next_renewal: datetime
-    thread: threading.Thread | None = None
-    timed_out: bool = False
-    cancelled: bool = False
-    state: str = "running"  # as this process last wrote it
 
 
 @dataclass(frozen=True)
@@ -180,9 +152,11 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # fail early on an unknown zone
-        self._lock = threading.Lock()
-        self._executions: dict[str, _Execution] = {}
+        self._lock = threading.Lock()  # guards _stops, _next_due and _next_reap; the workers have their own
         self._wake = threading.Event()
+        self._workers = Workers(self.store, self.runner, self.clock.now, self._wake, holder=self.holder,
+                                timeout=self.timeout, lease=self.lease, heartbeat=self.heartbeat,
+                                observe=self.observe)
         self._stop = threading.Event()
         self._stops = 0
         self._force = threading.Event()
@@ -233,13 +207,12 @@ class Scheduler:
 
     def live_workers(self) -> int:
         """How many job threads of this scheduler have not ended yet (timed-out ones included)."""
-        with self._lock:
-            return len(self._executions)
+        return len(self._workers.running())
 
     def status(self) -> list[JobStatus]:
         """Every scheduled job (and any other job running now), by name."""
+        running = self._workers.by_job()
         with self._lock:
-            running = dict(self._executions)
             due = dict(self._next_due)
         names = sorted(set(self.jobs) | set(running))
         return [JobStatus(job, self.jobs.get(job), due.get(job), job in running and not running[job].timed_out,
@@ -259,14 +232,14 @@ class Scheduler:
             while not self._stop.is_set():
                 self._wake.clear()
                 now = self.clock.now()
-                self._supervise(now)
+                self._workers.supervise(now)
                 for job, cron in self.jobs.items():
                     due = self._next_due.get(job)
                     if due is None or due > now or self._stop.is_set():
                         continue
                     # Slots missed while the process could not run (a suspended machine) collapse into the latest.
                     latest = latest_at_or_before(cron, self.timezone, now)
-                    self._start(job, max(due, latest) if latest is not None else due, "schedule")
+                    self._workers.start(job, max(due, latest) if latest is not None else due, "schedule")
                     with self._lock:
                         self._next_due[job] = next_after(cron, self.timezone, now)
                 reap_due = self._next_reap is not None and now >= self._next_reap
@@ -302,15 +275,14 @@ class Scheduler:
         self._reap(now)
         started = []
         for job, slot in self.missed(now).items():
-            claim = self._start(job, slot, "once")
+            claim = self._workers.start(job, slot, "once")
             if claim is not None and claim.job_run_id is not None:
                 started.append(claim.job_run_id)
         while not self._stop.is_set():
             self._wake.clear()
             now = self.clock.now()
-            self._supervise(now)
-            with self._lock:
-                waiting = [ex for ex in self._executions.values() if not ex.timed_out]
+            self._workers.supervise(now)
+            waiting = [ex for ex in self._workers.running() if not ex.timed_out]
             if not waiting:
                 break
             wake_at = self._next_wake(None)
@@ -327,7 +299,7 @@ class Scheduler:
             raise ValueError(f"unknown job {job!r} (jobs: {', '.join(self.allowed)})")
         if self._stop.is_set():
             raise JobBusy(job, "the daemon is stopping")
-        claim = self._start(job, None, "api")
+        claim = self._workers.start(job, None, "api")
         if claim is None:
             raise DeploywatchError(f"{job} was not started: the store failed (see the daemon's log)")
         if claim.outcome != "acquired" or claim.job_run_id is None:
@@ -342,54 +314,31 @@ class Scheduler:
         while not self._force.is_set():
             self._wake.clear()
             now = self.clock.now()
-            self._supervise(now)
-            with self._lock:
-                alive = list(self._executions.values())
+            self._workers.supervise(now)
+            alive = self._workers.running()
             if not alive or now >= limit:
                 break
-            wake_at = min([limit, *self._deadlines(alive)])
+            wake_at = min([limit, *self._workers.deadlines(alive)])
             self.clock.sleep(max(0.0, (wake_at - now).total_seconds()), self._wake)
-        with self._lock:
-            leftovers = list(self._executions.values())
+        leftovers = self._workers.running()
         self.abandoned = len(leftovers)
-        now = self.clock.now()
-        for ex in leftovers:
-            if not ex.timed_out:
-                ex.cancelled = True
-                ex.state = "cancelled"
-                self._write(partial(self.store.finish_job_run, ex.job_run_id, state="cancelled", finished_at=now,
-                                    error="cancelled: the daemon stopped and the job did not end within "
-                                          f"{self.grace:g}s"))
-                log.warning("%s: cancelled (the daemon is stopping)", ex.job)
-                self._ping("fail", ex, "cancelled: the daemon stopped")
-            self._write(partial(self.store.release_job_lock, ex.job, self.holder))
+        self._workers.cancel(leftovers, self.clock.now(), self.grace)
         if self.heartbeat is not None:
             self.heartbeat.flush(min(10.0, self.heartbeat.timeout * 2))
 
     def join(self, timeout: float = 10.0) -> None:
         """Wait (real time) for every job thread to end (for tests)."""
-        with self._lock:
-            threads = [ex.thread for ex in self._executions.values() if ex.thread is not None]
-        for thread in threads:
-            thread.join(timeout)
+        self._workers.join(timeout)
 
     # ------------------------------------------------------------ internals
-
-    def _write(self, action: Callable[[], T]) -> T | None:
-        """Run a store call; log (masked) and swallow a store failure so the loop goes on."""
-        try:
-            return action()
-        except DeploywatchError as exc:
-            log.error("store: %s", mask(str(exc)))
-        return None
 
     def _reap(self, now: datetime) -> int:
         """Mark the runs of daemons that died as abandoned; plan the next look (when another daemon's lease ends,
         or in ``reap_every`` seconds). Returns how many were reaped."""
-        reaped = self._write(lambda: self.store.reap_job_runs(now)) or []
+        reaped = store_call(lambda: self.store.reap_job_runs(now)) or []
         if reaped:
             log.warning("marked %d job run(s) of a daemon that stopped as abandoned", len(reaped))
-        expiry = self._write(lambda: self.store.next_lease_expiry(self.holder, now))
+        expiry = store_call(lambda: self.store.next_lease_expiry(self.holder, now))
         periodic = now + timedelta(seconds=self.reap_every)
         with self._lock:
             self._next_reap = min(expiry, periodic) if expiry is not None else periodic
@@ -399,141 +348,21 @@ class Scheduler:
         """With ``catch_up``, start every job (not running here) whose most recent slot has not run."""
         if not self.catch_up:
             return
-        with self._lock:
-            busy = set(self._executions)
-        for job, slot in (self._write(lambda: self.missed(now)) or {}).items():
+        busy = set(self._workers.by_job())
+        for job, slot in (store_call(lambda: self.missed(now)) or {}).items():
             if job not in busy:
-                self._start(job, slot, "catch-up")
-
-    def _start(self, job: str, slot: datetime | None, trigger: str) -> JobClaim | None:
-        """Claim ``job`` for ``slot`` and, when acquired, start it in a worker thread."""
-        with self._lock:
-            local = self._executions.get(job)
-        now = self.clock.now()
-        try:
-            claim = self.store.claim_job(job, slot=slot, trigger=trigger, holder=self.holder, now=now,
-                                         lease=self.lease, busy=local is not None)
-        except DeploywatchError as exc:
-            log.error("%s: not started, the store failed: %s", job, mask(str(exc)))
-            return None
-        if claim.outcome == "skipped":
-            log.warning("%s: skipped the run due %s: still running (held by %s)", job,
-                        _stamp(slot) if slot else "now", claim.holder)
-        if claim.outcome != "acquired" or claim.job_run_id is None:
-            return claim
-        ex = _Execution(job, claim.job_run_id, slot, trigger, now, now + timedelta(seconds=self.timeout),
-                        now + timedelta(seconds=self.lease / 3))
-        ex.thread = threading.Thread(target=self._work, args=(ex,), name=f"deploywatch-job-{job}", daemon=True)
-        with self._lock:
-            self._executions[job] = ex
-        log.info("%s: started (%s%s)", job, trigger, f", due {_stamp(slot)}" if slot else "")
-        ex.thread.start()
-        return claim
-
-    def _work(self, ex: _Execution) -> None:
-        """The worker thread: run the job, record how it ended, release the lock."""
-        try:
-            self._ping("start", ex, f"{ex.job} started ({ex.trigger})")
-            begun = self.clock.now()
-            result: JobResult | None = None
-            error: str | None = None
-            try:
-                result = self.runner(ex.job, begun)
-            except Exception as exc:
-                error = one_line(exc)
-            ended = self.clock.now()
-            seconds = max(0.0, (ended - begun).total_seconds())
-            if self.observe is not None:
-                try:
-                    self.observe(ex.job, seconds)
-                except Exception as exc:  # a metrics bug must not lose the job's outcome
-                    log.error("metrics: %s", one_line(exc))
-            self._finish(ex, result, error, ended, seconds)
-        except Exception as exc:  # never let a worker die silently with its lock held
-            log.error("%s: %s", ex.job, one_line(exc))
-        finally:
-            self._write(lambda: self.store.release_job_lock(ex.job, self.holder))
-            with self._lock:
-                if self._executions.get(ex.job) is ex:
-                    del self._executions[ex.job]
-            self._wake.set()
-
-    def _finish(self, ex: _Execution, result: JobResult | None, error: str | None, ended: datetime,
-                seconds: float) -> None:
-        if result is not None and result.exit_code == Status.UNKNOWN.exit_code:
-            # Exit 3 means the job could not measure (unknown): it failed, whatever it stored.
-            state, exit_code, run_id, summary = "failed", result.exit_code, result.run_id, result.summary
-            error = clip(f"exit {result.exit_code} (unknown): {result.summary}", _MAX_ERROR)
-        elif result is not None:
-            state, exit_code, run_id, summary = "ok", result.exit_code, result.run_id, result.summary
-        else:
-            state, exit_code, run_id, summary = "failed", None, None, error or "failed"
-        written = self._write(lambda: self.store.finish_job_run(
-            ex.job_run_id, state=state, finished_at=ended, exit_code=exit_code, run_id=run_id, error=error))
-        if written:
-            ex.state = state
-            outcome = f"exit {exit_code}, {summary}" if result is not None else f"failed: {error}"
-            (log.info if state == "ok" else log.error)("%s: %s (%.1fs)", ex.job, mask(outcome), seconds)
-            success = state == "ok" and exit_code in (0, 1)
-            self._ping("success" if success else "fail", ex, f"{ex.job}: {outcome}")
-            return
-        # The row was marked timed out or cancelled meanwhile: keep that state, note how the job really ended.
-        late = f"exit {exit_code}" if result is not None else f"failed: {error}"
-        before = "cancelled" if ex.cancelled else "timeout"
-        note = (f"timed out after {self.timeout:g}s" if before == "timeout" else "cancelled: the daemon stopped")
-        self._write(lambda: self.store.finish_job_run(
-            ex.job_run_id, state=before, finished_at=None, run_id=run_id,
-            error=clip(f"{note}; it ended later, after {seconds:.0f}s ({late})", _MAX_ERROR), expect=(before,)))
-        log.warning("%s: the job that %s ended after %.0fs (%s)", ex.job,
-                    "timed out" if before == "timeout" else "was cancelled", seconds, mask(late))
-
-    def _supervise(self, now: datetime) -> None:
-        """Time out overdue jobs and renew the leases of running ones."""
-        with self._lock:
-            running = list(self._executions.values())
-        for ex in running:
-            if not ex.timed_out and not ex.cancelled and now >= ex.deadline:
-                ex.timed_out = True
-                marked = self._write(partial(
-                    self.store.finish_job_run, ex.job_run_id, state="timeout", finished_at=now,
-                    error=f"timed out after {self.timeout:g}s (still running in the background; it keeps the "
-                          "job's lock until it ends)"))
-                if marked:
-                    ex.state = "timeout"
-                    log.error("%s: timed out after %gs; it keeps running in the background", ex.job, self.timeout)
-                    self._ping("fail", ex, f"{ex.job}: timed out after {self.timeout:g}s")
-            if now >= ex.next_renewal:
-                ex.next_renewal = now + timedelta(seconds=self.lease / 3)
-                renewed = self._write(partial(self.store.renew_job_lock, ex.job, self.holder,
-                                              now + timedelta(seconds=self.lease)))
-                if renewed is False:
-                    log.warning("%s: lost the job's lock (its lease expired and another daemon took it)", ex.job)
-
-    def _deadlines(self, running: Sequence[_Execution]) -> list[datetime]:
-        times = [ex.next_renewal for ex in running]
-        times += [ex.deadline for ex in running if not ex.timed_out and not ex.cancelled]
-        return times
+                self._workers.start(job, slot, "catch-up")
 
     def _next_wake(self, until: datetime | None) -> datetime | None:
+        running = self._workers.running()
         with self._lock:
-            running = list(self._executions.values())
             times = [due for due in self._next_due.values() if due is not None]
             if self._next_reap is not None and self._running:
                 times.append(self._next_reap)
-        times += self._deadlines(running)
+        times += self._workers.deadlines(running)
         if until is not None:
             times.append(until)
         return min(times) if times else None
-
-    def _ping(self, signal: Literal["start", "success", "fail"], ex: _Execution, body: str) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.ping(signal, str(uuid.UUID(hex=ex.job_run_id)), body)
-
-
-def _stamp(moment: datetime | None) -> str:
-    from ..core.durations import format_timestamp
-
-    return format_timestamp(moment) if moment is not None else "-"
 
 
 def exit_code_of(runs: Sequence[JobRunRecord]) -> int:

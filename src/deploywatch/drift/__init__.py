@@ -1,5 +1,7 @@
-"""Drift: which commit each service runs (``sources/``), how far it is from the branch (``engine``, over one
-``history`` walk of ``git``), skew within groups and the workspace that ties them to a config.
+"""Drift: which commit each service runs, how far it is from the branch, and skew within groups.
+
+The deployed commit comes from ``sources/``; ``engine`` measures over one ``history`` walk of ``git``; the workspace
+ties them to a config.
 
 ``git.py`` is the only module that runs git. Importing this package is cheap: each name loads on first use.
 """

@@ -1,5 +1,6 @@
-"""Phase completion: processors report that they finished a phase for a date; the phase is complete when every
-expected processor has, and its ``on_complete`` action then runs exactly once.
+"""Phase completion: processors report a phase finished for a date; the last one triggers ``on_complete``.
+
+The phase is complete when every expected processor has reported, and its ``on_complete`` action then runs exactly once.
 
 The completion records alone do not say whether the phase's data exists: a processor that forgot to report
 looks like a failure, one that reports without writing looks like success. :func:`phase_statuses` reconciles

@@ -1,5 +1,7 @@
-"""Probes: is a service alive? An HTTP URL (2xx = ok; Dockerflow ``/__heartbeat__`` JSON understood) or a
-Nagios-style plugin command (exit 0 ok, 1 warning, 2 critical, 3 unknown).
+"""Probes: is a service alive? An HTTP URL or a Nagios-style plugin command.
+
+An HTTP probe answers 2xx when ok (Dockerflow ``/__heartbeat__`` JSON understood); a plugin command exits 0 ok, 1
+warning, 2 critical, 3 unknown.
 
 Nothing is ok without evidence: a probe is ok only on a 2xx (whose body does not say otherwise) or exit 0.
 Probe headers are secrets: they are sent, never shown; targets are shown without query strings or user

@@ -1,2 +1,3 @@
-"""Notifications: the router, the outbox and its delivery, and the sinks (Slack, GitHub issues,
-Alertmanager, webhooks)."""
+"""Notifications: the router, the outbox and its delivery, and the sinks.
+
+The sinks: Slack, GitHub issues, Alertmanager, webhooks."""

@@ -1,5 +1,7 @@
-"""From a command's findings to delivered notifications: record the run, route in the same transaction,
-deliver the outbox — or, for ``--dry-run-alerts``, show what would be sent and change nothing.
+"""From a command's findings to delivered notifications: record, route, deliver (or only show).
+
+The run is recorded and routed in one transaction, then the outbox is delivered — or, for ``--dry-run-alerts``, what
+would be sent is shown and nothing is changed.
 
 Every command that produces findings (drift, canary, gate, check) ends with :func:`record_and_notify`.
 """

@@ -1,5 +1,4 @@
-"""The router: which notifications are due, for which sink, given this run's findings and what each sink
-was told before.
+"""The router: which notifications each sink is due, given this run's findings and what the sink was told before.
 
 Per sink and finding (its fingerprint), Alertmanager-style:
 

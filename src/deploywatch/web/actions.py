@@ -1,5 +1,7 @@
-"""``on_complete`` actions the daemon runs off the request path: a few worker threads and a bounded number waiting,
-so slow actions never hold the HTTP server's threads and a burst of them cannot grow without limit."""
+"""``on_complete`` actions the daemon runs off the request path, in bounded numbers.
+
+A few worker threads and a bounded number waiting, so slow actions never hold the HTTP server's threads and a burst of
+them cannot grow without limit."""
 
 from __future__ import annotations
 

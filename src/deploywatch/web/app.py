@@ -1,5 +1,7 @@
-"""The daemon's HTTP API (Starlette). The endpoints, their parameters and who may call them are the table in
-:mod:`.endpoints`; requests are validated with it and the OpenAPI document is generated from it.
+"""The daemon's HTTP API (Starlette): the handlers of the endpoints in :mod:`.endpoints`.
+
+The endpoints, their parameters and who may call them are the table in :mod:`.endpoints`; requests are validated with it
+and the OpenAPI document is generated from it.
 
 Authentication: ``Authorization: Bearer <[server] token>``, compared in constant time. Write endpoints always
 need it, and answer 403 when no token is configured (never open); read endpoints need it when

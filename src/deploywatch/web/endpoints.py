@@ -1,5 +1,7 @@
-"""The daemon's endpoints as data: one table that the server validates requests with and that the OpenAPI document
-(:mod:`.openapi`) is generated from, so the two cannot disagree.
+"""The daemon's endpoints as data: one table for request validation and the OpenAPI document.
+
+The server validates requests with it and the OpenAPI document (:mod:`.openapi`) is generated from it, so the two cannot
+disagree.
 
 A parameter is parsed strictly: only ASCII digits make a number (``str.isdigit`` also accepts ``²``), an empty
 value or a parameter given twice is an error, and every error is one line naming the parameter.

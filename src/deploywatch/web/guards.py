@@ -1,5 +1,7 @@
-"""What protects the API from its callers: a throttle on failed authentications per client address, and bodies read
-with a size limit and parsed with a nesting limit."""
+"""What protects the API from its callers: a failed-authentication throttle, bounded bodies.
+
+Failed authentications are throttled per client address; bodies are read with a size limit and parsed with a nesting
+limit."""
 
 from __future__ import annotations
 

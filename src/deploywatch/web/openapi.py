@@ -1,7 +1,9 @@
-"""The daemon's OpenAPI 3.1 document (``GET /openapi.json``), generated from the endpoint table the server validates
-requests with (:data:`.endpoints.ENDPOINTS`): paths, parameters and their constraints, who needs a token (reads only
-with ``protect_reads``), and the answers every endpoint can give (401/403/429 where a token is needed, 503 when the
-store fails, 405 with ``Allow`` for another method)."""
+"""The daemon's OpenAPI 3.1 document (``GET /openapi.json``), generated from the endpoint table.
+
+The table is the one the server validates requests with (:data:`.endpoints.ENDPOINTS`); the document gives the paths,
+the parameters and their constraints, who needs a token (reads only with ``protect_reads``), and the answers every
+endpoint can give (401/403/429 where a token is needed, 503 when the store fails, 405 with ``Allow`` for another
+method)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The daemon's HTTP server: uvicorn with its h11 protocol, guarded against slow and too many connections, and a
-logging filter that keeps a flood of identical errors (accept failures when file descriptors run out) to a few lines.
+"""The daemon's HTTP server: uvicorn (h11) guarded against slow and too many connections.
+
+A logging filter keeps a flood of identical errors (accept failures when file descriptors run out) to a few lines.
 
 uvicorn has a keep-alive timeout but no time limit on a request's headers or body, and no cap on connections
 (``limit_concurrency`` only answers 503 once a request has arrived), so connections that send half a request stay
