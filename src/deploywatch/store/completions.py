@@ -112,8 +112,7 @@ def finish_trigger(tx: Tx, phase: str, run_date: date, *, outcome: str, detail: 
 def read_completions(tx: Tx, run_date: date, phase: str | None = None) -> list[CompletionRecord]:
     """The reports for ``run_date`` (of ``phase``, when given), by phase, then first report."""
     d = tx.d
-    where, params = ("run_date = ? AND phase = ?", [d.day(run_date), phase]) if phase is not None else (
-        "run_date = ?", [d.day(run_date)])
+    where, params = _of_date(tx, run_date, phase)
     rows = tx.rows("SELECT phase, processor, run_date, first_reported_at, last_reported_at, reports, source, details "
                    f"FROM completions WHERE {where} ORDER BY phase, first_reported_at, processor", params)
     return [CompletionRecord(phase=r[0], processor=r[1], run_date=d.read_day(r[2]), first_reported_at=d.read_ts(r[3]),
@@ -124,9 +123,15 @@ def read_completions(tx: Tx, run_date: date, phase: str | None = None) -> list[C
 def read_triggers(tx: Tx, run_date: date, phase: str | None = None) -> list[TriggerRecord]:
     """The trigger rows for ``run_date`` (of ``phase``, when given), by phase."""
     d = tx.d
-    where, params = ("run_date = ? AND phase = ?", [d.day(run_date), phase]) if phase is not None else (
-        "run_date = ?", [d.day(run_date)])
+    where, params = _of_date(tx, run_date, phase)
     rows = tx.rows("SELECT phase, run_date, fired_at, action, finished_at, outcome, detail "
                    f"FROM phase_triggers WHERE {where} ORDER BY phase", params)
     return [TriggerRecord(phase=r[0], run_date=d.read_day(r[1]), fired_at=d.read_ts(r[2]), action=r[3],
                           finished_at=d.read_ts(r[4]), outcome=r[5], detail=r[6]) for r in rows]
+
+
+def _of_date(tx: Tx, run_date: date, phase: str | None) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause and parameters for the rows of ``run_date``, of ``phase`` when given."""
+    if phase is None:
+        return "run_date = ?", [tx.d.day(run_date)]
+    return "run_date = ? AND phase = ?", [tx.d.day(run_date), phase]
