@@ -28,7 +28,7 @@ LAYERS = [
     frozenset({"core"}),
     frozenset({"config"}),
     frozenset({"store"}),
-    frozenset({"drift", "checks", "health", "notify"}),
+    frozenset({"drift", "checks", "health", "notify", "deploy"}),
     frozenset({"daemon", "web", "demo"}),
     frozenset({"commands"}),
     frozenset({"cli"}),
@@ -36,7 +36,7 @@ LAYERS = [
 
 AREAS = {
     "core": "core", "config": "config", "store": "store",
-    "drift": "drift", "checks": "checks", "health": "health", "notify": "notify",
+    "drift": "drift", "checks": "checks", "health": "health", "notify": "notify", "deploy": "deploy",
     "daemon": "daemon", "web": "web", "demo": "demo",
     "commands": "commands",
     "cli": "cli", "__init__": "cli", "__main__": "cli",

@@ -43,6 +43,7 @@ COMMANDS = {
     "history": (["history", "phase4.vegas_line_coverage.yesterday"], "history"),
     "phases": (["phases"], "phases"),
     "config": (["config", "check"], "config"),
+    "preflight": (["preflight", "prediction-worker"], "preflight"),
     "alerts-pending": (["alerts", "pending"], "outbox"),
     "silence-list": (["silence", "list", "--all"], "silences"),
 }

@@ -100,6 +100,22 @@ def skew(groups: tuple[str, ...], config_path: Path | None, output_format: str |
 
 
 @cli.command()
+@click.argument("service")
+@click.option("--commit", "revision", metavar="REV", default=None,
+              help="The commit to deploy (any revision git understands; default: HEAD).")
+@click.option("--allow-downgrade", is_flag=True,
+              help="A downgrade or a move to diverged or unrelated history is a warning, not critical.")
+@report_options()
+def preflight(service: str, revision: str | None, allow_downgrade: bool, config_path: Path | None,
+              output_format: str | None, now: datetime) -> int:
+    """May SERVICE be deployed now? Tree, branch, remote, what ships, schema, tests, the move, health."""
+    from .commands import preflight as command
+
+    return command.run(service, revision=revision, allow_downgrade=allow_downgrade, config_path=config_path,
+                       output_format=output_format, now=now)
+
+
+@cli.command()
 @click.option("--phase", "phases", multiple=True, metavar="PHASE", help="Only checks of this phase (repeatable).")
 @click.option("--check", "patterns", multiple=True, metavar="GLOB",
               help="Only checks whose name matches this glob, or whose phase is this name (repeatable).")

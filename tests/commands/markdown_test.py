@@ -32,6 +32,7 @@ COMMANDS = {
     "check": ["check", "--no-alerts"],
     "history": ["history", "phase4.vegas_line_coverage.yesterday"],
     "phases": ["phases"],
+    "preflight": ["preflight", "prediction-worker"],
 }
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 

@@ -40,6 +40,7 @@ from .services import (
     DeployedConfig,
     KubernetesPreset,
     LambdaPreset,
+    PreflightConfig,
     RepoConfig,
     ServiceConfig,
 )
@@ -155,7 +156,7 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     section: tuple(field.alias or name for name, field in model.model_fields.items())
     for section, model in (("", Config), ("repo", RepoConfig), ("defaults", Defaults), ("service", ServiceConfig),
                            ("deployed", DeployedConfig), ("cloudrun", CloudRunPreset),
-                           ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset),
+                           ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset), ("preflight", PreflightConfig),
                            ("warehouse", WarehouseConfig), ("store", StoreConfig), ("check", CheckConfig),
                            ("anomaly", AnomalyConfig), ("gate", GateConfig), ("alerts", AlertsConfig),
                            ("slack", SlackSinkConfig), ("github", GitHubSinkConfig),

@@ -9,8 +9,8 @@ from pydantic import ConfigDict, Field, model_validator
 from .file import DEFAULT_BRANCH, DEFAULT_GIT_TIMEOUT, DEFAULT_REPO_PATH
 from .types import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
 
-__all__ = ["CloudRunPreset", "Defaults", "DeployedConfig", "KubernetesPreset", "LambdaPreset", "RepoConfig",
-           "ServiceConfig", "Thresholds"]
+__all__ = ["CloudRunPreset", "Defaults", "DeployedConfig", "KubernetesPreset", "LambdaPreset", "PreflightConfig",
+           "RepoConfig", "ServiceConfig", "Thresholds"]
 
 
 class RepoConfig(Model):
@@ -119,6 +119,17 @@ class DeployedConfig(Model):
         return self
 
 
+class PreflightConfig(Model):
+    """``services.NAME.preflight``: what ``deploywatch preflight`` requires before the service is deployed."""
+
+    require_branch: NonBlank | None = None  # None: [repo] branch
+    require_clean: bool = True
+    require_synced: bool = True
+    tests: NonBlank | None = None
+    tests_timeout: Duration = 600
+    schema_paths: list[GlobStr] = Field(default_factory=list)
+
+
 class ServiceConfig(Thresholds):
     """``[services.NAME]``: a service deployed from the repository."""
 
@@ -128,3 +139,5 @@ class ServiceConfig(Thresholds):
     deployed: DeployedConfig
     deploy: NonBlank | None = None
     health: HttpUrl | None = None
+    runbook: HttpUrl | None = None
+    preflight: PreflightConfig = PreflightConfig()

@@ -171,6 +171,26 @@ class Repo:
         proc = self.run("merge-base", "--is-ancestor", ancestor, descendant, ok_codes=(0, 1))
         return proc.returncode == 0
 
+    def current_branch(self) -> str | None:
+        """The branch checked out (short name), or None on a detached HEAD."""
+        proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1, 128))
+        return (proc.stdout.decode(errors="surrogateescape").strip() or None) if proc.returncode == 0 else None
+
+    def upstream(self, branch: str) -> str | None:
+        """The remote-tracking branch ``branch`` follows (``origin/main``), or None when it follows none."""
+        proc = self.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{branch}@{{upstream}}",
+                        ok_codes=(0, 128))
+        return (proc.stdout.decode(errors="surrogateescape").strip() or None) if proc.returncode == 0 else None
+
+    def count(self, include: str, exclude: str) -> int:
+        """``git rev-list --count INCLUDE --not EXCLUDE``."""
+        return int(self.output("rev-list", "--count", include, "--not", exclude, "--"))
+
+    def status_entries(self) -> list[str]:
+        """``git status --porcelain -z`` entries (``"XY PATH"``): staged, unstaged and untracked changes."""
+        out = self.run("status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=normal").stdout
+        return [p.decode(errors="surrogateescape") for p in out.split(b"\0") if p]
+
     def remotes(self) -> list[str]:
         """Names of the configured remotes."""
         return self.output("remote").split()
