@@ -1,0 +1,1 @@
+"""Deploys and the ledger of what was deployed: recording, listing, the commits a deploy shipped."""
