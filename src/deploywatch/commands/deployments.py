@@ -43,9 +43,9 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, limit:
         item = deployment_json(entry)
         duration = item["duration_seconds"]
         rows.append([str(entry.id), entry.service, short(entry.from_commit) if entry.from_commit else "-",
-                     short(entry.to_commit), entry.status, entry.how, printable(entry.by), item["started_at"],
+                     short(entry.to_commit), entry.status, entry.how, _one_line(entry.by), item["started_at"],
                      "-" if duration is None else format_age(duration), str(len(entry.relevant_commits)),
-                     printable(" ".join(filter(None, [entry.step and f"{entry.step}:", entry.reason or ""])))])
+                     _one_line(" ".join(filter(None, [entry.step and f"{entry.step}:", entry.reason])))])
     if fmt == "markdown":
         emit_text(markdown_table([h.title() for h in _HEADERS], rows))
     elif not rows:
@@ -54,3 +54,8 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, limit:
         console().print(table([(h, "right" if h in ("ID", "DURATION", "COMMITS") else "left") for h in _HEADERS],
                               rows, title=f"Deployments, newest first (last {since})"))
     return 0
+
+
+def _one_line(text: str) -> str:
+    """Outside text as one printable line of a cell (``-`` when empty)."""
+    return printable(" ".join(text.split())) or "-"
