@@ -48,7 +48,8 @@ COMMANDS = {
     "silence-list": (["silence", "list", "--all"], "silences"),
 }
 # The documents the state-writing tests below validate.
-WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush"}
+WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush",
+           "deployments"}
 
 
 def schema_files() -> dict[str, Path]:
@@ -159,6 +160,14 @@ def test_writing_commands_match_their_schemas(demo_copy: Path, capsys: pytest.Ca
     assert validate(listed) == "silences" and [s["id"] for s in listed["silences"]] == [added["id"]]
     phases = run_json(capsys, ["phases"])
     assert validate(phases) == "phases"
+    assert validate(run_json(capsys, ["deployments"])) == "deployments"  # none yet
+    first = run_json(capsys, ["record", "prediction-worker", "main~25", "--url", "https://bot:pw@ci.example.com/1"])
+    assert validate(first) == "deployments" and first["deployments"][0]["from_commit"] is None
+    failed = run_json(capsys, ["record", "prediction-worker", "main", "--status", "failed", "--reason", "smoke test"])
+    assert validate(failed) == "deployments" and failed["deployments"][0]["relevant_commits"]
+    listed = run_json(capsys, ["deployments", "prediction-worker"])
+    assert validate(listed) == "deployments" and [d["status"] for d in listed["deployments"]] == ["failed",
+                                                                                                 "succeeded"]
 
 
 def test_alert_documents_match_their_schemas(demo_copy: Path, httpserver: HTTPServer,

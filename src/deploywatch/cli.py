@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import click
 
+from . import cli_ledger
 from .commands import exits
 from .commands.options import (
     alert_mode,
@@ -373,6 +374,10 @@ def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webho
     from .commands import demo as command
 
     return command.run(directory or Path("deploywatch-demo"), now=now, webhook=webhook, slack_webhook=slack_webhook)
+
+
+cli.add_command(cli_ledger.record)
+cli.add_command(cli_ledger.deployments)
 
 
 def entry() -> NoReturn:

@@ -33,6 +33,7 @@ COMMANDS = {
     "history": ["history", "phase4.vegas_line_coverage.yesterday"],
     "phases": ["phases"],
     "preflight": ["preflight", "prediction-worker"],
+    "deployments": ["deployments"],
 }
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 
@@ -44,6 +45,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
                    timeout=300, check=True, env=env_without_git())
     with (directory / "deploywatch.toml").open("a", encoding="utf-8") as config:
         config.write('\n[services.lost-service]\npaths = ["lost/**"]\ndeployed = { file = "deployed/lost.sha" }\n')
+    for record in (["prediction-worker", "main~5"], ["prediction-worker", "main", "--status", "failed", "--reason",
+                                                     "verify | timed out\nafter 10m"]):
+        subprocess.run([sys.executable, "-m", "deploywatch", "record", *record, "--now", NOW], cwd=directory,
+                       capture_output=True, timeout=120, env=env_without_git(), check=True)
     return directory
 
 

@@ -12,14 +12,14 @@ from deploywatch.store import Store
 from deploywatch.store.migrations import LATEST_VERSION
 
 from .conftest import Raw, raw
-from .samples import answers, history_runs, write_samples
+from .samples import answers, deployment_rows, history_runs, write_samples
 
 DATA = Path(__file__).parent / "data"
 # Ordered so that rows compare in a fixed order; job run ids are uuid4 and applied_at is the migration's clock.
 TABLES = {"schema_version": "version", "runs": "id", "findings": "id", "metrics": "id",
           "alert_state": "sink, fingerprint", "outbox": "id", "silences": "id",
           "completions": "phase, processor, run_date", "phase_triggers": "phase, run_date",
-          "job_runs": "job, scheduled_for, state", "job_locks": "job"}
+          "job_runs": "job, scheduled_for, state", "job_locks": "job", "deployments": "id"}
 UNSTABLE = {("schema_version", "applied_at"), ("job_runs", "id")}
 
 
@@ -29,7 +29,8 @@ def backend_of(url: str) -> str:
 
 def load_golden(url: str, version: int) -> None:
     """Fill the empty database of ``url`` with the golden store of schema ``version``."""
-    text = (DATA / f"sqlalchemy-v{version}.{backend_of(url)}.sql").read_text(encoding="utf-8")
+    writer = "sqlalchemy" if version <= 3 else "deploywatch"  # the SQLAlchemy store wrote versions 1 to 3
+    text = (DATA / f"{writer}-v{version}.{backend_of(url)}.sql").read_text(encoding="utf-8")
     if url.startswith("sqlite"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     with raw(url) as db:
@@ -85,6 +86,7 @@ def test_the_current_golden_store_is_read_as_written(store_url: str, second_url:
         assert old.schema_version() == LATEST_VERSION
         assert answers(old) == expected
     assert len(expected["runs"]) == 5 and len(expected["outbox"]) == 3 and len(expected["job_runs"]) == 2
+    assert len(expected["deployments"]) == 8
 
 
 def test_todays_store_writes_the_same_rows_and_schema_as_the_golden_one(store_url: str, second_url: str) -> None:
@@ -96,7 +98,7 @@ def test_todays_store_writes_the_same_rows_and_schema_as_the_golden_one(store_ur
         expected, actual = table_rows(golden), table_rows(today)
         for table in TABLES:
             assert actual[table] == expected[table], table
-        assert sum(len(rows) for rows in actual.values()) == 3 + 5 + 3 + 13 + 2 + 3 + 1 + 2 + 1 + 2 + 1
+        assert sum(len(rows) for rows in actual.values()) == 4 + 5 + 3 + 13 + 2 + 3 + 1 + 2 + 1 + 2 + 1 + 8
 
 
 def test_a_version_1_golden_store_is_migrated(store_url: str, second_url: str) -> None:
@@ -112,4 +114,22 @@ def test_a_version_1_golden_store_is_migrated(store_url: str, second_url: str) -
     assert len(write_samples_after) == 4
     with raw(store_url) as migrated, raw(second_url) as today:
         assert catalog(migrated) == catalog(today)
-        assert [r[0] for r in migrated.rows("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+        versions = [r[0] for r in migrated.rows("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == list(range(1, LATEST_VERSION + 1))
+
+
+def test_a_version_3_golden_store_is_migrated_to_the_ledger(store_url: str, second_url: str) -> None:
+    load_golden(store_url, 3)
+    with Store.open(store_url) as old:
+        assert old.schema_version() == LATEST_VERSION == 4
+        assert old.deployments() == [] and old.last_succeeded_deployments() == {}
+        write_samples_ledger = deployment_rows()
+        for record in write_samples_ledger:
+            old.record_deployment(record)
+        migrated_answers = (old.deployments(limit=100), old.last_succeeded_deployments())
+    with Store.open(second_url) as fresh:
+        for record in deployment_rows():
+            fresh.record_deployment(record)
+        assert (fresh.deployments(limit=100), fresh.last_succeeded_deployments()) == migrated_answers
+    with raw(store_url) as migrated, raw(second_url) as today:
+        assert catalog(migrated) == catalog(today)

@@ -1,7 +1,8 @@
 """Deterministic sample contents for a store, written through the public ``Store`` API only.
 
-The golden stores under ``tests/store/data/`` were written by this module through the SQLAlchemy ``Store`` of
-commit f4b2abd (``python tests/store/samples.py OUT_DIR [POSTGRES_URL]``); the tests write the same samples
+The golden stores ``sqlalchemy-v*`` under ``tests/store/data/`` were written by this module through the SQLAlchemy
+``Store`` of commit f4b2abd, ``deploywatch-v4.*`` through the DB-API ``Store`` that added the deploy ledger
+(``python tests/store/samples.py OUT_DIR [POSTGRES_URL]``); the tests write the same samples
 through today's ``Store`` and compare rows and answers, so the stored formats cannot drift.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from deploywatch.store import FindingRecord, MetricRecord, RunRecord, Store
 from deploywatch.store.alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
+from deploywatch.store.deployments import DeploymentRecord
 
 CEST = timezone(timedelta(hours=2))
 MARQUESAS = timezone(timedelta(hours=-9, minutes=-30))
@@ -128,8 +130,39 @@ def alert_rows() -> tuple[list[AlertStateRecord], list[OutboxRecord]]:
     return states, outbox
 
 
+def deployment_rows() -> list[DeploymentRecord]:
+    """Ledger entries: every status and way, open and finished, a tie in time, text to mask, other zones."""
+    sha = [f"{n:x}" * 40 for n in range(1, 7)]
+    return [
+        DeploymentRecord(service="web", to_commit=sha[0], status="succeeded", how="record", by="ci",
+                         started_at=T0, finished_at=T0),
+        DeploymentRecord(service="web", from_commit=sha[0], to_commit=sha[1], status="succeeded", how="deploy",
+                         by="Ada Lovelace", started_at=datetime(2026, 9, 21, 17, 0, 0, 250000, tzinfo=CEST),
+                         finished_at=T0 + timedelta(hours=1, minutes=3), url="https://bot:hunter2@ci.example.com/b/7",
+                         relevant_commits=(sha[2], sha[3]), output_tail="deployed\ntoken=abc123secret ✓\n"),
+        DeploymentRecord(service="web", from_commit=sha[1], to_commit=sha[4], status="failed", how="deploy",
+                         by="ops", started_at=T0 + timedelta(hours=2), finished_at=T0 + timedelta(hours=2, minutes=1),
+                         step="verify", reason="the source still reports 22222222 after 10m",
+                         relevant_commits=(sha[4],)),
+        DeploymentRecord(service="web", from_commit=sha[4], to_commit=sha[1], status="rolled_back", how="rollback",
+                         by="ops", started_at=T0 + timedelta(hours=2, minutes=1),
+                         finished_at=T0 + timedelta(hours=2, minutes=2), reason="verify failed"),
+        DeploymentRecord(service="api", to_commit=sha[5], status="succeeded", how="record", by="ci",
+                         started_at=T0 + timedelta(hours=3), finished_at=T0 + timedelta(hours=3)),
+        DeploymentRecord(service="api", to_commit=sha[0], status="succeeded", how="record", by="ci",
+                         started_at=T0 + timedelta(hours=3), finished_at=T0 + timedelta(hours=3)),  # a tie: id order
+        DeploymentRecord(service="api", from_commit=sha[0], to_commit=sha[2], status="started", how="deploy",
+                         by="ops", started_at=datetime(2026, 9, 21, 8, 0, tzinfo=MARQUESAS)),
+        DeploymentRecord(service="batch", to_commit=sha[3], status="abandoned", how="deploy", by="ops",
+                         started_at=T0 - timedelta(days=40), finished_at=T0 - timedelta(days=40) + timedelta(hours=1),
+                         step="deploy", reason="the deploy's process was gone after its lease"),
+    ]
+
+
 def write_samples(store: Store) -> None:
     """Write every kind of row the store keeps, deterministically (job run ids excepted: uuid4)."""
+    for record in deployment_rows():
+        store.record_deployment(record)
     for run, findings, metrics in history_runs():
         store.record_run(run, findings, metrics)
     states, outbox = alert_rows()
@@ -185,12 +218,16 @@ def answers(store: Store) -> dict[str, Any]:
         "triggers": store.phase_triggers(DAY),
         "job_runs": jobs,
         "job_lock": store.job_lock("canary"),
+        "deployments": store.deployments(limit=100),
+        "deployments_of": [store.deployments(["web"], since=T0 + timedelta(hours=1), limit=2),
+                           store.deployments(["api", "batch"])],
+        "last_succeeded": [store.last_succeeded_deployments(), store.last_succeeded_deployments(["web", "x"])],
     }
 
 
 if __name__ == "__main__":  # the golden stores: python tests/store/samples.py OUT_DIR [POSTGRES_URL]
     out = Path(sys.argv[1])
-    with Store.open(f"sqlite:///{out / 'sqlalchemy-v3.db'}") as written:
+    with Store.open(f"sqlite:///{out / 'deploywatch-v4.db'}") as written:
         write_samples(written)
     if len(sys.argv) > 2:
         with Store.open(sys.argv[2]) as written:

@@ -24,6 +24,13 @@ class GitRepo:
         self.git("config", "user.email", "author@example.com")
         self.git("config", "commit.gpgsign", "false")
 
+    @classmethod
+    def existing(cls, path: Path, *, clock: int = BASE_TIME + 3600) -> GitRepo:
+        """A repository made before (by another helper), to add commits to; its clock starts at ``clock``."""
+        repo = cls.__new__(cls)
+        repo.path, repo.clock = path, clock
+        return repo
+
     def git(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> str:
         """Run git in the repository; return stdout (stripped)."""
         proc = subprocess.run(["git", *args], cwd=self.path, input=input, capture_output=True, timeout=60,

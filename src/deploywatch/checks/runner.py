@@ -72,10 +72,9 @@ class RunTarget:
 
 def store_url(loaded: LoadedConfig) -> str:
     """The store's URL: ``[store] url`` (relative SQLite paths against the config), else the default file."""
-    from ..store import default_store_url, resolve_store_url
+    from ..store.urls import configured_store_url
 
-    url = loaded.config.store.url
-    return resolve_store_url(url, loaded.base_dir) if url else default_store_url(loaded.base_dir)
+    return configured_store_url(loaded.config.store.url, loaded.base_dir)
 
 
 def open_store(loaded: LoadedConfig) -> Store:

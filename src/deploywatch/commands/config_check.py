@@ -114,7 +114,7 @@ def _explain_services(workspace: Workspace, tip: str) -> tuple[list[ServiceExpla
                                 f"{workspace.branch}")
         services.append(ServiceExplanation(
             name, service.group, list(service.paths), loaded.exclude(name), owned,
-            service.deployed.kind, source_for(loaded, service.deployed).description,
+            service.deployed.kind, source_for(loaded, service.deployed, name).description,
             mask(service.deploy) if service.deploy else None,
             loaded.thresholds(name)))
     return services, warnings

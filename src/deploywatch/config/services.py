@@ -77,7 +77,7 @@ class LambdaPreset(Model):
     tag: NonBlank = "commit-sha"
 
 
-_SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda")
+_SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda", "ledger")
 
 
 class DeployedConfig(Model):
@@ -91,13 +91,14 @@ class DeployedConfig(Model):
     cloudrun: CloudRunPreset | None = None
     kubernetes: KubernetesPreset | None = None
     lambda_: LambdaPreset | None = Field(default=None, alias="lambda")
+    ledger: Literal[True] | None = None  # the last succeeded entry of the deploy ledger (in the store)
     field: NonBlank | None = None
     timeout: Duration | None = None
     headers: dict[str, str] | None = None
 
     @property
     def kind(self) -> str:
-        """Which source this is: one of file, command, url, cloudrun, kubernetes, lambda."""
+        """Which source this is: one of file, command, url, cloudrun, kubernetes, lambda, ledger."""
         return self._kinds()[0]
 
     def _kinds(self) -> list[str]:
@@ -114,8 +115,8 @@ class DeployedConfig(Model):
             raise ValueError(f"'field' applies to file and url sources, not {kind}")
         if self.headers is not None and kind != "url":
             raise ValueError(f"'headers' applies to url sources, not {kind}")
-        if self.timeout is not None and kind == "file":
-            raise ValueError("'timeout' does not apply to file sources")
+        if self.timeout is not None and kind in ("file", "ledger"):
+            raise ValueError(f"'timeout' does not apply to {kind} sources")
         return self
 
 

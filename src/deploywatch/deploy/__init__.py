@@ -1,1 +1,1 @@
-"""Guarded deploys: the preflight checks a service must pass before it is deployed."""
+"""Guarded deploys: the preflight checks before a deploy, and the ledger of what was deployed, when, by whom."""

@@ -148,6 +148,11 @@ class Repo:
                 result[name] = parts[0]
         return result
 
+    def user_name(self) -> str | None:
+        """``git config user.name`` as this repository sees it (None when unset)."""
+        proc = self.run("config", "--get", "user.name", ok_codes=(0, 1))
+        return proc.stdout.decode(errors="replace").strip() or None
+
     def is_shallow(self) -> bool:
         """True for a shallow clone (history cut off)."""
         return self.output("rev-parse", "--is-shallow-repository") == "true"

@@ -80,7 +80,7 @@ class Workspace:
     def read_sources(self, names: Sequence[str]) -> dict[str, Reading]:
         """Ask every named service's deployed source (concurrently, bounded)."""
         services = self.loaded.config.services
-        return read_all({n: source_for(self.loaded, services[n].deployed) for n in names})
+        return read_all({n: source_for(self.loaded, services[n].deployed, n) for n in names})
 
 
 def open_workspace(config_path: Path | str | None) -> Workspace:

@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 from ..core.errors import DeploywatchError
 from . import alerts, queries
 from . import completions as completion_queries
+from . import deployments as deployment_queries
 from . import jobs as job_queries
 from .alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
 from .common import OpenStore
 from .completions import CompletionRecord, TriggerRecord
 from .db import Database, Tx
+from .deployments import DeploymentRecord
 from .jobs import JobClaim, JobLockRecord, JobRunRecord
 from .migrations import migrate, read_version
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
@@ -113,6 +115,24 @@ class Store(OpenStore):
                 return None
             alerts.lock_routing(conn)
             return route(AlertTx(conn))
+
+    # ------------------------------------------------------------ the deploy ledger
+
+    def record_deployment(self, record: DeploymentRecord) -> DeploymentRecord:
+        """Add one ledger entry in one transaction; return it with its id."""
+        with self._writing() as conn:
+            return deployment_queries.insert(conn, record)
+
+    def deployments(self, services: Sequence[str] = (), *, since: datetime | None = None,
+                    limit: int = 100) -> list[DeploymentRecord]:
+        """The newest ``limit`` ledger entries (of ``services``; started at ``since`` or later), newest first."""
+        with self._reading() as conn:
+            return deployment_queries.read(conn, services, since=since, limit=limit)
+
+    def last_succeeded_deployments(self, services: Sequence[str] = ()) -> dict[str, DeploymentRecord]:
+        """The newest succeeded ledger entry of every service (of ``services``), by service."""
+        with self._reading() as conn:
+            return deployment_queries.last_succeeded(conn, services)
 
     # ------------------------------------------------------------ notifications
 

@@ -5,7 +5,7 @@ dialect's types (:data:`.dialect.Dialect.types`), and the text is spelled as SQL
 it still created these tables (SQLite keeps the text in ``sqlite_master``), so stores made before and after
 read alike. Constraints and indexes are named, so a later step can alter or drop them by name.
 
-Adding a table or column (the deploy ledger, the audit log …) is a new function appended to
+Adding a table or column (the audit log …) is a new function appended to
 :data:`MIGRATIONS`; applied steps are never edited. A store newer than the code is refused.
 """
 
@@ -119,8 +119,26 @@ def _v3_completions_and_jobs(tx: Tx) -> None:
     ], primary_key="job")
 
 
+def _v4_deployments(tx: Tx) -> None:
+    """The deploy ledger: one row per deployment, read newest first per service."""
+    _table(tx, "deployments", [
+        "id {serial} NOT NULL", "service VARCHAR NOT NULL",
+        "from_commit VARCHAR",  # the commit that ran before (the previous succeeded entry); NULL: not known
+        "to_commit VARCHAR NOT NULL",
+        "status VARCHAR NOT NULL",  # started, succeeded, failed, rolled_back, abandoned
+        "step VARCHAR",  # where a deploy failed: preflight, deploy, verify, post_deploy, rollback
+        "reason TEXT",  # masked
+        "how VARCHAR NOT NULL",  # deploy, rollback, record
+        "deployed_by VARCHAR NOT NULL",  # masked
+        "url TEXT",  # masked: the CI job or build that deployed
+        "started_at {ts} NOT NULL", "finished_at {ts}",
+        "output_tail TEXT",  # the deploy command's last lines, masked
+        "relevant_commits TEXT NOT NULL",  # JSON list of the service's commits in from..to, newest first
+    ], primary_key="id", indexes=["service, started_at", "service, status, started_at", "started_at"])
+
+
 # Version n is MIGRATIONS[n - 1].
-MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs)
+MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs, _v4_deployments)
 LATEST_VERSION = len(MIGRATIONS)
 
 _HAS_TABLE = {

@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote
 from ..core.errors import DeploywatchError
 from ..core.redact import mask
 
-__all__ = ["StoreUrl", "default_store_url", "display_url", "parse_store_url", "resolve_store_url", "sqlite_path",
-           "sqlite_url"]
+__all__ = ["StoreUrl", "configured_store_url", "default_store_url", "display_url", "parse_store_url",
+           "resolve_store_url", "sqlite_path", "sqlite_url"]
 
 _SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -104,6 +104,12 @@ def resolve_store_url(url: str, base_dir: Path) -> str:
         return url
     query = "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in sorted(parsed.query.items()))
     return f"{parsed.scheme}:///{_quote_path(os.path.abspath(base_dir / path))}{'?' + query if query else ''}"
+
+
+def configured_store_url(url: str | None, base_dir: Path) -> str:
+    """The store a config names: ``[store] url`` (relative SQLite paths against ``base_dir``, the config's
+    directory), else the default file beside the config."""
+    return resolve_store_url(url, base_dir) if url else default_store_url(base_dir)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -20,8 +20,6 @@ credential-shaped), and errors are one masked line.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import logging
 import math
@@ -44,8 +42,9 @@ from ..daemon.jobs import unavailable
 from ..daemon.scheduler import JobBusy, one_line
 from ..health.completion import Recorded, default_run_date, record_completion
 from .actions import ActionQueue, QueueFull
+from .bodies import completion_fields, deployment_fields
 from .endpoints import ENDPOINTS, MAX_BODY, BadRequest, Endpoint
-from .guards import AuthThrottle, BodyTooLarge, parse_json, read_body
+from .guards import AuthThrottle, BodyTooLarge, read_body
 from .openapi import openapi_document
 
 if TYPE_CHECKING:
@@ -256,7 +255,7 @@ async def trigger(ctx: DaemonContext, request: Request, params: Params) -> Respo
 async def completions(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``POST /api/completions``: record the report now; a fired ``on_complete`` goes to the action queue."""
     try:
-        fields = _completion_fields(await read_body(request))
+        fields = completion_fields(await read_body(request))
     except BodyTooLarge:  # the rest of the body is not read: the connection cannot carry another request
         return error(413, f"the body is larger than {MAX_BODY} bytes", {"Connection": "close"})
     now = ctx.now()
@@ -289,6 +288,31 @@ async def completions(ctx: DaemonContext, request: Request, params: Params) -> R
     return answer(recorded.as_json(), 200 if recorded.duplicate else 201)
 
 
+async def deployments(ctx: DaemonContext, request: Request, params: Params) -> Response:
+    """``POST /api/deployments``: record a deploy done elsewhere in the ledger, as ``deploywatch record`` does."""
+    from ..deploy.ledger import deployments_document, record_deployment
+    from ..drift.workspace import workspace_for
+
+    try:
+        fields = deployment_fields(await read_body(request))
+    except BodyTooLarge:
+        return error(413, f"the body is larger than {MAX_BODY} bytes", {"Connection": "close"})
+    now = ctx.now()
+
+    def record() -> dict[str, Any]:
+        repo = workspace_for(ctx.loaded).repo
+        entry = record_deployment(ctx.loaded, ctx.store, repo, fields["service"], fields["commit"], now=now,
+                                  status=fields.get("status", "succeeded"), url=fields.get("url"),
+                                  by=fields.get("by", "api"), reason=fields.get("reason"))
+        return deployments_document([entry])
+
+    try:
+        document = await run_in_threadpool(record)
+    except UsageError as exc:
+        return error(400, one_line(exc))
+    return answer(document, 201)
+
+
 async def metrics(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``GET /metrics``."""
     from prometheus_client.exposition import choose_encoder
@@ -310,7 +334,7 @@ async def openapi(ctx: DaemonContext, request: Request, params: Params) -> Respo
 
 HANDLERS: dict[str, Handler] = {"healthz": healthz, "check_latest": check_latest, "drift": drift, "runs": runs,
                                 "job_runs": job_runs, "trigger": trigger, "completions": completions,
-                                "metrics": metrics, "openapi": openapi}
+                                "deployments": deployments, "metrics": metrics, "openapi": openapi}
 
 
 def _endpoint(ctx: DaemonContext, spec: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -355,42 +379,3 @@ def create_app(ctx: DaemonContext) -> Starlette:
     routes = [Route(spec.path, _endpoint(ctx, spec, HANDLERS[spec.name]), methods=[spec.method])
               for spec in ENDPOINTS]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, Exception: crashed})
-
-
-def _completion_fields(body: bytes) -> dict[str, str]:
-    """``{"phase", "processor", "date"?}`` from a plain body or a Pub/Sub push envelope; raise :class:`BadRequest`."""
-    payload = parse_json(body)
-    if not isinstance(payload, dict):
-        raise BadRequest("the body must be a JSON object")
-    if "message" in payload:  # Google Pub/Sub push: {"message": {"data": base64 JSON, "attributes": {…}}, …}
-        message = payload["message"]
-        if not isinstance(message, dict):
-            raise BadRequest("message must be an object")
-        data = message.get("data")
-        if data:
-            if not isinstance(data, str):
-                raise BadRequest("message.data must be a base64 string")
-            try:
-                decoded = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_" if "-" in data or
-                                           "_" in data else None, validate=True)
-            except (binascii.Error, ValueError):
-                raise BadRequest("message.data is not base64-encoded JSON") from None
-            payload = parse_json(decoded, "message.data")
-            if not isinstance(payload, dict):
-                raise BadRequest("message.data must hold a JSON object")
-        else:
-            attributes = message.get("attributes")
-            if not isinstance(attributes, dict):
-                raise BadRequest("message has neither data nor attributes")
-            payload = attributes
-    fields: dict[str, str] = {}
-    for key in ("phase", "processor", "date"):
-        value = payload.get(key)
-        if value is None and key == "date":
-            continue
-        if not isinstance(value, str) or not value.strip():
-            raise BadRequest(f"{key} must be a non-empty string")
-        if not value.isprintable():  # control characters, lone surrogates (which cannot even be answered back)
-            raise BadRequest(f"{key} must be printable text")
-        fields[key] = value.strip()
-    return fields

@@ -168,6 +168,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"oneOf": [_ref("Completion"), _ref("PubSubPush")]},
              description="The token may also be given as ?token= (for Pub/Sub push subscriptions).",
              token_in_query=True),
+    Endpoint("deployments", "POST", "/api/deployments", "Record a deploy done elsewhere (CI, Argo CD) in the deploy "
+             "ledger, as deploywatch record does", "write",
+             {"201": _json(_ref("Deployments"), "Recorded: the entry, with the commit resolved, the commit it "
+                           "replaced and the service's relevant commits in between"),
+              "400": _error("A bad body, or an unknown service or commit"),
+              "413": _error(f"The body is larger than {MAX_BODY} bytes")},
+             body=_ref("NewDeployment")),
     Endpoint("metrics", "GET", "/metrics", "Prometheus metrics (text exposition format; OpenMetrics when asked for)",
              "read", {"200": {"description": "The metrics", "content": {"text/plain": {"schema": {
                  "type": "string"}}}}}),

@@ -85,6 +85,30 @@ _SCHEMAS: dict[str, Any] = {
                       {"required": ["attributes"], "properties": {"attributes": _ref("Completion")}}]},
             "subscription": {"type": "string"}},
     },
+    "NewDeployment": {
+        "type": "object", "required": ["service", "commit"], "additionalProperties": False,
+        "properties": {
+            "service": {**_TEXT, "maxLength": 200},
+            "commit": {**_TEXT, "maxLength": 200, "description": "a SHA (full or abbreviated), tag or branch"},
+            "status": {"type": "string", "enum": ["succeeded", "failed"], "default": "succeeded"},
+            "url": {**_TEXT, "maxLength": 2000, "description": "where it ran (credentials are masked)"},
+            "by": {**_TEXT, "maxLength": 200, "description": "who deployed (default: api)"},
+            "reason": {**_TEXT, "maxLength": 2000}},
+    },
+    "Deployments": {
+        "type": "object", "required": ["schema", "deployments"],
+        "description": "deploywatch.deployments/v1 (docs/schemas/deployments.v1.json)",
+        "properties": {"schema": {"type": "string"}, "deployments": {"type": "array", "items": {
+            "type": "object", "properties": {
+                "id": {"type": "integer"}, "service": {"type": "string"},
+                "from_commit": {"type": ["string", "null"]}, "to_commit": {"type": "string"},
+                "status": {"type": "string"}, "step": {"type": ["string", "null"]},
+                "reason": {"type": ["string", "null"]}, "started_at": _STAMP,
+                "finished_at": {"oneOf": [_STAMP, {"type": "null"}]},
+                "duration_seconds": {"type": ["number", "null"]}, "by": {"type": "string"},
+                "how": {"type": "string"}, "url": {"type": ["string", "null"]},
+                "relevant_commits": {"type": "array", "items": {"type": "string"}}}}}},
+    },
     "Health": {
         "type": "object", "required": ["status"],
         "description": "With protect_reads and no valid token: only the status.",

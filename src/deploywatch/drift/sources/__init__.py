@@ -15,6 +15,7 @@ from ...core.redact import mask
 from .base import Reading, Source, parse_revision
 from .command import CommandSource
 from .file import FileSource
+from .ledger import LedgerSource, read_ledgers
 from .url import UrlSource
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CommandSource",
     "FileSource",
+    "LedgerSource",
     "Reading",
     "Source",
     "UrlSource",
@@ -34,17 +36,19 @@ __all__ = [
 MAX_CONCURRENT_READS = 8
 
 
-def source_for(loaded: LoadedConfig, deployed: DeployedConfig) -> Source:
+def source_for(loaded: LoadedConfig, deployed: DeployedConfig, service: str = "") -> Source:
     """The source a ``deployed`` table describes (see :mod:`deploywatch.drift.sources.factory`)."""
     from .factory import source_for as build  # imports the config models, so only when needed
 
-    return build(loaded, deployed)
+    return build(loaded, deployed, service)
 
 
 def read_all(sources: Mapping[str, Source], *, max_workers: int = MAX_CONCURRENT_READS) -> dict[str, Reading]:
     """Read every source concurrently (at most ``max_workers`` at once); keys are service names."""
     # Local files answer in microseconds; only sources that wait (commands, HTTP) go to the pool.
     readings = {name: _safe_read(source) for name, source in sources.items() if isinstance(source, FileSource)}
+    # Ledger sources share one store: opened once, in this thread, for all of them.
+    readings.update(read_ledgers({n: s for n, s in sources.items() if isinstance(s, LedgerSource)}))
     slow = {name: source for name, source in sources.items() if name not in readings}
     if slow:
         from concurrent.futures import ThreadPoolExecutor

@@ -16,14 +16,16 @@ from .base import Source
 from .command import DEFAULT_TIMEOUT as COMMAND_TIMEOUT
 from .command import CommandSource
 from .file import FileSource
+from .ledger import LedgerSource
 from .url import DEFAULT_TIMEOUT as URL_TIMEOUT
 from .url import UrlSource
 
 __all__ = ["preset_argv", "source_for"]
 
 
-def source_for(loaded: LoadedConfig, deployed: DeployedConfig) -> Source:
-    """The source a ``deployed`` table describes; relative paths resolve against the config file."""
+def source_for(loaded: LoadedConfig, deployed: DeployedConfig, service: str = "") -> Source:
+    """The source a ``deployed`` table describes (of ``service``: the ledger needs its name); relative paths
+    resolve against the config file."""
     kind = deployed.kind
     if kind == "file":
         assert deployed.file is not None
@@ -32,6 +34,10 @@ def source_for(loaded: LoadedConfig, deployed: DeployedConfig) -> Source:
         assert deployed.url is not None
         return UrlSource(deployed.url, deployed.field or DEFAULT_VERSION_FIELD, float(deployed.timeout or URL_TIMEOUT),
                          dict(deployed.headers or {}))
+    if kind == "ledger":
+        from ...store.urls import configured_store_url
+
+        return LedgerSource(service, configured_store_url(loaded.config.store.url, loaded.base_dir))
     timeout = float(deployed.timeout or COMMAND_TIMEOUT)
     cwd = str(loaded.base_dir)
     if kind == "command":
