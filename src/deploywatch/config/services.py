@@ -91,7 +91,7 @@ class DeployedConfig(Model):
     cloudrun: CloudRunPreset | None = None
     kubernetes: KubernetesPreset | None = None
     lambda_: LambdaPreset | None = Field(default=None, alias="lambda")
-    ledger: Literal[True] | None = None  # the last succeeded entry of the deploy ledger (in the store)
+    ledger: bool | None = None  # true: the last succeeded entry of the deploy ledger (in the store); false: unset
     field: NonBlank | None = None
     timeout: Duration | None = None
     headers: dict[str, str] | None = None
@@ -102,7 +102,7 @@ class DeployedConfig(Model):
         return self._kinds()[0]
 
     def _kinds(self) -> list[str]:
-        return [k for k in _SOURCE_KINDS if getattr(self, "lambda_" if k == "lambda" else k) is not None]
+        return [k for k in _SOURCE_KINDS if getattr(self, "lambda_" if k == "lambda" else k) not in (None, False)]
 
     @model_validator(mode="after")
     def _exactly_one(self) -> DeployedConfig:
