@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from deploywatch.core.errors import DeploywatchError
 from deploywatch.store import Store
 from deploywatch.store.deployments import DeploymentRecord
 
@@ -33,6 +35,19 @@ def test_the_last_succeeded_entry_skips_failures_and_breaks_ties_by_id(store: St
     assert last["web"].to_commit == "2" * 40 and last["web"].how == "deploy"  # not the failed or rolled back ones
     assert last["api"].id == 6 and last["api"].to_commit == "1" * 40  # same instant as id 5: the later row wins
     assert store.last_succeeded_deployments(["web"]) == {"web": last["web"]}
+
+
+def test_a_chained_entry_whose_from_is_no_longer_the_last_succeeded_one_is_refused(store: Store) -> None:
+    first = DeploymentRecord(service="web", from_commit=None, to_commit="1" * 40, status="succeeded", how="record",
+                             by="ci", started_at=T0, finished_at=T0)
+    store.record_deployment(first, chained=True)
+    stale = replace(first, to_commit="2" * 40)  # still says from None: read before the first was recorded
+
+    with pytest.raises(DeploywatchError, match="another deploy of web was recorded meanwhile"):
+        store.record_deployment(stale, chained=True)
+
+    store.record_deployment(replace(stale, from_commit="1" * 40), chained=True)
+    assert [r.to_commit for r in store.deployments(["web"])] == ["2" * 40, "1" * 40]
 
 
 def test_secrets_are_masked_when_the_record_is_made(store: Store) -> None:

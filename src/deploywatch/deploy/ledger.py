@@ -71,7 +71,7 @@ def record_deployment(loaded: LoadedConfig, store: Store, repo: Repo, service: s
                               reason=reason,
                               relevant_commits=tuple(shipped_commits(repo, loaded.service_paths(service),
                                                                      known_from, to_commit)))
-    return store.record_deployment(record)
+    return store.record_deployment(record, chained=True)  # a record made meanwhile: refused, not mis-chained
 
 
 def deployment_json(record: DeploymentRecord) -> dict[str, Any]:

@@ -118,10 +118,11 @@ class Store(OpenStore):
 
     # ------------------------------------------------------------ the deploy ledger
 
-    def record_deployment(self, record: DeploymentRecord) -> DeploymentRecord:
-        """Add one ledger entry in one transaction; return it with its id."""
+    def record_deployment(self, record: DeploymentRecord, *, chained: bool = False) -> DeploymentRecord:
+        """Add one ledger entry in one transaction; return it with its id. ``chained``: refuse it when the
+        service's last succeeded entry is no longer ``record.from_commit`` (see :func:`.deployments.insert`)."""
         with self._writing() as conn:
-            return deployment_queries.insert(conn, record)
+            return deployment_queries.insert(conn, record, chained=chained)
 
     def deployments(self, services: Sequence[str] = (), *, since: datetime | None = None,
                     limit: int = 100) -> list[DeploymentRecord]:

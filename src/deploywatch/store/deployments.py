@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ..core.errors import DeploywatchError
 from ..core.redact import mask
 from .common import to_utc
 from .db import Tx, placeholders
@@ -57,11 +58,20 @@ class DeploymentRecord:
         return None if self.finished_at is None else (self.finished_at - self.started_at).total_seconds()
 
 
-def insert(tx: Tx, record: DeploymentRecord) -> DeploymentRecord:
-    """Insert ``record`` inside the caller's write transaction; return it with the id the store gave it."""
+def insert(tx: Tx, record: DeploymentRecord, *, chained: bool = False) -> DeploymentRecord:
+    """Insert ``record`` inside the caller's write transaction; return it with the id the store gave it.
+
+    ``chained``: ``record.from_commit`` was read as the service's last succeeded entry before this transaction;
+    if another entry succeeded meanwhile, refuse (one line) rather than store a ``from`` that is no longer true.
+    """
     d = tx.d
     started, finished = to_utc(record.started_at), None if record.finished_at is None else to_utc(record.finished_at)
     tx.lock(f"deploywatch.deployments\0{record.service}")  # transitions of one service, one at a time
+    if chained:
+        last = last_succeeded(tx, [record.service]).get(record.service)
+        if (last.to_commit if last else None) != record.from_commit:
+            raise DeploywatchError(f"another deploy of {record.service} was recorded meanwhile (now at "
+                                   f"{last.to_commit[:12] if last else 'none'}); record it again")
     new_id = tx.scalar(f"INSERT INTO deployments ({_COLUMNS}) VALUES ({placeholders(13)}) RETURNING id",
                        (record.service, record.from_commit, record.to_commit, record.status, record.step,
                         record.reason, record.how, record.by, record.url, d.ts(started), d.ts(finished),
