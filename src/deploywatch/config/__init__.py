@@ -17,13 +17,22 @@ from ..core.lazy import lazy_attributes
 if TYPE_CHECKING:
     from .file import CONFIG_FILENAME, find_config
     from .loader import load_config
-    from .model import COMMAND_SECTIONS, DAEMON_SECTIONS, DRIFT_SECTIONS, Config, EffectiveThresholds, LoadedConfig
+    from .model import (
+        COMMAND_SECTIONS,
+        DAEMON_SECTIONS,
+        DEPLOY_SECTIONS,
+        DRIFT_SECTIONS,
+        Config,
+        EffectiveThresholds,
+        LoadedConfig,
+    )
     from .services import DeployedConfig, ServiceConfig, Thresholds
 
 __all__ = [
     "COMMAND_SECTIONS",
     "CONFIG_FILENAME",
     "DAEMON_SECTIONS",
+    "DEPLOY_SECTIONS",
     "DRIFT_SECTIONS",
     "Config",
     "DeployedConfig",
@@ -39,6 +48,7 @@ _LAZY = {
     "COMMAND_SECTIONS": "model",
     "CONFIG_FILENAME": "file",
     "DAEMON_SECTIONS": "model",
+    "DEPLOY_SECTIONS": "model",
     "DRIFT_SECTIONS": "model",
     "Config": "model",
     "DeployedConfig": "services",

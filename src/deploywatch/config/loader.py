@@ -30,6 +30,7 @@ from .alerts import (
     WebhookSinkConfig,
 )
 from .checks import AnomalyConfig, CheckConfig, GateConfig, StoreConfig, WarehouseConfig
+from .deploy import DenyWindow, DeploySettings, GroupConfig
 from .file import find_line, key_path, read_config_file
 from .health import FreshnessConfig, HealthConfig, PhaseConfig, ProbeConfig
 from .model import Config, LoadedConfig
@@ -40,9 +41,11 @@ from .services import (
     DeployedConfig,
     KubernetesPreset,
     LambdaPreset,
+    PostDeployConfig,
     PreflightConfig,
     RepoConfig,
     ServiceConfig,
+    VerifyConfig,
 )
 from .translate import config_error
 
@@ -85,12 +88,39 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
             named: tuple[str | int, ...] = (*source.prefix, section, clash[1])
             raise ConfigError(f"differs from {clash[0]!r} only in case; names must differ in more than case",
                               file=shown, key=key_path(named), line=find_line(source.text, named))
+    _check_groups(config, shown, source.text, source.prefix)
     duplicate = config.alerts.duplicate_name()
     if duplicate is not None:
         where: tuple[str | int, ...] = (*source.prefix, "alerts", *duplicate[1])
         raise ConfigError(f"two sinks are named {duplicate[0]!r}; give each a distinct 'name'", file=shown,
                           key=key_path(where), line=find_line(source.text, where))
     return LoadedConfig(source.path.resolve(), config, source.text, tuple(unresolved), source.prefix, shown)
+
+
+def _check_groups(config: Config, shown: str, text: str, prefix: tuple[str, ...]) -> None:
+    """``[groups.NAME] deploy_order`` lists every service whose ``group`` is NAME exactly once, and no other."""
+    for group, settings in config.groups.items():
+        where: tuple[str | int, ...] = (*prefix, "groups", group, "deploy_order")
+
+        def fail(message: str, at: tuple[str | int, ...] = where) -> ConfigError:
+            return ConfigError(message, file=shown, key=key_path(at), line=find_line(text, at))
+
+        members = [name for name, service in config.services.items() if service.group == group]
+        if not members:
+            raise fail(f"no service has group = {group!r}", (*prefix, "groups", group))
+        seen: set[str] = set()
+        for name in settings.deploy_order:
+            if name in seen:
+                raise fail(f"lists {name!r} twice")
+            seen.add(name)
+            if name not in config.services:
+                raise fail(f"unknown service {name!r}; the group's services: {', '.join(members)}")
+            if name not in members:
+                raise fail(f"{name!r} is not in group {group!r} (its group is "
+                           f"{config.services[name].group or 'not set'})")
+        missing = [name for name in members if name not in seen]
+        if missing:
+            raise fail(f"must list every service of the group; missing: {', '.join(missing)}")
 
 
 def _case_clash(names: dict[str, Any]) -> tuple[str, str] | None:
@@ -163,5 +193,7 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
                            ("alertmanager", AlertmanagerSinkConfig), ("webhook", WebhookSinkConfig),
                            ("match", AlertMatch), ("probes", ProbeConfig), ("phase", PhaseConfig),
                            ("freshness", FreshnessConfig), ("health", HealthConfig), ("schedule", ScheduleConfig),
-                           ("heartbeat", HeartbeatConfig), ("server", ServerConfig))
+                           ("heartbeat", HeartbeatConfig), ("server", ServerConfig),
+                           ("verify", VerifyConfig), ("post_deploy", PostDeployConfig), ("deploy", DeploySettings),
+                           ("deny", DenyWindow), ("groups", GroupConfig))
 }

@@ -12,12 +12,14 @@ from pydantic import Field
 from ..core.paths import ServicePaths, compile_glob
 from .alerts import AlertsConfig
 from .checks import CheckConfig, GateConfig, StoreConfig, WarehouseConfig
+from .deploy import DeploySettings, GroupConfig
 from .health import HealthConfig, PhaseConfig, ProbeConfig
 from .schedule import ScheduleConfig, ServerConfig
 from .services import Defaults, RepoConfig, ServiceConfig
 from .types import Model, Name
 
-__all__ = ["COMMAND_SECTIONS", "DAEMON_SECTIONS", "DRIFT_SECTIONS", "Config", "EffectiveThresholds", "LoadedConfig"]
+__all__ = ["COMMAND_SECTIONS", "DAEMON_SECTIONS", "DEPLOY_SECTIONS", "DRIFT_SECTIONS", "Config", "EffectiveThresholds",
+           "LoadedConfig"]
 
 
 class Config(Model):
@@ -36,8 +38,13 @@ class Config(Model):
     health: HealthConfig = HealthConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     server: ServerConfig = ServerConfig()
+    deploy: DeploySettings = DeploySettings()
+    groups: dict[Name, GroupConfig] = Field(default_factory=dict)
 
 
+# The sections the deploy commands (deploy, rollback) read: the deny windows are in [schedule]'s time zone.
+DEPLOY_SECTIONS = frozenset({"repo", "defaults", "services", "store", "alerts", "deploy", "groups", "schedule",
+                             "probes", "health", "warehouse", "checks"})
 # The sections the drift commands (drift, contains, affected, skew) read.
 DRIFT_SECTIONS = frozenset({"repo", "defaults", "services", "store", "alerts"})
 # Only the daemon (serve, schedule export) reads these: no other command needs their ${VAR}s set.
@@ -98,6 +105,13 @@ class LoadedConfig:
         """The service's ``exclude`` globs, or ``[defaults].exclude`` when it sets none."""
         own = self.config.services[name].exclude
         return list(own if own is not None else self.config.defaults.exclude)
+
+    def group_members(self, group: str) -> list[str]:
+        """The services of ``group`` in the order they deploy: ``[groups.NAME] deploy_order``, else config order."""
+        order = self.config.groups.get(group)
+        if order is not None:
+            return list(order.deploy_order)
+        return [name for name, service in self.config.services.items() if service.group == group]
 
     def service_paths(self, name: str) -> ServicePaths:
         """The compiled globs of service ``name``."""

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from .file import DEFAULT_BRANCH, DEFAULT_GIT_TIMEOUT, DEFAULT_REPO_PATH
 from .types import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
 
-__all__ = ["CloudRunPreset", "Defaults", "DeployedConfig", "KubernetesPreset", "LambdaPreset", "PreflightConfig",
-           "RepoConfig", "ServiceConfig", "Thresholds"]
+__all__ = ["COMMAND_VARIABLES", "CloudRunPreset", "CommandTemplate", "Defaults", "DeployedConfig", "KubernetesPreset",
+           "LambdaPreset", "PostDeployConfig", "PreflightConfig", "RepoConfig", "ServiceConfig", "Thresholds",
+           "VerifyConfig"]
+
+# What a deploy or rollback command may name as {{ name }}: the values are shell-quoted when substituted.
+COMMAND_VARIABLES = ("service", "commit", "short_commit", "from_commit", "deploy_id")
+TEMPLATE_NAME = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+def _command_template(value: str) -> str:
+    for name in TEMPLATE_NAME.findall(value):
+        if name not in COMMAND_VARIABLES:
+            raise ValueError(f"unknown variable {{{{ {name} }}}}; known: {', '.join(COMMAND_VARIABLES)}")
+    return value
+
+
+CommandTemplate = Annotated[NonBlank, AfterValidator(_command_template)]
 
 
 class RepoConfig(Model):
@@ -131,6 +147,22 @@ class PreflightConfig(Model):
     schema_paths: list[GlobStr] = Field(default_factory=list)
 
 
+class VerifyConfig(Model):
+    """``services.NAME.verify``: after the deploy command, wait until the ``deployed`` source reports the commit."""
+
+    timeout: Annotated[Duration, Field(ge=1)] = 600
+    interval: Annotated[Duration, Field(ge=1)] = 15
+
+
+class PostDeployConfig(Model):
+    """``services.NAME.post_deploy``: after verify, soak ``wait``, then these checks and probes must pass."""
+
+    wait: Duration = 0
+    checks: list[NonBlank] = Field(default_factory=list)  # data check names, globs or phases
+    probes: list[NonBlank] = Field(default_factory=list)  # probe names ("<service> health" for `health`)
+    on_failure: Literal["rollback", "alert", "pause"] = "rollback"
+
+
 class ServiceConfig(Thresholds):
     """``[services.NAME]``: a service deployed from the repository."""
 
@@ -138,7 +170,17 @@ class ServiceConfig(Thresholds):
     exclude: list[GlobStr] | None = None
     group: Name | None = None
     deployed: DeployedConfig
-    deploy: NonBlank | None = None
+    deploy: CommandTemplate | None = None
+    rollback: CommandTemplate | None = None  # None: `deploy` with the commit to return to
+    deploy_timeout: Annotated[Duration, Field(ge=1)] = 900
     health: HttpUrl | None = None
     runbook: HttpUrl | None = None
     preflight: PreflightConfig = PreflightConfig()
+    verify: VerifyConfig = VerifyConfig()
+    post_deploy: PostDeployConfig = PostDeployConfig()
+
+    @model_validator(mode="after")
+    def _rollback_needs_deploy(self) -> ServiceConfig:
+        if self.rollback is not None and self.deploy is None:
+            raise ValueError("'rollback' needs 'deploy' (the command that deploys the service)")
+        return self
