@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from . import cli_ledger
+from . import cli_deploy, cli_ledger
 from .commands import exits
 from .commands.options import (
     alert_mode,
@@ -98,22 +98,6 @@ def skew(groups: tuple[str, ...], config_path: Path | None, output_format: str |
     from .commands import skew as command
 
     return command.run(groups, config_path=config_path, output_format=output_format, now=now)
-
-
-@cli.command()
-@click.argument("service")
-@click.option("--commit", "revision", metavar="REV", default=None,
-              help="The commit to deploy (any revision git understands; default: HEAD).")
-@click.option("--allow-downgrade", is_flag=True,
-              help="A downgrade or a move to diverged or unrelated history is a warning, not critical.")
-@report_options()
-def preflight(service: str, revision: str | None, allow_downgrade: bool, config_path: Path | None,
-              output_format: str | None, now: datetime) -> int:
-    """May SERVICE be deployed now? Tree, branch, remote, what ships, schema, tests, the move, health."""
-    from .commands import preflight as command
-
-    return command.run(service, revision=revision, allow_downgrade=allow_downgrade, config_path=config_path,
-                       output_format=output_format, now=now)
 
 
 @cli.command()
@@ -376,8 +360,8 @@ def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webho
     return command.run(directory or Path("deploywatch-demo"), now=now, webhook=webhook, slack_webhook=slack_webhook)
 
 
-cli.add_command(cli_ledger.record)
-cli.add_command(cli_ledger.deployments)
+for _command in (*cli_deploy.COMMANDS, *cli_ledger.COMMANDS):
+    cli.add_command(_command)
 
 
 def entry() -> NoReturn:

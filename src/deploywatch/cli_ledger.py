@@ -9,7 +9,7 @@ import click
 
 from .commands.options import report_options
 
-__all__ = ["deployments", "record"]
+__all__ = ["COMMANDS", "deployments", "record"]
 
 
 @click.command()
@@ -45,3 +45,4 @@ def deployments(services: tuple[str, ...], since: str, limit: int, config_path: 
                        now=now)
 
 
+COMMANDS = (record, deployments)
