@@ -135,6 +135,50 @@ class Store(OpenStore):
         with self._reading() as conn:
             return deployment_queries.last_succeeded(conn, services)
 
+    def begin_deployment(self, record: DeploymentRecord, *, holder: str, lease: float, now: datetime,
+                         take_over: bool = False) -> deployment_queries.Begun:
+        """Take the service's deploy lock and add its ``started`` entry in one transaction (:func:`.deployments.begin`);
+        a live lock held by another comes back in ``held_by`` with nothing written."""
+        with self._writing() as conn:
+            return deployment_queries.begin(conn, record, holder=holder, lease=lease, now=now, take_over=take_over)
+
+    def finish_deployment(self, entry: DeploymentRecord, *, status: str, now: datetime, holder: str,
+                          step: str | None = None, reason: str | None = None, output_tail: str | None = None,
+                          expect: Sequence[str] = ("started",), release: bool = True) -> bool:
+        """One ledger transition of ``entry`` (and, with ``release`` and unless paused, the lock released) in one
+        transaction; False when the entry was ended meanwhile (nothing changed)."""
+        with self._writing() as conn:
+            changed = deployment_queries.finish(conn, entry, status=status, now=now, holder=holder, step=step,
+                                                reason=reason, output_tail=output_tail, expect=expect)
+            if release and status != "paused":
+                deployment_queries.release(conn, entry.service, holder)
+            return changed
+
+    def reap_deployments(self, now: datetime) -> list[int]:
+        """Mark deploys whose process died (lease expired) ``abandoned`` and drop their locks; their ids."""
+        with self._writing() as conn:
+            return deployment_queries.reap(conn, now)
+
+    def release_deploy_lock(self, service: str, holder: str) -> bool:
+        """Release ``holder``'s deploy lock on ``service``; False when it did not hold it."""
+        with self._writing() as conn:
+            return deployment_queries.release(conn, service, holder)
+
+    def renew_deploy_lock(self, service: str, holder: str, until: datetime) -> bool:
+        """Extend ``holder``'s deploy lock on ``service``; False when it no longer holds it (taken over)."""
+        with self._writing() as conn:
+            return deployment_queries.renew(conn, service, holder, until)
+
+    def deploy_locks(self, services: Sequence[str] = ()) -> list[deployment_queries.DeployLock]:
+        """The deploy locks (live or expired) of ``services`` (all when empty)."""
+        with self._reading() as conn:
+            return deployment_queries.read_locks(conn, services)
+
+    def deployment(self, entry_id: int) -> DeploymentRecord | None:
+        """The ledger entry with ``entry_id``, if any."""
+        with self._reading() as conn:
+            return deployment_queries.read_one(conn, entry_id)
+
     # ------------------------------------------------------------ notifications
 
     def alert_view(self, sinks: Sequence[str], now: datetime

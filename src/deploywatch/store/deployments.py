@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.errors import DeploywatchError
@@ -13,9 +13,12 @@ from ..core.redact import mask
 from .common import to_utc
 from .db import Tx, placeholders
 
-__all__ = ["DEPLOYMENT_HOWS", "DEPLOYMENT_STATUSES", "DeploymentRecord", "insert", "last_succeeded", "read"]
+__all__ = ["DEPLOYMENT_HOWS", "DEPLOYMENT_STATUSES", "Begun", "DeployLock", "begin", "finish", "insert",
+           "last_succeeded", "lock_name", "read", "read_locks", "read_one", "reap", "release", "renew"]
 
-DEPLOYMENT_STATUSES = ("started", "succeeded", "failed", "rolled_back", "abandoned")
+DEPLOYMENT_STATUSES = ("started", "succeeded", "failed", "rolled_back", "abandoned", "paused")
+# A paused deploy keeps its service's lock until a human ends it (a forced deploy or a rollback takes it over).
+PAUSED_LEASE = timedelta(days=3650)
 DEPLOYMENT_HOWS = ("deploy", "rollback", "record")
 _COLUMNS = ("service, from_commit, to_commit, status, step, reason, how, deployed_by, url, started_at, finished_at, "
             "output_tail, relevant_commits")
@@ -120,3 +123,148 @@ def _record(tx: Tx, row: tuple[Any, ...]) -> DeploymentRecord:
                             step=row[5], reason=row[6], how=row[7], by=row[8], url=row[9],
                             started_at=d.read_ts(row[10]), finished_at=d.read_ts(row[11]), output_tail=row[12],
                             relevant_commits=tuple(json.loads(row[13])))
+
+
+# ---------------------------------------------------------------- guarded deploys: the per-service lock and transitions
+#
+# The lock is a ``job_locks`` row named ``deploy:SERVICE`` (holder, lease). A deploy begins in one transaction that
+# marks the service's ``started`` entries whose holder is gone ``abandoned``, takes the lock and inserts its own
+# ``started`` entry; every later transition is one UPDATE guarded by the entry's current status.
+
+
+def lock_name(service: str) -> str:
+    """The ``job_locks`` row of ``service``'s deploy lock."""
+    return f"deploy:{service}"
+
+
+@dataclass(frozen=True)
+class DeployLock:
+    """Who holds a service's deploy lock, since when, until when (a paused deploy: years ahead)."""
+
+    service: str
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+
+    def live(self, now: datetime) -> bool:
+        """True while the lease has not expired."""
+        return self.expires_at > now
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What :func:`begin` did: the ``started`` entry, or the live lock that stopped it (nothing written then)."""
+
+    entry: DeploymentRecord | None
+    held_by: DeployLock | None = None
+    abandoned: tuple[int, ...] = ()  # entries whose process died, marked abandoned now
+    ended: tuple[int, ...] = ()  # paused (or, taken over, running) entries ended by this one
+
+
+def _read_lock(tx: Tx, service: str) -> DeployLock | None:
+    row = tx.first("SELECT holder, acquired_at, expires_at FROM job_locks WHERE job = ?", (lock_name(service),))
+    return None if row is None else DeployLock(service, row[0], tx.d.read_ts(row[1]), tx.d.read_ts(row[2]))
+
+
+def read_locks(tx: Tx, services: Sequence[str] = ()) -> list[DeployLock]:
+    """The deploy locks (live or expired) of ``services`` (all when empty), by service."""
+    rows = tx.rows("SELECT job, holder, acquired_at, expires_at FROM job_locks WHERE job LIKE 'deploy:%' ORDER BY job")
+    found = [DeployLock(r[0].removeprefix("deploy:"), r[1], tx.d.read_ts(r[2]), tx.d.read_ts(r[3])) for r in rows]
+    return [lock for lock in found if not services or lock.service in services]
+
+
+def begin(tx: Tx, record: DeploymentRecord, *, holder: str, lease: float, now: datetime,
+          take_over: bool = False) -> Begun:
+    """Take ``record.service``'s lock and insert ``record`` (status ``started``) in the caller's transaction.
+
+    A live lock held by another stops it (nothing written) unless ``take_over`` (a forced deploy, a rollback): a
+    paused holder may always be taken over when ``take_over``. Entries left ``started`` by a holder that is gone
+    become ``abandoned``; with ``take_over``, ``paused`` and still ``started`` entries become ``failed``, saying by
+    which entry they were ended.
+    """
+    d = tx.d
+    service = record.service
+    tx.lock(f"deploywatch.deployments\0{service}")
+    current = _read_lock(tx, service)
+    if current is not None and current.live(now) and current.holder != holder and not take_over:
+        return Begun(None, held_by=current)
+    stale = [int(r[0]) for r in tx.rows("SELECT id FROM deployments WHERE service = ? AND status = 'started'",
+                                        (service,))]
+    abandoned: list[int] = []
+    if stale and not (take_over and current is not None and current.live(now)):
+        why = "abandoned: the deploy's process stopped before it finished (its lock's lease expired)"
+        tx.execute(f"UPDATE deployments SET status = 'abandoned', finished_at = ?, reason = COALESCE(reason, ?) "
+                   f"WHERE id IN ({placeholders(len(stale))}) AND status = 'started'", (d.ts(now), why, *stale))
+        abandoned, stale = stale, []
+    until = now + timedelta(seconds=lease)
+    if current is None:
+        tx.execute("INSERT INTO job_locks (job, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",
+                   (lock_name(service), holder, d.ts(now), d.ts(until)))
+    else:
+        tx.execute("UPDATE job_locks SET holder = ?, acquired_at = ?, expires_at = ? WHERE job = ?",
+                   (holder, d.ts(now), d.ts(until), lock_name(service)))
+    entry = insert(tx, record)
+    ended = [int(r[0]) for r in tx.rows("SELECT id FROM deployments WHERE service = ? AND id != ? AND status IN "
+                                        "('paused', 'started')", (service, entry.id))] if take_over else []
+    if ended:
+        tx.execute(f"UPDATE deployments SET status = 'failed', finished_at = COALESCE(finished_at, ?), "
+                   f"reason = ? WHERE id IN ({placeholders(len(ended))})",
+                   (d.ts(now), mask(f"ended by {record.how} #{entry.id} ({record.by})"), *ended))
+    return Begun(entry, None, tuple(abandoned), tuple(ended))
+
+
+def finish(tx: Tx, entry: DeploymentRecord, *, status: str, now: datetime, holder: str,
+           step: str | None = None, reason: str | None = None, output_tail: str | None = None,
+           expect: Sequence[str] = ("started",)) -> bool:
+    """Move ``entry`` to ``status`` (only from one of ``expect``) and set its step, reason and output; release the
+    lock unless ``status`` is ``paused`` (which keeps it, for years) or ``failed`` from a deploy that goes on to
+    roll back (``expect`` ``started`` and status ``failed``: the caller releases it after the rollback). False
+    when the entry was no longer in an expected status (ended meanwhile by a forced deploy or rollback)."""
+    if status not in DEPLOYMENT_STATUSES:
+        raise ValueError(f"deployment status must be one of {', '.join(DEPLOYMENT_STATUSES)}, not {status!r}")
+    d = tx.d
+    tx.lock(f"deploywatch.deployments\0{entry.service}")
+    sets = ["status = ?", "finished_at = ?"]
+    params: list[Any] = [status, d.ts(to_utc(now))]
+    for column, value in (("step", step), ("reason", reason), ("output_tail", output_tail)):
+        if value is not None:
+            sets.append(f"{column} = ?")
+            params.append(mask(value))
+    changed = tx.execute(f"UPDATE deployments SET {', '.join(sets)} WHERE id = ? AND status IN "
+                         f"({placeholders(len(expect))})", (*params, entry.id, *expect)) == 1
+    if changed and status == "paused":
+        tx.execute("UPDATE job_locks SET expires_at = ? WHERE job = ? AND holder = ?",
+                   (d.ts(to_utc(now) + PAUSED_LEASE), lock_name(entry.service), holder))
+    return changed
+
+
+def reap(tx: Tx, now: datetime) -> list[int]:
+    """Mark ``started`` entries whose service's lock is gone or expired ``abandoned`` and delete expired deploy
+    locks; return the entries' ids. A ``kill -9`` mid-deploy ends here, one lease later, never as succeeded."""
+    d = tx.d
+    live = {lock.service for lock in read_locks(tx) if lock.live(now)}
+    rows = tx.rows("SELECT id, service FROM deployments WHERE status = 'started'")
+    stale = [int(r[0]) for r in rows if r[1] not in live]
+    if stale:
+        why = "abandoned: the deploy's process stopped before it finished (its lock's lease expired)"
+        tx.execute(f"UPDATE deployments SET status = 'abandoned', finished_at = ?, reason = COALESCE(reason, ?) "
+                   f"WHERE id IN ({placeholders(len(stale))}) AND status = 'started'", (d.ts(now), why, *stale))
+    tx.execute("DELETE FROM job_locks WHERE job LIKE 'deploy:%' AND expires_at <= ?", (d.ts(now),))
+    return stale
+
+
+def release(tx: Tx, service: str, holder: str) -> bool:
+    """Release ``holder``'s lock on ``service``; False when it no longer held it."""
+    return tx.execute("DELETE FROM job_locks WHERE job = ? AND holder = ?", (lock_name(service), holder)) == 1
+
+
+def renew(tx: Tx, service: str, holder: str, until: datetime) -> bool:
+    """Extend ``holder``'s lease on ``service``'s lock; False when it no longer holds it."""
+    return tx.execute("UPDATE job_locks SET expires_at = ? WHERE job = ? AND holder = ?",
+                      (tx.d.ts(to_utc(until)), lock_name(service), holder)) == 1
+
+
+def read_one(tx: Tx, entry_id: int) -> DeploymentRecord | None:
+    """The entry with ``entry_id``, if any."""
+    row = tx.first(f"SELECT id, {_COLUMNS} FROM deployments WHERE id = ?", (int(entry_id),))
+    return None if row is None else _record(tx, row)

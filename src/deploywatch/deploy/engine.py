@@ -1,0 +1,280 @@
+"""``deploy``: preflight, the lock, the ledger's ``started``, the command, verify, post-deploy, then ``succeeded`` —
+or ``failed`` and, per ``on_failure``, a verified rollback (``rolled_back``), an alert, or a pause.
+
+A group deploys its members at one commit in ``deploy_order``; when one fails, the members already deployed are
+rolled back (newest first), so the group never ends split. Every ledger transition is one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ..core.errors import UsageError
+from ..core.render import short
+from ..core.status import Status
+from ..store.deployments import DeploymentRecord
+from .ledger import shipped_commits
+from .outcome import DeployReport, ServiceOutcome
+from .preflight import PreflightReport, run_preflight
+from .rollback import roll_back_to
+from .steps import Context, Lease, new_holder, run_and_verify
+from .verify import PostDeployPlan, Step, plan_post_deploy, run_post_deploy
+from .windows import open_window
+
+__all__ = ["DeployRequest", "deploy"]
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What ``deploywatch deploy`` was asked: services (or a group), the commit, and the overrides."""
+
+    services: tuple[str, ...] = ()
+    group: str | None = None
+    revision: str | None = None
+    yes: bool = False
+    dry_run: bool = False
+    no_rollback: bool = False
+    force: bool = False
+    reason: str | None = None
+    allow_downgrade: bool = False
+
+
+def _members(context: Context, request: DeployRequest) -> list[str]:
+    loaded = context.workspace.loaded
+    if request.group is not None:
+        if request.services:
+            raise UsageError("give services or --group, not both")
+        members = loaded.group_members(request.group)
+        if not members:
+            groups = sorted({s.group for s in loaded.config.services.values() if s.group})
+            raise UsageError(f"unknown group {request.group!r}; groups: {', '.join(groups) or 'none are set'}")
+        return members
+    if not request.services:
+        raise UsageError("name the services to deploy, or --group GROUP")
+    if len(set(request.services)) != len(request.services):
+        raise UsageError("a service is named twice")
+    return context.workspace.select(list(request.services))
+
+
+def deploy(context: Context, request: DeployRequest, *, now: datetime) -> DeployReport:
+    """Deploy (or, with ``dry_run``, plan) the request; see the module."""
+    if request.force and not (request.reason and request.reason.strip()):
+        raise UsageError("--force needs --reason TEXT (it is recorded in the ledger)")
+    workspace, loaded = context.workspace, context.workspace.loaded
+    members = _members(context, request)
+    for name in members:
+        if loaded.config.services[name].deploy is None:
+            raise UsageError(f"services.{name}.deploy is not set: no command deploys {name} "
+                             f"(in {loaded.shown or loaded.path})")
+    plans = {name: plan_post_deploy(loaded, name) for name in members}
+    workspace.fetch()
+    revision = request.revision or "HEAD"
+    target = workspace.repo.resolve(revision)
+    if target is None:
+        raise UsageError(f"--commit {revision!r} does not name a commit in {workspace.repo.path}; run git fetch?")
+    report = DeployReport(now, revision, target, [], dry_run=request.dry_run, group=request.group,
+                          forced=request.reason if request.force else None)
+    window = open_window(loaded.config.deploy.deny, loaded.config.schedule.timezone, now)
+    if window is not None and not request.force:
+        report.blocked.append(f"{window.describe()}; deploy anyway with --force --reason TEXT")
+    preflights: dict[str, PreflightReport] = {}
+    for name in members:
+        context.progress.begin(name, "preflight", f"{short(target)} ({revision})")
+        checked = run_preflight(workspace, name, revision=target, allow_downgrade=request.allow_downgrade, now=now)
+        preflights[name] = checked
+        context.progress.end(name, _preflight_step(checked, request))
+        why = _blocking(checked, request)
+        if why:
+            report.blocked.append(f"{name}: {why}")
+    for lock in context.store.deploy_locks(members):
+        if lock.live(context.clock()) and not request.force:
+            report.blocked.append(f"{lock.service} is locked by {lock.holder} since {lock.acquired_at:%Y-%m-%d %H:%M} "
+                                  "UTC (a deploy in progress or paused); end it with deploywatch rollback, or "
+                                  "--force --reason TEXT")
+    outcomes = [_outcome(context, name, target, preflights[name]) for name in members]
+    report.outcomes = outcomes
+    if request.dry_run or report.blocked:
+        for outcome in outcomes:
+            outcome.status = "planned" if request.dry_run else "blocked"
+            outcome.plan = _plan(context, outcome, plans[outcome.service], request)
+        return report
+    done: list[ServiceOutcome] = []
+    for outcome in outcomes:
+        if done and done[-1].status != "succeeded":
+            outcome.status = "skipped"
+            outcome.reason = f"not deployed: {done[-1].service} failed first"
+            continue
+        _deploy_one(context, outcome, plans[outcome.service], request, in_group=request.group is not None)
+        done.append(outcome)
+    failed = done[-1] if done and done[-1].status != "succeeded" else None
+    if failed is not None and request.group is not None and not request.no_rollback:
+        for earlier in reversed(done[:-1]):
+            earlier.rollback = roll_back_to(
+                context, earlier.service, earlier.from_commit, current=earlier.to_commit,
+                reason=f"group {request.group}: {failed.service} failed at {failed.step}")
+    return report
+
+
+def _preflight_step(checked: PreflightReport, request: DeployRequest) -> Step:
+    bad = [f"{i.title.lower()} {i.status}" for i in checked.items if i.status is not Status.OK]
+    detail = "all 8 checks ok" if not bad else "; ".join(bad)
+    return Step("preflight", checked.status, detail, 0.0, {"checks": [i.to_json() for i in checked.items]})
+
+
+def _blocking(checked: PreflightReport, request: DeployRequest) -> str | None:
+    """Why preflight stops this deploy: a critical item (unless forced), a warning or unknown item (unless --yes)."""
+    critical = [i for i in checked.items if i.status is Status.CRITICAL]
+    other = [i for i in checked.items if i.status in (Status.WARNING, Status.UNKNOWN)]
+    if critical and not request.force:
+        return "preflight is critical: " + "; ".join(f"{i.title}: {i.reason}" for i in critical)
+    if other and not (request.yes or request.force):
+        return ("preflight needs --yes: " + "; ".join(f"{i.title} {i.status}: {i.reason}" for i in other))
+    return None
+
+
+def _outcome(context: Context, name: str, target: str, checked: PreflightReport) -> ServiceOutcome:
+    workspace = context.workspace
+    config = workspace.loaded.config.services[name]
+    shipped = tuple(c.sha for c in checked.shipped) if checked.deployed_commit else ()
+    outcome = ServiceOutcome(name, "deploy", target, checked.deployed_commit, by=context.by, runbook=config.runbook,
+                             relevant_commits=shipped)
+    outcome.steps.append(_preflight_step(checked, DeployRequest()))
+    return outcome
+
+
+def _values(name: str, commit: str, from_commit: str | None, deploy_id: str) -> dict[str, str]:
+    return {"service": name, "commit": commit, "short_commit": commit[:12], "from_commit": from_commit or "",
+            "deploy_id": deploy_id}
+
+
+def _plan(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
+          request: DeployRequest) -> list[dict[str, str]]:
+    """What would run, in order (a dry run changes nothing)."""
+    from .shell import render_command
+
+    config = context.workspace.loaded.config.services[outcome.service]
+    assert config.deploy is not None
+    values = _values(outcome.service, outcome.to_commit, outcome.from_commit, "DEPLOY_ID")
+    steps = [{"step": "lock", "detail": f"take the deploy lock of {outcome.service}; ledger entry 'started'"},
+             {"step": "deploy", "detail": render_command(config.deploy, values)},
+             {"step": "verify", "detail": f"read the {config.deployed.kind} source until it reports "
+                                          f"{short(outcome.to_commit)} (timeout {config.verify.timeout}s, "
+                                          f"every {config.verify.interval}s)"},
+             {"step": "post_deploy", "detail": _post_text(post)}]
+    on_failure = "alert" if request.no_rollback else config.post_deploy.on_failure
+    if on_failure == "rollback" and outcome.from_commit:
+        template = config.rollback or config.deploy
+        back = _values(outcome.service, outcome.from_commit, outcome.to_commit, "DEPLOY_ID")
+        steps.append({"step": "on failure: rollback", "detail": render_command(template, back)})
+    else:
+        steps.append({"step": f"on failure: {on_failure}", "detail": "leave it and notify" if on_failure != "pause"
+                      else "keep the lock until deploywatch rollback or a forced deploy"})
+    return steps
+
+
+def _post_text(post: PostDeployPlan) -> str:
+    if post.empty:
+        return "nothing configured"
+    names = [p.name for p in post.probes] + [c.name for c in post.checks]
+    return f"soak {int(post.wait)}s, then {', '.join(names)}"
+
+
+def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan, request: DeployRequest, *,
+                in_group: bool) -> None:
+    workspace, store = context.workspace, context.store
+    name = outcome.service
+    config = workspace.loaded.config.services[name]
+    assert config.deploy is not None
+    holder = new_holder()
+    paths = workspace.loaded.service_paths(name)
+    if outcome.from_commit and not outcome.relevant_commits:
+        outcome.relevant_commits = tuple(shipped_commits(workspace.repo, paths, outcome.from_commit,
+                                                         outcome.to_commit))
+    forced = f"forced: {request.reason}" if request.force else request.reason
+    record = DeploymentRecord(service=name, to_commit=outcome.to_commit, status="started", how="deploy",
+                              by=context.by, started_at=context.clock(), from_commit=outcome.from_commit,
+                              reason=forced, relevant_commits=outcome.relevant_commits)
+    begun = store.begin_deployment(record, holder=holder, lease=context.lease, now=context.clock(),
+                                   take_over=request.force)
+    if begun.entry is None:
+        assert begun.held_by is not None
+        outcome.status, outcome.step = "blocked", "lock"
+        outcome.reason = f"locked by {begun.held_by.holder} (taken meanwhile)"
+        return
+    entry = begun.entry
+    outcome.entry_id, outcome.started_at, outcome.status = entry.id, entry.started_at, "started"
+    lease = Lease(context, name, holder)
+    steps, tail = run_and_verify(context, lease, step="deploy", template=config.deploy,
+                                 values=_values(name, outcome.to_commit, outcome.from_commit, str(entry.id)),
+                                 timeout=float(config.deploy_timeout), expected=outcome.to_commit)
+    outcome.steps += steps
+    outcome.output_tail = tail
+    if not any(s.failed for s in steps):
+        context.progress.begin(name, "post_deploy", _post_text(post))
+        checked = run_post_deploy(workspace.loaded, post, now=context.clock,
+                                  wait=lambda what, seconds: context.progress.wait(what, seconds, lease.tick))
+        context.progress.end(name, checked)
+        outcome.steps.append(checked)
+    failed = next((s for s in outcome.steps[1:] if s.failed), None)
+    if failed is None and config.deployed.kind == "ledger" and post.empty:
+        outcome.steps.append(Step("evidence", Status.WARNING, "nothing confirmed the deploy: a ledger source and no "
+                                                               "post-deploy checks"))
+    outcome.finished_at = context.clock()
+    if lease.lost:
+        outcome.status, outcome.step = "failed", (failed.name if failed else "lock")
+        outcome.reason = "the lock was taken over by a forced deploy or rollback; this entry was ended by it"
+        return
+    if failed is None:
+        store.finish_deployment(entry, status="succeeded", now=outcome.finished_at, holder=holder, output_tail=tail)
+        outcome.status = "succeeded"
+        return
+    outcome.status, outcome.step, outcome.reason = "failed", failed.name, failed.detail
+    on_failure = "alert" if request.no_rollback else config.post_deploy.on_failure
+    if in_group and on_failure == "pause":
+        on_failure = "rollback"  # a paused member would leave the group split
+    keep = on_failure in ("rollback", "pause")
+    store.finish_deployment(entry, status="failed", now=outcome.finished_at, holder=holder, step=failed.name,
+                            reason=failed.detail, output_tail=tail, release=not keep)
+    if on_failure == "pause":
+        store.finish_deployment(entry, status="paused", now=outcome.finished_at, holder=holder,
+                                expect=("failed",), release=False)
+        outcome.status = "paused"
+        return
+    if on_failure != "rollback":
+        return
+    back = _roll_back_failed(context, outcome, lease, holder)
+    outcome.rollback = back
+    outcome.finished_at = context.clock()
+    if back.status == "succeeded":
+        outcome.status = "rolled_back"
+        store.finish_deployment(entry, status="rolled_back", now=outcome.finished_at, holder=holder,
+                                expect=("failed",), reason=f"{failed.detail}; rolled back to "
+                                                           f"{short(outcome.from_commit)}")
+    else:
+        outcome.reason = f"{failed.detail}; rollback failed: {back.reason}"
+        store.finish_deployment(entry, status="failed", now=outcome.finished_at, holder=holder,
+                                expect=("failed",), reason=outcome.reason)
+
+
+def _roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, holder: str) -> ServiceOutcome:
+    """Return the service to the commit that ran before, under the deploy's own lock, and verify it."""
+    name = outcome.service
+    config = context.workspace.loaded.config.services[name]
+    back = ServiceOutcome(name, "rollback", outcome.from_commit or "", outcome.to_commit, by=context.by,
+                          started_at=context.clock())
+    if not outcome.from_commit:
+        back.status, back.step, back.reason = "failed", "rollback", "no earlier commit is known to return to"
+        return back
+    template = config.rollback or config.deploy
+    assert template is not None
+    steps, tail = run_and_verify(context, lease, step="rollback", template=template,
+                                 values=_values(name, outcome.from_commit, outcome.to_commit,
+                                                str(outcome.entry_id)),
+                                 timeout=float(config.deploy_timeout), expected=outcome.from_commit)
+    back.steps, back.output_tail, back.finished_at = steps, tail, context.clock()
+    bad = next((s for s in steps if s.failed), None)
+    back.status = "failed" if bad else "succeeded"
+    if bad:
+        back.step, back.reason = bad.name, bad.detail
+    return replace(back)

@@ -1,0 +1,101 @@
+"""``rollback``: return a service to an earlier commit — the last succeeded one before the current, unless told —
+as its own ledger entry, verified but with no soak and no preflight, so that nothing can stop it from running.
+
+A paused deploy's lock is always taken over (the paused entry is ended, saying by which rollback); a deploy still
+running is taken over only with ``--force``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..core.errors import UsageError
+from ..drift import resolve_readings
+from ..store.deployments import DeploymentRecord
+from .outcome import DeployReport, ServiceOutcome
+from .steps import Context, Lease, new_holder, run_and_verify
+
+__all__ = ["roll_back_to", "rollback", "rollback_target"]
+
+
+def rollback_target(context: Context, service: str, current: str | None) -> str:
+    """The newest succeeded ledger entry's commit that is not ``current``; a UsageError when there is none."""
+    for entry in context.store.deployments([service], limit=1000):
+        if entry.status == "succeeded" and entry.to_commit != current:
+            return entry.to_commit
+    raise UsageError(f"no earlier succeeded deploy of {service} in the ledger to return to; name one with --to REV")
+
+
+def rollback(context: Context, service: str, *, to: str | None, reason: str | None, force: bool,
+             now: datetime) -> DeployReport:
+    """Roll ``service`` back (see the module); the report has one outcome, or says why it could not start."""
+    workspace = context.workspace
+    workspace.select([service])
+    config = workspace.loaded.config.services[service]
+    if config.deploy is None:
+        raise UsageError(f"services.{service}.deploy is not set: no command can roll {service} back")
+    found = resolve_readings(workspace.repo, workspace.read_sources([service]))[service]
+    current = found.commit
+    if to is not None:
+        target = workspace.repo.resolve(to)
+        if target is None:
+            raise UsageError(f"--to {to!r} does not name a commit in {workspace.repo.path}; run git fetch?")
+    else:
+        target = rollback_target(context, service, current)
+    report = DeployReport(now, to or "previous", target, [], forced=reason if force else None)
+    paused = any(e.status == "paused" for e in context.store.deployments([service], limit=50))
+    for lock in context.store.deploy_locks([service]):
+        if lock.live(context.clock()) and not (paused or force):
+            report.blocked.append(f"{service} is being deployed by {lock.holder} since "
+                                  f"{lock.acquired_at:%Y-%m-%d %H:%M} UTC; take it over with --force")
+    if report.blocked:
+        report.outcomes.append(ServiceOutcome(service, "rollback", target, current, status="blocked",
+                                              by=context.by, runbook=config.runbook))
+        return report
+    report.outcomes.append(roll_back_to(context, service, target, current=current, reason=reason, take_over=True))
+    return report
+
+
+def roll_back_to(context: Context, service: str, target: str | None, *, current: str | None,
+                 reason: str | None, take_over: bool = False) -> ServiceOutcome:
+    """One rollback entry: lock, ``started``, the rollback command, verify, ``succeeded`` or ``failed``."""
+    store, workspace = context.store, context.workspace
+    config = workspace.loaded.config.services[service]
+    outcome = ServiceOutcome(service, "rollback", target or "", current, by=context.by, runbook=config.runbook,
+                             reason=reason)
+    if not target:
+        outcome.status, outcome.step = "failed", "rollback"
+        outcome.reason = "no earlier commit is known to return to"
+        return outcome
+    holder = new_holder()
+    record = DeploymentRecord(service=service, to_commit=target, status="started", how="rollback", by=context.by,
+                              started_at=context.clock(), from_commit=current, reason=reason)
+    begun = store.begin_deployment(record, holder=holder, lease=context.lease, now=context.clock(),
+                                   take_over=take_over)
+    if begun.entry is None:
+        assert begun.held_by is not None
+        outcome.status, outcome.step = "blocked", "lock"
+        outcome.reason = f"locked by {begun.held_by.holder}"
+        return outcome
+    entry = begun.entry
+    outcome.entry_id, outcome.started_at, outcome.status = entry.id, entry.started_at, "started"
+    template = config.rollback or config.deploy
+    assert template is not None
+    values = {"service": service, "commit": target, "short_commit": target[:12], "from_commit": current or "",
+              "deploy_id": str(entry.id)}
+    lease = Lease(context, service, holder)
+    steps, tail = run_and_verify(context, lease, step="rollback", template=template, values=values,
+                                 timeout=float(config.deploy_timeout), expected=target)
+    outcome.steps, outcome.output_tail, outcome.finished_at = steps, tail, context.clock()
+    bad = next((s for s in steps if s.failed), None)
+    if bad is None:
+        outcome.status = "succeeded"
+        store.finish_deployment(entry, status="succeeded", now=outcome.finished_at, holder=holder, output_tail=tail)
+    else:
+        outcome.status, outcome.step = "failed", bad.name
+        outcome.reason = f"{bad.detail}" + (f" (rollback: {reason})" if reason else "")
+        store.finish_deployment(entry, status="failed", now=outcome.finished_at, holder=holder, step=bad.name,
+                                reason=outcome.reason, output_tail=tail)
+    if lease.lost:
+        outcome.reason = (outcome.reason or "") + f"; the lock of {service} was taken over meanwhile"
+    return outcome
