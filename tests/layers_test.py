@@ -39,7 +39,7 @@ AREAS = {
     "drift": "drift", "checks": "checks", "health": "health", "notify": "notify", "deploy": "deploy",
     "daemon": "daemon", "web": "web", "demo": "demo",
     "commands": "commands",
-    "cli": "cli", "cli_ledger": "cli", "cli_deploy": "cli", "__init__": "cli", "__main__": "cli",
+    "cli": "cli", "cli_ledger": "cli", "cli_deploy": "cli", "cli_hooks": "cli", "__init__": "cli", "__main__": "cli",
 }  # fmt: skip
 
 def violations(root: Path, package: str) -> set[str]:
