@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..core.durations import format_age, parse_duration
+from ..core.durations import format_age, format_timestamp, parse_duration
 from ..core.errors import UsageError
 from ..core.render import console, emit_json, emit_text, markdown_table, short, table
 from ..core.text import printable
@@ -21,7 +21,7 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, limit:
     """Print the ledger entries started within ``since`` (of ``services``); exit 0, or 3 for a bad argument."""
     from ..checks.runner import open_store
     from ..config import DRIFT_SECTIONS, load_config
-    from ..deploy.ledger import deployment_json, deployments_document
+    from ..deploy.ledger import deployment_json, deployments_document, lock_json
 
     try:
         window = parse_duration(since)
@@ -32,11 +32,14 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, limit:
     unknown = [s for s in services if s not in known]
     if unknown:
         raise UsageError(f"unknown service {unknown[0]!r}; configured: {', '.join(known) or 'none'}")
+    wanted = list(dict.fromkeys(services))
     with open_store(loaded) as store:
-        entries = store.deployments(list(dict.fromkeys(services)), since=now - timedelta(seconds=window), limit=limit)
+        store.reap_deployments(datetime.now(UTC))  # a deploy whose process died shows as abandoned, not started
+        entries = store.deployments(wanted, since=now - timedelta(seconds=window), limit=limit)
+        locks = [lock for lock in store.deploy_locks(wanted) if lock.live(datetime.now(UTC))]
     fmt = output_format or "table"
     if fmt == "json":
-        emit_json(deployments_document(entries))
+        emit_json({**deployments_document(entries), "locks": [lock_json(lock) for lock in locks]})
         return 0
     rows = []
     for entry in entries:
@@ -53,6 +56,9 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, limit:
     else:
         console().print(table([(h, "right" if h in ("ID", "DURATION", "COMMITS") else "left") for h in _HEADERS],
                               rows, title=f"Deployments, newest first (last {since})"))
+    for lock in locks:
+        (emit_text if fmt == "markdown" else console().print)(
+            f"{lock.service} is locked by {_one_line(lock.holder)} since {format_timestamp(lock.acquired_at)}")
     return 0
 
 

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 from ..core.durations import format_timestamp
 from ..core.errors import UsageError
 from ..core.paths import ServicePaths
-from ..store.deployments import DeploymentRecord
+from ..store.deployments import DeployLock, DeploymentRecord
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..drift.git import Repo
     from ..store import Store
 
-__all__ = ["DEPLOYMENTS_SCHEMA", "RECORD_STATUSES", "deployment_json", "deployments_document", "record_deployment",
-           "shipped_commits", "who"]
+__all__ = ["DEPLOYMENTS_SCHEMA", "RECORD_STATUSES", "deployment_json", "deployments_document", "lock_json",
+           "record_deployment", "shipped_commits", "who"]
 
 DEPLOYMENTS_SCHEMA = "deploywatch.deployments/v1"
 RECORD_STATUSES = ("succeeded", "failed")
@@ -82,6 +82,12 @@ def deployment_json(record: DeploymentRecord) -> dict[str, Any]:
             "finished_at": format_timestamp(record.finished_at) if record.finished_at else None,
             "duration_seconds": record.duration_seconds, "by": record.by, "how": record.how, "url": record.url,
             "relevant_commits": list(record.relevant_commits)}
+
+
+def lock_json(lock: DeployLock) -> dict[str, Any]:
+    """A service's deploy lock as ``deployments/v1`` shows it: who holds it, since when, until when."""
+    return {"service": lock.service, "holder": lock.holder, "acquired_at": format_timestamp(lock.acquired_at),
+            "expires_at": format_timestamp(lock.expires_at)}
 
 
 def deployments_document(records: Sequence[DeploymentRecord]) -> dict[str, Any]:

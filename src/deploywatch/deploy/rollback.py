@@ -19,8 +19,15 @@ __all__ = ["roll_back_to", "rollback", "rollback_target"]
 
 
 def rollback_target(context: Context, service: str, current: str | None) -> str:
-    """The newest succeeded ledger entry's commit that is not ``current``; a UsageError when there is none."""
-    for entry in context.store.deployments([service], limit=1000):
+    """What ran before ``current``: the ``from`` of the newest entry that moved the service to ``current`` (a
+    deploy that succeeded, failed or is paused), else the newest succeeded entry's commit that is not ``current``;
+    a UsageError when the ledger knows neither."""
+    entries = context.store.deployments([service], limit=1000)
+    for entry in entries:
+        if current is not None and entry.to_commit == current and entry.from_commit not in (None, current):
+            assert entry.from_commit is not None
+            return entry.from_commit
+    for entry in entries:
         if entry.status == "succeeded" and entry.to_commit != current:
             return entry.to_commit
     raise UsageError(f"no earlier succeeded deploy of {service} in the ledger to return to; name one with --to REV")

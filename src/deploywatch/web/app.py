@@ -288,6 +288,23 @@ async def completions(ctx: DaemonContext, request: Request, params: Params) -> R
     return answer(recorded.as_json(), 200 if recorded.duplicate else 201)
 
 
+async def ledger(ctx: DaemonContext, request: Request, params: Params) -> Response:
+    """``GET /api/deployments``: the ledger, newest first, with the live deploy locks."""
+    from ..deploy.ledger import deployments_document, lock_json
+
+    service = params["service"]
+    wanted = [str(service)] if service else []
+
+    def read() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        ctx.store.reap_deployments(now)
+        entries = ctx.store.deployments(wanted, limit=int(params["limit"] or 20))
+        locks = [lock_json(lock) for lock in ctx.store.deploy_locks(wanted) if lock.live(now)]
+        return {**deployments_document(entries), "locks": locks}
+
+    return answer(await run_in_threadpool(read))
+
+
 async def deployments(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``POST /api/deployments``: record a deploy done elsewhere in the ledger, as ``deploywatch record`` does."""
     from ..deploy.ledger import deployments_document, record_deployment

@@ -111,6 +111,8 @@ KIND = Param("kind", "query", "Only runs of this command (drift, canary, gate, c
              pattern=r"[A-Za-z0-9_.-]{1,64}",
              problem="kind must be a command name (letters, digits, '_', '.', '-'; at most 64)")
 JOB = Param("job", "query", "Only runs of this job", enum=JOBS, problem=f"job must be one of {', '.join(JOBS)}")
+SERVICE = Param("service", "query", "Only this service's entries", pattern=r"[A-Za-z0-9_-]{1,200}",
+                problem="service must be a service name (letters, digits, - and _)")
 JOB_PATH = Param("kind", "path", "The job to run", enum=JOBS,
                  problem=f"unknown job: the jobs are {', '.join(JOBS)}")
 
@@ -168,6 +170,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"oneOf": [_ref("Completion"), _ref("PubSubPush")]},
              description="The token may also be given as ?token= (for Pub/Sub push subscriptions).",
              token_in_query=True),
+    Endpoint("ledger", "GET", "/api/deployments", "The deploy ledger, newest first, and the live deploy locks (a "
+             "deploy in progress or paused)", "read",
+             {"200": _json(_ref("Deployments"), "The entries and locks"), "400": _error("A bad parameter")},
+             params=(SERVICE, LIMIT)),
     Endpoint("deployments", "POST", "/api/deployments", "Record a deploy done elsewhere (CI, Argo CD) in the deploy "
              "ledger, as deploywatch record does", "write",
              {"201": _json(_ref("Deployments"), "Recorded: the entry, with the commit resolved, the commit it "

@@ -107,7 +107,10 @@ _SCHEMAS: dict[str, Any] = {
                 "finished_at": {"oneOf": [_STAMP, {"type": "null"}]},
                 "duration_seconds": {"type": ["number", "null"]}, "by": {"type": "string"},
                 "how": {"type": "string"}, "url": {"type": ["string", "null"]},
-                "relevant_commits": {"type": "array", "items": {"type": "string"}}}}}},
+                "relevant_commits": {"type": "array", "items": {"type": "string"}}}}},
+            "locks": {"type": "array", "items": {"type": "object", "properties": {
+                "service": {"type": "string"}, "holder": {"type": "string"}, "acquired_at": _STAMP,
+                "expires_at": _STAMP}}}},
     },
     "Health": {
         "type": "object", "required": ["status"],
