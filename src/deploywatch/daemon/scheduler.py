@@ -32,7 +32,7 @@ Rules, each recorded in ``job_runs``:
   run's id; a slow or failing endpoint never delays or fails a job.
 
 The clock is injectable (:class:`Clock`): tests drive the loop through DST changes in simulated time. The cron
-arithmetic is :mod:`deploywatch.daemon.cron`, the heartbeat :mod:`deploywatch.daemon.heartbeat` (both re-exported here),
+arithmetic is :mod:`deploywatch.core.cron`, the heartbeat :mod:`deploywatch.daemon.heartbeat` (re-exported here),
 and a job run in its worker thread (claim, timeout, lease renewal, outcome, cancellation) is
 :mod:`deploywatch.daemon.workers`.
 """
@@ -50,9 +50,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+from ..core.cron import latest_at_or_before, next_after
 from ..core.errors import DeploywatchError
 from ..core.status import Status, worst
-from .cron import latest_at_or_before, next_after
 from .heartbeat import Heartbeat
 from .jobs import JOBS
 from .workers import Runner, Workers, one_line, store_call
@@ -63,8 +63,7 @@ if TYPE_CHECKING:
     from ..store.jobs import JobRunRecord
     from .jobs import JobResult
 
-__all__ = ["Clock", "Heartbeat", "JobBusy", "Runner", "Scheduler", "SystemClock", "latest_at_or_before",
-           "next_after", "one_line"]
+__all__ = ["Clock", "Heartbeat", "JobBusy", "Runner", "Scheduler", "SystemClock", "one_line"]
 
 log = logging.getLogger("deploywatch.scheduler")
 

@@ -1,7 +1,9 @@
-"""Cron arithmetic for the scheduler: the slots of a cron expression in a time zone.
+"""Cron arithmetic: the slots of a cron expression in a time zone, for the scheduler and the deploy windows.
 
 The slots are those :mod:`cronsim` computes, with a wall-clock time that happens twice (fall back) counted once (its
-first occurrence)."""
+first occurrence). It lives in ``core`` because two domains use it: ``daemon`` runs jobs on the slots and ``deploy``
+opens deny windows on them, and ``deploy`` sits below ``daemon``.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ def next_after(cron: str, timezone: str, moment: datetime) -> datetime | None:
             found = next(CronSim(cron, start.astimezone(zone)))
         except StopIteration:
             return None
+        if found <= start:  # cronsim ignores ``fold``: from a repeated time it answers a first occurrence already past
+            found = found.replace(fold=1)
         if not _second_occurrence(found, zone):
             return found.astimezone(UTC)
         start = _repeat_window(found, zone)[1] - timedelta(seconds=1)  # go on after the repeated period
@@ -53,11 +57,16 @@ def next_after(cron: str, timezone: str, moment: datetime) -> datetime | None:
 def latest_at_or_before(cron: str, timezone: str, moment: datetime) -> datetime | None:
     """The most recent slot of ``cron`` (in ``timezone``) at or before ``moment``, in UTC; None when there is none."""
     zone = ZoneInfo(timezone)
+    if _second_occurrence(moment, zone):
+        # Every time since the fall-back change is a repeat (no slot), and a reverse search from a repeated time would
+        # miss the first occurrence of a later wall-clock time (at 02:10 CET, the 02:30 CEST that already ran).
+        moment = _repeat_window(moment, zone)[0] - timedelta(seconds=1)
     # Slots fall on whole seconds: start one second after the floor of ``moment``; the first reverse tick
-    # brings it back to that floor, which may itself be a slot.
-    start = moment.replace(microsecond=0) + timedelta(seconds=1)
+    # brings it back to that floor, which may itself be a slot. The second is added on the wall clock, so a start
+    # just before a fall-back change stays a first occurrence (cronsim reads wall-clock times and ignores ``fold``).
+    start = moment.replace(microsecond=0).astimezone(zone) + timedelta(seconds=1)
     for _ in range(10):
-        slots = CronSim(cron, start.astimezone(zone), reverse=True)
+        slots = CronSim(cron, start, reverse=True)
         try:
             found = next(slots)
             while found > moment:
@@ -66,5 +75,5 @@ def latest_at_or_before(cron: str, timezone: str, moment: datetime) -> datetime 
             return None
         if not _second_occurrence(found, zone):
             return found.astimezone(UTC)
-        start = _repeat_window(found, zone)[0]  # go on before the repeated period
+        start = _repeat_window(found, zone)[0].astimezone(zone)  # go on before the repeated period
     return None
