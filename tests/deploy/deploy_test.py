@@ -154,12 +154,7 @@ def test_a_group_that_fails_midway_rolls_back_the_members_already_deployed(platf
 
 
 def test_a_deny_window_blocks_unless_forced_with_a_reason(platform: Platform) -> None:
-    platform.configure('[deploy]\ndeny = [{ cron = "* * * * *", duration = "2m", reason = "freeze" }]\n'
-                       .replace("[deploy]\n", ""))
-    text = platform.config.read_text().replace('[deploy]\nlease = "60s"',
-                                               '[deploy]\nlease = "60s"\ndeny = [{ cron = "* * * * *", '
-                                               'duration = "2m", reason = "freeze" }]')
-    platform.config.write_text(text)
+    platform.configure(deny='{ cron = "* * * * *", duration = "2m", reason = "freeze" }')
     code, document, _ = platform.json("deploy", "web")
     assert code == 3 and "freeze" in json.dumps(document["blocked"])
     assert platform.deployed("web") == platform.shas["base"]

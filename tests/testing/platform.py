@@ -59,7 +59,7 @@ class Platform:
         (self.ops / "plant" / kind).write_text("".join(c + "\n" for c in commits))
 
     def configure(self, extra: str = "", *, on_failure: str = "rollback", verify_timeout: str = "3s",
-                  lease: str = "60s") -> None:
+                  lease: str = "60s", deny: str = "") -> None:
         """Write the config: services web and api (group pair), both deployed by deploy.sh."""
         services = ""
         for name in ("web", "api"):
@@ -91,6 +91,7 @@ path = "../repo"
 
 [deploy]
 lease = "{lease}"
+{f"deny = [{deny}]" if deny else ""}
 {services}
 {extra}""")
 
