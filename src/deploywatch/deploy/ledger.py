@@ -81,7 +81,7 @@ def deployment_json(record: DeploymentRecord) -> dict[str, Any]:
             "started_at": format_timestamp(record.started_at),
             "finished_at": format_timestamp(record.finished_at) if record.finished_at else None,
             "duration_seconds": record.duration_seconds, "by": record.by, "how": record.how, "url": record.url,
-            "relevant_commits": list(record.relevant_commits)}
+            "relevant_commits": list(record.relevant_commits), "output_tail": record.output_tail}
 
 
 def lock_json(lock: DeployLock) -> dict[str, Any]:

@@ -351,7 +351,7 @@ async def openapi(ctx: DaemonContext, request: Request, params: Params) -> Respo
 
 HANDLERS: dict[str, Handler] = {"healthz": healthz, "check_latest": check_latest, "drift": drift, "runs": runs,
                                 "job_runs": job_runs, "trigger": trigger, "completions": completions,
-                                "deployments": deployments, "metrics": metrics, "openapi": openapi}
+                                "ledger": ledger, "deployments": deployments, "metrics": metrics, "openapi": openapi}
 
 
 def _endpoint(ctx: DaemonContext, spec: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
