@@ -49,7 +49,29 @@ COMMANDS = {
 }
 # The documents the state-writing tests below validate.
 WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush",
-           "deployments"}
+           "deployments", "deploy"}
+# A service the guarded deploy tests add to a copy of the demo: its deploy command writes the file its deployed
+# source reads (the command runs in the repository's work tree, beside the config's deployed/ folder); the
+# post-deploy probe fails while smoke.fail exists (probe commands run in the config's folder).
+DEPLOYABLE = """
+[services.web]
+paths = ["predictions/worker/**"]
+deployed = { file = "deployed/web.sha" }
+deploy = "echo {{ commit }} > ../deployed/web.sha"
+verify = { timeout = "3s", interval = "1s" }
+post_deploy = { probes = ["smoke"] }
+
+[services.web-paused]
+paths = ["predictions/worker/**"]
+deployed = { file = "deployed/web-paused.sha" }
+deploy = "echo {{ commit }} > ../deployed/web-paused.sha"
+verify = { timeout = "3s", interval = "1s" }
+post_deploy = { probes = ["smoke"], on_failure = "pause" }
+
+[[probes]]
+name = "smoke"
+command = "test -f smoke.fail && exit 2 || exit 0"
+"""
 
 
 def schema_files() -> dict[str, Path]:
@@ -168,6 +190,45 @@ def test_writing_commands_match_their_schemas(demo_copy: Path, capsys: pytest.Ca
     listed = run_json(capsys, ["deployments", "prediction-worker"])
     assert validate(listed) == "deployments" and [d["status"] for d in listed["deployments"]] == ["failed",
                                                                                                  "succeeded"]
+
+
+def test_rollback_documents_match_their_schema(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``rollback`` writes ``deploywatch.deploy/v1``: here to a named commit from an unknown one (null from_commit)."""
+    with (demo_copy / "deploywatch.toml").open("a", encoding="utf-8") as config:
+        config.write(DEPLOYABLE)
+    back = run_json(capsys, ["rollback", "web", "--to", "main~3", "--reason", "start", "--no-alerts"])
+    assert validate(back) == "deploy" and back["status"] == "succeeded"
+    [entry] = back["deploys"]
+    assert entry["how"] == "rollback" and entry["from_commit"] is None and entry["id"] is not None
+    assert [s["name"] for s in entry["steps"]] == ["rollback", "rollback_verify"]
+    assert validate(run_json(capsys, ["deployments", "web"])) == "deployments"
+
+
+def test_deploy_documents_match_their_schema(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``deploy`` writes ``deploywatch.deploy/v1``: a dry run (with its plan), a success, a failure at post-deploy
+    with its rollback nested, and a rollback after it; the ledger (paused included) stays ``deployments/v1``."""
+    with (demo_copy / "deploywatch.toml").open("a", encoding="utf-8") as config:
+        config.write(DEPLOYABLE)
+    assert validate(run_json(capsys, ["rollback", "web", "--to", "main~3", "--no-alerts"])) == "deploy"
+    planned = run_json(capsys, ["deploy", "web", "--yes", "--dry-run"])
+    assert validate(planned) == "deploy" and planned["status"] == "planned" and planned["deploys"][0]["plan"]
+    done = run_json(capsys, ["deploy", "web", "--yes", "--commit", "main~1", "--no-alerts"])
+    assert validate(done) == "deploy" and done["status"] == "succeeded" and "plan" not in done["deploys"][0]
+    (demo_copy / "smoke.fail").touch()
+    failed = run_json(capsys, ["deploy", "web", "--yes", "--no-alerts"])
+    assert validate(failed) == "deploy" and failed["exit_code"] == 2
+    [entry] = failed["deploys"]
+    assert entry["status"] == "rolled_back" and entry["step"] == "post_deploy"
+    assert entry["rollback"]["status"] == "succeeded" and entry["rollback"]["rollback"] is None
+    back = run_json(capsys, ["rollback", "web", "--no-alerts"])  # to the last succeeded commit but the current
+    assert validate(back) == "deploy" and back["deploys"][0]["to_commit"] == planned["deploys"][0]["from_commit"]
+    assert validate(run_json(capsys, ["rollback", "web-paused", "--to", "main~3", "--no-alerts"])) == "deploy"
+    paused = run_json(capsys, ["deploy", "web-paused", "--yes", "--no-alerts"])
+    assert validate(paused) == "deploy" and paused["deploys"][0]["status"] == "paused"
+    listed = run_json(capsys, ["deployments", "web", "web-paused"])
+    assert validate(listed) == "deployments" and "paused" in {d["status"] for d in listed["deployments"]}
+    ended = run_json(capsys, ["rollback", "web-paused", "--to", "main~3", "--no-alerts"])  # takes the paused lock
+    assert validate(ended) == "deploy" and ended["status"] == "succeeded"
 
 
 def test_alert_documents_match_their_schemas(demo_copy: Path, httpserver: HTTPServer,
