@@ -138,6 +138,32 @@ def test_a_dry_run_prints_the_commands_and_changes_nothing(platform: Platform) -
     assert _ledger(platform, "web") == []
 
 
+def test_a_group_member_with_on_failure_alert_is_rolled_back_too(platform: Platform) -> None:
+    platform.configure('[groups.pair]\ndeploy_order = ["api", "web"]\n', on_failure="alert")
+    platform.plant("unhealthy", f"web {platform.shas['web2']}")
+    code, document, _ = platform.json("deploy", "--group", "pair")
+    assert code == 2
+    assert [(d["service"], d["status"], d["step"]) for d in document["deploys"]] == [
+        ("api", "rolled_back", "group"), ("web", "rolled_back", "post_deploy")]
+    assert platform.deployed("api") == platform.deployed("web") == platform.shas["base"]
+
+
+def test_a_dry_run_masks_secrets_in_the_commands_it_shows(platform: Platform) -> None:
+    text = platform.config.read_text().replace('deploy = "sh ', 'deploy = "DEPLOY_TOKEN=${DW_TEST_TOKEN} sh ', 1)
+    platform.config.write_text(text.replace("[repo]", '[[alerts.webhook]]\nurl = "http://127.0.0.1:9/${DW_TEST_TOKEN}"'
+                                                      "\n\n[repo]", 1))
+    import os
+    os.environ["DW_TEST_TOKEN"] = "tok-" + "s3cr3t-value-123456"
+    try:
+        code, document, err = platform.json("deploy", "web", "--dry-run")
+        code2, out, err2 = platform.cli("deploy", "web", "--dry-run")
+    finally:
+        del os.environ["DW_TEST_TOKEN"]
+    assert code == code2 == 0, err + err2
+    assert "DEPLOY_TOKEN=" in json.dumps(document) and "s3cr3t-value" not in json.dumps(document) + err
+    assert "s3cr3t-value" not in out + err2
+
+
 def test_a_group_that_fails_midway_rolls_back_the_members_already_deployed(platform: Platform) -> None:
     platform.configure('[groups.pair]\ndeploy_order = ["api", "web"]\n')
     platform.plant("fail", f"web {platform.shas['web2']}")
@@ -145,7 +171,7 @@ def test_a_group_that_fails_midway_rolls_back_the_members_already_deployed(platf
     assert code == 2, err
     _valid(document)
     api, web = document["deploys"]
-    assert (api["service"], api["status"]) == ("api", "succeeded")
+    assert (api["service"], api["status"], api["step"]) == ("api", "rolled_back", "group")
     assert api["rollback"]["status"] == "succeeded" and api["rollback"]["to_commit"] == platform.shas["base"]
     assert (web["service"], web["status"]) == ("web", "rolled_back")
     assert platform.deployed("api") == platform.deployed("web") == platform.shas["base"]

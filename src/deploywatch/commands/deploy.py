@@ -191,7 +191,8 @@ def render_markdown(report: DeployReport) -> str:
     """The result as GitHub-flavoured Markdown."""
     rows = [[o.service, o.how, short(o.from_commit) if o.from_commit else "-", short(o.to_commit), _result(o),
              o.step or "-", markdown_text(o.reason or "-")] for o in report.outcomes]
-    lines = [f"### deploywatch {'dry run' if report.dry_run else 'deploy'}: **{report.status}**", ""]
+    how = "rollback" if report.outcomes and report.outcomes[0].how == "rollback" else "deploy"
+    lines = [f"### deploywatch {how}{' (dry run)' if report.dry_run else ''}: **{report.status}**", ""]
     lines += [f"- cannot start: {markdown_text(b)}" for b in report.blocked]
     if report.blocked:
         lines.append("")

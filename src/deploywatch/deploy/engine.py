@@ -109,10 +109,15 @@ def deploy(context: Context, request: DeployRequest, *, now: datetime) -> Deploy
         done.append(outcome)
     failed = done[-1] if done and done[-1].status != "succeeded" else None
     if failed is not None and request.group is not None and not request.no_rollback:
+        why = f"group {request.group}: {failed.service} failed at {failed.step}"
         for earlier in reversed(done[:-1]):
-            earlier.rollback = roll_back_to(
-                context, earlier.service, earlier.from_commit, current=earlier.to_commit,
-                reason=f"group {request.group}: {failed.service} failed at {failed.step}")
+            earlier.rollback = roll_back_to(context, earlier.service, earlier.from_commit,
+                                            current=earlier.to_commit, reason=why)
+            back = earlier.rollback
+            earlier.status = "rolled_back" if back.status == "succeeded" else "failed"
+            earlier.step = "group"
+            earlier.reason = why + ("; rolled back" if back.status == "succeeded"
+                                    else f"; rollback failed: {back.reason}")
     return report
 
 
@@ -162,15 +167,27 @@ def _plan(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
                                           f"{short(outcome.to_commit)} (timeout {config.verify.timeout}s, "
                                           f"every {config.verify.interval}s)"},
              {"step": "post_deploy", "detail": _post_text(post)}]
-    on_failure = "alert" if request.no_rollback else config.post_deploy.on_failure
+    on_failure = _on_failure(config.post_deploy.on_failure, request, in_group=request.group is not None)
     if on_failure == "rollback" and outcome.from_commit:
         template = config.rollback or config.deploy
         back = _values(outcome.service, outcome.from_commit, outcome.to_commit, "DEPLOY_ID")
         steps.append({"step": "on failure: rollback", "detail": render_command(template, back)})
+    elif on_failure == "rollback":
+        steps.append({"step": "on failure: alert", "detail": "no earlier commit is known to roll back to: leave "
+                                                             "it and notify"})
+    elif on_failure == "pause":
+        steps.append({"step": "on failure: pause", "detail": "keep the lock until deploywatch rollback or a "
+                                                             "forced deploy"})
     else:
-        steps.append({"step": f"on failure: {on_failure}", "detail": "leave it and notify" if on_failure != "pause"
-                      else "keep the lock until deploywatch rollback or a forced deploy"})
+        steps.append({"step": "on failure: alert", "detail": "leave it and notify"})
     return steps
+
+
+def _on_failure(configured: str, request: DeployRequest, *, in_group: bool) -> str:
+    """``--no-rollback`` makes it ``alert``; in a group every failure rolls back (anything else leaves it split)."""
+    if request.no_rollback:
+        return "alert"
+    return "rollback" if in_group else configured
 
 
 def _post_text(post: PostDeployPlan) -> str:
@@ -230,9 +247,7 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
         outcome.status = "succeeded"
         return
     outcome.status, outcome.step, outcome.reason = "failed", failed.name, failed.detail
-    on_failure = "alert" if request.no_rollback else config.post_deploy.on_failure
-    if in_group and on_failure == "pause":
-        on_failure = "rollback"  # a paused member would leave the group split
+    on_failure = _on_failure(config.post_deploy.on_failure, request, in_group=in_group)
     keep = on_failure in ("rollback", "pause")
     store.finish_deployment(entry, status="failed", now=outcome.finished_at, holder=holder, step=failed.name,
                             reason=failed.detail, output_tail=tail, release=not keep)

@@ -87,12 +87,13 @@ class ServiceOutcome:
         return {"service": self.service, "how": self.how, "id": self.entry_id, "status": self.status,
                 "exit_code": self.exit_code, "warnings": self.warnings, "from_commit": self.from_commit,
                 "to_commit": self.to_commit, "step": self.step, "reason": mask(self.reason) if self.reason else None,
-                "by": self.by, "runbook": mask(self.runbook) if self.runbook else None,
+                "by": mask(self.by) if self.by else None, "runbook": mask(self.runbook) if self.runbook else None,
                 "started_at": stamp(self.started_at), "finished_at": stamp(self.finished_at),
                 "duration_seconds": self.duration_seconds, "relevant_commits": list(self.relevant_commits),
                 "steps": [s.as_json() for s in self.steps], "output_tail": self.output_tail,
                 "rollback": self.rollback.as_json() if self.rollback else None,
-                **({"plan": self.plan} if self.status == "planned" else {})}
+                **({"plan": [{k: mask(v) for k, v in step.items()} for step in self.plan]}
+                   if self.status == "planned" else {})}
 
     def finding(self) -> Finding:
         """The deploy as a finding (kind ``deploy``, subject the service): failed, rolled back or paused is

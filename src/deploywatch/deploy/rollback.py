@@ -47,6 +47,9 @@ def rollback(context: Context, service: str, *, to: str | None, reason: str | No
         target = workspace.repo.resolve(to)
         if target is None:
             raise UsageError(f"--to {to!r} does not name a commit in {workspace.repo.path}; run git fetch?")
+    elif current is None:
+        raise UsageError(f"the commit {service} runs cannot be read ({found.reason or 'no reading'}), so the one "
+                         "before it is not known; name the commit to return to with --to REV")
     else:
         target = rollback_target(context, service, current)
     report = DeployReport(now, to or "previous", target, [], forced=reason if force else None)

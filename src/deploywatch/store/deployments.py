@@ -208,7 +208,7 @@ def begin(tx: Tx, record: DeploymentRecord, *, holder: str, lease: float, now: d
                                         "('paused', 'started')", (service, entry.id))] if take_over else []
     if ended:
         tx.execute(f"UPDATE deployments SET status = 'failed', finished_at = COALESCE(finished_at, ?), "
-                   f"reason = ? WHERE id IN ({placeholders(len(ended))})",
+                   f"reason = COALESCE(reason || '; ', '') || ? WHERE id IN ({placeholders(len(ended))})",
                    (d.ts(now), mask(f"ended by {record.how} #{entry.id} ({record.by})"), *ended))
     return Begun(entry, None, tuple(abandoned), tuple(ended))
 
