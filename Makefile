@@ -36,6 +36,7 @@ test-any-date: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/drift.py
+	$(BIN)/python benchmarks/deploy.py
 	$(BIN)/python benchmarks/checks.py
 
 clean:
