@@ -121,6 +121,9 @@ metric = "percent(line IS NOT NULL)"
 critical = "< 90%"
 """)
     code, document, _ = platform.json("deploy", "web")
+    assert code == 3  # unhealthy now (preflight runs the post-deploy checks too): deploying needs --yes
+    assert "Current health critical" in document["blocked"][0] and "check coverage critical" in document["blocked"][0]
+    code, document, _ = platform.json("deploy", "web", "--yes")
     assert code == 2
     entry = document["deploys"][0]
     assert (entry["status"], entry["step"]) == ("rolled_back", "post_deploy")
@@ -133,6 +136,8 @@ critical = "< 90%"
         conn.execute("UPDATE predictions SET line = 1.0")
     code, document, err = platform.json("deploy", "web")
     assert code == 0, err
+    health = next(c for c in document["deploys"][0]["steps"][0]["checks"] if c["name"] == "health")
+    assert health["status"] == "ok" and "1 post-deploy check" in health["reason"]
 
 
 def test_every_finished_deploy_is_a_finding_sent_to_the_sinks_masked(platform: Platform) -> None:

@@ -27,7 +27,7 @@ __all__ = ["render_markdown", "render_table", "run"]
 
 SHOWN_COMMITS = 10  # in a table or Markdown; JSON lists up to JSON_COMMITS
 JSON_COMMITS = 500
-SECTIONS = DRIFT_SECTIONS | {"probes", "health"}
+SECTIONS = DRIFT_SECTIONS | {"probes", "health", "warehouse", "checks"}
 
 
 def run(service: str, *, revision: str | None, allow_downgrade: bool, config_path: Path | None,

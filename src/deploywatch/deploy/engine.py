@@ -128,9 +128,10 @@ def _preflight_step(checked: PreflightReport, request: DeployRequest) -> Step:
 
 
 def _blocking(checked: PreflightReport, request: DeployRequest) -> str | None:
-    """Why preflight stops this deploy: a critical item (unless forced), a warning or unknown item (unless --yes)."""
-    critical = [i for i in checked.items if i.status is Status.CRITICAL]
-    other = [i for i in checked.items if i.status in (Status.WARNING, Status.UNKNOWN)]
+    """Why preflight stops this deploy: a critical item (unless forced), a warning or unknown item (unless --yes).
+    Bad current health needs only --yes: deploying is often how an unhealthy service is fixed."""
+    critical = [i for i in checked.items if i.status is Status.CRITICAL and i.name != "health"]
+    other = [i for i in checked.items if i.status is not Status.OK and i not in critical]
     if critical and not request.force:
         return "preflight is critical: " + "; ".join(f"{i.title}: {i.reason}" for i in critical)
     if other and not (request.yes or request.force):

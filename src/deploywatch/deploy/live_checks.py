@@ -66,25 +66,31 @@ def check_tests(command: str | None, *, timeout: float, cwd: Path, head: str | N
 
 
 def service_probes(loaded: LoadedConfig, service: str) -> list[ProbeConfig]:
-    """The probes of ``service``: its ``health`` URL (``"<service> health"``) and every ``[[probes]]`` entry whose
-    name is the service's or starts with it and a space (``"prediction-worker heartbeat"``)."""
-    return [p for p in probe_configs(loaded) if p.name == service or p.name.startswith(f"{service} ")]
+    """The probes of ``service``: its ``health`` URL (``"<service> health"``), every ``[[probes]]`` entry whose
+    name is the service's or starts with it and a space (``"prediction-worker heartbeat"``), and the probes its
+    ``post_deploy.probes`` names."""
+    named = set(loaded.config.services[service].post_deploy.probes)
+    return [p for p in probe_configs(loaded)
+            if p.name == service or p.name.startswith(f"{service} ") or p.name in named]
 
 
-def check_health(probes: Sequence[ProbeConfig], service: str, *, cwd: Path) -> tuple[list[ProbeResult], Item]:
-    """Run the service's probes now; no probe is unknown (no data is never ok)."""
+def check_health(probes: Sequence[ProbeConfig], service: str, *, cwd: Path,
+                 checks: Sequence[tuple[str, Status, str]] = ()) -> tuple[list[ProbeResult], Item]:
+    """Run the service's probes now, with the results of its post-deploy data ``checks`` (subject, status, why)
+    measured by the caller; none at all is unknown (no data is never ok)."""
     title = "Current health"
-    if not probes:
+    if not probes and not checks:
         return [], Item("health", title, Status.UNKNOWN,
                         f"no probe for {service}: set services.{service}.health or a [[probes]] entry named "
                         f"'{service} …'")
     results = run_probes(probes, cwd=cwd)
-    status = worst(r.status for r in results)
-    bad = [r for r in results if r.status is not Status.OK]
+    found = [(r.name, r.status, r.summary) for r in results] + list(checks)
+    status = worst(s for _, s, _ in found)
+    bad = [(n, s, why) for n, s, why in found if s is not Status.OK]
+    what = " and ".join(filter(None, [plural(len(results), "probe") if results else "",
+                                      plural(len(checks), "post-deploy check") if checks else ""]))
     if not bad:
-        return results, Item("health", title, Status.OK,
-                             f"{plural(len(results), 'probe')} ok: " + "; ".join(f"{r.name}: {r.summary}"
-                                                                              for r in results))
+        return results, Item("health", title, Status.OK, f"{what} ok: " + "; ".join(f"{n}: {why}"
+                                                                                   for n, _, why in found))
     return results, Item("health", title, status,
-                         f"{len(bad)} of {plural(len(results), 'probe')} not ok: "
-                         + "; ".join(f"{r.name} {r.status}: {r.summary}" for r in bad))
+                         f"{len(bad)} of {what} not ok: " + "; ".join(f"{n} {s}: {why}" for n, s, why in bad))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..config import LoadedConfig
 from ..core.durations import format_timestamp
 from ..core.errors import UsageError
 from ..core.redact import mask
@@ -118,8 +119,27 @@ def run_preflight(workspace: Workspace, service: str, *, revision: str | None, a
         move, items["move"] = check_move(repo, deployed, target, allow_downgrade=allow_downgrade)
     tests, items["tests"] = check_tests(preflight.tests, timeout=float(preflight.tests_timeout), cwd=repo.path,
                                         head=head, target=target)
-    probes, items["health"] = check_health(service_probes(loaded, service), service, cwd=loaded.base_dir)
+    checks = _post_deploy_checks(loaded, service, now)
+    probes, items["health"] = check_health(service_probes(loaded, service), service, cwd=loaded.base_dir,
+                                           checks=checks)
     return PreflightReport(
         service, now, required_branch, target, shown_revision, deployed, found.reading.value, found.reading.source,
         move, allow_downgrade, tuple(items[n] for n in CHECK_ORDER), config.runbook, tuple(shipped), composition,
         tuple(schema_files), tests, tuple(probes))
+
+
+def _post_deploy_checks(loaded: LoadedConfig, service: str, now: datetime) -> list[tuple[str, Status, str]]:
+    """The service's post-deploy data checks, run now (nothing stored): (subject, status, why) each."""
+    patterns = loaded.config.services[service].post_deploy.checks
+    if not patterns:
+        return []
+    from ..checks.runner import run_checks
+    from ..checks.selection import matches
+
+    selected = [c for c in loaded.config.checks if any(matches(p, c) for p in patterns)]
+    if not selected:
+        return [(", ".join(patterns), Status.UNKNOWN, "post_deploy.checks matches no check")]
+    report = run_checks(loaded, selected, now=now, record=False)
+    if not report.results:
+        return [(", ".join(patterns), Status.UNKNOWN, "the checks gave no result")]
+    return [(f"check {r.subject}", r.status, r.reason or r.shown_value) for r in report.results]
