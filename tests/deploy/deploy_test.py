@@ -207,3 +207,8 @@ def test_unknown_things_are_one_line_errors(platform: Platform) -> None:
         code, out, err = platform.cli(*args)
         assert code == 3, (args, out, err)
         assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_drift_shows_the_deploy_command_filled_in_for_the_tip(platform: Platform) -> None:
+    _, out, _ = platform.cli("drift", "web")  # web is 3 relevant commits behind: a warning, with its command
+    assert f"deploy: sh {platform.ops}/deploy.sh web {platform.shas['web2']}\n" in out

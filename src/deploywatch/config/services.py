@@ -10,9 +10,22 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from .file import DEFAULT_BRANCH, DEFAULT_GIT_TIMEOUT, DEFAULT_REPO_PATH
 from .types import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
 
-__all__ = ["COMMAND_VARIABLES", "CloudRunPreset", "CommandTemplate", "Defaults", "DeployedConfig", "KubernetesPreset",
-           "LambdaPreset", "PostDeployConfig", "PreflightConfig", "RepoConfig", "ServiceConfig", "Thresholds",
-           "VerifyConfig"]
+__all__ = [
+    "COMMAND_VARIABLES",
+    "CloudRunPreset",
+    "CommandTemplate",
+    "Defaults",
+    "DeployedConfig",
+    "KubernetesPreset",
+    "LambdaPreset",
+    "PostDeployConfig",
+    "PreflightConfig",
+    "RepoConfig",
+    "ServiceConfig",
+    "Thresholds",
+    "VerifyConfig",
+    "fill_command",
+]
 
 # What a deploy or rollback command may name as {{ name }}: the values are shell-quoted when substituted.
 COMMAND_VARIABLES = ("service", "commit", "short_commit", "from_commit", "deploy_id")
@@ -27,6 +40,13 @@ def _command_template(value: str) -> str:
 
 
 CommandTemplate = Annotated[NonBlank, AfterValidator(_command_template)]
+
+
+def fill_command(template: str, values: dict[str, str]) -> str:
+    """``template`` with every ``{{ name }}`` replaced by its value, shell-quoted (an empty value is ``''``)."""
+    import shlex
+
+    return TEMPLATE_NAME.sub(lambda m: shlex.quote(values.get(m.group(1), "")), template)
 
 
 class RepoConfig(Model):

@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-import shlex
 import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.services import TEMPLATE_NAME
+from ..config.services import fill_command
 from ..core.durations import format_age
 from ..core.procs import kill_group, signal_name
 from ..core.redact import mask
@@ -35,7 +34,7 @@ _TICK = 0.25
 
 def render_command(template: str, values: Mapping[str, str]) -> str:
     """``template`` with every ``{{ name }}`` replaced by its value, shell-quoted (an empty value is ``''``)."""
-    return TEMPLATE_NAME.sub(lambda m: shlex.quote(values[m.group(1)]), template)
+    return fill_command(template, dict(values))
 
 
 def command_env(values: Mapping[str, str]) -> dict[str, str]:

@@ -248,7 +248,20 @@ def measure_drift(repo: Repo, branch: str, tip: str, specs: Sequence[ServiceSpec
             measured = replace(measured, status=worst([measured.status, Status.WARNING]),
                                reason=_with_unmatched(measured.reason, unmatched, branch), unmatched_paths=unmatched)
         results.append(measured)
-    return DriftReport(branch, tip, now, tuple(results), history)
+    return DriftReport(branch, tip, now, tuple(_deploy_command(r, tip) for r in results), history)
+
+
+def _deploy_command(result: ServiceDrift, tip: str) -> ServiceDrift:
+    """The service's ``deploy`` template filled in for deploying the tip (what drift shows and alerts carry)."""
+    if result.deploy is None or "{{" not in result.deploy:
+        return result
+    from dataclasses import replace
+
+    from ..config.services import fill_command
+
+    values = {"service": result.name, "commit": tip, "short_commit": tip[:12],
+              "from_commit": result.deployed_commit or "", "deploy_id": ""}
+    return replace(result, deploy=fill_command(result.deploy, values))
 
 
 def _with_unmatched(reason: str, unmatched: Sequence[str], branch: str) -> str:
