@@ -52,6 +52,7 @@ def test_a_deploy_runs_the_command_verifies_checks_and_records_success(platform:
     (stored,) = _ledger(platform, "web")
     assert (stored["id"], stored["status"], stored["how"]) == (entry["id"], "succeeded", "deploy")
     assert stored["relevant_commits"] == expected and stored["to_commit"] == tip
+    assert "registry.example.com/web" in stored["output_tail"] and SECRET not in stored["output_tail"]
     # the command saw its entry's id, and its output went to the terminal (stderr in JSON mode), masked
     assert f"(entry {entry['id']}, from {platform.shas['base']})" in err
     assert SECRET not in err and SECRET not in json.dumps(document)
@@ -212,3 +213,41 @@ def test_unknown_things_are_one_line_errors(platform: Platform) -> None:
 def test_drift_shows_the_deploy_command_filled_in_for_the_tip(platform: Platform) -> None:
     _, out, _ = platform.cli("drift", "web")  # web is 3 relevant commits behind: a warning, with its command
     assert f"deploy: sh {platform.ops}/deploy.sh web {platform.shas['web2']}\n" in out
+
+
+def test_a_terminal_sees_the_steps_and_a_spinner_with_the_time_waited(platform: Platform) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from testing.platform import _env
+
+    platform.plant("stuck", platform.shas["web2"])
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "deploywatch", "deploy", "web", "--no-rollback", "--config",
+                               str(platform.config)], stdout=slave, stderr=subprocess.PIPE, env=_env(),
+                              timeout=120, check=False)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    shown = b"".join(chunks).decode()
+    assert proc.returncode == 2, proc.stderr
+    assert "▸ web deploy: sh " in shown and "│ web now runs" not in shown and "│ accepted, but nothing changes" in shown
+    assert "verify: waiting for" in shown and "\x1b[K" in shown  # the spinner line, redrawn in place
+    assert any(frame in shown for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+    assert "✗ verify critical: the source did not report" in shown
+    assert SECRET not in shown and "registry.example.com" in shown
