@@ -55,7 +55,7 @@ def test_the_demo_check_has_every_collector_and_scores_its_items(capsys: pytest.
     assert kinds.count("drift") == 1
     assert kinds.count("check") == len({c.name for c in loaded.config.checks})
     assert kinds.count("completion") == len(loaded.config.phases) == 3
-    assert kinds.count("probe") == 1
+    assert kinds.count("probe") == 2
 
     # drift's item is the worst service status of `deploywatch drift`
     drift_code, drift_out, _ = run(capsys, "drift", "--config", str(demo / "deploywatch.toml"), "--now", NOW,
@@ -69,7 +69,7 @@ def test_the_demo_check_has_every_collector_and_scores_its_items(capsys: pytest.
     assert by_name["Phase phase3 completion"]["status"] == "warning"
     assert "tracking gap: 1/5 recorded but data is fresh" in by_name["Phase phase3 completion"]["summary"]
     assert by_name["Phase phase4 completion"]["status"] == "critical"
-    assert by_name["scraper vm"]["status"] == "ok"
+    assert by_name["scrapers vm"]["status"] == by_name["prediction-worker predictions"]["status"] == "ok"
 
     # the score and verdict follow from the items as the rules say
     rebuilt = [HealthItem(i["name"], i["kind"], Status(i["status"]), i["summary"], weight=i["weight"]) for i in items]

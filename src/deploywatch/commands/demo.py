@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..core.render import console
 from ..demo.builder import HISTORY_DAYS
+from ..demo.platform import deploy_commands
 from . import canary as canary_command
 from . import check as check_command
 from . import drift as drift_command
@@ -64,4 +65,10 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
                  "deploywatch serve                           # the daemon: schedule, API, metrics",
                  "deploywatch config check"):
         out.print(f"  {line}", markup=False)
+    out.print("Then deploy through the guard rails (bin/deploy-service.sh is a pretend platform, with a planted "
+              "bug):", markup=False)
+    deploys = deploy_commands(workspace.fix_commit)
+    width = max(len(command) for command, _ in deploys) + 2
+    for command, why in deploys:
+        out.print(f"  {command:<{width}}# {why}", markup=False)
     return 0

@@ -21,9 +21,10 @@ from ..core.paths import ServicePaths, compile_glob
 from ..drift.git import Repo
 from .fastimport import parse_marks, render
 from .history import History
-from .pipeline import PHASES_TOML, PROBE_SCRIPT, record_completions
-from .scenario import SEED, SERVICES, Plan, ServiceSpec, plan
-from .texts import DEPLOY_SCRIPT, EXCLUDE, config_text, readme_text
+from .pipeline import PHASES_TOML, record_completions
+from .platform import PROBES_TOML, write_platform
+from .scenario import BROKEN_SUBJECT, SEED, SERVICES, Plan, ServiceSpec, plan
+from .texts import EXCLUDE, config_text, readme_text
 from .warehouse import WarehouseFacts, build_warehouse, demo_checks_toml
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -70,6 +71,7 @@ class DemoWorkspace:
     services: tuple[DemoService, ...]
     fix_commit: str  # "fix(worker): use vegas line when present"
     shared_skew_commit: str  # a shared/ change the coordinator runs and the worker does not
+    broken_commit: str  # the planted worker commit that fails its post-deploy probe (the tip contains it)
     tag: str  # the release tag grading's deployed file names
     feature_branch: str  # an open, unmerged branch for ``deploywatch affected``
     exclude: tuple[str, ...]
@@ -101,19 +103,13 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
         repo = Repo(repo_path, timeout=GIT_TIMEOUT)
         services = _write_deployed(directory, repo, the_plan, marks)
         config_path = directory / "deploywatch.toml"
-        config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE) + PHASES_TOML,
-                               encoding="utf-8")
+        config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE) + PHASES_TOML
+                               + PROBES_TOML, encoding="utf-8")
+        write_platform(directory, broken=marks[the_plan.broken], broken_subject=BROKEN_SUBJECT)
         warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment)
         _replay_history(config_path, moment)
         with config_path.open("a", encoding="utf-8") as handle:
             handle.write(alerts_toml(webhook, slack_webhook))
-        script = directory / "bin" / "deploy-service.sh"
-        script.parent.mkdir()
-        script.write_text(DEPLOY_SCRIPT, encoding="utf-8")
-        script.chmod(0o755)
-        probe = directory / "bin" / "check_scraper.sh"
-        probe.write_text(PROBE_SCRIPT, encoding="utf-8")
-        probe.chmod(0o755)
         record_completions(config_path, moment)
         fix = marks[the_plan.fix]
         (directory / "README.txt").write_text(readme_text(str(directory), moment, fix, the_plan.tag_name),
@@ -121,8 +117,8 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
     except OSError as exc:
         raise UsageError(f"cannot build the demo in {directory}: {exc.strerror or exc}") from None
     return DemoWorkspace(directory, config_path, repo_path, BRANCH, moment, marks[the_plan.tip], services, fix,
-                         marks[the_plan.shared_skew], the_plan.tag_name, the_plan.feature_branch, EXCLUDE,
-                         warehouse)
+                         marks[the_plan.shared_skew], marks[the_plan.broken], the_plan.tag_name,
+                         the_plan.feature_branch, EXCLUDE, warehouse)
 
 
 def alerts_toml(webhook: str | None, slack_webhook: str | None) -> str:

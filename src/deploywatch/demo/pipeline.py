@@ -1,4 +1,4 @@
-"""The demo's pipeline phases, completion reports and probe: what the unified check reconciles.
+"""The demo's pipeline phases and completion reports: what the unified check reconciles.
 
 Three phases, three stories: phase 2 (raw data) reported complete and its table is fresh; phase 3
 (analytics) has only 1 of 5 processors recorded although its table is fresh — a tracking gap, not a
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-__all__ = ["PHASES_TOML", "PROBE_SCRIPT", "RECORDED", "record_completions"]
+__all__ = ["PHASES_TOML", "RECORDED", "record_completions"]
 
 PHASES_TOML = """
 # Phase completion: each processor reports with `deploywatch complete PHASE PROCESSOR` (or POST
@@ -39,22 +39,6 @@ check = "0 6 * * *"
 [server]
 listen = "127.0.0.1:8080"
 token = "${DEPLOYWATCH_TOKEN:-demo-token-change-me-0000}"
-
-# A liveness probe: any Nagios-style plugin (exit 0 ok, 1 warning, 2 critical, 3 unknown).
-[[probes]]
-name = "scraper vm"
-command = "sh bin/check_scraper.sh"
-"""
-
-PROBE_SCRIPT = """#!/bin/sh
-# A Nagios-style plugin for the demo: is the scrapers' deployed marker in place?
-marker="$(dirname "$0")/../deployed/scrapers.sha"
-if [ -s "$marker" ]; then
-    echo "SCRAPER OK - deployed marker present | markers=1"
-    exit 0
-fi
-echo "SCRAPER CRITICAL - no deployed marker at $marker"
-exit 2
 """
 
 # (phase, processor) reported for the run date.

@@ -20,6 +20,9 @@ raw-processors           unknown    its file holds a SHA that was force-pushed a
 =======================  =========  =========================================================
 
 The two ``predictions`` services run commits that differ in ``shared/players/ids.py``.
+A pretend platform deploys them (:mod:`deploywatch.demo.platform`); one commit of the worker's backlog,
+"worker: tune fatigue features for back-to-backs", is planted as broken: deploying any commit that contains
+it makes the worker's post-deploy probe fail, so ``deploywatch deploy prediction-worker`` is rolled back.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from .background import GITHUB, PEOPLE, play_background
 from .content import modify, new_python_module
 from .history import Change, History, Line
 
-__all__ = ["FEATURE_BRANCH", "FIX_SUBJECT", "SEED", "SERVICES", "Plan", "ServiceSpec", "plan"]
+__all__ = ["BROKEN_SUBJECT", "FEATURE_BRANCH", "FIX_SUBJECT", "SEED", "SERVICES", "Plan", "ServiceSpec", "plan"]
 
 SEED = 20261120
 FIX_SUBJECT = "fix(worker): use vegas line when present"
+# The demo's planted bug: from this commit on, prediction-worker's post-deploy probe fails (see demo.platform).
+BROKEN_SUBJECT = "worker: tune fatigue features for back-to-backs"
 FEATURE_BRANCH = "coordinator-retry-budget"
 BACKGROUND_SPAN = dt.timedelta(days=24)
 TAIL_START_HOURS = 41.0
@@ -80,6 +85,7 @@ class Plan:
     tip: int
     fix: int
     shared_skew: int
+    broken: int  # the worker commit that breaks its predictions (the demo's rolled-back deploy)
     tag_name: str
     feature_branch: str
 
@@ -174,7 +180,7 @@ class _Tail:
                   "grading/grade_predictions.py")
         self.work(main, 7.0, "tomas", "precompute: rebuild matchup history nightly", "precompute/matchup_history.py")
         self.work(main, 6.0, "sam", "fix(scrapers): follow the new odds api pagination", "scrapers/oddsapi/scraper.py")
-        self.work(main, 5.0, "maya", "worker: tune fatigue features for back-to-backs", f"{worker}/features/fatigue.py")
+        broken = self.work(main, 5.0, "maya", BROKEN_SUBJECT, f"{worker}/features/fatigue.py")
         self.work(main, 4.5, "lena", "grading: add a weekly accuracy report", "grading/reports.py")
         self.work(main, 4.0, "tomas", "precompute: cache composite factors per game date",
                   "precompute/composite_factors.py")
@@ -198,4 +204,4 @@ class _Tail:
             "prediction-coordinator": tip,
             "grading": grading_deployed,
         }
-        return Plan(h, deployed, tip, fix, shared_skew, tag_name, FEATURE_BRANCH)
+        return Plan(h, deployed, tip, fix, shared_skew, broken, tag_name, FEATURE_BRANCH)

@@ -1,33 +1,16 @@
-"""The text files of the demo workspace: the config, README.txt and the demo deploy script."""
+"""The text files of the demo workspace: the config and README.txt."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-from .scenario import FEATURE_BRANCH, SERVICES, ServiceSpec
+from .platform import DEPLOY_COMMAND, deploy_commands, deploy_settings
+from .scenario import BROKEN_SUBJECT, FEATURE_BRANCH, SERVICES, ServiceSpec
 
-__all__ = ["DEPLOY_SCRIPT", "EXCLUDE", "config_text", "readme_text"]
+__all__ = ["EXCLUDE", "config_text", "readme_text"]
 
 EXCLUDE = ("**/*.md", "docs/**")
-
-# Records the tip of main (or the revision given) as the service's deployed commit, as a real
-# deploy script would after rolling out; lets the reader watch drift go back to "current".
-DEPLOY_SCRIPT = """#!/bin/sh
-# Demo deploy: record REVISION (default: the tip of main) as SERVICE's deployed commit.
-# A real deploy script would build and roll out first; deploywatch only needs the record.
-set -eu
-cd "$(dirname "$0")/.."
-service="${1:?usage: bin/deploy-service.sh SERVICE [REVISION]}"
-revision="${2:-main}"
-sha=$(git -C repo rev-parse --verify --quiet "$revision^{commit}") || {
-    echo "deploy-service.sh: unknown revision $revision" >&2
-    exit 1
-}
-printf '%s\\n' "$sha" > "deployed/$service.sha"
-echo "deployed $service at $sha"
-"""
-
 
 def _toml(value: str) -> str:
     # JSON string escapes are valid TOML basic-string escapes.
@@ -40,8 +23,8 @@ def _service(spec: ServiceSpec) -> str:
     if spec.group:
         lines.append(f"group = {_toml(spec.group)}")
     lines.append(f"deployed = {{ file = {_toml(f'deployed/{spec.name}.sha')} }}")
-    lines.append(f"deploy = {_toml(f'./bin/deploy-service.sh {spec.name}')}")
-    return "\n".join(lines) + "\n"
+    lines.append(f"deploy = {_toml(DEPLOY_COMMAND)}")
+    return "\n".join(lines) + "\n" + deploy_settings(spec.name)
 
 
 def config_text(built_at: dt.datetime) -> str:
@@ -78,6 +61,7 @@ def readme_text(directory: str, built_at: dt.datetime, fix_commit: str, tag: str
     ]
     width = max(len(c) for c, _ in commands) + 2
     shown = "".join(f"  {c:<{width}}# {why}\n".rstrip() + "\n" if why else f"  {c}\n" for c, why in commands)
+    deploys = "".join(f"  {c:<{width}}# {why}\n" for c, why in deploy_commands(fix_commit))
     return f"""deploywatch demo workspace
 ==========================
 
@@ -91,14 +75,18 @@ What is here
   deployed/*.sha     what each service runs now (a full SHA, an abbreviated SHA, the tag {tag},
                      or a SHA that was force-pushed away)
   bin/deploy-service.sh SERVICE [REVISION]
-                     a pretend deploy: records REVISION (default: main) as the deployed commit
+                     a pretend platform: "rolls out" REVISION (default: main) by writing its SHA to
+                     deployed/SERVICE.sha; the deploy command of every service
+  bin/check_*.sh     Nagios-style probes; prediction-worker's fails for any commit that contains
+                     "{BROKEN_SUBJECT}" (the planted bug)
 
 The services and what deploywatch should say about them
 {rows}
 
 Commands to try (from this directory, or from anywhere with --config {directory}/deploywatch.toml)
 {shown}
-Then deploy the fix and look again:
-  ./bin/deploy-service.sh prediction-worker
-  deploywatch drift
+Deploy through the guard rails (preflight, deploy, verify, post-deploy probe; rollback on failure):
+{deploys}
+Every deploy and rollback is in the ledger (.deploywatch/); a deploy done by hand is not, unless recorded:
+  ./bin/deploy-service.sh grading && deploywatch record grading main
 """
