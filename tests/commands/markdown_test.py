@@ -34,6 +34,8 @@ COMMANDS = {
     "phases": ["phases"],
     "preflight": ["preflight", "prediction-worker"],
     "deployments": ["deployments"],
+    "deploy": ["deploy", "scrapers", "--dry-run"],
+    "rollback": ["rollback", "prediction-coordinator", "--to", "main", "--reason", "drill | twice\nor | more"],
 }
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 
