@@ -17,7 +17,7 @@ from ..core.redact import register_url_secrets
 from .file import DEFAULT_MEMORY_LIMIT
 from .types import Duration, Finite, Model, Name, NonBlank, TimeZone, url_with_valid_port
 
-__all__ = ["AnomalyConfig", "CheckConfig", "GateConfig", "StoreConfig", "WarehouseConfig"]
+__all__ = ["AnomalyConfig", "CheckConfig", "GateConfig", "StoreConfig", "WarehouseConfig", "slo_fraction"]
 
 _CHECK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 DEFAULT_WAREHOUSE_URL = "duckdb:///warehouse.duckdb"
@@ -38,6 +38,23 @@ def _threshold(value: str) -> str:
 
 
 _SQL_URL_EXPECTED = "expected a SQLAlchemy URL such as 'duckdb:///warehouse.duckdb' or 'postgresql://user@host/db'"
+
+
+def _slo(value: str) -> str:
+    """``"95%"`` or ``"99.5%"``: a share of runs, above 0 and at most 100."""
+    text = value.strip()
+    try:
+        number = float(text.removesuffix("%"))
+    except ValueError:
+        number = -1.0
+    if not text.endswith("%") or not 0 < number <= 100:
+        raise ValueError(f"expected a percentage above 0 and at most 100, such as '95%', not {value!r}")
+    return text
+
+
+def slo_fraction(slo: str) -> float:
+    """An ``slo`` as a fraction: ``"95%"`` → 0.95."""
+    return float(slo.strip().removesuffix("%")) / 100
 
 
 def _sql_url(value: str) -> str:
@@ -117,6 +134,7 @@ class CheckConfig(Model):
     on_missing: Literal["unknown", "critical"] = "unknown"
     weight: Annotated[Finite, Field(gt=0)] = 1.0
     anomaly: AnomalyConfig | None = None
+    slo: Annotated[str, AfterValidator(_slo)] | None = None  # "95%": the share of runs that should be ok
     expect_groups: Annotated[list[str | int], Field(min_length=1)] | None = None
     timeout: Duration | None = None
 

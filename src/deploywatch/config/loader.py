@@ -48,6 +48,7 @@ from .services import (
     VerifyConfig,
 )
 from .translate import config_error
+from .web import WebConfig
 
 __all__ = ["load_config"]
 
@@ -195,5 +196,5 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
                            ("freshness", FreshnessConfig), ("health", HealthConfig), ("schedule", ScheduleConfig),
                            ("heartbeat", HeartbeatConfig), ("server", ServerConfig),
                            ("verify", VerifyConfig), ("post_deploy", PostDeployConfig), ("deploy", DeploySettings),
-                           ("deny", DenyWindow), ("groups", GroupConfig))
+                           ("deny", DenyWindow), ("groups", GroupConfig), ("web", WebConfig))
 }

@@ -17,6 +17,7 @@ from .health import HealthConfig, PhaseConfig, ProbeConfig
 from .schedule import ScheduleConfig, ServerConfig
 from .services import Defaults, RepoConfig, ServiceConfig
 from .types import Model, Name
+from .web import WebConfig
 
 __all__ = ["COMMAND_SECTIONS", "DAEMON_SECTIONS", "DEPLOY_SECTIONS", "DRIFT_SECTIONS", "Config", "EffectiveThresholds",
            "LoadedConfig"]
@@ -40,6 +41,7 @@ class Config(Model):
     server: ServerConfig = ServerConfig()
     deploy: DeploySettings = DeploySettings()
     groups: dict[Name, GroupConfig] = Field(default_factory=dict)
+    web: WebConfig = WebConfig()
 
 
 # The sections the deploy commands (deploy, rollback) read: the deny windows are in [schedule]'s time zone.
