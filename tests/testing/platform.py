@@ -31,7 +31,9 @@ PROBE_SH = """#!/bin/sh
 ops="$(dirname "$0")"
 running="$(cat "$ops/deployed/$1.sha" 2>/dev/null)"
 if [ -z "$running" ]; then echo "UNKNOWN - $1 runs nothing"; exit 3; fi
-if grep -qxe "$running" -e "$1 $running" "$ops/plant/unhealthy" 2>/dev/null; then echo "CRITICAL - $1 errors"; exit 2; fi
+if grep -qxe "$running" -e "$1 $running" "$ops/plant/unhealthy" 2>/dev/null; then
+  echo "CRITICAL - $1 errors"; exit 2
+fi
 echo "OK - $1 healthy"
 """
 
