@@ -174,6 +174,11 @@ class Store(OpenStore):
         with self._reading() as conn:
             return deployment_queries.read_locks(conn, services)
 
+    def deployment_counts(self) -> list[tuple[str, str, str, int]]:
+        """Ledger entries per (service, how, status), with their count."""
+        with self._reading() as conn:
+            return deployment_queries.counts(conn)
+
     def deployment(self, entry_id: int) -> DeploymentRecord | None:
         """The ledger entry with ``entry_id``, if any."""
         with self._reading() as conn:

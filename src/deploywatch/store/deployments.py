@@ -13,7 +13,7 @@ from ..core.redact import mask
 from .common import to_utc
 from .db import Tx, placeholders
 
-__all__ = ["DEPLOYMENT_HOWS", "DEPLOYMENT_STATUSES", "Begun", "DeployLock", "begin", "finish", "insert",
+__all__ = ["DEPLOYMENT_HOWS", "DEPLOYMENT_STATUSES", "Begun", "DeployLock", "begin", "counts", "finish", "insert",
            "last_succeeded", "lock_name", "read", "read_locks", "read_one", "reap", "release", "renew"]
 
 DEPLOYMENT_STATUSES = ("started", "succeeded", "failed", "rolled_back", "abandoned", "paused")
@@ -251,6 +251,13 @@ def reap(tx: Tx, now: datetime) -> list[int]:
                    f"WHERE id IN ({placeholders(len(stale))}) AND status = 'started'", (d.ts(now), why, *stale))
     tx.execute("DELETE FROM job_locks WHERE job LIKE 'deploy:%' AND expires_at <= ?", (d.ts(now),))
     return stale
+
+
+def counts(tx: Tx) -> list[tuple[str, str, str, int]]:
+    """How many ledger entries each service has, by how and status: (service, how, status, count)."""
+    rows = tx.rows("SELECT service, how, status, count(*) FROM deployments GROUP BY service, how, status "
+                   "ORDER BY service, how, status")
+    return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
 
 def release(tx: Tx, service: str, holder: str) -> bool:

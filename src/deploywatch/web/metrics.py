@@ -79,6 +79,23 @@ class StoreCollector(Collector):
         for job, run in sorted(self._store.latest_job_runs(exclude_states=("skipped",)).items()):
             last.add_metric([job], run.started_at.timestamp())
         yield last
+        yield from self._deploys()
+
+    def _deploys(self) -> Iterator[Metric]:
+        from datetime import UTC, datetime
+
+        entries = GaugeMetricFamily("deploywatch_deployments", "Deploy ledger entries, by service, how (deploy, "
+                                    "rollback, record) and status.", labels=["service", "how", "status"])
+        for service, how, status, count in self._store.deployment_counts():
+            entries.add_metric([service, how, status], count)
+        yield entries
+        locked = GaugeMetricFamily("deploywatch_deploy_locked", "1 while a deploy of the service holds its lock (in "
+                                   "progress or paused).", labels=["service"])
+        now = datetime.now(UTC)
+        for lock in self._store.deploy_locks():
+            if lock.live(now):
+                locked.add_metric([lock.service], 1.0)
+        yield locked
 
     def _drift(self, newest: tuple[RunRecord, list[FindingRecord]] | None) -> Iterator[Metric]:
         families = [GaugeMetricFamily(name, text, labels=["service"]) for name, _, text in _DRIFT_GAUGES]
