@@ -1,5 +1,7 @@
-"""``deploy``: preflight, the lock, the ledger's ``started``, the command, verify, post-deploy, then ``succeeded`` —
-or ``failed`` and, per ``on_failure``, a verified rollback (``rolled_back``), an alert, or a pause.
+"""``deploy``: preflight, lock, command, verify, post-deploy, and a verified rollback when one fails.
+
+The ledger's entry goes ``started`` → ``succeeded``, or ``failed`` and then, per ``on_failure``, a verified
+rollback (``rolled_back``), an alert, or a pause (``paused``).
 
 A group deploys its members at one commit in ``deploy_order``; when one fails, the members already deployed are
 rolled back (newest first), so the group never ends split. Every ledger transition is one transaction.

@@ -1,5 +1,7 @@
-"""``rollback``: return a service to an earlier commit — the last succeeded one before the current, unless told —
-as its own ledger entry, verified but with no soak and no preflight, so that nothing can stop it from running.
+"""``rollback``: return a service to an earlier commit as its own ledger entry, verified, with no soak or preflight.
+
+The commit is the one that ran before the current one (per the ledger) unless ``--to`` names one; nothing but
+another rollback's lock can stop it from running.
 
 A paused deploy's lock is always taken over (the paused entry is ended, saying by which rollback); a deploy still
 running is taken over only with ``--force``.

@@ -1,5 +1,4 @@
-"""The moving parts every guarded deploy and rollback shares: the lock's lease, progress, and running a command
-then verifying it."""
+"""What every guarded deploy and rollback shares: the lock's lease, progress, and a command then its verification."""
 
 from __future__ import annotations
 
