@@ -15,6 +15,7 @@ from . import alerts, queries
 from . import completions as completion_queries
 from . import deployments as deployment_queries
 from . import jobs as job_queries
+from . import windows as window_queries
 from .alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
 from .common import OpenStore
 from .completions import CompletionRecord, TriggerRecord
@@ -388,3 +389,8 @@ class Store(OpenStore):
         """The metric values stored by the runs ``run_ids``, in the order they were recorded."""
         with self._reading() as conn:
             return queries.run_metrics(conn, run_ids)
+
+    def window(self, since: datetime, until: datetime) -> window_queries.Window:
+        """What the report reads of ``since``..``until`` (the ledger from its start), in one read transaction."""
+        with self._reading() as conn:
+            return window_queries.read_window(conn, since, until)
