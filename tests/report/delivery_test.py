@@ -36,7 +36,8 @@ def end(entry: Any) -> datetime:
     return entry.finished_at or entry.started_at
 
 
-def oracle_lead_times(scene: ReportScene, service: str, since: datetime, until: datetime) -> list[tuple[str, int, float]]:
+def oracle_lead_times(scene: ReportScene, service: str, since: datetime,
+                      until: datetime) -> list[tuple[str, int, float]]:
     """(commit, deployment id, seconds) of every relevant commit first live in the window, straight from git."""
     tip = scene.repo.head("main")
     live = sorted((e for e in scene.entries if e.service == service and e.status == "succeeded" and end(e) < until),
@@ -88,7 +89,8 @@ def check_against_oracle(capsys: pytest.CaptureFixture[str], scene: ReportScene)
         for one in document["delivery"]["services"]:
             service = one["service"]
             expected = oracle_lead_times(scene, service, since, until)
-            got = sorted((lead["commit"], lead["deployment_id"], lead["lead_time_seconds"]) for lead in one["lead_times"])
+            got = sorted((lead["commit"], lead["deployment_id"], lead["lead_time_seconds"])
+                         for lead in one["lead_times"])
             assert got == expected, (service, since, until)
             seconds = [s for _, _, s in expected]
             pooled += seconds
@@ -143,7 +145,7 @@ def test_service_option_limits_the_report(scene: ReportScene, capsys: pytest.Cap
     assert document["services"] == ["web"] and [d["service"] for d in document["drift"]] == ["web"]
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--since", "soon"], "--since: expected a duration"),
     (["--until", "2020-01-01T00:00:00Z", "--since", "2021-01-01T00:00:00Z"], "must be before"),
     (["--service", "nope"], "unknown service 'nope'"),
