@@ -14,6 +14,7 @@ import pytest
 
 from deploywatch.cli import main
 from deploywatch.core.durations import format_timestamp
+from deploywatch.report.document import NOTES
 from deploywatch.report.html import render_html
 from testing.gitrepo import env_without_git
 from testing.reportscene import ReportScene
@@ -89,7 +90,7 @@ def test_markdown_and_table_carry_every_section_and_its_notes(scene: ReportScene
 
 def test_outside_text_in_html_is_escaped() -> None:
     document = {"since": "s", "until": "u", "branch": "<b>", "tip": "0" * 40, "generated_at": "g",
-                "notes": dict.fromkeys(("deploys_per_week", "lead_time", "change_failure_rate", "recovery_time", "drift_bad_share", "drift_episodes", "oldest_waiting", "check_ok_share", "phase_on_time", "alerts"), "<i>"),
+                "notes": dict.fromkeys(NOTES, "<i>"),
                 "delivery": {"overall": _empty(None), "services": []}, "drift": [],
                 "data": {"checks": [{"check": "<script>x</script>", "slo": None, "runs": 0, "ok_runs": 0,
                                      "ok_share": None, "slo_met": None, "anomalies": 0, "incidents": []}],
