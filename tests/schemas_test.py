@@ -46,6 +46,7 @@ COMMANDS = {
     "preflight": (["preflight", "prediction-worker"], "preflight"),
     "alerts-pending": (["alerts", "pending"], "outbox"),
     "silence-list": (["silence", "list", "--all"], "silences"),
+    "report": (["report", "--since", "30d"], "report"),
 }
 # The documents the state-writing tests below validate.
 WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush",
@@ -190,6 +191,8 @@ def test_writing_commands_match_their_schemas(demo_copy: Path, capsys: pytest.Ca
     listed = run_json(capsys, ["deployments", "prediction-worker"])
     assert validate(listed) == "deployments" and [d["status"] for d in listed["deployments"]] == ["failed",
                                                                                                  "succeeded"]
+    reported = run_json(capsys, ["report", "--since", "30d", "--service", "prediction-worker"])
+    assert validate(reported) == "report" and reported["services"] == ["prediction-worker"]
 
 
 def test_rollback_documents_match_their_schema(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

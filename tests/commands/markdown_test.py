@@ -34,6 +34,7 @@ COMMANDS = {
     "phases": ["phases"],
     "preflight": ["preflight", "prediction-worker"],
     "deployments": ["deployments"],
+    "report": ["report", "--since", "30d"],
     "deploy": ["deploy", "scrapers", "--dry-run"],
     "rollback": ["rollback", "prediction-coordinator", "--to", "main", "--reason", "drill | twice\nor | more"],
 }

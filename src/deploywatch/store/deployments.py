@@ -14,7 +14,7 @@ from .common import to_utc
 from .db import Tx, placeholders
 
 __all__ = ["DEPLOYMENT_HOWS", "DEPLOYMENT_STATUSES", "Begun", "DeployLock", "begin", "counts", "finish", "insert",
-           "last_succeeded", "lock_name", "read", "read_locks", "read_one", "reap", "release", "renew"]
+           "last_succeeded", "lock_name", "read", "read_before", "read_locks", "read_one", "reap", "release", "renew"]
 
 DEPLOYMENT_STATUSES = ("started", "succeeded", "failed", "rolled_back", "abandoned", "paused")
 # A paused deploy keeps its service's lock until a human ends it (a forced deploy or a rollback takes it over).
@@ -89,6 +89,13 @@ def read(tx: Tx, services: Sequence[str] = (), *, since: datetime | None = None,
     where, params = _where(tx, services, since)
     rows = tx.rows(f"SELECT id, {_COLUMNS} FROM deployments{where} ORDER BY started_at DESC, id DESC LIMIT ?",
                    (*params, int(limit)))
+    return [_record(tx, row) for row in rows]
+
+
+def read_before(tx: Tx, until: datetime) -> list[DeploymentRecord]:
+    """Every entry started before ``until``, oldest first (the report: lead times need every earlier live commit)."""
+    rows = tx.rows(f"SELECT id, {_COLUMNS} FROM deployments WHERE started_at < ? ORDER BY started_at, id",
+                   (tx.d.ts(to_utc(until)),))
     return [_record(tx, row) for row in rows]
 
 

@@ -1,0 +1,152 @@
+"""Delivery figures per service from the ledger and git: deploy frequency, lead times, change failures, recovery.
+
+Lead time oracle: a service's live commits are the ``to`` commits of its succeeded entries (deploys, records and
+rollbacks), in the order they finished, L0, L1, … A relevant commit C first went live at Lk when
+``git rev-list --no-merges --full-history Lk ^L0 … ^L(k-1) -- <the service's pathspecs>`` lists C; its lead time
+is Lk's finish time minus C's branch time (the committer time of the oldest first-parent commit of the branch
+tip that contains C, as drift computes ``on_branch_at``). Commits already in L0 have no known deploy and are left
+out; so are commits not on the branch. One history walk per service answers every Lk at once.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..store.deployments import DeploymentRecord
+
+__all__ = ["CHANGE_HOWS", "FAILED_STATUSES", "Delivery", "LeadTime", "Recovery", "deliveries", "median", "p90",
+           "service_delivery"]
+
+CHANGE_HOWS = ("deploy", "record")  # rollbacks restore a known commit: they are not changes
+FAILED_STATUSES = ("failed", "rolled_back", "paused")  # a paused deploy failed and waits for a human
+OUTCOME_STATUSES = ("succeeded", *FAILED_STATUSES)  # started (running) and abandoned (outcome unknown) are not
+WEEK = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """One relevant commit that went live: when it reached the branch and the deploy that first contained it."""
+
+    sha: str
+    on_branch_at: datetime
+    deployment_id: int
+    deployed_at: datetime
+    previous_commits: tuple[str, ...]  # the live commits before that deploy's (the rev-list's negative ends)
+    deployed_commit: str
+
+    @property
+    def seconds(self) -> float:
+        """Deploy time minus branch time; 0 for a commit deployed before it reached the branch."""
+        return max(0.0, (self.deployed_at - self.on_branch_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A failed change and the next succeeded entry of its service (None while not recovered)."""
+
+    failure: DeploymentRecord
+    recovered_by: DeploymentRecord | None
+
+    @property
+    def seconds(self) -> float | None:
+        """Failure's end to the recovering entry's end."""
+        if self.recovered_by is None:
+            return None
+        return max(0.0, (_end(self.recovered_by) - _end(self.failure)).total_seconds())
+
+
+@dataclass
+class Delivery:
+    """A service's (or all services') delivery figures in the window."""
+
+    service: str | None
+    window_seconds: float
+    deploys: list[DeploymentRecord] = field(default_factory=list)  # succeeded changes finished in the window
+    changes: list[DeploymentRecord] = field(default_factory=list)  # changes with an outcome in the window
+    lead_times: list[LeadTime] = field(default_factory=list)
+    recoveries: list[Recovery] = field(default_factory=list)
+
+    @property
+    def deploys_per_week(self) -> float:
+        """Succeeded changes per 7 days of the window."""
+        return len(self.deploys) / (self.window_seconds / WEEK) if self.window_seconds > 0 else 0.0
+
+    @property
+    def failures(self) -> list[DeploymentRecord]:
+        """The changes that failed (failed, rolled back or paused)."""
+        return [c for c in self.changes if c.status in FAILED_STATUSES]
+
+    @property
+    def change_failure_rate(self) -> float | None:
+        """Failed changes ÷ changes with an outcome (None without any)."""
+        return len(self.failures) / len(self.changes) if self.changes else None
+
+    def recovery_seconds(self) -> list[float]:
+        """Recovery times of the failures that recovered."""
+        return [s for s in (r.seconds for r in self.recoveries) if s is not None]
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median (the mean of the two middle values for an even count); None for none."""
+    return statistics.median(values) if values else None
+
+
+def p90(values: Sequence[float]) -> float | None:
+    """The 90th percentile by nearest rank: the ⌈0.9·n⌉-th smallest value; None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(0.9 * len(ordered))) - 1]
+
+
+def _end(record: DeploymentRecord) -> datetime:
+    return record.finished_at or record.started_at
+
+
+def _in(record: DeploymentRecord, since: datetime, until: datetime) -> bool:
+    return since <= _end(record) < until
+
+
+def service_delivery(service: str, entries: Sequence[DeploymentRecord], since: datetime, until: datetime,
+                     lead_times: Sequence[LeadTime]) -> Delivery:
+    """Frequency, change failures and recoveries of ``service`` from its ledger ``entries`` (any order)."""
+    own = sorted((e for e in entries if e.service == service), key=lambda e: (_end(e), e.id))
+    result = Delivery(service, (until - since).total_seconds(), lead_times=list(lead_times))
+    for entry in own:
+        if entry.how not in CHANGE_HOWS or entry.status not in OUTCOME_STATUSES or not _in(entry, since, until):
+            continue
+        result.changes.append(entry)
+        if entry.status == "succeeded":
+            result.deploys.append(entry)
+        else:
+            after = (e for e in own if e.status == "succeeded" and (_end(e), e.id) > (_end(entry), entry.id)
+                     and _end(e) < until)
+            result.recoveries.append(Recovery(entry, next(after, None)))
+    return result
+
+
+def live_entries(service: str, entries: Sequence[DeploymentRecord]) -> list[DeploymentRecord]:
+    """The service's succeeded entries (any how), in the order they went live."""
+    return sorted((e for e in entries if e.service == service and e.status == "succeeded"),
+                  key=lambda e: (_end(e), e.id))
+
+
+def deliveries(per_service: Sequence[Delivery], since: datetime, until: datetime) -> Delivery:
+    """All services together: counts summed, lead times and recoveries pooled (a commit relevant to two services
+    counts once for each)."""
+    total = Delivery(None, (until - since).total_seconds())
+    for one in per_service:
+        total.deploys += one.deploys
+        total.changes += one.changes
+        total.lead_times += one.lead_times
+        total.recoveries += one.recoveries
+    return total
+
+
+def epoch(seconds: int) -> datetime:
+    """A git timestamp as an aware UTC datetime."""
+    return datetime.fromtimestamp(seconds, UTC)

@@ -1,0 +1,79 @@
+"""The report's reads: the ledger, drift and check findings, anomalies, the outbox and completions of a window.
+
+Each is one query over the window (never one per run), so a year of runs reads in a handful of statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .common import read_json, to_utc
+from .db import Tx
+from .deployments import DeploymentRecord, read_before
+
+__all__ = ["StoredFinding", "Window", "read_window"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFinding:
+    """A drift or check finding with its run's start time: what the report's time shares are computed from."""
+
+    run_id: str
+    at: datetime  # the run's start
+    kind: str
+    subject: str
+    status: str
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the store knew of ``since``..``until``: the ledger up to ``until`` (oldest first: lead times need every
+    earlier live commit), findings in the window (and the newest drift findings before it), outbox and phases."""
+
+    since: datetime
+    until: datetime
+    deployments: list[DeploymentRecord]
+    findings: list[StoredFinding]
+    drift_before: list[StoredFinding]
+    anomalies: dict[str, int]
+    outbox: list[tuple[str, str, datetime, Mapping[str, Any]]]  # sink, state, created_at, payload
+    completions: list[tuple[str, str, date, datetime]]  # phase, processor, run_date, first_reported_at
+    triggers: dict[tuple[str, date], datetime] = field(default_factory=dict)  # (phase, run_date) → fired_at
+
+
+_FINDINGS = ("SELECT r.id, r.started_at, f.kind, f.subject, f.status, f.details FROM findings f "
+             "JOIN runs r ON r.id = f.run_id WHERE f.kind IN ('drift', 'check') AND r.started_at >= ? "
+             "AND r.started_at < ? ORDER BY r.started_at, r.id, f.id")
+
+
+def read_window(tx: Tx, since: datetime, until: datetime) -> Window:
+    """Everything the report reads of ``since``..``until`` (started at ``since`` or later, before ``until``)."""
+    d = tx.d
+    start, end = d.ts(to_utc(since)), d.ts(to_utc(until))
+    ledger = read_before(tx, until)
+    found = [StoredFinding(r[0], d.read_ts(r[1]), r[2], r[3], r[4], read_json(r[5]))
+             for r in tx.rows(_FINDINGS, (start, end))]
+    before = tx.first("SELECT r.id FROM runs r WHERE r.started_at < ? AND EXISTS (SELECT 1 FROM findings f WHERE "
+                      "f.run_id = r.id AND f.kind = 'drift') ORDER BY r.started_at DESC, r.id DESC LIMIT 1", (start,))
+    drift_before = [] if before is None else [
+        StoredFinding(r[0], d.read_ts(r[1]), r[2], r[3], r[4], read_json(r[5])) for r in tx.rows(
+            "SELECT r.id, r.started_at, f.kind, f.subject, f.status, f.details FROM findings f JOIN runs r ON "
+            "r.id = f.run_id WHERE r.id = ? AND f.kind = 'drift' ORDER BY f.id", (before[0],))]
+    anomalies = {str(r[0]): int(r[1]) for r in tx.rows(
+        "SELECT check_name, count(*) FROM metrics WHERE anomalous = ? AND measured_at >= ? AND measured_at < ? "
+        "GROUP BY check_name", (d.flag(True), start, end))}
+    outbox = [(r[0], r[1], d.read_ts(r[2]), read_json(r[3])) for r in tx.rows(
+        "SELECT sink, state, created_at, payload FROM outbox WHERE created_at >= ? AND created_at < ? "
+        "ORDER BY created_at, id", (start, end))]
+    first_day, last_day = d.day(to_utc(since).date()), d.day(to_utc(until).date())
+    completions = [(r[0], r[1], d.read_day(r[2]), d.read_ts(r[3])) for r in tx.rows(
+        "SELECT phase, processor, run_date, first_reported_at FROM completions WHERE run_date >= ? AND run_date <= ? "
+        "ORDER BY phase, run_date, processor", (first_day, last_day))]
+    triggers = {(r[0], d.read_day(r[1])): d.read_ts(r[2]) for r in tx.rows(
+        "SELECT phase, run_date, fired_at FROM phase_triggers WHERE run_date >= ? AND run_date <= ?",
+        (first_day, last_day))}
+    return Window(since, until, ledger, found, drift_before, anomalies, outbox, completions, triggers)
