@@ -116,6 +116,15 @@ class Store(OpenStore):
             alerts.lock_routing(conn)
             return route(AlertTx(conn))
 
+    def import_history(self, runs: Sequence[tuple[RunRecord, Sequence[FindingRecord]]],
+                       deployments: Sequence[DeploymentRecord] = ()) -> None:
+        """Store many runs (with findings) and ledger entries in one transaction: a replayed past, e.g. the demo's."""
+        with self._writing() as conn:
+            for run, findings in runs:
+                queries.insert_run(conn, run, findings, ())
+            for record in deployments:
+                deployment_queries.insert(conn, record)
+
     # ------------------------------------------------------------ the deploy ledger
 
     def record_deployment(self, record: DeploymentRecord, *, chained: bool = False) -> DeploymentRecord:
