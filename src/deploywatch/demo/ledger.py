@@ -37,6 +37,7 @@ class Ancestry:
 
     def __init__(self, history: History, tip: int) -> None:
         self.history = history
+        self._topo: dict[int, dict[int, int]] = {}
         self.masks: dict[int, int] = {}
         for commit in history.commits:  # parents come before children
             mask = 1 << commit.mark
@@ -63,6 +64,28 @@ class Ancestry:
         index = bisect_right(self.chain_times, when) - 1
         assert index >= 0, "before the first commit"
         return self.chain[index]
+
+    def topo_order(self, tip: int) -> dict[int, int]:
+        """Each ancestor of ``tip`` by its position in ``git log --topo-order TIP`` (git's LIFO topological sort:
+        a merge's second parent comes before its first, a commit only once all its children were shown)."""
+        if tip in self._topo:
+            return self._topo[tip]
+        members = bits(self.masks[tip])
+        indegree = dict.fromkeys(members, 0)
+        for mark in members:
+            for parent in self.history.get(mark).parents:
+                indegree[parent] += 1
+        order: dict[int, int] = {}
+        stack = [tip]
+        while stack:
+            mark = stack.pop()
+            order[mark] = len(order)
+            for parent in self.history.get(mark).parents:
+                indegree[parent] -= 1
+                if indegree[parent] == 0:
+                    stack.append(parent)
+        self._topo = {tip: order}  # the runs of one moment ask for the same tip
+        return order
 
     def between(self, old: int, new: int) -> int:
         """The commits in ``old..new`` as a bitmask."""
@@ -185,7 +208,8 @@ def _rolled_back(the_plan: Plan, ancestry: Ancestry, relevant_mask: int, final: 
 
 
 def _relevant(ancestry: Ancestry, relevant_mask: int, old: int, new: int) -> tuple[int, ...]:
-    return tuple(bits(ancestry.between(old, new) & relevant_mask))
+    order = ancestry.topo_order(new)  # newest first, as shipped_commits' walk lists them
+    return tuple(sorted(bits(ancestry.between(old, new) & relevant_mask), key=order.__getitem__))
 
 
 def _who(rng: Random) -> str:

@@ -104,7 +104,8 @@ def _drift(the_plan: Plan, ancestry: Ancestry, spec: ServiceSpec, deployed: int 
         return ServiceDrift(spec.name, spec.group, Status.UNKNOWN, State.MISSING, missing_reason(vanished, False),
                             source, reported=vanished, deploy=spec.deploy)
     behind = ancestry.between(deployed, tip)
-    relevant = bits(behind & masks[0])
+    order = ancestry.topo_order(tip)
+    relevant = sorted(bits(behind & masks[0]), key=order.__getitem__)  # the order the engine's walk lists them
     oldest = min((ancestry.on_branch[m] for m in relevant), default=None)
     age = max(0, when - oldest) if oldest is not None else None
     state = State.CURRENT if deployed == tip else State.BEHIND
