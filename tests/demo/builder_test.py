@@ -15,6 +15,7 @@ from deploywatch import load_config, run_canary, run_gate
 from deploywatch.core.errors import UsageError
 from deploywatch.demo import MARKER, DemoService, DemoWorkspace, build_demo
 from deploywatch.demo.builder import HISTORY_DAYS
+from deploywatch.demo.past import run_times
 from deploywatch.demo.warehouse import DEMO_CHECK_STATUSES, DEMO_GATE_DECISIONS
 from deploywatch.drift.git import clean_env
 from deploywatch.store import Store
@@ -268,7 +269,8 @@ def test_rebuilding_over_a_previous_demo_starts_from_scratch(tmp_path: Path) -> 
     assert not (target / "repo" / "scratch.txt").exists()
     assert not (target / ".deploywatch" / "leftover.txt").exists()
     with Store.open(f"sqlite:///{target / '.deploywatch' / 'state.db'}") as store:  # only the replayed history
-        assert len(store.runs(limit=100)) == HISTORY_DAYS
+        assert len(store.runs(command="canary", limit=100)) == HISTORY_DAYS
+        assert len(store.runs(command="drift", limit=1000)) == len(run_times(NOW, "America/New_York"))
     assert (target / "notes.txt").read_text(encoding="utf-8") == "mine\n"  # not the demo's to remove
     assert (target / MARKER).is_file()
 

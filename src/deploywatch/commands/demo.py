@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..core.render import console
 from ..demo.builder import HISTORY_DAYS
+from ..demo.ledger import LEDGER_DAYS as PAST_DAYS
 from ..demo.platform import deploy_commands
 from . import canary as canary_command
 from . import check as check_command
@@ -71,4 +72,15 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
     width = max(len(command) for command, _ in deploys) + 2
     for command, why in deploys:
         out.print(f"  {command:<{width}}# {why}", markup=False)
+    out.print(f"\nThe store holds {PAST_DAYS} days of history (drift runs every 2 hours, the deploy ledger with a "
+              "rollback). Open the dashboard:", markup=False)
+    out.print(f"  deploywatch serve --config {workspace.config_path}", markup=False)
+    out.print(f"  then http://{_listen(workspace.config_path)}/", markup=False)
     return 0
+
+
+def _listen(config_path: Path) -> str:
+    """Where the demo's ``deploywatch serve`` listens (its ``[server] listen``)."""
+    from ..checks.validate import load_config
+
+    return load_config(config_path).config.server.listen

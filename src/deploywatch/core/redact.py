@@ -19,6 +19,11 @@ __all__ = ["clip", "mask", "mask_values", "register_secret", "register_url_secre
 _MIN_SECRET_LEN = 4
 _lock = threading.Lock()
 _known: set[str] = set()
+# mask() results by text, for the known secrets of one version (a new secret bumps it and empties the cache):
+# the same subjects, SHAs and reasons are masked again in every run, finding and alert.
+_cache: dict[str, str] = {}
+_CACHE_SIZE = 8192
+_version = [0]  # a list, so the functions below can bump it without `global`
 
 _PATTERNS = [
     # userinfo in URLs: scheme://user:password@host
@@ -52,7 +57,10 @@ def register_secret(value: str) -> None:
     """Remember ``value`` so that :func:`mask` hides it wherever it appears later."""
     if len(value) >= _MIN_SECRET_LEN:
         with _lock:
-            _known.add(value)
+            if value not in _known:
+                _known.add(value)
+                _version[0] += 1
+                _cache.clear()
 
 
 def mask_values(value: Any) -> Any:
@@ -77,13 +85,23 @@ def clip(text: str, limit: int, secrets: Iterable[str] = ()) -> str:
 
 def mask(text: str) -> str:
     """``text`` with registered secrets and credential-shaped substrings replaced by ``***``."""
+    cached = _cache.get(text)
+    if cached is not None:
+        return cached
     with _lock:
         known = sorted(_known, key=len, reverse=True)
+        version = _version[0]
+    masked = text
     for value in known:
-        text = text.replace(value, "***")
+        masked = masked.replace(value, "***")
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+        masked = pattern.sub(replacement, masked)
+    with _lock:
+        if version == _version[0]:  # no secret was registered meanwhile: the result is still right
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.clear()
+            _cache[text] = masked
+    return masked
 
 
 # Query parameters and libpq DSN words whose value is a credential: password=, pwd=, passwd=, sslpassword=,

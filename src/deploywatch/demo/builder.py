@@ -21,6 +21,7 @@ from ..core.paths import ServicePaths, compile_glob
 from ..drift.git import Repo
 from .fastimport import parse_marks, render
 from .history import History
+from .past import record_past
 from .pipeline import PHASES_TOML, record_completions
 from .platform import PROBES_TOML, write_platform
 from .scenario import BROKEN_SUBJECT, SEED, SERVICES, Plan, ServiceSpec, plan
@@ -108,6 +109,7 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
         write_platform(directory, broken=marks[the_plan.broken], broken_subject=BROKEN_SUBJECT)
         warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment)
         _replay_history(config_path, moment)
+        record_past(config_path, the_plan, marks, moment, _vanished_sha(set(marks.values())))
         with config_path.open("a", encoding="utf-8") as handle:
             handle.write(alerts_toml(webhook, slack_webhook))
         record_completions(config_path, moment)

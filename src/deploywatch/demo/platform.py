@@ -127,4 +127,4 @@ def deploy_commands(fix_commit: str) -> list[tuple[str, str]]:
     return [("deploywatch deploy scrapers", "preflight, deploy, verify, probe: succeeded (exit 0)"),
             ("deploywatch deploy prediction-worker", "the tip fails its probe: rolled back (exit 2)"),
             (f"deploywatch deploy prediction-worker --commit {fix_commit[:12]}", "just the vegas-line fix: succeeded"),
-            ("deploywatch deployments", "the ledger: all three, newest first")]
+            ("deploywatch deployments", "the ledger, newest first: these on top of three weeks")]

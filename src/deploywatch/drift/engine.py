@@ -40,7 +40,10 @@ __all__ = [
     "ServiceDrift",
     "ServiceSpec",
     "State",
+    "fill_deploy_command",
+    "judge",
     "measure_drift",
+    "missing_reason",
     "record_drift",
     "resolve_readings",
 ]
@@ -208,7 +211,7 @@ def resolve_readings(repo: Repo, readings: Mapping[str, Reading]) -> dict[str, D
         if commit is None:
             if shallow is None:
                 shallow = repo.is_shallow()
-            result[name] = Deployed(reading, None, State.MISSING, _missing_reason(reading.value, shallow))
+            result[name] = Deployed(reading, None, State.MISSING, missing_reason(reading.value, shallow))
         else:
             result[name] = Deployed(reading, commit)
     return result
@@ -248,10 +251,10 @@ def measure_drift(repo: Repo, branch: str, tip: str, specs: Sequence[ServiceSpec
             measured = replace(measured, status=worst([measured.status, Status.WARNING]),
                                reason=_with_unmatched(measured.reason, unmatched, branch), unmatched_paths=unmatched)
         results.append(measured)
-    return DriftReport(branch, tip, now, tuple(_deploy_command(r, tip) for r in results), history)
+    return DriftReport(branch, tip, now, tuple(fill_deploy_command(r, tip) for r in results), history)
 
 
-def _deploy_command(result: ServiceDrift, tip: str) -> ServiceDrift:
+def fill_deploy_command(result: ServiceDrift, tip: str) -> ServiceDrift:
     """The service's ``deploy`` template filled in for deploying the tip (what drift shows and alerts carry)."""
     if result.deploy is None or "{{" not in result.deploy:
         return result
@@ -272,7 +275,7 @@ def _with_unmatched(reason: str, unmatched: Sequence[str], branch: str) -> str:
     return f"{reason}; paths {globs} {verb} no file at the tip of {branch} (a typo?)"
 
 
-def _missing_reason(value: str, shallow: bool) -> str:
+def missing_reason(value: str, shallow: bool) -> str:
     if _HEXISH.fullmatch(value):
         if shallow:
             return f"deployed commit {value} is not in this shallow clone; run git fetch --unshallow"
@@ -294,13 +297,13 @@ def _service_drift(history: History, index: int, spec: ServiceSpec, reading: Rea
         state = State.BEHIND
     else:
         state = State.DIVERGED if counts.behind else State.AHEAD
-    status, reason = _judge(state, len(relevant_idx), counts.behind, counts.ahead, age, spec.thresholds, branch)
+    status, reason = judge(state, len(relevant_idx), counts.behind, counts.ahead, age, spec.thresholds, branch)
     return ServiceDrift(spec.name, spec.group, status, state, reason, reading.source, reading.value, commit,
                         counts.behind, len(relevant_idx), excluded, counts.ahead, oldest, age, listed,
                         spec.deploy)
 
 
-def _judge(state: State, relevant: int, behind: int, ahead: int, age: int | None,
+def judge(state: State, relevant: int, behind: int, ahead: int, age: int | None,
            limits: EffectiveThresholds, branch: str) -> tuple[Status, str]:
     status = Status.OK
     parts: list[str] = []

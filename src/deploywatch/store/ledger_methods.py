@@ -9,6 +9,7 @@ from datetime import datetime
 from . import deployments as deployment_queries
 from .db import Tx
 from .deployments import DeploymentRecord
+from .records import FindingRecord, RunRecord
 
 __all__ = ["LedgerMethods"]
 
@@ -21,6 +22,17 @@ class LedgerMethods:
 
     def _writing(self) -> AbstractContextManager[Tx]:
         raise NotImplementedError
+
+    def import_history(self, runs: Sequence[tuple[RunRecord, Sequence[FindingRecord]]],
+                       deployments: Sequence[DeploymentRecord] = ()) -> None:
+        """Store many runs (with findings) and ledger entries in one transaction: a replayed past, e.g. the demo's."""
+        from . import queries
+
+        with self._writing() as conn:
+            for run, findings in runs:
+                queries.insert_run(conn, run, findings, ())
+            for record in deployments:
+                deployment_queries.insert(conn, record)
 
     def record_deployment(self, record: DeploymentRecord, *, chained: bool = False) -> DeploymentRecord:
         """Add one ledger entry in one transaction; return it with its id. ``chained``: refuse it when the
