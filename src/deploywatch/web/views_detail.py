@@ -13,6 +13,7 @@ __all__ = ["check_page", "live_page", "service_page"]
 
 DRIFT_RUNS = 200
 MEASUREMENTS = 500
+MAX_PLOTS = 12
 
 
 def service_page(page: Page, name: str) -> dict[str, Any] | None:
@@ -90,13 +91,17 @@ def check_page(page: Page, name: str) -> dict[str, Any] | None:
     groups: dict[str | None, list[Any]] = {}
     for point in points:
         groups.setdefault(point.group, []).append(point)
+    rank = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+    chosen = sorted(groups.items(), key=lambda item: (-rank.get(status_of(item[1][-1].status), 2),
+                                                      -item[1][-1].measured_at.timestamp(), item[0] or ""))
     plots = []
-    for group, found in sorted(groups.items(), key=lambda item: item[0] or ""):
+    for group, found in chosen[:MAX_PLOTS]:  # the worst and newest groups; the table has every value
         plots.append({"group": group, "plot": plot(
             [p.measured_at for p in found], [(group or name, [p.value for p in found])], kind="metric",
             warn=bands["warn"], critical=bands["critical"], anomalies=[round(p.measured_at.timestamp())
                                                                        for p in found if p.anomalous])})
     return {"name": name, "config": config, "unit": unit, "bands": bands, "plots": plots,
+            "more_groups": max(0, len(chosen) - MAX_PLOTS),
             "points": list(reversed(points))[:100]}
 
 
