@@ -56,7 +56,8 @@ class Dashboard:
 def dashboard_workspace(demo: Path, target: Path, *, protect_reads: bool = False) -> Dashboard:
     """The demo with ``[web]`` links, a webhook sink, a commit whose subject carries secrets, a stored drift run and
     two ledger entries of ``scrapers`` (the first with a secret in its URL and reason)."""
-    config = workspace(demo, target, server=f'[server]\ntoken = "{TOKEN}"\nprotect_reads = {str(protect_reads).lower()}')
+    server = f'[server]\ntoken = "{TOKEN}"\nprotect_reads = {str(protect_reads).lower()}'
+    config = workspace(demo, target, server=server)
     with config.open("a", encoding="utf-8") as out:
         out.write('\n[web]\ncommit_url = "https://github.com/example/nba/commit/{sha}"\n'
                   'compare_url = "https://github.com/example/nba/compare/{from}...{to}"\n\n'

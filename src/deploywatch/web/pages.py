@@ -84,8 +84,10 @@ def _page(ctx: DaemonContext, handler: PageHandler, *,
 
 
 async def home(ctx: DaemonContext, request: Request, page: Page) -> Response:
-    """``GET /``: the overview."""
-    return _render(ctx, request, "overview.html", await run_in_threadpool(overview, page))
+    """``GET /``: the overview (``?refresh=SECONDS`` changes how often it updates itself, 2 to 3600; default 30)."""
+    every = request.query_params.get("refresh", "30")
+    seconds = min(3600, max(2, int(every))) if every.isascii() and every.isdigit() and len(every) < 6 else 30
+    return _render(ctx, request, "overview.html", {**await run_in_threadpool(overview, page), "every": seconds})
 
 
 async def home_fragment(ctx: DaemonContext, request: Request, page: Page) -> Response:
