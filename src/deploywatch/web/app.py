@@ -46,6 +46,7 @@ from .bodies import completion_fields, deployment_fields
 from .endpoints import ENDPOINTS, MAX_BODY, BadRequest, Endpoint
 from .guards import AuthThrottle, BodyTooLarge, read_body
 from .openapi import openapi_document
+from .pages import page_routes
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
@@ -394,5 +395,5 @@ def create_app(ctx: DaemonContext) -> Starlette:
         return error(500, f"internal error ({type(exc).__name__})")
 
     routes = [Route(spec.path, _endpoint(ctx, spec, HANDLERS[spec.name]), methods=[spec.method])
-              for spec in ENDPOINTS]
+              for spec in ENDPOINTS] + page_routes(ctx)  # the dashboard (HTML) beside the API
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, Exception: crashed})
