@@ -183,14 +183,17 @@ def test_writing_commands_match_their_schemas(demo_copy: Path, capsys: pytest.Ca
     assert validate(listed) == "silences" and [s["id"] for s in listed["silences"]] == [added["id"]]
     phases = run_json(capsys, ["phases"])
     assert validate(phases) == "phases"
-    assert validate(run_json(capsys, ["deployments"])) == "deployments"  # none yet
+    before = run_json(capsys, ["deployments", "prediction-worker"])  # the demo's stored past
+    assert validate(before) == "deployments" and before["deployments"]
     first = run_json(capsys, ["record", "prediction-worker", "main~25", "--url", "https://bot:pw@ci.example.com/1"])
-    assert validate(first) == "deployments" and first["deployments"][0]["from_commit"] is None
+    assert validate(first) == "deployments"
+    assert first["deployments"][0]["from_commit"] == next(d["to_commit"] for d in before["deployments"]
+                                                          if d["status"] == "succeeded")
     failed = run_json(capsys, ["record", "prediction-worker", "main", "--status", "failed", "--reason", "smoke test"])
     assert validate(failed) == "deployments" and failed["deployments"][0]["relevant_commits"]
     listed = run_json(capsys, ["deployments", "prediction-worker"])
-    assert validate(listed) == "deployments" and [d["status"] for d in listed["deployments"]] == ["failed",
-                                                                                                 "succeeded"]
+    assert validate(listed) == "deployments" and [d["status"] for d in listed["deployments"]][:2] == ["failed",
+                                                                                                     "succeeded"]
     reported = run_json(capsys, ["report", "--since", "30d", "--service", "prediction-worker"])
     assert validate(reported) == "report" and reported["services"] == ["prediction-worker"]
 

@@ -320,7 +320,8 @@ def test_one_run_is_one_slack_message_and_one_webhook_post(demo: Demo, dw: Calla
     assert set(titles) == set(FIRING_AT_T)
     assert list(titles)[:2] == [WORKER, "raw-processors"]  # worst first
     sections = "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section")
-    assert "Deploy: `../bin/deploy-service.sh {{ service }} {{ commit }}`" in sections
+    assert f"Deploy: `../bin/deploy-service.sh {WORKER} " in sections  # filled in: the service and the tip
+    assert "{{" not in sections
 
     assert len(hook.requests) == 1
     body = hook.received[0]

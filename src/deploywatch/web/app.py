@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,20 +32,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from ..core.durations import format_timestamp
 from ..core.errors import DeploywatchError, UsageError
-from ..core.redact import mask
 from ..daemon.jobs import unavailable
 from ..daemon.scheduler import JobBusy, one_line
 from ..health.completion import Recorded, default_run_date, record_completion
 from .actions import ActionQueue, QueueFull
-from .bodies import completion_fields, deployment_fields
+from .bodies import completion_fields
 from .endpoints import ENDPOINTS, MAX_BODY, BadRequest, Endpoint
 from .guards import AuthThrottle, BodyTooLarge, read_body
+from .ledger_api import deployments, ledger
 from .openapi import openapi_document
 from .pages import page_routes
+from .replies import answer, error, safe
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
@@ -85,34 +84,6 @@ class DaemonContext:
     def protect_reads(self) -> bool:
         """Read endpoints need the token too."""
         return self.loaded.config.server.protect_reads
-
-
-def safe(value: Any) -> Any:
-    """``value`` (JSON-able) with every string masked, dates as ISO 8601 and non-finite numbers as null (JSON has
-    no NaN or infinity)."""
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, Mapping):
-        return {mask(str(k)): safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [safe(v) for v in value]
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def answer(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """A JSON answer, masked."""
-    return JSONResponse(safe(payload), status_code=status, headers=dict(headers or {}))
-
-
-def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """``{"error": message}``."""
-    return answer({"error": message}, status, headers)
 
 
 def _run_json(run: RunRecord) -> dict[str, Any]:
@@ -289,48 +260,6 @@ async def completions(ctx: DaemonContext, request: Request, params: Params) -> R
     return answer(recorded.as_json(), 200 if recorded.duplicate else 201)
 
 
-async def ledger(ctx: DaemonContext, request: Request, params: Params) -> Response:
-    """``GET /api/deployments``: the ledger, newest first, with the live deploy locks."""
-    from ..deploy.ledger import deployments_document, lock_json
-
-    service = params["service"]
-    wanted = [str(service)] if service else []
-
-    def read() -> dict[str, Any]:
-        now = datetime.now(UTC)
-        ctx.store.reap_deployments(now)
-        entries = ctx.store.deployments(wanted, limit=int(params["limit"] or 20))
-        locks = [lock_json(lock) for lock in ctx.store.deploy_locks(wanted) if lock.live(now)]
-        return {**deployments_document(entries), "locks": locks}
-
-    return answer(await run_in_threadpool(read))
-
-
-async def deployments(ctx: DaemonContext, request: Request, params: Params) -> Response:
-    """``POST /api/deployments``: record a deploy done elsewhere in the ledger, as ``deploywatch record`` does."""
-    from ..deploy.ledger import deployments_document, record_deployment
-    from ..drift.workspace import workspace_for
-
-    try:
-        fields = deployment_fields(await read_body(request))
-    except BodyTooLarge:
-        return error(413, f"the body is larger than {MAX_BODY} bytes", {"Connection": "close"})
-    now = ctx.now()
-
-    def record() -> dict[str, Any]:
-        repo = workspace_for(ctx.loaded).repo
-        entry = record_deployment(ctx.loaded, ctx.store, repo, fields["service"], fields["commit"], now=now,
-                                  status=fields.get("status", "succeeded"), url=fields.get("url"),
-                                  by=fields.get("by", "api"), reason=fields.get("reason"))
-        return deployments_document([entry])
-
-    try:
-        document = await run_in_threadpool(record)
-    except UsageError as exc:
-        return error(400, one_line(exc))
-    return answer(document, 201)
-
-
 async def metrics(ctx: DaemonContext, request: Request, params: Params) -> Response:
     """``GET /metrics``."""
     from prometheus_client.exposition import choose_encoder
@@ -381,6 +310,17 @@ def _endpoint(ctx: DaemonContext, spec: Endpoint, handler: Handler) -> Callable[
     return endpoint
 
 
+def _by_method(handlers: dict[str, Callable[[Request], Awaitable[Response]]]
+               ) -> Callable[[Request], Awaitable[Response]]:
+    if len(handlers) == 1:
+        return next(iter(handlers.values()))
+
+    async def endpoint(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return endpoint
+
+
 def create_app(ctx: DaemonContext) -> Starlette:
     """The Starlette application of one daemon."""
 
@@ -394,6 +334,10 @@ def create_app(ctx: DaemonContext) -> Starlette:
         log.error("%s %s: %s", request.method, request.url.path, one_line(exc))
         return error(500, f"internal error ({type(exc).__name__})")
 
-    routes = [Route(spec.path, _endpoint(ctx, spec, HANDLERS[spec.name]), methods=[spec.method])
-              for spec in ENDPOINTS] + page_routes(ctx)  # the dashboard (HTML) beside the API
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for spec in ENDPOINTS:  # one route per path, so a 405 lists every method the path has in Allow
+        by_path.setdefault(spec.path, {})[spec.method] = _endpoint(ctx, spec, HANDLERS[spec.name])
+    routes: list[BaseRoute] = [Route(path, _by_method(methods), methods=list(methods))
+                               for path, methods in by_path.items()]
+    routes += page_routes(ctx)  # the dashboard (HTML) beside the API
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, Exception: crashed})
