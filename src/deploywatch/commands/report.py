@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from ..core.durations import parse_duration, parse_instant
 from ..core.errors import UsageError
 from ..core.render import console, emit_json, emit_text, markdown_table, markdown_text, table
 
-__all__ = ["REPORT_SECTIONS", "run"]
+__all__ = ["REPORT_SECTIONS", "run", "send"]
 
 # What the report reads: the services and their repository, the store, the checks' SLOs, the phases, the links.
 REPORT_SECTIONS = frozenset({"repo", "defaults", "services", "store", "checks", "phases", "web"})
@@ -63,6 +64,18 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
     else:
         _print_text(document, markdown=fmt == "markdown")
     return 0
+
+
+def send(*, config_path: Path | None, now: datetime) -> int:
+    """Send the report of the latest ``[schedule] report`` slot to the alert sinks (once per slot); print what
+    happened; exit 0, 1 when a sink refused it (a dead letter), 3 when it cannot be sent."""
+    from ..config import load_config
+    from ..report.scheduled import send_report
+
+    loaded = load_config(config_path, sections=REPORT_SECTIONS | {"schedule", "alerts"})
+    sent = send_report(loaded, now=now)
+    print(f"deploywatch: {sent.summary}", file=sys.stderr)
+    return 1 if sent.failed else 0
 
 
 def _print_text(document: dict[str, object], *, markdown: bool) -> None:

@@ -2,11 +2,11 @@
 
 The targets: crontab, Kubernetes CronJobs, a GitHub Actions workflow, or systemd timers.
 
-Each export runs the job's command (``deploywatch drift``, ``canary``, ``check``) at the configured times in the
-configured time zone, and mirrors the daemon's rules where the target can: no overlapping runs of one job
-(``flock -n``, ``concurrencyPolicy: Forbid``, a ``concurrency`` group; systemd never starts a running service),
-the ``timeout`` (``timeout``, ``activeDeadlineSeconds``, ``timeout-minutes``, ``TimeoutStartSec``) and
-``catch_up`` (systemd ``Persistent=``; a Kubernetes ``startingDeadlineSeconds`` when it is off).
+Each export runs the job's command (``deploywatch drift``, ``canary``, ``check``, ``report --send``) at the
+configured times in the configured time zone, and mirrors the daemon's rules where the target can: no
+overlapping runs of one job (``flock -n``, ``concurrencyPolicy: Forbid``, a ``concurrency`` group; systemd never
+starts a running service), the ``timeout`` (``timeout``, ``activeDeadlineSeconds``, ``timeout-minutes``,
+``TimeoutStartSec``) and ``catch_up`` (systemd ``Persistent=``; a Kubernetes ``startingDeadlineSeconds`` when off).
 
 Every export works as printed: crontab and systemd run this machine's ``deploywatch`` on the config in place; the
 CronJobs run the image deploywatch's ``Dockerfile`` builds, which clones the repository at start (see
@@ -44,8 +44,8 @@ from .schedule_sources import (
     without_credentials,
 )
 
-__all__ = ["FORMATS", "ExportOptions", "crontab", "expand", "github_actions", "github_cron", "kubernetes",
-           "on_calendar", "run", "systemd"]
+__all__ = ["FORMATS", "ExportOptions", "crontab", "expand", "github_actions", "github_cron", "job_args",
+           "kubernetes", "on_calendar", "run", "systemd"]
 
 FORMATS = ("crontab", "kubernetes", "github-actions", "systemd")
 CONFIGMAP_DIR = "/etc/deploywatch"  # where a config that is not in the repository is mounted in the CronJob
@@ -66,7 +66,7 @@ def run(*, config_path: Path | None, output_format: str, options: ExportOptions 
     loaded = load_config(config_path)
     jobs = loaded.config.schedule.jobs()
     if not jobs:
-        raise ConfigError("no jobs to export: set drift, canary or check to a cron expression in [schedule]",
+        raise ConfigError("no jobs to export: set drift, canary, check or report to a cron expression in [schedule]",
                           file=str(loaded.path), key="schedule")
     render = {"crontab": crontab, "kubernetes": kubernetes, "github-actions": github_actions, "systemd": systemd}
     text, warnings = render[output_format](loaded, options or ExportOptions())
@@ -77,6 +77,12 @@ def run(*, config_path: Path | None, output_format: str, options: ExportOptions 
 
 
 # ---------------------------------------------------------------- the exports
+
+
+def job_args(job: str) -> list[str]:
+    """The command line (after ``deploywatch``) that runs ``job``: ``report --send`` for the report, else the job's
+    own command."""
+    return ["report", "--send"] if job == "report" else [job]
 
 
 def _program() -> list[str]:
@@ -112,8 +118,8 @@ def crontab(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str
     config = str(loaded.path)
     for job, cron in schedule.jobs().items():
         lock = str(loaded.base_dir / f".deploywatch-{job}.lock")
-        command = shlex.join(["flock", "-n", lock, "timeout", f"{schedule.timeout}s", *_program(), job, "--config",
-                              config])
+        command = shlex.join(["flock", "-n", lock, "timeout", f"{schedule.timeout}s", *_program(), *job_args(job),
+                              "--config", config])
         problem = nonstandard(cron)
         if problem:
             _warn(f"{job}: '{cron}' may not work in crontab: {problem}", lines, warnings)
@@ -192,7 +198,7 @@ def kubernetes(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[
         if not schedule.catch_up:
             spec["startingDeadlineSeconds"] = 60  # a run that could not start within a minute is not made up
         container: dict[str, Any] = {
-            "name": "deploywatch", "image": image, "args": [job, "--config", config_arg],
+            "name": "deploywatch", "image": image, "args": [*job_args(job), "--config", config_arg],
             "env": [{"name": "DEPLOYWATCH_REPO_URL", "value": url},
                     {"name": "DEPLOYWATCH_REPO_BRANCH", "value": clone_branch(loaded)}],
             "volumeMounts": [{"name": "workspace", "mountPath": WORKSPACE}]}
@@ -265,7 +271,7 @@ def github_actions(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, l
             "        with:",
             "          python-version: \"3.12\"",
             f"      - run: {json.dumps(shlex.join(['python', '-m', 'pip', 'install', requirement]))}",
-            f"      - run: {json.dumps(shlex.join(['deploywatch', job, '--config', config]))}",
+            f"      - run: {json.dumps(shlex.join(['deploywatch', *job_args(job), '--config', config]))}",
         ]
     return "\n".join(lines) + "\n", warnings
 
@@ -290,7 +296,7 @@ def systemd(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str
         lines += ["", f"### deploywatch-{job}.service", "[Unit]", f"Description=deploywatch {job}",
                   "Wants=network-online.target", "After=network-online.target", "", "[Service]", "Type=oneshot",
                   f"WorkingDirectory={_systemd_quote([str(loaded.base_dir)])}",
-                  f"ExecStart={_systemd_quote([*_program(), job, '--config', str(loaded.path)])}",
+                  f"ExecStart={_systemd_quote([*_program(), *job_args(job), '--config', str(loaded.path)])}",
                   f"TimeoutStartSec={schedule.timeout}", "",
                   f"### deploywatch-{job}.timer", "[Unit]",
                   f"Description=deploywatch {job} on schedule ({cron}, {schedule.timezone})", "", "[Timer]"]

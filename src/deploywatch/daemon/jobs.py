@@ -1,8 +1,10 @@
-"""The jobs the daemon schedules — ``drift``, ``canary``, ``check`` — run in-process, quietly.
+"""The jobs the daemon schedules — ``drift``, ``canary``, ``check``, ``report`` — run in-process, quietly.
 
 Each job is the command of the same name without its output: it measures, stores its run and routes its
-findings through the alerting layer, and returns a :class:`JobResult`. A job with nothing to run (a canary
-without ``[[checks]]``) does not run: :func:`unavailable` says why, and :func:`run_job` raises with that reason.
+findings through the alerting layer, and returns a :class:`JobResult`. ``report`` sends the report of the time since
+the previous ``[schedule] report`` slot to the alert sinks, once per slot (:mod:`deploywatch.report.scheduled`).
+A job with nothing to run (a canary without ``[[checks]]``, a report without a sink that takes it) does not
+run: :func:`unavailable` says why, and :func:`run_job` raises with that reason.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JOBS", "JobResult", "prepare_jobs", "run_job", "unavailable"]
 
-JOBS = ("drift", "canary", "check")
+JOBS = ("drift", "canary", "check", "report")
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,17 @@ def unavailable(job: str, loaded: LoadedConfig) -> str | None:
 
         if not collectors_for(loaded):
             return "nothing to check (configure services, [[checks]], [phases.NAME] or [[probes]])"
+    if job == "report":
+        from ..report.scheduled import unsendable
+
+        return unsendable(loaded)
     return None
 
 
 # What the jobs import on first use beyond the collectors of a check (their store, alert routing and sinks).
 _JOB_IMPORTS = ("deploywatch.health.score", "deploywatch.drift.workspace", "deploywatch.drift.engine",
-                "deploywatch.checks.runner", "deploywatch.store.database", "deploywatch.notify.dispatch")
+                "deploywatch.checks.runner", "deploywatch.store.database", "deploywatch.notify.dispatch",
+                "deploywatch.report.scheduled", "deploywatch.report.document", "deploywatch.notify.delivery")
 
 
 def prepare_jobs(loaded: LoadedConfig) -> None:
@@ -104,4 +111,10 @@ def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
         health = run_health(loaded, now=moment, alert_mode=mode)
         return JobResult(job, health.status, health.exit_code, health.run_id,
                          f"score {health.score:g}, {health.verdict}", time.perf_counter() - started)
+    if job == "report":
+        from ..report.scheduled import send_report
+
+        sent = send_report(loaded, now=moment)
+        status = Status.WARNING if sent.failed else Status.OK
+        return JobResult(job, status, status.exit_code, None, sent.summary, time.perf_counter() - started)
     raise ValueError(f"unknown job {job!r} (jobs: {', '.join(JOBS)})")

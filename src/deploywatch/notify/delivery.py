@@ -91,7 +91,7 @@ def message_of(row: OutboxRecord, alerts: AlertsConfig) -> Message:
     """The message an outbox row holds."""
     notifications = tuple(Notification.from_json(n) for n in row.payload.get("notifications", []))
     return Message(id=row.id, sink=row.sink, created_at=row.created_at, notifications=notifications,
-                   run_id=row.run_id, generator_url=alerts.dashboard_url)
+                   run_id=row.run_id, generator_url=alerts.dashboard_url, report=row.payload.get("report"))
 
 
 class _RateLimiter:

@@ -82,9 +82,9 @@ def preview(row: OutboxRecord, config: SinkConfig, alerts: AlertsConfig) -> Any:
 
     message = message_of(row, alerts)
     if isinstance(config, SlackSinkConfig):
-        from .slack import slack_payload
+        from .slack import slack_body
 
-        return slack_payload(message)
+        return slack_body(message)
     if isinstance(config, AlertmanagerSinkConfig):
         from .alertmanager import alertmanager_alerts
 

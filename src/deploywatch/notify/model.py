@@ -102,6 +102,8 @@ class Message:
     notifications: tuple[Notification, ...]
     run_id: str | None = None
     generator_url: str | None = None  # where a person can see the run (the dashboard), when known
+    # A scheduled report (``deploywatch.report/v1``) instead of notifications: an event, not a finding's state.
+    report: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from ..core.units import format_value
 from . import http
 from .model import Delivery, Event, Message, Notification
 
-__all__ = ["MAX_BLOCKS", "SlackSink", "check_lines", "detail_lines", "drift_lines", "ordered", "slack_payload"]
+__all__ = ["MAX_BLOCKS", "SlackSink", "check_lines", "detail_lines", "drift_lines", "ordered", "slack_body",
+           "slack_payload"]
 
 MAX_BLOCKS = 50  # Slack's limit per message
 MAX_SECTION = 3000  # characters of a section's text (and of a context element's)
@@ -100,7 +101,7 @@ class SlackSink:
         """POST the message; Slack's ``ok`` confirms it. 429, 5xx and no response are retried (after
         ``Retry-After`` when given); any other answer (``invalid_payload``, ``channel_not_found``,
         ``channel_is_archived``, ``no_service`` …, or a 2xx with another body) is a dead letter."""
-        sent = http.post_json(client, self._webhook, slack_payload(message), what="Slack webhook",
+        sent = http.post_json(client, self._webhook, slack_body(message), what="Slack webhook",
                               timeout=self._timeout, secrets=self._secrets)
         if isinstance(sent, Delivery):
             return sent
@@ -112,6 +113,15 @@ class SlackSink:
             return Delivery.delivered()
         shown = repr(clip(body, 201, self._secrets)) if body else "an empty body"
         return Delivery.dead(f"Slack webhook: HTTP {sent.status_code} with {shown} instead of 'ok'")
+
+
+def slack_body(message: Message) -> dict[str, Any]:
+    """The report's summary for a report message, else the notifications' blocks."""
+    if message.report is not None:
+        from .report_text import slack_report_payload
+
+        return slack_report_payload(message.report, message.generator_url)
+    return slack_payload(message)
 
 
 # ------------------------------------------------------------------------------------------- blocks

@@ -19,13 +19,18 @@ from ..config.alerts import SinkConfig, WebhookSinkConfig
 from . import http
 from .model import Delivery, Message, iso_utc
 
-__all__ = ["SCHEMA", "WebhookSink", "json_safe", "webhook_body"]
+__all__ = ["MESSAGE_HEADER", "SCHEMA", "WebhookSink", "json_safe", "webhook_body"]
 
 SCHEMA = "deploywatch.notification/v1"
+MESSAGE_HEADER = "X-Deploywatch-Message"  # a report's outbox id: the same on every retry
 
 
 def webhook_body(message: Message) -> dict[str, Any]:
-    """The JSON body for ``message`` (made JSON-safe by :func:`json_safe`)."""
+    """The JSON body for ``message`` (made JSON-safe by :func:`json_safe`): for a report message, the report's
+    ``deploywatch.report/v1`` document itself (the message id travels in the ``X-Deploywatch-Message`` header)."""
+    if message.report is not None:
+        document: dict[str, Any] = json_safe(message.report)
+        return document
     body = {
         "schema": SCHEMA, "id": message.id, "sink": message.sink, "run_id": message.run_id,
         "created_at": iso_utc(message.created_at), "generator_url": message.generator_url,
@@ -61,8 +66,9 @@ class WebhookSink:
     def deliver(self, message: Message, client: httpx.Client) -> Delivery:
         """POST the message with the configured headers: a 2xx confirms it; 429, 5xx and no response are
         retried (after ``Retry-After`` when given); any other status is a dead letter."""
+        headers = {**self._headers, MESSAGE_HEADER: message.id} if message.report is not None else self._headers
         sent = http.post_json(client, self._url, webhook_body(message), what="webhook", timeout=self._timeout,
-                              headers=self._headers, secrets=self._secrets)
+                              headers=headers, secrets=self._secrets)
         if isinstance(sent, Delivery):
             return sent
         return http.classify(sent, "webhook", self._secrets) or Delivery.delivered(status=sent.status_code)

@@ -22,10 +22,13 @@ class AlertCount:
 
 
 def alert_counts(outbox: Sequence[tuple[str, str, datetime, Mapping[str, Any]]]) -> list[AlertCount]:
-    """Every notification of every outbox row created in the window (a row may carry several), by sink and kind."""
+    """Every notification of every outbox row created in the window (a row may carry several), by sink and kind; a
+    scheduled report's row counts once, as kind ``report``."""
     counts: dict[tuple[str, str], AlertCount] = {}
     for sink, state, _, payload in outbox:
         notifications = payload.get("notifications") if isinstance(payload, Mapping) else None
+        if isinstance(payload, Mapping) and payload.get("kind") == "report":
+            notifications = [{"kind": "report"}]  # a scheduled report: one message, no notifications
         for notification in notifications if isinstance(notifications, list) else [{}]:
             kind = str(notification.get("kind") or "unknown") if isinstance(notification, Mapping) else "unknown"
             count = counts.setdefault((sink, kind), AlertCount(sink, kind))

@@ -115,6 +115,18 @@ class AlertTx:
                   json_text(r.payload), None) for r in records])
             self.written.extend(records)
 
+    def enqueue_new(self, records: Sequence[OutboxRecord]) -> list[OutboxRecord]:
+        """Add the messages whose id is not in the outbox yet, pending; return those added (an event sent once
+        per id, such as the report of one schedule slot)."""
+        d = self.tx.d
+        added = [r for r in records if self.tx.execute(
+            f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES ({placeholders(15)}) ON CONFLICT (id) DO NOTHING",
+            (r.id, r.run_id, r.sink, r.target, d.ts(r.created_at), r.state, r.attempts,
+             d.ts(r.next_attempt_at or r.created_at), None, None, r.last_error, None, r.summary,
+             json_text(r.payload), None)) == 1]
+        self.written.extend(added)
+        return added
+
 
 _STATE_COLUMNS = ("sink, fingerprint, kind, subject, status, firing, firing_since, notified_status, last_notified_at, "
                   "ok_streak, updated_at")

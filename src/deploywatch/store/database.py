@@ -133,6 +133,12 @@ class Store(OpenStore, LedgerMethods):
             return alerts.claim(conn, sinks=sinks, me=me, now=now, lease=lease, ignore_backoff=ignore_backoff,
                                 include_dead=include_dead, ids=ids)
 
+    def enqueue_outbox(self, records: Sequence[OutboxRecord]) -> list[OutboxRecord]:
+        """Add the messages whose id is new to the outbox (under the routing lock); return those added."""
+        with self._writing() as conn:
+            alerts.lock_routing(conn)
+            return AlertTx(conn).enqueue_new(records)
+
     def finish_outbox(self, row_id: str, me: str, *, state: str, attempts: int, next_attempt_at: datetime,
                       last_error: str | None = None, delivered_at: datetime | None = None,
                       result: Mapping[str, Any] | None = None) -> bool:

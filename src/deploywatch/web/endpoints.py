@@ -152,8 +152,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              {"200": _json({"type": "object", "properties": {
                  "job_runs": {"type": "array", "items": _ref("JobRun")}}}, "The job runs"),
               "400": _error("A bad parameter")}, params=(JOB, LIMIT)),
-    Endpoint("trigger", "POST", "/api/runs/{kind}", "Run a job now (drift, canary or check), through the scheduler "
-             "and its lock", "write",
+    Endpoint("trigger", "POST", "/api/runs/{kind}", "Run a job now (drift, canary, check or report), through the "
+             "scheduler and its lock", "write",
              {"202": _json({"type": "object", "properties": {
                  "job_run_id": {"type": "string"}, "job": {"type": "string"}, "state": {"type": "string"}}},
                  "Started"),
