@@ -268,3 +268,18 @@ def test_expand() -> None:
     for unsupported in ("L", "5#2", "15W", "?", "70", "5-1"):
         assert expand(unsupported, 0, 59) is None, unsupported
     assert on_calendar("0 8 L * *", "UTC") is None
+
+
+def test_the_report_job_runs_report_send_in_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, '[schedule]\ndrift = "*/15 * * * *"\nreport = "0 9 * * MON"\n', repo=".")
+    _, crontab, _ = export(config, "crontab", capsys)
+    line = next(line for line in crontab.splitlines() if line.startswith("0 9 * * MON "))
+    assert line.endswith(f"report --send --config {config} >/dev/null")
+    _, kubernetes, _ = export(config, "kubernetes", capsys, "--repo-url", REPO_URL)
+    jobs = {d["metadata"]["name"]: d for d in yaml.safe_load_all(kubernetes) if d}
+    container = jobs["deploywatch-report"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][:2] == ["report", "--send"]
+    _, workflow, _ = export(config, "github-actions", capsys, "--install", INSTALL)
+    assert '- run: "deploywatch report --send --config deploywatch.toml"' in workflow
+    _, systemd, _ = export(config, "systemd", capsys)
+    assert re.search(r"ExecStart=.* report --send --config ", systemd)
