@@ -1,5 +1,4 @@
-"""The scheduled report: at each ``[schedule] report`` slot, the report of the time since the previous slot, sent to
-the alert sinks once per slot.
+"""The scheduled report: the report since the previous ``[schedule] report`` slot, sent to the sinks once per slot.
 
 A report is an event, not a finding's state, so it bypasses the alert router: it becomes one outbox row per sink
 that takes reports, with the report document as its payload and an id derived from the slot and the sink. The row
