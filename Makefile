@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/drift.py
 	$(BIN)/python benchmarks/deploy.py
 	$(BIN)/python benchmarks/checks.py
+	$(BIN)/python benchmarks/web.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

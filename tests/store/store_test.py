@@ -250,6 +250,20 @@ def test_record_run_is_all_or_nothing(store: Store, failure: str) -> None:
     assert store.runs() == [run]
 
 
+def test_subject_findings_reads_one_subjects_finding_of_many_runs_at_once(store: Store) -> None:
+    runs = [make_run(command="drift", started=T0 + timedelta(minutes=30 * k)) for k in range(3)]
+    wanted = {}
+    for k, run in enumerate(runs):
+        found = [make_finding(run, "web", kind="check"), make_finding(run, "api", details={"k": k}),
+                 make_finding(run, "web", details={"k": k}), make_finding(run, "web", details={"second": k})]
+        store.record_run(run, found[:1] if k == 1 else found)
+        if k != 1:
+            wanted[run.id] = found[2]
+    assert store.subject_findings([r.id for r in runs], "drift", "web") == wanted  # run 1 has none; first per run
+    assert store.subject_findings([runs[0].id, "no-such-run"], "drift", "api")[runs[0].id].details == {"k": 0}
+    assert store.subject_findings([], "drift", "web") == {}
+
+
 def test_findings_and_metrics_must_belong_to_the_run(store: Store) -> None:
     run, other = make_run(), make_run()
     with pytest.raises(ValueError, match="belongs to run"):

@@ -217,6 +217,12 @@ class Store(OpenStore, LedgerMethods):
         with self._reading() as conn:
             return queries.run_findings(conn, run_id)
 
+    def subject_findings(self, run_ids: Sequence[str], kind: str, subject: str) -> dict[str, FindingRecord]:
+        """The first finding of ``kind`` about ``subject`` in each of the runs ``run_ids`` (runs without one are
+        absent), by run id, read in one query."""
+        with self._reading() as conn:
+            return queries.subject_findings(conn, run_ids, kind, subject)
+
     def latest_findings(self, kind: str | None = None) -> list[FindingRecord]:
         """The findings (of ``kind``, when given) of the newest run of each command, ordered by command."""
         with self._reading() as conn:

@@ -13,7 +13,7 @@ from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 
 __all__ = [
     "check_names", "insert_run", "latest_findings", "measurements", "metric_history", "newest_runs_with_findings",
-    "recent_metrics", "run_findings", "run_metrics", "select_runs",
+    "recent_metrics", "run_findings", "run_metrics", "select_runs", "subject_findings",
 ]
 
 _RUN_COLUMNS = "id, command, started_at, finished_at, run_date, status, exit_code, score, details"
@@ -133,6 +133,18 @@ def _finding(row: Sequence[Any]) -> FindingRecord:
     run_id, kind, subject, status, summary, fingerprint, details = row[:7]
     return FindingRecord(run_id=run_id, kind=kind, subject=subject, status=status, summary=summary,
                          fingerprint=fingerprint, details=read_json(details))
+
+
+def subject_findings(tx: Tx, run_ids: Sequence[str], kind: str, subject: str) -> dict[str, FindingRecord]:
+    """The first finding of ``kind`` about ``subject`` in each of the runs ``run_ids``, by run id: one query (the
+    index on ``run_id`` finds each run's rows) instead of one per run."""
+    found: dict[str, FindingRecord] = {}
+    for first in range(0, len(run_ids), 500):  # bounded IN lists, well under every driver's parameter limit
+        chunk = list(run_ids[first:first + 500])
+        for row in tx.rows(f"SELECT {_FINDING_COLUMNS} FROM findings WHERE run_id IN ({placeholders(len(chunk))}) "
+                           "AND kind = ? AND subject = ? ORDER BY id", [*chunk, kind, subject]):
+            found.setdefault(row[0], _finding(row))
+    return found
 
 
 def run_findings(tx: Tx, run_id: str) -> list[FindingRecord]:

@@ -27,8 +27,10 @@ def service_page(page: Page, name: str) -> dict[str, Any] | None:
     relevant: list[float | None] = []
     age_hours: list[float | None] = []
     newest = None
-    for run in page.store.runs(command="drift", limit=DRIFT_RUNS):
-        found = next((f for f in page.store.findings(run.id) if f.kind == "drift" and f.subject == name), None)
+    runs = page.store.runs(command="drift", limit=DRIFT_RUNS)
+    by_run = page.store.subject_findings([run.id for run in runs], "drift", name)  # one query, not one per run
+    for run in runs:
+        found = by_run.get(run.id)
         if found is None:
             continue
         newest = newest or found
