@@ -141,9 +141,12 @@ def subject_findings(tx: Tx, run_ids: Sequence[str], kind: str, subject: str) ->
     found: dict[str, FindingRecord] = {}
     for first in range(0, len(run_ids), 500):  # bounded IN lists, well under every driver's parameter limit
         chunk = list(run_ids[first:first + 500])
-        for row in tx.rows(f"SELECT {_FINDING_COLUMNS} FROM findings WHERE run_id IN ({placeholders(len(chunk))}) "
-                           "AND kind = ? AND subject = ? ORDER BY id", [*chunk, kind, subject]):
-            found.setdefault(row[0], _finding(row))
+        # No ORDER BY in SQL: with an IN list, SQLite would rather walk the whole table in id order than sort the
+        # few rows the run_id index finds (13 s instead of milliseconds on a year of runs); sorted here instead.
+        rows = tx.rows(f"SELECT {_FINDING_COLUMNS}, id FROM findings WHERE run_id IN ({placeholders(len(chunk))}) "
+                       "AND kind = ? AND subject = ?", [*chunk, kind, subject])
+        for row in sorted(rows, key=lambda r: r[-1]):
+            found.setdefault(row[0], _finding(row[:-1]))
     return found
 
 
