@@ -71,7 +71,7 @@ def _lead_json(loaded: LoadedConfig, lead: LeadTime) -> dict[str, Any]:
     return {"commit": lead.sha, "commit_url": _link(loaded, lead.sha),
             "on_branch_at": format_timestamp(lead.on_branch_at), "deployment_id": lead.deployment_id,
             "deployed_commit": lead.deployed_commit, "deployed_at": format_timestamp(lead.deployed_at),
-            "previous_live_commit": previous, "earlier_live_commits": list(lead.previous_commits),
+            "previous_live_commit": previous, "earlier_live_count": len(lead.previous_commits),
             "compare_url": loaded.config.web.compare_link(previous, lead.deployed_commit),
             "lead_time_seconds": _seconds(lead.seconds)}
 
@@ -97,11 +97,9 @@ def _delivery_json(loaded: LoadedConfig, one: Delivery) -> dict[str, Any]:
 def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
     """The ``deploywatch.report/v1`` document of ``given``: every figure, its drill-down and its note."""
     loaded, window, since, until = given.loaded, given.window, given.since, given.until
-    per_service = []
-    for service in given.services:
-        leads = lead_times(given.repo, given.tip, service, loaded.service_paths(service), window.deployments,
-                           since, until)
-        per_service.append(service_delivery(service, window.deployments, since, until, leads))
+    leads = lead_times(given.repo, given.tip, [(s, loaded.service_paths(s)) for s in given.services],
+                       window.deployments, since, until)
+    per_service = [service_delivery(s, window.deployments, since, until, leads[s]) for s in given.services]
     total = deliveries(per_service, since, until)
     by_service: dict[str, list[StoredFinding]] = {}  # grouped once: a year of runs is ~1.75M findings
     for finding in window.findings:
