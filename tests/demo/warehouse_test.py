@@ -24,6 +24,7 @@ from deploywatch.demo.warehouse import (
     build_warehouse,
     demo_checks_toml,
 )
+from deploywatch.demo.warehouse_sql import LATE_ODDS_AGE, PARTIAL_SCRAPE_AGE, POSSESSION_GAP_AGES
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 YESTERDAY = dt.date(2026, 11, 22)
@@ -92,8 +93,14 @@ def test_player_rows_per_game_and_yesterday(facts: WarehouseFacts) -> None:
     assert min(per_game) >= 20
     assert max(per_game) <= 26
     assert facts.rows_yesterday["nba_analytics.player_game_summary"] > 40
-    assert query(facts.path, "SELECT game_date, count(*) FROM nba_raw.player_boxscores GROUP BY 1 ORDER BY 1") == \
-        query(facts.path, "SELECT game_date, count(*) FROM nba_analytics.player_game_summary GROUP BY 1 ORDER BY 1")
+    scraped = dict(query(facts.path, "SELECT game_date, count(*) FROM nba_raw.player_boxscores GROUP BY 1"))
+    summarised = dict(query(facts.path, "SELECT game_date, count(*) FROM nba_analytics.player_game_summary GROUP BY 1"))
+    partial = YESTERDAY - dt.timedelta(days=PARTIAL_SCRAPE_AGE)  # the scraper saved two games only that night
+    assert scraped[partial] < 100 <= summarised[partial]
+    assert scraped[partial] == scalar(facts.path, "SELECT count(*) FROM nba_analytics.player_game_summary s JOIN "
+                                      "(SELECT DISTINCT game_id FROM nba_raw.player_boxscores) USING (game_id)"
+                                      " WHERE s.game_date = ?", partial)
+    assert {d: n for d, n in scraped.items() if d != partial} == {d: n for d, n in summarised.items() if d != partial}
     bounds = query(facts.path, "SELECT min(minutes), max(minutes), min(points), avg(points) "
                                "FROM nba_analytics.player_game_summary")[0]
     assert 0 < bounds[0] < bounds[1] <= 48
@@ -112,12 +119,13 @@ def test_rows_yesterday(facts: WarehouseFacts) -> None:
 # ---------------------------------------------------------------- the planted problems
 
 
-def test_vegas_line_coverage_drops_yesterday(facts: WarehouseFacts) -> None:
+def test_vegas_line_coverage_drops_yesterday_and_once_before(facts: WarehouseFacts) -> None:
     by_day = dict(query(facts.path, "SELECT game_date, 100.0 * count(*) FILTER (WHERE vegas_line IS NOT NULL)"
                                     " / count(*) FROM nba_predictions.ml_feature_store GROUP BY 1"))
     assert by_day == pytest.approx(dict(facts.vegas_coverage_by_date))
     assert by_day[YESTERDAY] == pytest.approx(facts.vegas_coverage_yesterday)
     assert 43 <= by_day.pop(YESTERDAY) <= 47
+    assert 68 <= by_day.pop(YESTERDAY - dt.timedelta(days=LATE_ODDS_AGE)) <= 72  # the night the odds came late
     assert all(90 <= coverage <= 94 for coverage in by_day.values())
     before = scalar(facts.path, "SELECT avg((vegas_line IS NOT NULL)::INTEGER) * 100"
                                 " FROM nba_predictions.ml_feature_store WHERE game_date < ?", YESTERDAY)
@@ -152,14 +160,16 @@ def test_one_model_is_mostly_ungraded_yesterday(facts: WarehouseFacts) -> None:
                               " WHERE (graded_at IS NULL) <> (actual_points IS NULL)") == 0
 
 
-def test_possessions_are_null_only_yesterday(facts: WarehouseFacts) -> None:
+def test_possessions_are_null_yesterday_and_in_the_planted_gaps(facts: WarehouseFacts) -> None:
     missing = dict(query(facts.path, "SELECT game_date, count(*) FROM nba_analytics.team_offense_game_summary"
                                      " WHERE possessions IS NULL GROUP BY 1"))
-    assert missing == {YESTERDAY: 4}
+    gaps = {YESTERDAY - dt.timedelta(days=age): 2 for age in POSSESSION_GAP_AGES if age < len(facts.game_dates)}
+    assert gaps  # the earlier one-game gaps (warnings in the replayed history) that fall in the data
+    assert missing == {YESTERDAY: 4, **gaps}
     assert facts.possessions_missing_yesterday == 4
-    assert facts.possessions_missing_before == 0
+    assert facts.possessions_missing_before == sum(gaps.values())
     assert scalar(facts.path, "SELECT count(DISTINCT game_id) FROM nba_analytics.team_offense_game_summary"
-                              " WHERE possessions IS NULL") == 2
+                              " WHERE possessions IS NULL AND game_date = ?", YESTERDAY) == 2
 
 
 def test_team_defense_is_stale_and_the_rest_fresh(facts: WarehouseFacts) -> None:

@@ -14,9 +14,13 @@ from typing import Any
 
 from testing.daemon import TOKEN, workspace
 
-__all__ = ["PLANTED", "Markup", "cli_json", "dashboard_workspace", "parse"]
+__all__ = ["PLANTED", "PLANTED_CHECK", "Markup", "cli_json", "dashboard_workspace", "parse"]
 
 NOW = "2026-12-10T12:00:00Z"
+# A check whose where clause carries a credential-bearing URL: the page shows the clause and the warehouse's error
+# (which quotes it), both masked.
+PLANTED_CHECK = "phase2.boxscores.planted"
+WAREHOUSE_SECRET = "https://etl:PlantedPassw0rd@warehouse.example.com/nba"
 HOOK = "https://hooks.example.com/services/T000/B000/PlantedHookSecret7731"
 PLANTED = ("PlantedHookSecret7731", "PlantedPassw0rd", "PlantedCiToken4411", TOKEN)
 
@@ -54,14 +58,17 @@ class Dashboard:
 
 
 def dashboard_workspace(demo: Path, target: Path, *, protect_reads: bool = False) -> Dashboard:
-    """The demo with ``[web]`` links, a webhook sink, a commit whose subject carries secrets, a stored drift run and
-    two ledger entries of ``scrapers`` (the first with a secret in its URL and reason)."""
+    """The demo with ``[web]`` links, a webhook sink, a check whose ``where`` carries a password, a commit whose
+    subject carries secrets, a stored drift run, a stored canary run and two ledger entries of ``scrapers`` (the
+    first with a secret in its URL and reason)."""
     server = f'[server]\ntoken = "{TOKEN}"\nprotect_reads = {str(protect_reads).lower()}'
     config = workspace(demo, target, server=server)
     with config.open("a", encoding="utf-8") as out:
         out.write('\n[web]\ncommit_url = "https://github.com/example/nba/commit/{sha}"\n'
                   'compare_url = "https://github.com/example/nba/compare/{from}...{to}"\n\n'
-                  f'[[alerts.webhook]]\nname = "planted"\nurl = "{HOOK}"\n')
+                  f'[[alerts.webhook]]\nname = "planted"\nurl = "{HOOK}"\n\n'
+                  f'[[checks]]\nname = "{PLANTED_CHECK}"\nphase = "phase2"\ntable = "nba_raw.player_boxscores"\n'
+                  f'where = "game_date = \'{WAREHOUSE_SECRET}\'"\nmetric = "row_count"\ncritical = "< 1"\n')
     repo = target / "repo"
     before = _git(repo, "rev-parse", "HEAD")
     (repo / "scrapers" / "planted.py").write_text("RETRIES = 3\n", encoding="utf-8")
@@ -70,6 +77,7 @@ def dashboard_workspace(demo: Path, target: Path, *, protect_reads: bool = False
          f"scrapers: push to https://deploy:PlantedPassw0rd@registry.example.com and {HOOK}")
     planted = _git(repo, "rev-parse", "HEAD")
     cli(config, "drift", "--no-alerts", "--now", NOW)
+    cli(config, "canary")  # at the demo's own date, as its stored canary runs
     cli(config, "record", "scrapers", before, "--by", "ci", "--now", "2026-12-09T12:00:00Z",
         "--url", "https://ci.example.com/job/7?token=PlantedCiToken4411", "--reason", "nightly")
     cli(config, "record", "scrapers", planted, "--status", "failed", "--by", "alice", "--now", "2026-12-10T11:00:00Z",

@@ -178,3 +178,24 @@ def test_the_copy_button_copies_the_deploy_command(watched: Watched) -> None:
     page.wait_for_function("document.querySelector('tr[data-service=\"prediction-worker\"] button.copy')"
                            ".textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == command
+
+
+def test_a_deploy_recorded_in_the_form_is_in_deployments_and_the_ledger(watched: Watched, board: Dashboard) -> None:
+    page = watched.visit("/login?next=/services/prediction-worker")
+    page.fill("input[name=token]", TOKEN)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/services/prediction-worker$"))
+    page.click("details.record-deploy summary")
+    page.fill("#record-form input[name=commit]", "main~1")
+    page.select_option("#record-form select[name=status]", "failed")
+    page.fill("#record-form input[name=url]", "https://ci.example.com/job/77")
+    page.fill("#record-form input[name=by]", "browser")
+    page.fill("#record-form input[name=reason]", "recorded in the browser")
+    page.click("#record-form button[type=submit]")
+    page.wait_for_selector("#record-done")
+    entry = cli_json(board.config, "deployments", "prediction-worker")["deployments"][0]
+    assert (entry["reason"], entry["status"], entry["by"], entry["url"]) == (
+        "recorded in the browser", "failed", "browser", "https://ci.example.com/job/77")
+    row = page.locator(f'tr[data-entry="{entry["id"]}"]')
+    assert row.count() == 1 and "recorded in the browser" in row.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "service-recorded-deploy.png"), full_page=True)

@@ -16,11 +16,11 @@ import pytest
 
 from deploywatch.web.render import CSP
 from testing.daemon import TOKEN, Daemon
-from testing.dashboard import PLANTED, Dashboard, cli_json, dashboard_workspace, parse
+from testing.dashboard import PLANTED, PLANTED_CHECK, Dashboard, cli_json, dashboard_workspace, parse
 
 PAGES = ["/", "/fragments/overview", "/services/scrapers", "/services/prediction-worker", "/services/raw-processors",
-         "/checks/phase4.vegas_line_coverage.yesterday", "/checks/phase2.boxscores.rows_per_game", "/live",
-         "/live?rev=main~3", "/runs", "/login"]
+         "/checks/phase4.vegas_line_coverage.yesterday", "/checks/phase2.boxscores.rows_per_game",
+         f"/checks/{PLANTED_CHECK}", "/live", "/live?rev=main~3", "/runs", "/login"]
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +181,20 @@ def test_the_check_page_marks_anomalies(daemon: Daemon, board: Dashboard) -> Non
     assert found is not None
     data = json.loads(html.unescape(found.group(1)))
     assert len(data["anomalies"]) == sum(1 for row in history if row["anomalous"])
+
+
+def test_the_check_page_shows_its_where_and_the_warehouse_error_with_the_credentials_masked(
+        daemon: Daemon, board: Dashboard) -> None:
+    with daemon.store() as store:
+        reason = next(f.details["reason"] for f in store.latest_findings("check") if f.details["name"] == PLANTED_CHECK)
+    assert "warehouse.example.com" in reason and "PlantedPassw0rd" not in reason  # the error quotes the where clause
+    text = daemon.http.get(f"/checks/{PLANTED_CHECK}").text
+    where = re.search(r'<code id="check-where">([^<]*)</code>', text)
+    latest = re.search(r'<p id="check-latest">(.*?)</p>', text, re.S)
+    assert where is not None and latest is not None
+    assert "@warehouse.example.com/nba" in html.unescape(where.group(1))
+    assert html.unescape(reason) in html.unescape(latest.group(1)) and "status-unknown" in latest.group(1)
+    assert "PlantedPassw0rd" not in text and "etl:" not in text
 
 
 def test_a_form_post_without_the_csrf_token_or_origin_or_session_is_refused(daemon: Daemon, board: Dashboard) -> None:

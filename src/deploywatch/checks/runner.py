@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..store.records import MetricRecord
 
 __all__ = ["RunSummary", "RunTarget", "WarehouseSpec", "compile_checks", "metric_records", "open_store",
-           "record_results", "run_checks", "run_plan", "store_url"]
+           "open_warehouse", "record_results", "run_checks", "run_plan", "store_url"]
 
 
 @dataclass(frozen=True)
@@ -116,21 +116,34 @@ class RunSummary:
 def run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], *, now: datetime, run_date: date | None = None,
                command: str = "canary", record: bool = True,
                summarize: Callable[[CanaryReport], RunSummary] | None = None,
-               alert_mode: AlertMode | None = None) -> CanaryReport:
+               alert_mode: AlertMode | None = None, started_at: datetime | None = None,
+               warehouse: Warehouse | None = None) -> CanaryReport:
     """Run ``checks`` in the warehouse and judge them; with ``record``, store the run and its metrics (with what
-    ``summarize`` concludes from them), all through one store connection."""
+    ``summarize`` concludes from them), all through one store connection. ``started_at``: when the stored run
+    began (a replayed run's own time, as the demo's history has it); the wall clock by default. ``warehouse``:
+    an open connection to reuse (left open), for many runs in a row; else one is opened and closed."""
     started = time.perf_counter()
-    started_at = datetime.now(UTC)
+    started_at = started_at or datetime.now(UTC)
     plan, day = compile_checks(loaded, checks, now=now, run_date=run_date)
     return run_plan(RunTarget.of(loaded), plan, day, now=now, command=command, record=record, summarize=summarize,
-                    alert_mode=alert_mode, started=(started, started_at))
+                    alert_mode=alert_mode, started=(started, started_at), warehouse=warehouse)
+
+
+def open_warehouse(target: RunTarget) -> Warehouse:
+    """A connection to the target's warehouse, as :func:`run_plan` opens it (the caller closes it)."""
+    spec = target.warehouse
+    return Warehouse(spec.url, base_dir=target.base_dir, read_only=spec.read_only, memory_limit=spec.memory_limit,
+                     concurrency=spec.concurrency, timeout=spec.timeout)
 
 
 def run_plan(target: RunTarget, plan: Plan, day: date, *, now: datetime, command: str = "canary",
              record: bool = True, summarize: Callable[[CanaryReport], RunSummary] | None = None,
-             alert_mode: AlertMode | None = None, started: tuple[float, datetime] | None = None) -> CanaryReport:
+             alert_mode: AlertMode | None = None, started: tuple[float, datetime] | None = None,
+             warehouse: Warehouse | None = None) -> CanaryReport:
     """Run a compiled plan about ``day`` (see :func:`run_checks`); ``started`` is when the run began
     (``perf_counter()``, wall clock), now by default."""
+    import contextlib
+
     from ..store import Store
 
     clock, started_at = started or (time.perf_counter(), datetime.now(UTC))
@@ -138,13 +151,12 @@ def run_plan(target: RunTarget, plan: Plan, day: date, *, now: datetime, command
     needs_history = any(c.config.anomaly is not None for c in plan.checks)
     store: Store | None = None
     try:
-        with Warehouse(spec.url, base_dir=target.base_dir, read_only=spec.read_only, memory_limit=spec.memory_limit,
-                       concurrency=spec.concurrency, timeout=spec.timeout) as warehouse:
-            scanning = warehouse.start(plan.scans, plan.dialect)
+        with open_warehouse(target) if warehouse is None else contextlib.nullcontext(warehouse) as open_one:
+            scanning = open_one.start(plan.scans, plan.dialect)
             # A remote warehouse answers while the store opens (connecting, migrations). Embedded DuckDB
             # already keeps every core busy: opening the store meanwhile would only add its memory to DuckDB's
             # peak, so the store opens once DuckDB has closed.
-            overlap = warehouse.backend != "duckdb"
+            overlap = open_one.backend != "duckdb"
             if overlap and (record or needs_history):
                 store = Store.open(target.store_url)
             outcomes = scanning.result()
@@ -182,7 +194,8 @@ def record_results(store: Store, report: CanaryReport, *, command: str, started_
     from ..store.records import RunRecord, finding_records
 
     status = report.status
-    run = RunRecord(id=report.run_id, command=command, started_at=started_at, finished_at=datetime.now(UTC),
+    finished_at = started_at + timedelta(seconds=report.seconds)  # a replayed run ends at its own time too
+    run = RunRecord(id=report.run_id, command=command, started_at=started_at, finished_at=finished_at,
                     run_date=report.run_date, status=str(status),
                     exit_code=status.exit_code if exit_code is None else exit_code, score=score,
                     details={"checks": len(report.results), "statements": report.statements, **(details or {})})

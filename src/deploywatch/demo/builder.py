@@ -39,7 +39,7 @@ GIT_TIMEOUT = 60.0
 # state store that running commands in the demo creates: its history belongs to the old repository).
 _ENTRIES = ("deploywatch.toml", "README.txt", "repo", "deployed", "bin", ".deploywatch", WAREHOUSE_FILE,
             f"{WAREHOUSE_FILE}.wal", MARKER)
-HISTORY_DAYS = 13  # earlier run dates whose canaries are replayed, so anomaly detection has history
+HISTORY_DAYS = 21  # earlier run dates whose canaries are replayed (three weeks), so anomaly detection has history
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def build_demo(directory: Path, *, now: dt.datetime | None = None, webhook: str 
         config_path.write_text(config_text(moment) + "\n" + demo_checks_toml(WAREHOUSE_FILE) + PHASES_TOML
                                + PROBES_TOML, encoding="utf-8")
         write_platform(directory, broken=marks[the_plan.broken], broken_subject=BROKEN_SUBJECT)
-        warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment)
+        warehouse = build_warehouse(directory / WAREHOUSE_FILE, now=moment, days=HISTORY_DAYS + 1)
         _replay_history(config_path, moment)
         record_past(config_path, the_plan, marks, moment, _vanished_sha(set(marks.values())))
         with config_path.open("a", encoding="utf-8") as handle:
@@ -140,14 +140,17 @@ def alerts_toml(webhook: str | None, slack_webhook: str | None) -> str:
 
 def _replay_history(config_path: Path, moment: dt.datetime) -> None:
     """Run the canaries for each earlier run date, oldest first, as a scheduler would have: the store then
-    holds the history that anomaly detection compares today's values with."""
-    from ..checks.runner import run_checks
+    holds the history that anomaly detection compares today's values with. Each run is stored at its replayed
+    time, so the dashboard and the report place it on its own date."""
+    from ..checks.runner import RunTarget, open_warehouse, run_checks
     from ..checks.validate import load_config
 
     loaded = load_config(config_path)
-    for days_ago in range(HISTORY_DAYS, 0, -1):
-        then = moment - dt.timedelta(days=days_ago)
-        run_checks(loaded, loaded.config.checks, now=then, run_date=then.date())
+    with open_warehouse(RunTarget.of(loaded)) as warehouse:  # one connection for every replayed run
+        for days_ago in range(HISTORY_DAYS, 0, -1):
+            then = moment - dt.timedelta(days=days_ago)
+            run_checks(loaded, loaded.config.checks, now=then, run_date=then.date(), started_at=then,
+                       warehouse=warehouse)
 
 
 def _as_utc(now: dt.datetime | None) -> dt.datetime:

@@ -14,16 +14,30 @@ The story of the last game date ("yesterday"):
 * team offense has NULL possessions for two games (four rows);
 * team defense did not run at all: its newest row is the day before, ~30 hours old;
 * grading wrote rows for ``zone_matchup_v1`` but graded only 40% of them.
+
+Earlier game dates (counted back from yesterday, so the same for a given ``now``) carry the smaller troubles a
+season has, for the replayed canary history (:data:`PAST_EVENTS`): two one-game gaps in team-offense
+possessions (warnings), a night the boxscore scraper saved only two games (an incident: phase 2's row count is
+critical) and a night the odds feed was late, so 30% of feature rows have no vegas line (the one-day coverage
+drops far below its history: an anomaly, and a warning). Dates past ``days`` are simply not written.
 """
 
 from __future__ import annotations
 
-__all__ = ["GAMES_YESTERDAY", "NULL_POSSESSION_GAMES", "SETUP", "SYSTEMS", "TABLES", "UNGRADED_SYSTEM"]
+__all__ = ["GAMES_YESTERDAY", "LATE_ODDS_AGE", "NULL_POSSESSION_GAMES", "PARTIAL_SCRAPE_AGE", "PAST_EVENTS",
+           "POSSESSION_GAP_AGES", "SETUP", "SYSTEMS", "TABLES", "UNGRADED_SYSTEM"]
 
 SYSTEMS = ("catboost_v8", "xgboost_v3", "ensemble_v2", "moving_average", "zone_matchup_v1")
 UNGRADED_SYSTEM = "zone_matchup_v1"
 GAMES_YESTERDAY = 11  # fixed, so yesterday's weight in the 7-day coverage window does not depend on the hash
 NULL_POSSESSION_GAMES = (2, 7)  # yesterday's game numbers whose team-offense rows lose possessions
+# Days before yesterday ("age") with a planted trouble, for the replayed history, and what the checks then say.
+POSSESSION_GAP_AGES = (5, 16)  # game 0's team-offense rows lose possessions: possessions_missing warns (2 rows)
+PARTIAL_SCRAPE_AGE = 12  # the boxscore scraper saved games 0 and 1 only: phase2.boxscores.rows is critical
+LATE_ODDS_AGE = 8  # the odds feed was late: 30% of feature rows lack a line, a drop anomaly (and a warning)
+PAST_EVENTS = {"possessions_gap": POSSESSION_GAP_AGES, "partial_scrape": (PARTIAL_SCRAPE_AGE,),
+               "late_odds": (LATE_ODDS_AGE,)}
+_GAP_AGES = ", ".join(str(age) for age in POSSESSION_GAP_AGES)
 _TEAMS = ("ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW", "HOU", "IND", "LAC", "LAL", "MEM",
           "MIA", "MIL", "MIN", "NOP", "NYK", "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR", "UTA", "WAS")
 _TEAM_ROWS = ", ".join(f"({index}, '{team}')" for index, team in enumerate(_TEAMS))
@@ -105,10 +119,11 @@ TABLES = (
     JOIN _team_games h ON h.game_id = g.game_id AND h.is_home
     JOIN _team_games a ON a.game_id = g.game_id AND NOT a.is_home
     ORDER BY g.game_date, g.game_id""",
-    """CREATE TABLE nba_raw.player_boxscores AS
+    f"""CREATE TABLE nba_raw.player_boxscores AS
     SELECT game_id, game_date, player_id, team, opponent, minutes, points, rebounds, assists,
            _stamp(age_days, 510, player_id) AS scraped_at
-    FROM _lines WHERE played ORDER BY game_date, game_id, team, slot""",
+    FROM _lines WHERE played AND NOT (age_days = {PARTIAL_SCRAPE_AGE} AND game_no >= 2)
+    ORDER BY game_date, game_id, team, slot""",
     """CREATE TABLE nba_analytics.player_game_summary AS
     SELECT l.game_id, l.game_date, l.player_id, l.team, l.opponent, l.is_home, l.slot <= 5 AS is_starter,
            l.minutes, l.points, l.rebounds, l.assists,
@@ -119,7 +134,8 @@ TABLES = (
     WHERE l.played ORDER BY l.game_date, l.game_id, l.team, l.slot""",
     f"""CREATE TABLE nba_analytics.team_offense_game_summary AS
     WITH base AS (
-        SELECT *, (age_days = 0 AND game_no IN {NULL_POSSESSION_GAMES}) AS lost FROM _team_games)
+        SELECT *, (age_days = 0 AND game_no IN {NULL_POSSESSION_GAMES})
+                  OR (age_days IN ({_GAP_AGES}) AND game_no = 0) AS lost FROM _team_games)
     SELECT game_id, game_date, team, opponent, is_home, points,
            CASE WHEN NOT lost THEN possessions END AS possessions,
            CASE WHEN NOT lost THEN round(100.0 * points / possessions, 1) END AS offensive_rating,
@@ -133,7 +149,7 @@ TABLES = (
     WHERE d.age_days > 0 ORDER BY d.game_date, d.game_id, d.team""",
     # Normally features are built for the five starters a team, the players with props; yesterday the
     # full roster. NULL lines go first to players who did not play, then the bench, then the starters.
-    """CREATE TABLE nba_predictions.ml_feature_store AS
+    f"""CREATE TABLE nba_predictions.ml_feature_store AS
     WITH history AS (
         SELECT *,
                avg(points) OVER (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 5 PRECEDING AND 1 PRECEDING)
@@ -158,7 +174,8 @@ TABLES = (
            round(coalesce(minutes_last_10, 12.0), 1) AS minutes_avg_last_10,
            least(coalesce(rest_days, 3), 7)::INTEGER AS rest_days,
            opponent_pace, 33 AS feature_count, 'v2_33features' AS feature_version,
-           CASE WHEN null_rank > round(day_rows * CASE WHEN age_days = 0 THEN 0.55 ELSE 0.08 END)
+           CASE WHEN null_rank > round(day_rows * CASE WHEN age_days = 0 THEN 0.55
+                                                       WHEN age_days = {LATE_ODDS_AGE} THEN 0.3 ELSE 0.08 END)
                 THEN floor(coalesce(points_last_10, scoring)) + 0.5 END AS vegas_line,
            _stamp(age_days, 420, player_id) AS created_at
     FROM featured ORDER BY game_date, game_id, team, player_id""",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 
 from .endpoints import BadRequest
 from .guards import parse_json
 
-__all__ = ["DEPLOYMENT_FIELDS", "completion_fields", "deployment_fields"]
+__all__ = ["DEPLOYMENT_FIELDS", "completion_fields", "deployment_fields", "deployment_form_fields"]
 
 # The body of POST /api/deployments: each an optional string but service and commit; at most this many characters.
 DEPLOYMENT_FIELDS = {"service": 200, "commit": 200, "status": 20, "url": 2000, "by": 200, "reason": 2000}
@@ -61,6 +62,17 @@ def deployment_fields(body: bytes) -> dict[str, str]:
     unknown = sorted(k for k in payload if k not in DEPLOYMENT_FIELDS)
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}: the fields are {', '.join(DEPLOYMENT_FIELDS)}")
+    return _deployment(payload)
+
+
+def deployment_form_fields(service: str, form: Mapping[str, str]) -> dict[str, str]:
+    """The dashboard's "Record a deploy" form as :func:`deployment_fields` (blank optional fields left out, other
+    form fields ignored); raise :class:`BadRequest` with the same one-line reasons."""
+    given = {key: form[key] for key in ("status", "url", "by", "reason") if form.get(key, "").strip()}
+    return _deployment({**given, "service": service, "commit": form.get("commit", "")})
+
+
+def _deployment(payload: Mapping[str, object]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for key, limit in DEPLOYMENT_FIELDS.items():
         value = payload.get(key)

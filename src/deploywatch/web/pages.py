@@ -1,8 +1,9 @@
 """The dashboard's pages and forms: the HTML routes ``create_app`` adds beside the JSON API.
 
 Reads follow ``[server] protect_reads``: when set, a browser signs in once with the token (:mod:`.session`) and is
-sent to ``/login`` until it has. Every write (sign in, silence add and expire, trigger a run) is a CSRF-protected form
-post that also needs the token. Pages are rendered by :mod:`.render` (masked, strict CSP) from :mod:`.views` data.
+sent to ``/login`` until it has. Every write (sign in, silence add and expire, trigger a run, record a deploy) is a
+CSRF-protected form post that also needs the token. Pages are rendered by :mod:`.render` (masked, strict CSP) from
+:mod:`.views` data.
 """
 
 from __future__ import annotations
@@ -96,12 +97,19 @@ async def home_fragment(ctx: DaemonContext, request: Request, page: Page) -> Res
 
 
 async def service(ctx: DaemonContext, request: Request, page: Page) -> Response:
-    """``GET /services/NAME``."""
-    name = request.path_params["name"]
+    """``GET /services/NAME`` (``?recorded=ID`` after the "Record a deploy" form)."""
+    return await _service(ctx, request, page, request.path_params["name"])
+
+
+async def _service(ctx: DaemonContext, request: Request, page: Page, name: str, *, form: dict[str, str] | None = None,
+                   error: str | None = None) -> Response:
     data = await run_in_threadpool(service_page, page, name)
     if data is None:
         return _message(ctx, request, 404, "Not found", f"no service {name!r} in the configuration")
-    return _render(ctx, request, "service.html", data)
+    recorded = request.query_params.get("recorded", "")
+    context = {**data, "record_form": form or {}, "record_error": error,
+               "recorded": int(recorded) if recorded.isascii() and recorded.isdigit() and len(recorded) < 12 else None}
+    return _render(ctx, request, "service.html", context, 400 if error else 200)
 
 
 async def compare(ctx: DaemonContext, request: Request, page: Page) -> Response:
@@ -224,6 +232,35 @@ async def trigger_run(request: Request, ctx: DaemonContext, form: dict[str, str]
     return RedirectResponse("/runs", 303)
 
 
+async def record_deploy(request: Request, ctx: DaemonContext, form: dict[str, str]) -> Response:
+    """``POST /services/NAME/deployments``: record a deploy done elsewhere, as ``deploywatch record`` and ``POST
+    /api/deployments`` do; a bad field or an unknown commit is a one-line error on the service page."""
+    from ..deploy.ledger import record_deployment
+    from ..drift.workspace import workspace_for
+    from .bodies import deployment_form_fields
+
+    name = request.path_params["name"]
+    page = Page(ctx.loaded, ctx.store, ctx.now())
+    if name not in ctx.loaded.config.services:
+        return _message(ctx, request, 404, "Not found", f"no service {name!r} in the configuration")
+    try:
+        fields = deployment_form_fields(name, form)
+    except BadRequest as exc:
+        return await _service(ctx, request, page, name, form=form, error=str(exc))
+
+    def record() -> int:
+        entry = record_deployment(ctx.loaded, ctx.store, workspace_for(ctx.loaded).repo, name, fields["commit"],
+                                  now=page.now, status=fields.get("status", "succeeded"), url=fields.get("url"),
+                                  by=fields.get("by", "dashboard"), reason=fields.get("reason"))
+        return entry.id
+
+    try:
+        entry_id = await run_in_threadpool(record)
+    except DeploywatchError as exc:  # an unknown commit, or another deploy recorded meanwhile
+        return await _service(ctx, request, page, name, form=form, error=mask(str(exc).splitlines()[0]))
+    return RedirectResponse(f"/services/{quote(name, safe='')}?recorded={entry_id}#ledger", 303)
+
+
 FormHandler = Callable[[Request, "DaemonContext", dict[str, str]], Awaitable[Response]]
 
 
@@ -267,6 +304,7 @@ def page_routes(ctx: DaemonContext) -> list[BaseRoute]:
         Route("/fragments/overview", _page(ctx, home_fragment, fragment=True)),
         Route("/services/{name}", _page(ctx, service)),
         Route("/services/{name}/compare", _page(ctx, compare)),
+        Route("/services/{name}/deployments", _write(ctx, record_deploy), methods=["POST"]),
         Route("/checks/{name}", _page(ctx, check)),
         Route("/live", _page(ctx, live)),
         Route("/runs", _page(ctx, runs)),

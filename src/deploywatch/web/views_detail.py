@@ -85,8 +85,9 @@ def check_page(page: Page, name: str) -> dict[str, Any] | None:
     if config is None:
         return None
     points = list(reversed(page.store.measurements(name, limit=MEASUREMENTS)))
-    unit = next((f.details.get("unit") for f in page.store.latest_findings("check")
-                 if f.details.get("name") == name and f.details.get("unit")), "number")
+    findings = [f for f in page.store.latest_findings("check") if f.details.get("name") == name]
+    latest = findings[0] if findings else None  # of the newest canary or check run
+    unit = next((f.details.get("unit") for f in findings if f.details.get("unit")), "number")
     known = unit if unit in ('count', 'percent', 'ratio', 'seconds') else 'number'
     bands = {level: parse_threshold(text).limit(known) if text else None  # type: ignore[arg-type]
              for level, text in (("warn", config.warn), ("critical", config.critical))}
@@ -102,7 +103,8 @@ def check_page(page: Page, name: str) -> dict[str, Any] | None:
             [p.measured_at for p in found], [(group or name, [p.value for p in found])], kind="metric",
             warn=bands["warn"], critical=bands["critical"], anomalies=[round(p.measured_at.timestamp())
                                                                        for p in found if p.anomalous])})
-    return {"name": name, "config": config, "unit": unit, "bands": bands, "plots": plots,
+    return {"name": name, "config": config, "unit": unit, "bands": bands, "plots": plots, "latest": latest,
+            "latest_status": status_of(latest.status) if latest else None,
             "more_groups": max(0, len(chosen) - MAX_PLOTS),
             "points": list(reversed(points))[:100]}
 
