@@ -270,3 +270,13 @@ def test_protected_reads_send_a_browser_to_sign_in_and_the_session_opens_them(de
             client.close()
     finally:
         daemon.close()
+
+
+def test_the_service_page_says_how_many_undeployed_commits_it_does_not_list(daemon: Daemon, board: Dashboard) -> None:
+    text = daemon.http.get("/services/prediction-worker").text
+    table = re.search(r'<table id="commits">(.*?)</table>', text, re.S)
+    assert table is not None
+    listed = len(re.findall(r"<tr><td>", table.group(1)))
+    behind = int(re.search(r'<dd id="service-relevant">(\d+)</dd>', text).group(1))  # type: ignore[union-attr]
+    assert 0 < listed < behind
+    assert f"…and {behind - listed} more" in text and f"--max-commits {behind}" in text
