@@ -5,18 +5,14 @@ The terminal cases run ``deploywatch drift`` on a real pseudo-terminal of a fixe
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
 
+from testing import terminal
 from testing.gitrepo import GitRepo, env_without_git, write_config, write_deployed
 
 NOW = "2026-10-01T00:00:00Z"
@@ -51,28 +47,9 @@ def _command(*args: str, color: str | None = None) -> list[str]:
 
 def on_terminal(workspace: Path, *, color: str | None = None, columns: int = 100, **env: str) -> str:
     """What ``deploywatch drift`` writes to a terminal ``columns`` wide."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    try:
-        proc = subprocess.run(_command(color=color), cwd=workspace, stdout=slave, stderr=subprocess.PIPE,
-                              env=_env(**env), timeout=120, check=False)
-        os.close(slave)
-        slave = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the terminal's other end is closed and everything was read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
+    proc, text = terminal.on_terminal(_command(color=color), env=_env(**env), cwd=workspace, columns=columns)
     assert proc.returncode == 2, proc.stderr
-    return b"".join(chunks).decode()
+    return text
 
 
 def piped(workspace: Path, *args: str, color: str | None = None, **env: str) -> str:

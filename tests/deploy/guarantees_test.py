@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from testing.gitrepo import GitRepo
-from testing.platform import Platform, _env, build_platform
+from testing.platform import Platform, build_platform, process_env
 from testing.webhook_api import FakeWebhook
 
 SECRET = "hunter2-very-secret"
@@ -30,7 +30,7 @@ def platform(git_repo: GitRepo, tmp_path: Path) -> Platform:
 def _start(platform: Platform, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "deploywatch", *args, "--config", str(platform.config),
                              "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(), start_new_session=True)
+                            env=process_env(), start_new_session=True)
 
 
 def _wait_for_started(platform: Platform, service: str, timeout: float = 30) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,7 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from testing.daemon import TOKEN, workspace
+import httpx
+
+from testing.daemon import TOKEN, Daemon, workspace
 
 __all__ = ["PLANTED", "PLANTED_CHECK", "Markup", "cli_json", "dashboard_workspace", "parse"]
 
@@ -118,3 +121,25 @@ def parse(text: str) -> Markup:
     markup.feed(text)
     markup.close()
     return markup
+
+
+def origin(daemon: Daemon) -> dict[str, str]:
+    """The Origin header of a form posted from the daemon's own pages."""
+    return {"Origin": f"http://127.0.0.1:{daemon.port}"}
+
+
+def csrf_of(client: httpx.Client, path: str = "/login") -> str:
+    """The CSRF token of the form on ``path`` (the cookie it pairs with is now in ``client``)."""
+    page = client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def signed_in(daemon: Daemon, *, timeout: float = 10) -> tuple[httpx.Client, str]:
+    """A client signed in with the token through the login form, and its CSRF token."""
+    client = httpx.Client(base_url=f"http://127.0.0.1:{daemon.port}", timeout=timeout)
+    csrf = csrf_of(client)
+    answer = client.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "/"}, headers=origin(daemon))
+    assert answer.status_code == 303, answer.text
+    return client, csrf

@@ -100,7 +100,7 @@ lease = "{lease}"
     def cli(self, *args: str, timeout: float = 60) -> tuple[int, str, str]:
         """Run ``deploywatch ARGS --config …`` in a real process; exit code, stdout, stderr."""
         proc = subprocess.run([sys.executable, "-m", "deploywatch", *args, "--config", str(self.config)],
-                              capture_output=True, text=True, timeout=timeout, env=_env(), check=False)
+                              capture_output=True, text=True, timeout=timeout, env=process_env(), check=False)
         return proc.returncode, proc.stdout, proc.stderr
 
     def json(self, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -110,7 +110,8 @@ lease = "{lease}"
         return code, json.loads(out), err
 
 
-def _env() -> dict[str, str]:
+def process_env() -> dict[str, str]:
+    """The environment of a deploywatch process: this one without GIT_*, with the test's import path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     return env

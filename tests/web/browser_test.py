@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from testing.daemon import TOKEN, Daemon, wait_for
-from testing.dashboard import Dashboard, cli_json, dashboard_workspace
+from testing.dashboard import Dashboard, cli_json
 
 pytestmark = pytest.mark.browser
 
@@ -30,18 +30,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"no {CHROMIUM}: the browser tests are skipped (CI runs them)", allow_module_level=True)
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def board(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Dashboard:
-    return dashboard_workspace(demo, tmp_path_factory.mktemp("browser") / "ws")
-
-
-@pytest.fixture(scope="module")
-def daemon(board: Dashboard) -> Iterator[Daemon]:
-    daemon = Daemon(board.config).wait_ready()
-    yield daemon
-    daemon.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,49 +8,23 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from testing.daemon import TOKEN, Daemon
-from testing.dashboard import PLANTED, Dashboard, cli_json, dashboard_workspace
+from testing.daemon import Daemon
+from testing.dashboard import PLANTED, Dashboard, cli_json, csrf_of, origin, signed_in
 
 SERVICE = "prediction-worker"
 FORM = f"/services/{SERVICE}/deployments"
 
 
-@pytest.fixture(scope="module")
-def board(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Dashboard:
-    return dashboard_workspace(demo, tmp_path_factory.mktemp("record") / "ws")
-
-
-@pytest.fixture(scope="module")
-def daemon(board: Dashboard) -> Iterator[Daemon]:
-    daemon = Daemon(board.config).wait_ready()
-    yield daemon
-    daemon.close()
-
-
-def _origin(daemon: Daemon) -> dict[str, str]:
-    return {"Origin": f"http://127.0.0.1:{daemon.port}"}
-
-
-def _csrf(client: httpx.Client, path: str = "/login") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found is not None
-    return found.group(1)
-
-
 @pytest.fixture
 def client(daemon: Daemon) -> Iterator[tuple[httpx.Client, str]]:
-    client = httpx.Client(base_url=f"http://127.0.0.1:{daemon.port}", timeout=30)
-    csrf = _csrf(client)
-    answer = client.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "/"}, headers=_origin(daemon))
-    assert answer.status_code == 303, answer.text
-    yield client, csrf
-    client.close()
+    signed = signed_in(daemon, timeout=30)
+    yield signed
+    signed[0].close()
 
 
 def _ledger(board: Dashboard) -> list[dict[str, Any]]:
@@ -76,14 +50,14 @@ def test_without_the_session_csrf_token_or_origin_nothing_is_recorded(daemon: Da
     before = _ledger(board)
     form = {"commit": "main", "status": "succeeded", "by": "mallory", "reason": "refused"}
     signed, csrf = client
-    assert signed.post(FORM, data=form, headers=_origin(daemon)).status_code == 403  # no CSRF field
-    assert signed.post(FORM, data={**form, "csrf": "x" * 43}, headers=_origin(daemon)).status_code == 403
+    assert signed.post(FORM, data=form, headers=origin(daemon)).status_code == 403  # no CSRF field
+    assert signed.post(FORM, data={**form, "csrf": "x" * 43}, headers=origin(daemon)).status_code == 403
     assert signed.post(FORM, data={**form, "csrf": csrf}).status_code == 403  # no Origin
     assert signed.post(FORM, data={**form, "csrf": csrf}, headers={"Origin": "https://evil.example"}).status_code == 403
     anonymous = httpx.Client(base_url=f"http://127.0.0.1:{daemon.port}", timeout=30)
     try:
-        token = _csrf(anonymous)
-        assert anonymous.post(FORM, data={**form, "csrf": token}, headers=_origin(daemon)).status_code == 401
+        token = csrf_of(anonymous)
+        assert anonymous.post(FORM, data={**form, "csrf": token}, headers=origin(daemon)).status_code == 401
     finally:
         anonymous.close()
     assert _ledger(board) == before
@@ -95,7 +69,7 @@ def test_a_deploy_recorded_in_the_form_is_in_deployments_with_its_fields(daemon:
     commit = _git(board, "rev-parse", "main~2")
     url = "https://deployer:PlantedPassw0rd@ci.example.com/job/42"
     answer = signed.post(FORM, data={"csrf": csrf, "commit": "main~2", "status": "failed", "url": url,
-                                     "by": "erin", "reason": "canary errors"}, headers=_origin(daemon))
+                                     "by": "erin", "reason": "canary errors"}, headers=origin(daemon))
     assert answer.status_code == 303, answer.text[-2000:]
     entry = _ledger(board)[0]
     assert answer.headers["location"] == f"/services/{SERVICE}?recorded={entry['id']}#ledger"
@@ -115,7 +89,7 @@ def test_a_succeeded_record_chains_from_the_last_succeeded_entry(daemon: Daemon,
                                                                  client: tuple[httpx.Client, str]) -> None:
     signed, csrf = client
     last = next((e for e in _ledger(board) if e["status"] == "succeeded"), None)
-    answer = signed.post(FORM, data={"csrf": csrf, "commit": "main"}, headers=_origin(daemon))
+    answer = signed.post(FORM, data={"csrf": csrf, "commit": "main"}, headers=origin(daemon))
     assert answer.status_code == 303, answer.text[-2000:]
     entry = _ledger(board)[0]
     assert entry["to_commit"] == _git(board, "rev-parse", "main")
@@ -134,7 +108,7 @@ def test_a_bad_field_is_a_one_line_error_on_the_page_and_nothing_is_written(
         message: str) -> None:
     before = _ledger(board)
     signed, csrf = client
-    answer = signed.post(FORM, data={"csrf": csrf, **fields}, headers=_origin(daemon))
+    answer = signed.post(FORM, data={"csrf": csrf, **fields}, headers=origin(daemon))
     assert answer.status_code == 400
     error = re.search(r'<p class="error" id="record-error" role="alert">([^<]*)</p>', answer.text)
     assert error is not None and message in error.group(1), answer.text[-3000:]
@@ -145,5 +119,5 @@ def test_a_bad_field_is_a_one_line_error_on_the_page_and_nothing_is_written(
 
 def test_an_unknown_service_is_a_404(daemon: Daemon, client: tuple[httpx.Client, str]) -> None:
     signed, csrf = client
-    answer = signed.post("/services/nope/deployments", data={"csrf": csrf, "commit": "main"}, headers=_origin(daemon))
+    answer = signed.post("/services/nope/deployments", data={"csrf": csrf, "commit": "main"}, headers=origin(daemon))
     assert answer.status_code == 404

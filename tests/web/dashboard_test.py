@@ -8,7 +8,6 @@ import html
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,42 +15,21 @@ import pytest
 
 from deploywatch.web.render import CSP
 from testing.daemon import TOKEN, Daemon
-from testing.dashboard import PLANTED, PLANTED_CHECK, Dashboard, cli_json, dashboard_workspace, parse
+from testing.dashboard import (
+    PLANTED,
+    PLANTED_CHECK,
+    Dashboard,
+    cli_json,
+    csrf_of,
+    dashboard_workspace,
+    origin,
+    parse,
+    signed_in,
+)
 
 PAGES = ["/", "/fragments/overview", "/services/scrapers", "/services/prediction-worker", "/services/raw-processors",
          "/checks/phase4.vegas_line_coverage.yesterday", "/checks/phase2.boxscores.rows_per_game",
          f"/checks/{PLANTED_CHECK}", "/live", "/live?rev=main~3", "/runs", "/login"]
-
-
-@pytest.fixture(scope="module")
-def board(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Dashboard:
-    return dashboard_workspace(demo, tmp_path_factory.mktemp("dash") / "ws")
-
-
-@pytest.fixture(scope="module")
-def daemon(board: Dashboard) -> Iterator[Daemon]:
-    daemon = Daemon(board.config).wait_ready()
-    yield daemon
-    daemon.close()
-
-
-def _origin(daemon: Daemon) -> dict[str, str]:
-    return {"Origin": f"http://127.0.0.1:{daemon.port}"}
-
-
-def _csrf(client: httpx.Client) -> str:
-    page = client.get("/login")
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found is not None, page.text
-    return found.group(1)
-
-
-def _signed_in(daemon: Daemon) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=f"http://127.0.0.1:{daemon.port}", timeout=10)
-    csrf = _csrf(client)
-    answer = client.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "/"}, headers=_origin(daemon))
-    assert answer.status_code == 303, answer.text
-    return client, csrf
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -199,10 +177,10 @@ def test_the_check_page_shows_its_where_and_the_warehouse_error_with_the_credent
 
 def test_a_form_post_without_the_csrf_token_or_origin_or_session_is_refused(daemon: Daemon, board: Dashboard) -> None:
     form = {"matchers": "service=grading", "duration": "1h", "comment": "refused"}
-    client, csrf = _signed_in(daemon)
+    client, csrf = signed_in(daemon)
     try:
-        assert client.post("/silences", data=form, headers=_origin(daemon)).status_code == 403
-        assert client.post("/silences", data={**form, "csrf": "x" * 43}, headers=_origin(daemon)).status_code == 403
+        assert client.post("/silences", data=form, headers=origin(daemon)).status_code == 403
+        assert client.post("/silences", data={**form, "csrf": "x" * 43}, headers=origin(daemon)).status_code == 403
         assert client.post("/silences", data={**form, "csrf": csrf}).status_code == 403  # no Origin
         assert client.post("/silences", data={**form, "csrf": csrf},
                            headers={"Origin": "https://evil.example"}).status_code == 403
@@ -210,9 +188,9 @@ def test_a_form_post_without_the_csrf_token_or_origin_or_session_is_refused(daem
         client.close()
     anonymous = httpx.Client(base_url=f"http://127.0.0.1:{daemon.port}", timeout=10)
     try:
-        token = _csrf(anonymous)
-        assert anonymous.post("/silences", data={**form, "csrf": token}, headers=_origin(daemon)).status_code == 401
-        wrong = anonymous.post("/login", data={"csrf": token, "token": "wrong", "next": "/"}, headers=_origin(daemon))
+        token = csrf_of(anonymous)
+        assert anonymous.post("/silences", data={**form, "csrf": token}, headers=origin(daemon)).status_code == 401
+        wrong = anonymous.post("/login", data={"csrf": token, "token": "wrong", "next": "/"}, headers=origin(daemon))
         assert wrong.status_code == 401
     finally:
         anonymous.close()
@@ -221,18 +199,18 @@ def test_a_form_post_without_the_csrf_token_or_origin_or_session_is_refused(daem
 
 
 def test_a_silence_added_and_expired_from_the_dashboard_is_in_silence_list(daemon: Daemon, board: Dashboard) -> None:
-    client, csrf = _signed_in(daemon)
+    client, csrf = signed_in(daemon)
     try:
         answer = client.post("/silences", data={"csrf": csrf, "matchers": "service=prediction-worker\nkind=drift",
                                                 "duration": "3h", "comment": "fix ships tonight", "next": "/"},
-                             headers=_origin(daemon))
+                             headers=origin(daemon))
         assert answer.status_code == 303, answer.text
         silences = cli_json(board.config, "silence", "list")["silences"]
         added = [s for s in silences if s["comment"] == "fix ships tonight"]
         assert len(added) == 1
         assert sorted(added[0]["matchers"]) == ["kind=drift", "service=prediction-worker"]
         assert added[0]["id"] in client.get("/").text
-        expired = client.post(f"/silences/{added[0]['id']}/expire", data={"csrf": csrf}, headers=_origin(daemon))
+        expired = client.post(f"/silences/{added[0]['id']}/expire", data={"csrf": csrf}, headers=origin(daemon))
         assert expired.status_code == 303
         assert all(s["id"] != added[0]["id"] for s in cli_json(board.config, "silence", "list")["silences"])
     finally:
@@ -240,9 +218,9 @@ def test_a_silence_added_and_expired_from_the_dashboard_is_in_silence_list(daemo
 
 
 def test_a_run_triggered_from_the_dashboard_runs(daemon: Daemon) -> None:
-    client, csrf = _signed_in(daemon)
+    client, csrf = signed_in(daemon)
     try:
-        answer = client.post("/runs/drift/trigger", data={"csrf": csrf}, headers=_origin(daemon))
+        answer = client.post("/runs/drift/trigger", data={"csrf": csrf}, headers=origin(daemon))
         assert answer.status_code == 303, answer.text
         with daemon.store() as store:
             assert any(r.trigger == "api" for r in store.job_runs("drift"))
@@ -259,7 +237,7 @@ def test_protected_reads_send_a_browser_to_sign_in_and_the_session_opens_them(de
         assert answer.headers["location"] == "/login?next=/services/scrapers"
         assert daemon.http.get("/fragments/overview").status_code == 401
         assert daemon.http.get("/", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-        client, _ = _signed_in(daemon)
+        client, _ = signed_in(daemon)
         try:
             page = client.get("/services/scrapers")
             assert page.status_code == 200
