@@ -158,7 +158,7 @@ def deploy_in_process(fx: Fixture, services: tuple[str, ...], group: str | None,
     shown = io.StringIO()  # the progress lines go here (stderr, as with --format json)
     started = time.perf_counter()
     with contextlib.redirect_stderr(shown):
-        context = _context(fx.config, "json", None, datetime.now(UTC))
+        context = _context(fx.config, "json", None)
         parts.add("config + store open", time.perf_counter() - started)
         with context.store:
             report = deploy(context, DeployRequest(services, group, commit, yes=True, allow_downgrade=True),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -85,7 +85,7 @@ class TerminalProgress:
             self.stream.flush()
 
 
-def _context(config_path: Path | None, output_format: str | None, by: str | None, now: datetime) -> Context:
+def _context(config_path: Path | None, output_format: str | None, by: str | None) -> Context:
     from ..checks.runner import open_store
     from ..checks.validate import load_config
     from ..deploy.ledger import who
@@ -94,11 +94,10 @@ def _context(config_path: Path | None, output_format: str | None, by: str | None
 
     workspace = workspace_for(load_config(config_path, sections=DEPLOY_SECTIONS))
     store = open_store(workspace.loaded)
-    store.reap_deployments(now)
-    t0 = time.monotonic()
+    store.reap_deployments(datetime.now(UTC))
     stream = sys.stdout if (output_format or "table") == "table" else sys.stderr
-    return Context(workspace, store, TerminalProgress(stream), lambda: now + timedelta(seconds=time.monotonic() - t0),
-                   by or who(workspace.repo), float(workspace.loaded.config.deploy.lease))
+    return Context(workspace, store, TerminalProgress(stream), lambda: datetime.now(UTC), by or who(workspace.repo),
+                   float(workspace.loaded.config.deploy.lease))
 
 
 def run_deploy(services: tuple[str, ...], *, group: str | None, revision: str | None, yes: bool, dry_run: bool,
@@ -107,7 +106,7 @@ def run_deploy(services: tuple[str, ...], *, group: str | None, revision: str | 
     """Deploy; print the report; its exit code (0 ok, 1 warnings, 2 failed, 3 could not start)."""
     from ..deploy.engine import DeployRequest, deploy
 
-    context = _context(config_path, output_format, by, now)
+    context = _context(config_path, output_format, by)
     with context.store:
         request = DeployRequest(services, group, revision, yes, dry_run, no_rollback, force, reason, allow_downgrade)
         report = deploy(context, request, now=now)
@@ -122,7 +121,7 @@ def run_rollback(service: str, *, to: str | None, reason: str | None, force: boo
     """Roll back; print the report; its exit code (0 ok, 2 failed, 3 could not start)."""
     from ..deploy.rollback import rollback
 
-    context = _context(config_path, output_format, by, now)
+    context = _context(config_path, output_format, by)
     with context.store:
         report = rollback(context, service, to=to, reason=reason, force=force, now=now)
         if not report.blocked:

@@ -24,7 +24,7 @@ __all__ = [
     "ServiceConfig",
     "Thresholds",
     "VerifyConfig",
-    "fill_command",
+    "command_values", "fill_command",
 ]
 
 # What a deploy or rollback command may name as {{ name }}: the values are shell-quoted when substituted.
@@ -40,6 +40,12 @@ def _command_template(value: str) -> str:
 
 
 CommandTemplate = Annotated[NonBlank, AfterValidator(_command_template)]
+
+
+def command_values(service: str, commit: str, from_commit: str | None, deploy_id: str) -> dict[str, str]:
+    """The variables of a ``deploy`` or ``rollback`` template (``from_commit`` empty when not known)."""
+    return {"service": service, "commit": commit, "short_commit": commit[:12], "from_commit": from_commit or "",
+            "deploy_id": deploy_id}
 
 
 def fill_command(template: str, values: dict[str, str]) -> str:

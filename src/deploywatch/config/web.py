@@ -14,13 +14,15 @@ __all__ = ["WebConfig"]
 def _commit_url(value: str) -> str:
     if "{sha}" not in value:
         raise ValueError("must contain {sha}, e.g. 'https://github.com/ORG/REPO/commit/{sha}'")
-    return http_url(value.replace("{sha}", "0")) and value
+    http_url(value.replace("{sha}", "0"))  # the URL it makes must be a valid one
+    return value
 
 
 def _compare_url(value: str) -> str:
     if "{from}" not in value or "{to}" not in value:
         raise ValueError("must contain {from} and {to}, e.g. 'https://github.com/ORG/REPO/compare/{from}...{to}'")
-    return http_url(value.replace("{from}", "0").replace("{to}", "1")) and value
+    http_url(value.replace("{from}", "0").replace("{to}", "1"))
+    return value
 
 
 class WebConfig(Model):

@@ -9,14 +9,14 @@ rolled back (newest first), so the group never ends split. Every ledger transiti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
+from ..config.services import command_values
 from ..core.errors import UsageError
 from ..core.render import short
 from ..core.status import Status
 from ..store.deployments import DeploymentRecord
-from .ledger import shipped_commits
 from .outcome import DeployReport, ServiceOutcome
 from .preflight import PreflightReport, run_preflight
 from .rollback import roll_back_to
@@ -85,7 +85,7 @@ def deploy(context: Context, request: DeployRequest, *, now: datetime) -> Deploy
         context.progress.begin(name, "preflight", f"{short(target)} ({revision})")
         checked = run_preflight(workspace, name, revision=target, allow_downgrade=request.allow_downgrade, now=now)
         preflights[name] = checked
-        context.progress.end(name, _preflight_step(checked, request))
+        context.progress.end(name, _preflight_step(checked))
         why = _blocking(checked, request)
         if why:
             report.blocked.append(f"{name}: {why}")
@@ -123,7 +123,7 @@ def deploy(context: Context, request: DeployRequest, *, now: datetime) -> Deploy
     return report
 
 
-def _preflight_step(checked: PreflightReport, request: DeployRequest) -> Step:
+def _preflight_step(checked: PreflightReport) -> Step:
     bad = [f"{i.title.lower()} {i.status}" for i in checked.items if i.status is not Status.OK]
     detail = "all 8 checks ok" if not bad else "; ".join(bad)
     return Step("preflight", checked.status, detail, 0.0, {"checks": [i.to_json() for i in checked.items]})
@@ -147,25 +147,20 @@ def _outcome(context: Context, name: str, target: str, checked: PreflightReport)
     shipped = tuple(c.sha for c in checked.shipped) if checked.deployed_commit else ()
     outcome = ServiceOutcome(name, "deploy", target, checked.deployed_commit, by=context.by, runbook=config.runbook,
                              relevant_commits=shipped)
-    outcome.steps.append(_preflight_step(checked, DeployRequest()))
+    outcome.steps.append(_preflight_step(checked))
     return outcome
-
-
-def _values(name: str, commit: str, from_commit: str | None, deploy_id: str) -> dict[str, str]:
-    return {"service": name, "commit": commit, "short_commit": commit[:12], "from_commit": from_commit or "",
-            "deploy_id": deploy_id}
 
 
 def _plan(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
           request: DeployRequest) -> list[dict[str, str]]:
     """What would run, in order (a dry run changes nothing)."""
-    from .shell import render_command
+    from ..config.services import fill_command
 
     config = context.workspace.loaded.config.services[outcome.service]
     assert config.deploy is not None
-    values = _values(outcome.service, outcome.to_commit, outcome.from_commit, "DEPLOY_ID")
+    values = command_values(outcome.service, outcome.to_commit, outcome.from_commit, "DEPLOY_ID")
     steps = [{"step": "lock", "detail": f"take the deploy lock of {outcome.service}; ledger entry 'started'"},
-             {"step": "deploy", "detail": render_command(config.deploy, values)},
+             {"step": "deploy", "detail": fill_command(config.deploy, values)},
              {"step": "verify", "detail": f"read the {config.deployed.kind} source until it reports "
                                           f"{short(outcome.to_commit)} (timeout {config.verify.timeout}s, "
                                           f"every {config.verify.interval}s)"},
@@ -173,8 +168,8 @@ def _plan(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
     on_failure = _on_failure(config.post_deploy.on_failure, request, in_group=request.group is not None)
     if on_failure == "rollback" and outcome.from_commit:
         template = config.rollback or config.deploy
-        back = _values(outcome.service, outcome.from_commit, outcome.to_commit, "DEPLOY_ID")
-        steps.append({"step": "on failure: rollback", "detail": render_command(template, back)})
+        back = command_values(outcome.service, outcome.from_commit, outcome.to_commit, "DEPLOY_ID")
+        steps.append({"step": "on failure: rollback", "detail": fill_command(template, back)})
     elif on_failure == "rollback":
         steps.append({"step": "on failure: alert", "detail": "no earlier commit is known to roll back to: leave "
                                                              "it and notify"})
@@ -207,10 +202,6 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
     config = workspace.loaded.config.services[name]
     assert config.deploy is not None
     holder = new_holder()
-    paths = workspace.loaded.service_paths(name)
-    if outcome.from_commit and not outcome.relevant_commits:
-        outcome.relevant_commits = tuple(shipped_commits(workspace.repo, paths, outcome.from_commit,
-                                                         outcome.to_commit))
     forced = f"forced: {request.reason}" if request.force else request.reason
     record = DeploymentRecord(service=name, to_commit=outcome.to_commit, status="started", how="deploy",
                               by=context.by, started_at=context.clock(), from_commit=outcome.from_commit,
@@ -226,7 +217,7 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
     outcome.entry_id, outcome.started_at, outcome.status = entry.id, entry.started_at, "started"
     lease = Lease(context, name, holder)
     steps, tail = run_and_verify(context, lease, step="deploy", template=config.deploy,
-                                 values=_values(name, outcome.to_commit, outcome.from_commit, str(entry.id)),
+                                 values=command_values(name, outcome.to_commit, outcome.from_commit, str(entry.id)),
                                  timeout=float(config.deploy_timeout), expected=outcome.to_commit)
     outcome.steps += steps
     outcome.output_tail = tail
@@ -287,7 +278,7 @@ def _roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, h
     template = config.rollback or config.deploy
     assert template is not None
     steps, tail = run_and_verify(context, lease, step="rollback", template=template,
-                                 values=_values(name, outcome.from_commit, outcome.to_commit,
+                                 values=command_values(name, outcome.from_commit, outcome.to_commit,
                                                 str(outcome.entry_id)),
                                  timeout=float(config.deploy_timeout), expected=outcome.from_commit)
     back.steps, back.output_tail, back.finished_at = steps, tail, context.clock()
@@ -295,4 +286,4 @@ def _roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, h
     back.status = "failed" if bad else "succeeded"
     if bad:
         back.step, back.reason = bad.name, bad.detail
-    return replace(back)
+    return back

@@ -22,6 +22,7 @@ from ..health.probes import ProbeResult
 from .items import Item
 from .live_checks import check_health, check_tests, service_probes
 from .repo_checks import Shipped, check_branch, check_clean, check_move, check_schema, check_ships, check_synced
+from .verify import measure_checks, plan_post_deploy
 
 __all__ = ["CHECK_ORDER", "PreflightReport", "run_preflight"]
 
@@ -130,16 +131,10 @@ def run_preflight(workspace: Workspace, service: str, *, revision: str | None, a
 
 def _post_deploy_checks(loaded: LoadedConfig, service: str, now: datetime) -> list[tuple[str, Status, str]]:
     """The service's post-deploy data checks, run now (nothing stored): (subject, status, why) each."""
-    patterns = loaded.config.services[service].post_deploy.checks
-    if not patterns:
+    if not loaded.config.services[service].post_deploy.checks:
         return []
-    from ..checks.runner import run_checks
-    from ..checks.selection import matches
-
-    selected = [c for c in loaded.config.checks if any(matches(p, c) for p in patterns)]
-    if not selected:
-        return [(", ".join(patterns), Status.UNKNOWN, "post_deploy.checks matches no check")]
-    report = run_checks(loaded, selected, now=now, record=False)
-    if not report.results:
-        return [(", ".join(patterns), Status.UNKNOWN, "the checks gave no result")]
-    return [(f"check {r.subject}", r.status, r.reason or r.shown_value) for r in report.results]
+    try:
+        checks = plan_post_deploy(loaded, service).checks
+    except UsageError as exc:  # a pattern that names no check: the deploy refuses it; here it is unknown
+        return [("post_deploy.checks", Status.UNKNOWN, str(exc))]
+    return [(subject, status, why) for subject, status, why, _ in measure_checks(loaded, checks, now)]

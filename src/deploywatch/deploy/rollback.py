@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..config.services import command_values
 from ..core.errors import UsageError
 from ..drift import resolve_readings
 from ..store.deployments import DeploymentRecord
@@ -93,8 +94,7 @@ def roll_back_to(context: Context, service: str, target: str | None, *, current:
     outcome.entry_id, outcome.started_at, outcome.status = entry.id, entry.started_at, "started"
     template = config.rollback or config.deploy
     assert template is not None
-    values = {"service": service, "commit": target, "short_commit": target[:12], "from_commit": current or "",
-              "deploy_id": str(entry.id)}
+    values = command_values(service, target, current, str(entry.id))
     lease = Lease(context, service, holder)
     steps, tail = run_and_verify(context, lease, step="rollback", template=template, values=values,
                                  timeout=float(config.deploy_timeout), expected=target)

@@ -1,4 +1,4 @@
-"""Running a deploy or rollback command: its template filled in shell-quoted, its output streamed and its tail kept.
+"""Running a deploy or rollback command: its output streamed, its tail kept masked, a timeout for its process group.
 
 The command runs with ``/bin/sh -c`` in the repository's work tree, in a process group of its own, with
 ``DEPLOYWATCH_SERVICE``, ``DEPLOYWATCH_COMMIT``, ``DEPLOYWATCH_FROM_COMMIT`` and ``DEPLOYWATCH_DEPLOY_ID`` in its
@@ -17,24 +17,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.services import fill_command
 from ..core.durations import format_age
 from ..core.procs import kill_group, signal_name
 from ..core.redact import mask
 from ..core.text import printable
 
-__all__ = ["CommandRun", "command_env", "render_command", "run_streamed"]
+__all__ = ["CommandRun", "command_env", "run_streamed", "tail_of"]
 
 TAIL_LINES = 20
 TAIL_CHARS = 2000
 _KEPT = 64 << 10  # bytes of output kept to cut the tail from
 _DRAIN_SECONDS = 2.0
 _TICK = 0.25
-
-
-def render_command(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with every ``{{ name }}`` replaced by its value, shell-quoted (an empty value is ``''``)."""
-    return fill_command(template, dict(values))
 
 
 def command_env(values: Mapping[str, str]) -> dict[str, str]:

@@ -8,11 +8,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from ..config.services import fill_command
 from ..core.status import Status
-from .shell import command_env, render_command, run_streamed
+from .shell import command_env, run_streamed
 from .verify import Step, verify_live
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def new_holder() -> str:
 
 @dataclass
 class Context:
-    """What every step needs: the workspace, the store, the display, the clock, who deploys, the lease."""
+    """What every step needs: the workspace, the store, the display, the clock (wall time: the ledger's times and
+    the locks' leases are real ones, whatever ``--now`` says), who deploys, the lease."""
 
     workspace: Workspace
     store: Store
@@ -86,8 +88,6 @@ class Lease:
 
     def tick(self) -> None:
         """Renew when a third of the lease has passed."""
-        from datetime import timedelta
-
         if self.lost or time.monotonic() - self.renewed < self.context.lease / 3:
             return
         self.renewed = time.monotonic()
@@ -102,7 +102,7 @@ def run_and_verify(context: Context, lease: Lease, *, step: str, template: str, 
     command's last lines (masked). Verification is skipped only when the command failed."""
     service = values["service"]
     workspace = context.workspace
-    command = render_command(template, values)
+    command = fill_command(template, values)
     context.progress.begin(service, step, command)
     run = run_streamed(command, cwd=workspace.repo.path, env=command_env(values), timeout=timeout,
                        on_output=lambda chunk: context.progress.output(service, chunk), tick=lease.tick)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.durations import format_age
 from ..core.errors import UsageError
+from ..core.redact import mask, mask_values
 from ..core.render import short
 from ..core.status import Status, worst
 from ..core.text import plural
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..config.health import ProbeConfig
     from ..drift.workspace import Workspace
 
-__all__ = ["PostDeployPlan", "Step", "plan_post_deploy", "run_post_deploy", "verify_live"]
+__all__ = ["PostDeployPlan", "Step", "measure_checks", "plan_post_deploy", "run_post_deploy", "verify_live"]
 
 Waiter = Callable[[str, float], None]  # (what is awaited, seconds) → sleeps, showing progress on a terminal
 
@@ -52,8 +53,8 @@ class Step:
 
     def as_json(self) -> dict[str, Any]:
         """The step as ``deploywatch.deploy/v1`` shows it."""
-        return {"name": self.name, "status": str(self.status), "detail": self.detail,
-                "seconds": round(self.seconds, 3), **self.data}
+        return {"name": self.name, "status": str(self.status), "detail": mask(self.detail),
+                "seconds": round(self.seconds, 3), **mask_values(self.data)}
 
 
 def verify_live(workspace: Workspace, service: str, expected: str, *, timeout: float, interval: float,
@@ -149,8 +150,12 @@ def run_post_deploy(loaded: LoadedConfig, plan: PostDeployPlan, *, now: Callable
             data["probes"].append(result.as_json())
             if result.status is not Status.OK:
                 bad.append(f"probe {result.name} {result.status}: {result.summary}")
-    if plan.checks:
-        bad += _run_checks(loaded, plan.checks, now(), statuses, data)
+    for subject, check_status, why, measured in measure_checks(loaded, plan.checks, now()) if plan.checks else []:
+        statuses.append(check_status)
+        if measured:
+            data["checks"].append(measured)
+        if check_status is not Status.OK:
+            bad.append(f"{subject} {check_status}: {why}")
     status = worst(statuses)
     total = len(plan.probes) + len(data["checks"])
     took = time.monotonic() - started
@@ -160,18 +165,13 @@ def run_post_deploy(loaded: LoadedConfig, plan: PostDeployPlan, *, now: Callable
                 + (f"; …and {len(bad) - 5} more" if len(bad) > 5 else ""), took, data)
 
 
-def _run_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig], now: datetime, statuses: list[Status],
-                data: dict[str, Any]) -> list[str]:
+def measure_checks(loaded: LoadedConfig, checks: Sequence[CheckConfig],
+                   now: datetime) -> list[tuple[str, Status, str, dict[str, Any]]]:
+    """Run data ``checks`` now, storing nothing: (``check SUBJECT``, status, why, its JSON) per result; no result
+    at all is one unknown row (no data is never ok)."""
     from ..checks.runner import run_checks
 
-    bad: list[str] = []
     report = run_checks(loaded, checks, now=now, record=False)
     if not report.results:
-        statuses.append(Status.UNKNOWN)
-        return ["the checks gave no result"]
-    for result in report.results:
-        statuses.append(result.status)
-        data["checks"].append(result.as_json())
-        if result.status is not Status.OK:
-            bad.append(f"check {result.subject} {result.status}: {result.reason or result.shown_value}")
-    return bad
+        return [(", ".join(c.name for c in checks), Status.UNKNOWN, "the checks gave no result", {})]
+    return [(f"check {r.subject}", r.status, r.reason or r.shown_value, r.as_json()) for r in report.results]

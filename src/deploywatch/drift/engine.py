@@ -260,10 +260,9 @@ def fill_deploy_command(result: ServiceDrift, tip: str) -> ServiceDrift:
         return result
     from dataclasses import replace
 
-    from ..config.services import fill_command
+    from ..config.services import command_values, fill_command
 
-    values = {"service": result.name, "commit": tip, "short_commit": tip[:12],
-              "from_commit": result.deployed_commit or "", "deploy_id": ""}
+    values = command_values(result.name, tip, result.deployed_commit, "")
     return replace(result, deploy=fill_command(result.deploy, values))
 
 

@@ -199,10 +199,7 @@ def begin(tx: Tx, record: DeploymentRecord, *, holder: str, lease: float, now: d
                                         (service,))]
     abandoned: list[int] = []
     if stale and not (take_over and current is not None and current.live(now)):
-        why = "abandoned: the deploy's process stopped before it finished (its lock's lease expired)"
-        tx.execute(f"UPDATE deployments SET status = 'abandoned', finished_at = ?, reason = COALESCE(reason, ?) "
-                   f"WHERE id IN ({placeholders(len(stale))}) AND status = 'started'", (d.ts(now), why, *stale))
-        abandoned, stale = stale, []
+        abandoned = _abandon(tx, stale, now)
     until = now + timedelta(seconds=lease)
     if current is None:
         tx.execute("INSERT INTO job_locks (job, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -245,17 +242,23 @@ def finish(tx: Tx, entry: DeploymentRecord, *, status: str, now: datetime, holde
     return changed
 
 
+def _abandon(tx: Tx, ids: list[int], now: datetime) -> list[int]:
+    """Mark the ``started`` entries ``ids`` abandoned, their reason saying why (after any reason they had)."""
+    if ids:
+        why = "abandoned: the deploy's process stopped before it finished (its lock's lease expired)"
+        tx.execute(f"UPDATE deployments SET status = 'abandoned', finished_at = ?, "
+                   f"reason = COALESCE(reason || '; ', '') || ? WHERE id IN ({placeholders(len(ids))}) "
+                   "AND status = 'started'", (tx.d.ts(now), why, *ids))
+    return ids
+
+
 def reap(tx: Tx, now: datetime) -> list[int]:
     """Mark ``started`` entries whose service's lock is gone or expired ``abandoned`` and delete expired deploy
     locks; return the entries' ids. A ``kill -9`` mid-deploy ends here, one lease later, never as succeeded."""
     d = tx.d
     live = {lock.service for lock in read_locks(tx) if lock.live(now)}
     rows = tx.rows("SELECT id, service FROM deployments WHERE status = 'started'")
-    stale = [int(r[0]) for r in rows if r[1] not in live]
-    if stale:
-        why = "abandoned: the deploy's process stopped before it finished (its lock's lease expired)"
-        tx.execute(f"UPDATE deployments SET status = 'abandoned', finished_at = ?, reason = COALESCE(reason, ?) "
-                   f"WHERE id IN ({placeholders(len(stale))}) AND status = 'started'", (d.ts(now), why, *stale))
+    stale = _abandon(tx, [int(r[0]) for r in rows if r[1] not in live], now)
     tx.execute("DELETE FROM job_locks WHERE job LIKE 'deploy:%' AND expires_at <= ?", (d.ts(now),))
     return stale
 
