@@ -16,7 +16,7 @@ TARGET_ONE = 0.5  # seconds of overhead, one service (issue 12)
 TARGET_GROUP = 1.0  # seconds of overhead, a 5-service group
 __all__ = ["build", "environment", "render"]
 
-PARTS = ("config + store open", "preflight", "lock/ledger", "relevant commits", "command", "verify", "post_deploy")
+PARTS = ("config + store open", "preflight", "lock/ledger", "command", "verify", "post_deploy")
 
 
 def _median(samples: Sequence[float]) -> float:

@@ -140,9 +140,8 @@ def instrument() -> None:
     from deploywatch.deploy import engine, steps
     from deploywatch.store import Store
 
-    for module, name, part in ((engine, "run_preflight", "preflight"), (engine, "shipped_commits", "relevant commits"),
-                               (engine, "run_post_deploy", "post_deploy"), (steps, "run_streamed", "command"),
-                               (steps, "verify_live", "verify")):
+    for module, name, part in ((engine, "run_preflight", "preflight"), (engine, "run_post_deploy", "post_deploy"),
+                               (steps, "run_streamed", "command"), (steps, "verify_live", "verify")):
         setattr(module, name, _timed(part, getattr(module, name)))
     for method in ("begin_deployment", "finish_deployment", "deploy_locks", "renew_deploy_lock", "reap_deployments"):
         setattr(Store, method, _timed("lock/ledger", getattr(Store, method)))
