@@ -12,6 +12,7 @@ from ..core.errors import DeploywatchError
 from ..core.redact import mask
 from .common import to_utc
 from .db import Tx, placeholders
+from .jobs import JobLockRecord, read_job_lock
 
 __all__ = ["DEPLOYMENT_HOWS", "DEPLOYMENT_STATUSES", "Begun", "DeployLock", "begin", "counts", "finish", "insert",
            "last_succeeded", "lock_name", "read", "read_before", "read_locks", "read_one", "reap", "release", "renew"]
@@ -145,17 +146,14 @@ def lock_name(service: str) -> str:
 
 
 @dataclass(frozen=True)
-class DeployLock:
-    """Who holds a service's deploy lock, since when, until when (a paused deploy: years ahead)."""
+class DeployLock(JobLockRecord):
+    """A ``job_locks`` row that is a service's deploy lock: who holds it, since when, until when (a paused deploy:
+    years ahead)."""
 
-    service: str
-    holder: str
-    acquired_at: datetime
-    expires_at: datetime
-
-    def live(self, now: datetime) -> bool:
-        """True while the lease has not expired."""
-        return self.expires_at > now
+    @property
+    def service(self) -> str:
+        """The service it locks."""
+        return self.job.removeprefix("deploy:")
 
 
 @dataclass(frozen=True)
@@ -169,14 +167,14 @@ class Begun:
 
 
 def _read_lock(tx: Tx, service: str) -> DeployLock | None:
-    row = tx.first("SELECT holder, acquired_at, expires_at FROM job_locks WHERE job = ?", (lock_name(service),))
-    return None if row is None else DeployLock(service, row[0], tx.d.read_ts(row[1]), tx.d.read_ts(row[2]))
+    lock = read_job_lock(tx, lock_name(service))
+    return None if lock is None else DeployLock(lock.job, lock.holder, lock.acquired_at, lock.expires_at)
 
 
 def read_locks(tx: Tx, services: Sequence[str] = ()) -> list[DeployLock]:
     """The deploy locks (live or expired) of ``services`` (all when empty), by service."""
     rows = tx.rows("SELECT job, holder, acquired_at, expires_at FROM job_locks WHERE job LIKE 'deploy:%' ORDER BY job")
-    found = [DeployLock(r[0].removeprefix("deploy:"), r[1], tx.d.read_ts(r[2]), tx.d.read_ts(r[3])) for r in rows]
+    found = [DeployLock(r[0], r[1], tx.d.read_ts(r[2]), tx.d.read_ts(r[3])) for r in rows]
     return [lock for lock in found if not services or lock.service in services]
 
 
