@@ -84,14 +84,21 @@ def windows(scene: ReportScene) -> list[tuple[datetime, datetime]]:
 def check_against_oracle(capsys: pytest.CaptureFixture[str], scene: ReportScene) -> int:
     compared = 0
     for since, until in windows(scene):
-        document = report(capsys, scene, "--since", format_timestamp(since), "--until", format_timestamp(until))
+        document = report(capsys, scene, "--since", format_timestamp(since), "--until", format_timestamp(until),
+                          "--commits")
         pooled: list[float] = []
         for one in document["delivery"]["services"]:
             service = one["service"]
             expected = oracle_lead_times(scene, service, since, until)
-            got = sorted((lead["commit"], lead["deployment_id"], lead["lead_time_seconds"])
-                         for lead in one["lead_times"])
+            got = sorted((lead["commit"], deploy["deployment_id"], lead["lead_time_seconds"])
+                         for deploy in one["lead_times"] for lead in deploy["commit_list"])
             assert got == expected, (service, since, until)
+            for deploy in one["lead_times"]:  # each deploy's summary of its commits
+                listed = [lead["lead_time_seconds"] for lead in deploy["commit_list"]]
+                assert deploy["commits"] == len(listed) > 0
+                assert deploy["lead_time_seconds"] == {"min": min(listed), "max": max(listed),
+                                                       "median": statistics.median(listed)}
+                assert deploy["oldest_commit"] == deploy["commit_list"][0]["commit"]
             seconds = [s for _, _, s in expected]
             pooled += seconds
             assert one["lead_time_seconds"] == {"count": len(seconds),
@@ -123,16 +130,22 @@ def test_lead_times_and_rates_equal_git_and_the_ledger_for_every_window(
 def test_batched_monorepo_rollback_and_redeploy_are_counted_once_each(
         scene: ReportScene, capsys: pytest.CaptureFixture[str]) -> None:
     c = scene.commits
-    document = report(capsys, scene, "--since", format_timestamp(scene.start))
+    document = report(capsys, scene, "--since", format_timestamp(scene.start), "--commits")
     api, web = document["delivery"]["services"]
-    shipped = {lead["commit"]: lead for lead in api["lead_times"]}
+    deploy_of = {lead["commit"]: deploy for deploy in api["lead_times"] for lead in deploy["commit_list"]}
+    shipped = {lead["commit"]: lead for deploy in api["lead_times"] for lead in deploy["commit_list"]}
     # api1 was live at the first entry (unknown when); the docs-only and web commits never count for api
     assert set(shipped) == {c["api2"], c["shared"], c["api3"]}
-    assert shipped[c["api2"]]["deployment_id"] == shipped[c["shared"]]["deployment_id"]  # one batched deploy
+    assert deploy_of[c["api2"]] is deploy_of[c["shared"]]  # one batched deploy
+    assert deploy_of[c["api2"]]["commits"] == 2
     assert shipped[c["api2"]]["on_branch_at"] == format_timestamp(on_branch_at(scene.repo, c["api2"], c["api4"]))
     assert shipped[c["api2"]]["commit_url"] == f"https://example.com/c/{c['api2']}"
-    assert shipped[c["api3"]]["compare_url"] == f"https://example.com/compare/{c['m2']}...{c['web3']}"
-    assert {lead["commit"] for lead in web["lead_times"]} == {c["web2"], c["web3"]}
+    assert deploy_of[c["api3"]]["compare_url"] == f"https://example.com/compare/{c['m2']}...{c['web3']}"
+    assert {lead["commit"] for deploy in web["lead_times"] for lead in deploy["commit_list"]} == {c["web2"], c["web3"]}
+    without = report(capsys, scene, "--since", format_timestamp(scene.start))  # the per-deploy drill-down only
+    assert [{k: v for k, v in d.items() if k != "commit_list"} for d in api["lead_times"]] == \
+        without["delivery"]["services"][0]["lead_times"]
+    assert "lead_times" not in without["delivery"]["overall"]
     # L0, the batch, the redeploy after the rollback and its redeploy count; rollbacks and abandoned ones do not
     assert (api["changes"], api["failed_changes"], api["deploys"]) == (5, 1, 4)
     assert api["recovery_time_seconds"]["count"] == 1 and api["recovery_time_seconds"]["median"] == 100

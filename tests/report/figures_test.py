@@ -102,5 +102,5 @@ def test_outside_text_in_html_is_escaped() -> None:
 def _empty(service: str | None) -> dict[str, Any]:
     return {"service": service, "deploys": 0, "deploys_per_week": 0.0, "changes": 0, "failed_changes": 0,
             "change_failure_rate": None, "lead_time_seconds": {"count": 0, "median": None, "p90": None},
-            "recovery_time_seconds": {"count": 0, "median": None, "unrecovered": 0}, "lead_times": [],
-            "deployments": [], "recoveries": []}
+            "recovery_time_seconds": {"count": 0, "median": None, "unrecovered": 0},
+            "deployments": [], "recoveries": [], **({"lead_times": []} if service is not None else {})}

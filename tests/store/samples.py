@@ -19,6 +19,7 @@ from typing import Any
 from deploywatch.store import FindingRecord, MetricRecord, RunRecord, Store
 from deploywatch.store.alerts import AlertStateRecord, AlertTx, OutboxRecord, SilenceRecord
 from deploywatch.store.deployments import DeploymentRecord
+from deploywatch.store.migrations import LATEST_VERSION
 
 CEST = timezone(timedelta(hours=2))
 MARQUESAS = timezone(timedelta(hours=-9, minutes=-30))
@@ -227,7 +228,7 @@ def answers(store: Store) -> dict[str, Any]:
 
 if __name__ == "__main__":  # the golden stores: python tests/store/samples.py OUT_DIR [POSTGRES_URL]
     out = Path(sys.argv[1])
-    with Store.open(f"sqlite:///{out / 'deploywatch-v4.db'}") as written:
+    with Store.open(f"sqlite:///{out / f'deploywatch-v{LATEST_VERSION}.db'}") as written:
         write_samples(written)
     if len(sys.argv) > 2:
         with Store.open(sys.argv[2]) as written:

@@ -39,7 +39,7 @@ def _instant(text: str, before: datetime, option: str) -> datetime:
 
 
 def run(services: Sequence[str], *, config_path: Path | None, since: str, until: str | None,
-        output_format: str | None, now: datetime) -> int:
+        output_format: str | None, now: datetime, with_commits: bool = False) -> int:
     """Build the report of the window and print it; exit 0, or 3 for a bad argument."""
     from ..checks.runner import open_store
     from ..config import load_config
@@ -53,7 +53,8 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
     tip = workspace.tip()
     with open_store(loaded) as store:
         stored = store.window(start, end)
-    document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored), now=now)
+    document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits),
+                            now=now)
     fmt = output_format or "table"
     if fmt == "json":
         emit_json(document)

@@ -72,6 +72,8 @@ class History:
         self.excluded_only: list[list[int]] = [[] for _ in self.services]
         self._described: dict[str, Commit] = {}
         fp_of, fp_shas = self._propagate(walk.entries)
+        self.branch_point = fp_of  # per commit: its index in first_parent (-1: not on the branch)
+        self.first_parent = {sha: k for k, sha in enumerate(fp_shas)}  # the tip's first-parent chain, tip = 0
         times = walk.first_parent_times()
         fp_times = [times[sha] for sha in fp_shas]
         # Committer time of the first-parent commit of the tip that brought each commit in (or -1).

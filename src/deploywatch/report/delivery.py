@@ -10,6 +10,7 @@ out; so are commits not on the branch. One history walk per service answers ever
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 
 from ..store.deployments import DeploymentRecord
 
-__all__ = ["CHANGE_HOWS", "FAILED_STATUSES", "Delivery", "LeadTime", "Recovery", "deliveries", "median", "p90",
+__all__ = ["CHANGE_HOWS", "FAILED_STATUSES", "Delivery", "Recovery", "Shipped", "deliveries", "median", "p90",
            "service_delivery"]
 
 CHANGE_HOWS = ("deploy", "record")  # rollbacks restore a known commit: they are not changes
@@ -28,20 +29,18 @@ WEEK = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
-class LeadTime:
-    """One relevant commit that went live: when it reached the branch and the deploy that first contained it."""
+class Shipped:
+    """A deploy and the relevant commits it first made live, each with the time it reached the branch and its lead
+    time (the deploy's finish minus that time; 0 for a commit deployed before it reached the branch)."""
 
-    sha: str
-    on_branch_at: datetime
     deployment_id: int
     deployed_at: datetime
-    previous_commits: tuple[str, ...]  # the live commits before that deploy's (the rev-list's negative ends)
     deployed_commit: str
-
-    @property
-    def seconds(self) -> float:
-        """Deploy time minus branch time; 0 for a commit deployed before it reached the branch."""
-        return max(0.0, (self.deployed_at - self.on_branch_at).total_seconds())
+    previous_commit: str  # the live commit before this deploy's
+    earlier_live: int  # how many distinct live commits came before it (the rev-list's negative ends)
+    commits: list[str]  # oldest on the branch first
+    on_branch_at: list[int]  # Unix seconds, per commit
+    seconds: list[float]  # lead times, per commit
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class Delivery:
     window_seconds: float
     deploys: list[DeploymentRecord] = field(default_factory=list)  # succeeded changes finished in the window
     changes: list[DeploymentRecord] = field(default_factory=list)  # changes with an outcome in the window
-    lead_times: list[LeadTime] = field(default_factory=list)
+    lead_times: list[Shipped] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
 
     @property
@@ -85,6 +84,10 @@ class Delivery:
         """Failed changes ÷ changes with an outcome (None without any)."""
         return len(self.failures) / len(self.changes) if self.changes else None
 
+    def lead_seconds(self) -> list[float]:
+        """Every lead time of the window's deploys."""
+        return list(itertools.chain.from_iterable(s.seconds for s in self.lead_times))
+
     def recovery_seconds(self) -> list[float]:
         """Recovery times of the failures that recovered."""
         return [s for s in (r.seconds for r in self.recoveries) if s is not None]
@@ -95,12 +98,13 @@ def median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def p90(values: Sequence[float]) -> float | None:
-    """The 90th percentile by nearest rank: the ⌈0.9·n⌉-th smallest value; None for none."""
+def p90(values: Sequence[float], *, ordered: bool = False) -> float | None:
+    """The 90th percentile by nearest rank: the ⌈0.9·n⌉-th smallest value; None for none. ``ordered``: the values
+    are sorted already."""
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(0.9 * len(ordered))) - 1]
+    ranked = values if ordered else sorted(values)
+    return ranked[max(1, math.ceil(0.9 * len(ranked))) - 1]
 
 
 def _end(record: DeploymentRecord) -> datetime:
@@ -112,7 +116,7 @@ def _in(record: DeploymentRecord, since: datetime, until: datetime) -> bool:
 
 
 def service_delivery(service: str, entries: Sequence[DeploymentRecord], since: datetime, until: datetime,
-                     lead_times: Sequence[LeadTime]) -> Delivery:
+                     lead_times: Sequence[Shipped]) -> Delivery:
     """Frequency, change failures and recoveries of ``service`` from its ledger ``entries`` (any order)."""
     own = sorted((e for e in entries if e.service == service), key=lambda e: (_end(e), e.id))
     result = Delivery(service, (until - since).total_seconds(), lead_times=list(lead_times))

@@ -11,14 +11,14 @@ from ..core.durations import format_timestamp
 from ..deploy.ledger import deployment_json
 from .alerts import alert_counts
 from .data import check_data, phase_data
-from .delivery import Delivery, LeadTime, deliveries, median, p90, service_delivery
+from .delivery import Delivery, Shipped, deliveries, epoch, median, p90, service_delivery
 from .drift import service_drift
 from .leadtimes import lead_times
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..drift.git import Repo
-    from ..store.windows import StoredFinding, Window
+    from ..store.windows import Window
 
 __all__ = ["NOTES", "REPORT_SCHEMA", "ReportInput", "build_report"]
 
@@ -56,6 +56,7 @@ class ReportInput:
     since: datetime
     until: datetime
     window: Window
+    with_commits: bool = False  # list every commit behind each deploy's lead times (large for long windows)
 
 
 def _seconds(value: float | None) -> float | None:
@@ -66,32 +67,49 @@ def _link(loaded: LoadedConfig, sha: str) -> str | None:
     return loaded.config.web.commit_link(sha)
 
 
-def _lead_json(loaded: LoadedConfig, lead: LeadTime) -> dict[str, Any]:
-    previous = lead.previous_commits[-1]
-    return {"commit": lead.sha, "commit_url": _link(loaded, lead.sha),
-            "on_branch_at": format_timestamp(lead.on_branch_at), "deployment_id": lead.deployment_id,
-            "deployed_commit": lead.deployed_commit, "deployed_at": format_timestamp(lead.deployed_at),
-            "previous_live_commit": previous, "earlier_live_count": len(lead.previous_commits),
-            "compare_url": loaded.config.web.compare_link(previous, lead.deployed_commit),
-            "lead_time_seconds": _seconds(lead.seconds)}
+def _stats(values: list[float]) -> tuple[int, float | None, float | None]:
+    """Count, median and p90 (nearest rank) of ``values``, sorted once."""
+    values.sort()
+    return len(values), median(values), p90(values, ordered=True)
 
 
-def _delivery_json(loaded: LoadedConfig, one: Delivery) -> dict[str, Any]:
-    seconds = [lead.seconds for lead in one.lead_times]
+def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) -> dict[str, Any]:
+    web = loaded.config.web
+    count, middle, _ = _stats(list(shipped.seconds))
+    oldest = shipped.commits[0]  # the earliest on the branch: the longest lead time
+    found: dict[str, Any] = {
+        "deployment_id": shipped.deployment_id, "deployed_commit": shipped.deployed_commit,
+        "deployed_at": format_timestamp(shipped.deployed_at), "previous_live_commit": shipped.previous_commit,
+        "earlier_live_count": shipped.earlier_live,
+        "compare_url": web.compare_link(shipped.previous_commit, shipped.deployed_commit), "commits": count,
+        "lead_time_seconds": {"min": _seconds(min(shipped.seconds)), "median": _seconds(middle),
+                              "max": _seconds(max(shipped.seconds))},
+        "oldest_commit": oldest, "oldest_commit_url": _link(loaded, oldest)}
+    if with_commits:
+        found["commit_list"] = [
+            {"commit": sha, "commit_url": _link(loaded, sha), "on_branch_at": format_timestamp(epoch(branch_time)),
+             "lead_time_seconds": _seconds(seconds)}
+            for sha, branch_time, seconds in zip(shipped.commits, shipped.on_branch_at, shipped.seconds, strict=True)]
+    return found
+
+
+def _delivery_json(loaded: LoadedConfig, one: Delivery, *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
+    count, middle, ninetieth = _stats(one.lead_seconds())
     recovered = one.recovery_seconds()
-    return {
+    found = {
         "service": one.service, "deploys": len(one.deploys), "deploys_per_week": round(one.deploys_per_week, 3),
         "changes": len(one.changes), "failed_changes": len(one.failures),
         "change_failure_rate": None if one.change_failure_rate is None else round(one.change_failure_rate, 4),
-        "lead_time_seconds": {"count": len(seconds), "median": _seconds(median(seconds)),
-                              "p90": _seconds(p90(seconds))},
+        "lead_time_seconds": {"count": count, "median": _seconds(middle), "p90": _seconds(ninetieth)},
         "recovery_time_seconds": {"count": len(recovered), "median": _seconds(median(recovered)),
                                   "unrecovered": sum(1 for r in one.recoveries if r.recovered_by is None)},
-        "lead_times": [_lead_json(loaded, lead) for lead in one.lead_times],
         "deployments": [deployment_json(d) for d in one.changes],
         "recoveries": [{"failure_id": r.failure.id, "recovered_by_id": r.recovered_by.id if r.recovered_by else None,
                         "seconds": _seconds(r.seconds)} for r in one.recoveries],
     }
+    if drill_down:  # per service only: the overall figures pool the services' lead times
+        found["lead_times"] = [_shipped_json(loaded, shipped, with_commits) for shipped in one.lead_times]
+    return found
 
 
 def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
@@ -101,11 +119,7 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
                        window.deployments, since, until)
     per_service = [service_delivery(s, window.deployments, since, until, leads[s]) for s in given.services]
     total = deliveries(per_service, since, until)
-    by_service: dict[str, list[StoredFinding]] = {}  # grouped once: a year of runs is ~1.75M findings
-    for finding in window.findings:
-        if finding.kind == "drift":
-            by_service.setdefault(finding.subject, []).append(finding)
-    drift = [service_drift(s, by_service.get(s, []), window.drift_before, since, until) for s in given.services]
+    drift = [service_drift(s, window.drift.get(s), since, until) for s in given.services]
     checks = check_data({c.name: c.slo for c in loaded.config.checks}, window.findings, window.anomalies)
     phases = phase_data({name: p.processors for name, p in loaded.config.phases.items()}, window.completions,
                         since, until)
@@ -113,8 +127,9 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
         "schema": REPORT_SCHEMA, "generated_at": format_timestamp(now), "since": format_timestamp(since),
         "until": format_timestamp(until), "branch": loaded.config.repo.branch, "tip": given.tip,
         "services": list(given.services), "notes": dict(NOTES),
-        "delivery": {"overall": _delivery_json(loaded, total),
-                     "services": [_delivery_json(loaded, one) for one in per_service]},
+        "delivery": {"overall": _delivery_json(loaded, total, drill_down=False, with_commits=False),
+                     "services": [_delivery_json(loaded, one, drill_down=True, with_commits=given.with_commits)
+                                  for one in per_service]},
         "drift": [{"service": d.service, "runs": d.runs, "known_seconds": _seconds(d.known_seconds),
                    "bad_seconds": _seconds(d.bad_seconds),
                    "bad_share": None if d.bad_share is None else round(d.bad_share, 4),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..store.windows import StoredFinding
+from ..store.segments import DriftSegments, Sample
 
 __all__ = ["BAD_STATUSES", "DriftEpisode", "ServiceDrift", "service_drift"]
 
@@ -46,45 +46,74 @@ class ServiceDrift:
         return self.bad_seconds / self.known_seconds if self.known_seconds > 0 else None
 
 
-def _behind(finding: StoredFinding) -> int | None:
-    value = finding.details.get("relevant_commits_behind")
-    return int(value) if isinstance(value, int) else None
+@dataclass(frozen=True)
+class _Step:
+    """Samples of one status from ``start`` on: how many in the window, their peak, the newest."""
+
+    start: datetime
+    status: str
+    runs: int
+    peak: int | None
+    last: Sample
 
 
-def service_drift(service: str, findings: Sequence[StoredFinding], before: Sequence[StoredFinding],
-                  since: datetime, until: datetime) -> ServiceDrift:
+def _steps(found: DriftSegments | None, since: datetime, until: datetime) -> list[_Step]:
+    """The service's samples in the window folded by segment, led by the newest sample before it (held from
+    ``since``, not counted as a run). A segment an edge falls in is split at it, sample by sample."""
+    if found is None:
+        return []
+    steps: list[_Step] = []
+    before = found.before.last if found.before is not None else None
+    for segment in found.overlapping:
+        if segment.first_at >= since and segment.last_at < until:
+            steps.append(_Step(segment.first_at, segment.status, segment.runs, segment.peak_relevant, segment.last))
+            continue
+        older = [s for s in segment.samples if s.at < since]
+        inside = [s for s in segment.samples if since <= s.at < until]
+        if older:
+            before = older[-1]
+        if inside:
+            steps.append(_Step(inside[0].at, segment.status, len(inside), _peak(inside), inside[-1]))
+    if before is not None:
+        steps.insert(0, _Step(since, before.status, 0, before.relevant, before))
+    return steps
+
+
+def _peak(samples: Sequence[Sample]) -> int | None:
+    values = [s.relevant for s in samples if s.relevant is not None]
+    return max(values) if values else None
+
+
+def service_drift(service: str, found: DriftSegments | None, since: datetime, until: datetime) -> ServiceDrift:
     """Each drift run's status holds from its start until the service's next drift run (or the window's end); the
-    newest run before the window says what held at its start. Time before any run is not counted."""
+    service's newest run before the window says what held at its start. Time before any run is not counted. Runs
+    are read as segments (consecutive runs of one status), which give the same figures as run by run."""
     result = ServiceDrift(service)
-    steps = [(since, f) for f in before if f.subject == service][-1:]
-    steps += [(f.at, f) for f in findings if f.kind == "drift" and f.subject == service]
-    result.runs = len(steps) - (1 if steps and steps[0][1] in before else 0)
+    steps = _steps(found, since, until)
+    result.runs = sum(step.runs for step in steps)
     episode: DriftEpisode | None = None
-    for k, (start, finding) in enumerate(steps):
-        end = steps[k + 1][0] if k + 1 < len(steps) else until
-        span = max(0.0, (end - start).total_seconds())
+    for k, step in enumerate(steps):
+        end = steps[k + 1].start if k + 1 < len(steps) else until
+        span = max(0.0, (end - step.start).total_seconds())
         result.known_seconds += span
-        bad = finding.status in BAD_STATUSES
-        if bad:
+        if step.status in BAD_STATUSES:
             result.bad_seconds += span
-            behind = _behind(finding)
             if episode is None:
-                episode = DriftEpisode(start, None, behind, finding.status)
+                episode = DriftEpisode(step.start, None, step.peak, step.status)
                 result.episodes.append(episode)
             else:
-                if behind is not None and (episode.peak_relevant_behind is None
-                                           or behind > episode.peak_relevant_behind):
-                    episode.peak_relevant_behind = behind
-                if BAD_STATUSES.index(finding.status) > BAD_STATUSES.index(episode.worst_status):
-                    episode.worst_status = finding.status
+                if step.peak is not None and (episode.peak_relevant_behind is None
+                                              or step.peak > episode.peak_relevant_behind):
+                    episode.peak_relevant_behind = step.peak
+                if BAD_STATUSES.index(step.status) > BAD_STATUSES.index(episode.worst_status):
+                    episode.worst_status = step.status
         elif episode is not None:
-            episode.end = start
+            episode.end = step.start
             episode = None
     if steps:
-        newest = steps[-1][1]
+        newest = steps[-1].last
         result.status_now = newest.status
-        result.relevant_behind_now = _behind(newest)
-        age = newest.details.get("drift_age_seconds")
-        if isinstance(age, int | float) and not isinstance(age, bool):
-            result.oldest_waiting_since = newest.at - timedelta(seconds=float(age))
+        result.relevant_behind_now = newest.relevant
+        if newest.age is not None:
+            result.oldest_waiting_since = newest.at - timedelta(seconds=newest.age)
     return result

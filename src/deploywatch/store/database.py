@@ -96,6 +96,12 @@ class Store(OpenStore, LedgerMethods):
         """A write transaction (SQLite: BEGIN IMMEDIATE), committed unless it raises."""
         return self._db.writing()
 
+    def generation(self) -> int:
+        """A number that changes whenever a write transaction of any process changed a row of the store (what the
+        dashboard's page cache is keyed on)."""
+        with self._reading() as tx:
+            return int(tx.scalar("SELECT n FROM store_generation WHERE id = 1") or 0)
+
     def schema_version(self) -> int:
         """The number of the newest migration applied to this store."""
         with self._reading() as conn:

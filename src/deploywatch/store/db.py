@@ -19,6 +19,8 @@ from .urls import StoreUrl
 __all__ = ["Database", "Tx", "placeholders"]
 
 _POOL_SIZE = 5
+_CHANGES = ("INSERT", "UPDATE", "DELETE")
+_BUMP = "UPDATE store_generation SET n = n + 1 WHERE id = 1"
 
 
 def placeholders(count: int) -> str:
@@ -35,17 +37,21 @@ class Tx:
         """Wrap a connection inside a transaction (see :meth:`Database.reading`, :meth:`Database.writing`)."""
         self.conn = conn
         self.d = dialect
+        self.changed = False  # an INSERT, UPDATE or DELETE of this transaction changed a row
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         cursor = self.conn.execute(self.d.sql(sql), tuple(params))
         count = int(cursor.rowcount)
         cursor.close()
+        if count > 0 and sql.lstrip()[:6].upper() in _CHANGES:
+            self.changed = True
         return count
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each of ``rows``."""
         if rows:
+            self.changed = True
             cursor = self.conn.cursor()
             try:
                 cursor.executemany(self.d.sql(sql), [tuple(row) for row in rows])
@@ -106,6 +112,9 @@ class Database:
         self._shared = url.backend == "sqlite" and url.file is None
         self._shared_lock = threading.RLock()
         self._closed = False
+        # Set once the schema has the store_generation row (migration 5): every write transaction that changed a
+        # row then bumps it, so readers (the dashboard's page cache) see any change by any process in one read.
+        self.counts_generations = False
 
     def _checkout(self) -> Any:
         while True:
@@ -134,8 +143,11 @@ class Database:
             healthy = False
             try:
                 self.dialect.begin(conn, write=write)
-                yield Tx(conn, self.dialect)
+                tx = Tx(conn, self.dialect)
+                yield tx
                 if write:
+                    if tx.changed and self.counts_generations:
+                        conn.execute(self.dialect.sql(_BUMP)).close()
                     conn.commit()
                 else:
                     conn.rollback()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from ..core.errors import DeploywatchError
 from .db import Database, Tx
+from .segments import rebuild_segments
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "migrate", "read_version"]
 
@@ -137,8 +138,26 @@ def _v4_deployments(tx: Tx) -> None:
     ], primary_key="id", indexes=["service, started_at", "service, status, started_at", "started_at"])
 
 
+def _v5_generation(tx: Tx) -> None:
+    """One row counting the write transactions that changed something (see :meth:`.Database.generation`)."""
+    _table(tx, "store_generation", ["id INTEGER NOT NULL", "n BIGINT NOT NULL"], primary_key="id")
+    tx.execute("INSERT INTO store_generation (id, n) VALUES (1, 0)")
+
+
+def _v6_drift_segments(tx: Tx) -> None:
+    """Drift samples folded per service into runs of one status (:mod:`.segments`), built from the findings."""
+    _table(tx, "drift_segments", [
+        "id {serial} NOT NULL",  # a service's segments are numbered oldest first
+        "service VARCHAR NOT NULL", "first_at {ts} NOT NULL", "last_at {ts} NOT NULL", "status VARCHAR NOT NULL",
+        "runs INTEGER NOT NULL", "peak_relevant INTEGER", "last_relevant INTEGER", "last_age {double}",
+        "samples TEXT NOT NULL",  # JSON [[microseconds since the epoch, relevant behind, drift age seconds], ...]
+    ], primary_key="id", indexes=["service, first_at", "last_at"])
+    rebuild_segments(tx)
+
+
 # Version n is MIGRATIONS[n - 1].
-MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs, _v4_deployments)
+MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs, _v4_deployments,
+                                     _v5_generation, _v6_drift_segments)
 LATEST_VERSION = len(MIGRATIONS)
 
 _HAS_TABLE = {
@@ -170,6 +189,7 @@ def migrate(db: Database) -> int:
         version = read_version(tx)
     _check_known(version, db.url.shown)
     if version == LATEST_VERSION:
+        db.counts_generations = True
         return version
     with db.writing("open") as tx:
         tx.lock("deploywatch.store.migrations")  # SQLite: BEGIN IMMEDIATE already serialises
@@ -181,4 +201,5 @@ def migrate(db: Database) -> int:
             MIGRATIONS[number - 1](tx)
             tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                        (number, tx.d.ts(datetime.now(UTC))))
+    db.counts_generations = True
     return LATEST_VERSION

@@ -10,6 +10,7 @@ from typing import Any
 from .common import check_history_args, check_run_ids, json_text, newest_per_date, read_json, stored_value
 from .db import Tx, placeholders
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
+from .segments import add_samples, sample_of
 
 __all__ = [
     "check_names", "insert_run", "latest_findings", "measurements", "metric_history", "newest_runs_with_findings",
@@ -45,6 +46,7 @@ def insert_run(tx: Tx, run: RunRecord, found: Sequence[FindingRecord], measured:
     tx.executemany(f"INSERT INTO findings ({_FINDING_COLUMNS}) VALUES ({placeholders(7)})", finding_rows)
     tx.executemany("INSERT INTO metrics (run_id, check_name, group_key, metric, run_date, measured_at, value, status, "
                    f"anomalous) VALUES ({placeholders(9)})", metric_rows)
+    add_samples(tx, [(f.subject, sample_of(run.started_at, f.status, f.details)) for f in found if f.kind == "drift"])
 
 
 def _group_is(group: str | None) -> tuple[str, list[Any]]:

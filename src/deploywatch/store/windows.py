@@ -1,6 +1,7 @@
-"""The report's reads: the ledger, drift and check findings, anomalies, the outbox and completions of a window.
+"""The report's reads: the ledger, check findings, drift segments, anomalies, the outbox and completions of a window.
 
-Each is one query over the window (never one per run), so a year of runs reads in a handful of statements.
+Each is one query over the window (never one per run, and drift from its segments, never from every finding), so a
+year of runs reads in a handful of statements.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any
 from .common import read_json, to_utc
 from .db import Tx
 from .deployments import DeploymentRecord, read_before
+from .segments import DriftSegments, segments_around
 
 __all__ = ["StoredFinding", "Window", "read_window"]
 
 
 @dataclass(frozen=True, slots=True)
 class StoredFinding:
-    """A drift or check finding with its run's start time: what the report's time shares are computed from."""
+    """A check finding with its run's start time: what the report's SLO shares are computed from."""
 
     run_id: str
     at: datetime  # the run's start
@@ -32,13 +34,14 @@ class StoredFinding:
 @dataclass(frozen=True)
 class Window:
     """What the store knew of ``since``..``until``: the ledger up to ``until`` (oldest first: lead times need every
-    earlier live commit), findings in the window (and the newest drift findings before it), outbox and phases."""
+    earlier live commit), check findings in the window, each service's drift segments around it (:mod:`.segments`),
+    anomalies, outbox and phases."""
 
     since: datetime
     until: datetime
     deployments: list[DeploymentRecord]
     findings: list[StoredFinding]
-    drift_before: list[StoredFinding]
+    drift: dict[str, DriftSegments]
     anomalies: dict[str, int]
     outbox: list[tuple[str, str, datetime, Mapping[str, Any]]]  # sink, state, created_at, payload
     completions: list[tuple[str, str, date, datetime]]  # phase, processor, run_date, first_reported_at
@@ -46,7 +49,7 @@ class Window:
 
 
 _FINDINGS = ("SELECT r.id, r.started_at, f.kind, f.subject, f.status, f.details FROM findings f "
-             "JOIN runs r ON r.id = f.run_id WHERE f.kind IN ('drift', 'check') AND r.started_at >= ? "
+             "JOIN runs r ON r.id = f.run_id WHERE f.kind = 'check' AND r.started_at >= ? "
              "AND r.started_at < ? ORDER BY r.started_at, r.id, f.id")
 
 
@@ -57,12 +60,7 @@ def read_window(tx: Tx, since: datetime, until: datetime) -> Window:
     ledger = read_before(tx, until)
     found = [StoredFinding(r[0], d.read_ts(r[1]), r[2], r[3], r[4], read_json(r[5]))
              for r in tx.rows(_FINDINGS, (start, end))]
-    before = tx.first("SELECT r.id FROM runs r WHERE r.started_at < ? AND EXISTS (SELECT 1 FROM findings f WHERE "
-                      "f.run_id = r.id AND f.kind = 'drift') ORDER BY r.started_at DESC, r.id DESC LIMIT 1", (start,))
-    drift_before = [] if before is None else [
-        StoredFinding(r[0], d.read_ts(r[1]), r[2], r[3], r[4], read_json(r[5])) for r in tx.rows(
-            "SELECT r.id, r.started_at, f.kind, f.subject, f.status, f.details FROM findings f JOIN runs r ON "
-            "r.id = f.run_id WHERE r.id = ? AND f.kind = 'drift' ORDER BY f.id", (before[0],))]
+    drift = segments_around(tx, since, until)
     anomalies = {str(r[0]): int(r[1]) for r in tx.rows(
         "SELECT check_name, count(*) FROM metrics WHERE anomalous = ? AND measured_at >= ? AND measured_at < ? "
         "GROUP BY check_name", (d.flag(True), start, end))}
@@ -76,4 +74,4 @@ def read_window(tx: Tx, since: datetime, until: datetime) -> Window:
     triggers = {(r[0], d.read_day(r[1])): d.read_ts(r[2]) for r in tx.rows(
         "SELECT phase, run_date, fired_at FROM phase_triggers WHERE run_date >= ? AND run_date <= ?",
         (first_day, last_day))}
-    return Window(since, until, ledger, found, drift_before, anomalies, outbox, completions, triggers)
+    return Window(since, until, ledger, found, drift, anomalies, outbox, completions, triggers)

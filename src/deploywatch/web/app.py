@@ -40,6 +40,7 @@ from ..daemon.scheduler import JobBusy, one_line
 from ..health.completion import Recorded, default_run_date, record_completion
 from .actions import ActionQueue, QueueFull
 from .bodies import completion_fields
+from .cache import PageCache
 from .endpoints import ENDPOINTS, MAX_BODY, BadRequest, Endpoint
 from .guards import AuthThrottle, BodyTooLarge, read_body
 from .ledger_api import deployments, ledger
@@ -74,6 +75,10 @@ class DaemonContext:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     throttle: AuthThrottle = field(default_factory=AuthThrottle)
     actions: ActionQueue = field(default_factory=ActionQueue)
+    pages: PageCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = PageCache(self.store.generation, self.now)
 
     @property
     def token(self) -> str | None:

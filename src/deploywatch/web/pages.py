@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -23,9 +23,10 @@ from starlette.staticfiles import StaticFiles
 
 from ..core.errors import DeploywatchError, UsageError
 from ..core.redact import mask
+from .cache import PLACEHOLDER
 from .endpoints import BadRequest
 from .guards import BodyTooLarge
-from .render import STATIC_DIR, html
+from .render import HTML_HEADERS, STATIC_DIR, html, render_text
 from .session import (
     SESSION_COOKIE,
     csrf_token,
@@ -54,6 +55,30 @@ def _render(ctx: DaemonContext, request: Request, template: str, context: dict[s
     base = {"csrf": csrf, "path": request.url.path, "signed_in": signed_in(ctx.token, request),
             "can_write": ctx.token is not None, "now": ctx.now()}
     return set_cookies(html(template, {**base, **context}, status), request, csrf)
+
+
+async def _cached(ctx: DaemonContext, request: Request, template: str, key: Hashable,
+                  data: Callable[[], dict[str, Any] | None]) -> Response | None:
+    """``template`` with ``data()`` from the page cache (:mod:`.cache`), this request's CSRF value written in; None
+    when ``data()`` is None (no such page)."""
+    signed = signed_in(ctx.token, request)
+    path = request.url.path
+
+    def render() -> bytes | None:
+        context = data()
+        if context is None:
+            return None
+        base = {"csrf": PLACEHOLDER, "path": path, "signed_in": signed, "can_write": ctx.token is not None,
+                "now": ctx.now()}
+        return render_text(template, {**base, **context}).encode()
+
+    body = await ctx.pages.page((template, key, path, signed), render)
+    if body is None:
+        return None
+    csrf = csrf_token(request)
+    response = Response(body.replace(PLACEHOLDER.encode(), csrf.encode()), media_type="text/html",
+                        headers=HTML_HEADERS)
+    return set_cookies(response, request, csrf)
 
 
 def _message(ctx: DaemonContext, request: Request, status: int, title: str, message: str) -> Response:
@@ -88,12 +113,16 @@ async def home(ctx: DaemonContext, request: Request, page: Page) -> Response:
     """``GET /``: the overview (``?refresh=SECONDS`` changes how often it updates itself, 2 to 3600; default 30)."""
     every = request.query_params.get("refresh", "30")
     seconds = min(3600, max(2, int(every))) if every.isascii() and every.isdigit() and len(every) < 6 else 30
-    return _render(ctx, request, "overview.html", {**await run_in_threadpool(overview, page), "every": seconds})
+    response = await _cached(ctx, request, "overview.html", seconds, lambda: {**overview(page), "every": seconds})
+    assert response is not None
+    return response
 
 
 async def home_fragment(ctx: DaemonContext, request: Request, page: Page) -> Response:
     """``GET /fragments/overview``: the overview's body, swapped in every 30 s."""
-    return _render(ctx, request, "_overview.html", await run_in_threadpool(overview, page))
+    response = await _cached(ctx, request, "_overview.html", None, lambda: overview(page))
+    assert response is not None
+    return response
 
 
 async def service(ctx: DaemonContext, request: Request, page: Page) -> Response:
@@ -103,12 +132,21 @@ async def service(ctx: DaemonContext, request: Request, page: Page) -> Response:
 
 async def _service(ctx: DaemonContext, request: Request, page: Page, name: str, *, form: dict[str, str] | None = None,
                    error: str | None = None) -> Response:
-    data = await run_in_threadpool(service_page, page, name)
-    if data is None:
+    text = request.query_params.get("recorded", "")
+    recorded = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+    if form is None:  # a plain read: from the page cache
+        def data() -> dict[str, Any] | None:
+            found = service_page(page, name)
+            return None if found is None else {**found, "record_form": {}, "record_error": None, "recorded": recorded}
+
+        response = await _cached(ctx, request, "service.html", recorded, data)
+        if response is None:
+            return _message(ctx, request, 404, "Not found", f"no service {name!r} in the configuration")
+        return response
+    found = await run_in_threadpool(service_page, page, name)
+    if found is None:
         return _message(ctx, request, 404, "Not found", f"no service {name!r} in the configuration")
-    recorded = request.query_params.get("recorded", "")
-    context = {**data, "record_form": form or {}, "record_error": error,
-               "recorded": int(recorded) if recorded.isascii() and recorded.isdigit() and len(recorded) < 12 else None}
+    context = {**found, "record_form": form, "record_error": error, "recorded": recorded}
     return _render(ctx, request, "service.html", context, 400 if error else 200)
 
 
@@ -127,10 +165,10 @@ async def compare(ctx: DaemonContext, request: Request, page: Page) -> Response:
 async def check(ctx: DaemonContext, request: Request, page: Page) -> Response:
     """``GET /checks/NAME``."""
     name = request.path_params["name"]
-    data = await run_in_threadpool(check_page, page, name)
-    if data is None:
+    response = await _cached(ctx, request, "check.html", name, lambda: check_page(page, name))
+    if response is None:
         return _message(ctx, request, 404, "Not found", f"no check {name!r} in the configuration")
-    return _render(ctx, request, "check.html", data)
+    return response
 
 
 async def live(ctx: DaemonContext, request: Request, page: Page) -> Response:

@@ -22,7 +22,7 @@ from ..core.redact import mask
 from ..core.render import short
 from ..core.text import printable
 
-__all__ = ["CSP", "HTML_HEADERS", "STATIC_DIR", "TEMPLATE_DIR", "environment", "html"]
+__all__ = ["CSP", "HTML_HEADERS", "STATIC_DIR", "TEMPLATE_DIR", "environment", "html", "render_text"]
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -64,5 +64,9 @@ def environment() -> Environment:
 def html(template: str, context: Mapping[str, Any], status: int = 200,
          headers: Mapping[str, str] | None = None) -> HTMLResponse:
     """``template`` rendered with ``context``, sent with the security headers."""
-    text = environment().get_template(template).render(**context)
-    return HTMLResponse(text, status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+    return HTMLResponse(render_text(template, context), status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+
+
+def render_text(template: str, context: Mapping[str, Any]) -> str:
+    """``template`` rendered with ``context``."""
+    return environment().get_template(template).render(**context)

@@ -1,0 +1,94 @@
+"""The dashboard's page cache: a page is rendered once per store generation, not once per request.
+
+Every write transaction that changes the store bumps its generation (:meth:`.Store.generation`, any process), so a
+cached page is served only while the generation it was rendered at is still the store's; the first request after
+a change renders afresh. Time moves what a page shows without a write (ages, silences ending, the git repository
+behind the skew table), so an entry is also re-rendered once it is older than ``max_age`` seconds of the daemon's
+clock. Concurrent requests for a page being rendered wait for that one render (single flight) instead of each
+rendering it. Rendering runs in a worker thread; the event loop only reads the generation (one primary-key read).
+
+A cached body holds :data:`PLACEHOLDER` where a form's CSRF value goes; :meth:`PageCache.page` writes each
+request's own value in. Entries are keyed by the page, its query variant and whether the reader signed in, and
+at most ``size`` are kept (least recently used dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.concurrency import run_in_threadpool
+
+__all__ = ["PLACEHOLDER", "PageCache"]
+
+# Stands for the request's CSRF value in a cached body: random per process, so no page text can contain it.
+PLACEHOLDER = "csrf-" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    generation: int
+    rendered_at: datetime
+    body: bytes | None  # None: the page does not exist (a 404 the caller words)
+
+
+class PageCache:
+    """Rendered pages by key, valid for one store generation and ``max_age`` seconds."""
+
+    def __init__(self, generation: Callable[[], int], now: Callable[[], datetime], *, max_age: float = 10.0,
+                 size: int = 256) -> None:
+        """Cache pages of the store whose generation ``generation()`` reads, aged on the clock ``now``."""
+        self._generation = generation
+        self._now = now
+        self.max_age = max_age
+        self._size = size
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._pending: dict[tuple[Hashable, int], asyncio.Future[_Entry]] = {}
+        self.renders = 0  # how many times a page was rendered (for tests and the benchmark's notes)
+
+    def _fresh(self, entry: _Entry | None, generation: int) -> bool:
+        if entry is None or entry.generation != generation:
+            return False
+        age = (self._now() - entry.rendered_at).total_seconds()
+        return 0 <= age <= self.max_age
+
+    async def page(self, key: Hashable, render: Callable[[], bytes | None]) -> bytes | None:
+        """The body of page ``key``: cached while fresh, else ``render()`` (in a worker thread, once for all the
+        requests waiting for it). None when ``render`` says the page does not exist."""
+        generation = self._generation()
+        entry = self._entries.get(key)
+        if entry is not None and self._fresh(entry, generation):
+            self._entries.move_to_end(key)
+            return entry.body
+        if self.max_age <= 0:  # caching off: every request renders
+            return await run_in_threadpool(render)
+        flight = (key, generation)
+        task = self._pending.get(flight)
+        if task is None:  # the render is a task of its own: a reader who leaves does not cancel it for the rest
+            task = asyncio.ensure_future(self._render(key, generation, render))
+            self._pending[flight] = task
+            task.add_done_callback(lambda done: self._settled(flight, done))
+        return (await asyncio.shield(task)).body
+
+    async def _render(self, key: Hashable, generation: int, render: Callable[[], bytes | None]) -> _Entry:
+        rendered_at = self._now()
+        made = _Entry(generation, rendered_at, await run_in_threadpool(render))
+        self.renders += 1
+        self._entries[key] = made
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return made
+
+    def _settled(self, flight: tuple[Hashable, int], task: asyncio.Future[_Entry]) -> None:
+        self._pending.pop(flight, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter got it already; none left is no "never retrieved" warning
+
+    def clear(self) -> None:
+        """Forget every page (the next request of each renders)."""
+        self._entries.clear()
