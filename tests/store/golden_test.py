@@ -77,8 +77,13 @@ def second_url(store_url: str, request: pytest.FixtureRequest, tmp_path: Path) -
     return database_for_test(request)
 
 
+# The newest schema with a golden dump; a newer migration (remediation) adds its dump when it ships under its
+# final number, until then the newest dump is read after migrating it.
+NEWEST_GOLDEN = 4
+
+
 def test_the_current_golden_store_is_read_as_written(store_url: str, second_url: str) -> None:
-    load_golden(store_url, LATEST_VERSION)
+    load_golden(store_url, NEWEST_GOLDEN)
     with Store.open(second_url) as fresh:
         write_samples(fresh)
         expected = answers(fresh)
@@ -90,7 +95,9 @@ def test_the_current_golden_store_is_read_as_written(store_url: str, second_url:
 
 
 def test_todays_store_writes_the_same_rows_and_schema_as_the_golden_one(store_url: str, second_url: str) -> None:
-    load_golden(store_url, LATEST_VERSION)
+    load_golden(store_url, NEWEST_GOLDEN)
+    with Store.open(store_url) as migrated:
+        assert migrated.schema_version() == LATEST_VERSION
     with Store.open(second_url) as fresh:
         write_samples(fresh)
     with raw(store_url) as golden, raw(second_url) as today:
@@ -121,7 +128,7 @@ def test_a_version_1_golden_store_is_migrated(store_url: str, second_url: str) -
 def test_a_version_3_golden_store_is_migrated_to_the_ledger(store_url: str, second_url: str) -> None:
     load_golden(store_url, 3)
     with Store.open(store_url) as old:
-        assert old.schema_version() == LATEST_VERSION == 4
+        assert old.schema_version() == LATEST_VERSION >= 4
         assert old.deployments() == [] and old.last_succeeded_deployments() == {}
         write_samples_ledger = deployment_rows()
         for record in write_samples_ledger:
