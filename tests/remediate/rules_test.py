@@ -83,7 +83,8 @@ def test_a_rule_fires_once_its_finding_held_for_runs_and_is_then_rate_limited(pl
     assert fired(platform) == ["2026-12-02 nba"]
     code, document = remediate(platform, "--apply", now="2026-12-03T18:00:00Z")
     (limited,) = document["decisions"]
-    assert (limited["result"], limited["guardrail"]) == ("skipped", "max_per_day") and fired(platform) == ["2026-12-02 nba"]
+    assert (limited["result"], limited["guardrail"]) == ("skipped", "max_per_day")
+    assert fired(platform) == ["2026-12-02 nba"]
     code, document = remediate(platform, "--apply", now="2026-12-04T12:00:01Z")  # a day later it may run again
     assert document["decisions"][0]["result"] == "succeeded" and len(fired(platform)) == 2
     code, log, _ = platform.json("audit")
@@ -98,7 +99,7 @@ def test_a_rule_never_fires_on_unknown_unless_it_says_so(platform: Platform) -> 
     assert remediate(platform, "--apply")[1]["decisions"] == []
     rule(platform, status="unknown")
     code, document = remediate(platform, "--apply")
-    assert document["decisions"][0]["result"] == "succeeded" and fired(platform) == ["2026-12-02 nba"]
+    assert code == 0 and document["decisions"][0]["result"] == "succeeded" and fired(platform) == ["2026-12-02 nba"]
 
 
 def test_a_rule_command_that_hangs_is_killed_at_its_timeout_and_recorded_failed(platform: Platform) -> None:
@@ -114,4 +115,4 @@ def test_the_kill_switch_stops_rules_too(platform: Platform) -> None:
     store_checks(platform, "critical", "critical")
     platform.cli("remediate", "pause")
     code, document = remediate(platform, "--apply")
-    assert document["decisions"][0]["guardrail"] == "kill_switch" and fired(platform) == []
+    assert code == 1 and document["decisions"][0]["guardrail"] == "kill_switch" and fired(platform) == []
