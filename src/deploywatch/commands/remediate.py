@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from ..core.text import printable
 if TYPE_CHECKING:
     from ..deploy.steps import Context
     from ..notify.model import AlertMode
-    from ..remediate.report import RemediationReport
 
 __all__ = ["AUDIT_SCHEMA", "audit", "run", "status", "switch"]
 
@@ -46,32 +44,18 @@ def run(services: Sequence[str], *, all_services: bool, apply: bool, by: str | N
         output_format: str | None, now: datetime, alerts: AlertMode) -> int:
     """Plan (or with ``apply`` run) the remediation; print it; its exit code (see ``RemediationReport``)."""
     from ..remediate.run import RemediateRequest, remediate
+    from ..remediate.scheduled import notify_decisions
 
     context = _context(config_path, output_format, by)
     with context.store:
         report = remediate(context, RemediateRequest(tuple(services), all_services, apply), now=now)
         if apply:
-            _notify(context, report, alerts, now)
+            notify_decisions(context, report, alerts, now)
     if output_format == "json":
         emit_json(report.as_json())
     else:
         emit_text(printable(report.text()))
     return report.exit_code
-
-
-def _notify(context: Context, report: RemediationReport, alerts: AlertMode, now: datetime) -> None:
-    """Every decision as a finding of one run (command ``remediate``), routed to the alert sinks."""
-    from ..core.status import worst
-    from ..notify.dispatch import record_and_notify
-    from ..store.records import RunRecord
-
-    found = report.findings()
-    if not found:
-        return
-    run = RunRecord(uuid.uuid4().hex, "remediate", now, context.clock(), None, str(worst(f.status for f in found)),
-                    report.exit_code, details={"dry_run": report.dry_run})
-    record_and_notify(context.store, run, found, (), context.workspace.loaded.config.alerts, alerts,
-                      now=context.clock())
 
 
 def status(*, config_path: Path | None, output_format: str | None, now: datetime) -> int:
