@@ -65,13 +65,15 @@ def remediate(context: Context, request: RemediateRequest, *, now: datetime) -> 
     """Measure, decide and (with ``apply``) act; see the module."""
     loaded = context.workspace.loaded
     settings = loaded.config.remediate
-    configured = list(loaded.config.services)
+    # only a service with a deploy command can be remediated; "every service" means every one of those
+    configured = [name for name, service in loaded.config.services.items() if service.deploy]
     context.workspace.select(list(request.services))  # an unknown name is a usage error
     run = _Run(context, now, not request.apply, context.store.remediation_states())
     fleet = dict(run.states.get(FLEET, {}))
     drift = context.workspace.drift(now=now)
     report = RemediationReport(now, run.dry_run, fleet=fleet, enabled=settings.enabled)
-    targets, refused = select_targets(drifted_targets(drift, settings.min_status), configured=configured,
+    drifted = [t for t in drifted_targets(drift, settings.min_status) if t.service in configured]
+    targets, refused = select_targets(drifted, configured=configured,
                                       names=request.services, explicit_all=request.all)
     rules = match_rules(settings.rules, context.store, now)
     if refused is not None:
