@@ -1,5 +1,4 @@
-"""The deploy ledger's endpoints: ``GET /api/deployments`` (entries, live locks), ``POST`` (record one), and
-``GET /api/remediate`` (remediation's switches and breaker)."""
+"""The ledger's endpoints: ``GET``/``POST /api/deployments``, and ``GET /api/remediate`` (switches, breaker)."""
 
 from __future__ import annotations
 
