@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from deploywatch.store import Store
 from testing.gitrepo import GitRepo
 from testing.platform import Platform, build_platform
 
@@ -236,3 +238,18 @@ def test_the_audit_log_is_append_only(platform: Platform) -> None:
     assert [e["id"] for e in recent["entries"]] == [e["id"] for e in later[-2:]]
     source = (Path(__file__).resolve().parents[2] / "src/deploywatch/store/remediation.py").read_text()
     assert "UPDATE remediation_audit" not in source and "DELETE FROM remediation_audit" not in source
+
+
+def test_one_remediation_acts_at_a_time(platform: Platform) -> None:
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        now = datetime.now(UTC)
+        assert store.claim_remediation_lock("other-host:42:abc", now, now + timedelta(minutes=5)) is None
+    code, document = remediate(platform, "--service", "web", "--apply")
+    assert code == 3 and document["refused"] == "another remediation is running (other-host:42:abc); try later"
+    assert ledger(platform) == []
+    assert platform.json("remediate", "status")[1]["running"]["holder"] == "other-host:42:abc"
+    assert remediate(platform, "--service", "web")[1]["decisions"][0]["result"] == "would_act"  # a dry run takes none
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        assert store.release_remediation_lock("other-host:42:abc")
+    code, document = remediate(platform, "--service", "web", "--apply")
+    assert code == 0 and platform.json("remediate", "status")[1]["running"] is None

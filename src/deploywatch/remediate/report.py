@@ -82,15 +82,15 @@ class RemediationReport:
     fleet: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
     refused: str | None = None
-    refused_all: bool = False  # refused because every service matched (not merely nothing to do)
+    refused_all: bool = False  # refused: every service matched, or another run holds the lock (not merely idle)
     trips: str | None = None
     unhealthy: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        """3 refused (every service matched without --all), 2 a remediation failed or the breaker tripped, 1 a
-        guardrail skipped something, else 0."""
+        """3 refused (every service matched without --all, or another run is acting), 2 a remediation failed or
+        the breaker tripped, 1 a guardrail skipped something, else 0."""
         if self.refused_all and not self.actions:
             return 3
         if self.trips or any(a.result == "failed" for a in self.actions):

@@ -10,14 +10,14 @@ or ``failed``), the guardrails' state is updated and every decision is routed to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.redact import mask
 from ..deploy.engine import DeployRequest, deploy
 from ..deploy.shell import run_streamed
-from ..deploy.steps import Context
-from ..store.remediation import AuditRecord
+from ..deploy.steps import Context, new_holder
+from ..store.remediation import LOCK, AuditRecord
 from .decide import Situation, after_outcome, breaker_reason, decide, select_targets
 from .measure import drifted_targets, match_rules, recent_outcomes, unhealthy_services
 from .report import Action, RemediationReport
@@ -61,14 +61,36 @@ class _Run:
         self.changed[subject] = state
 
 
+# How long a run's lock outlives a process that died holding it.
+RUN_LOCK = timedelta(hours=2)
+
+
 def remediate(context: Context, request: RemediateRequest, *, now: datetime) -> RemediationReport:
-    """Measure, decide and (with ``apply``) act; see the module."""
+    """Measure, decide and (with ``apply``) act, under the run lock (one remediation acts at a time; a dry run
+    takes none); see the module."""
+    if not request.apply:
+        return _remediate(context, request, now=now)
+    holder = new_holder()
+    held_by = context.store.claim_remediation_lock(holder, context.clock(), context.clock() + RUN_LOCK)
+    if held_by is not None:
+        report = RemediationReport(now, False, refused=f"another remediation is running ({held_by}); try later",
+                                   refused_all=True)
+        return report
+    try:
+        return _remediate(context, request, now=now)
+    finally:
+        context.store.release_remediation_lock(holder)
+
+
+def _remediate(context: Context, request: RemediateRequest, *, now: datetime) -> RemediationReport:
     loaded = context.workspace.loaded
     settings = loaded.config.remediate
     # only a service with a deploy command can be remediated; "every service" means every one of those
     configured = [name for name, service in loaded.config.services.items() if service.deploy]
     context.workspace.select(list(request.services))  # an unknown name is a usage error
-    run = _Run(context, now, not request.apply, context.store.remediation_states())
+    states = context.store.remediation_states()
+    states.pop(LOCK, None)
+    run = _Run(context, now, not request.apply, states)
     fleet = dict(run.states.get(FLEET, {}))
     drift = context.workspace.drift(now=now)
     report = RemediationReport(now, run.dry_run, fleet=fleet, enabled=settings.enabled)

@@ -43,3 +43,13 @@ class RemediateMethods:
         with self._reading() as conn:
             return queries.read_audit(conn, since=since, kind=kind, subject=subject, decisions=decisions,
                                       limit=limit)
+
+    def claim_remediation_lock(self, holder: str, now: datetime, until: datetime) -> str | None:
+        """Take the remediation run lock (one remediation acts at a time); the live holder when another has it."""
+        with self._writing() as conn:
+            return queries.claim_lock(conn, holder, now, until)
+
+    def release_remediation_lock(self, holder: str) -> bool:
+        """Release ``holder``'s remediation run lock."""
+        with self._writing() as conn:
+            return queries.release_lock(conn, holder)

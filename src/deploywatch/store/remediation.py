@@ -14,10 +14,12 @@ from ..core.redact import mask, mask_values
 from .common import json_text, read_json, to_utc
 from .db import Tx, placeholders
 
-__all__ = ["AUDIT_DECISIONS", "AuditRecord", "insert_audit", "read_audit", "read_states", "write_state"]
+__all__ = ["AUDIT_DECISIONS", "LOCK", "AuditRecord", "claim_lock", "insert_audit", "read_audit", "read_states",
+           "release_lock", "write_state"]
 
 AUDIT_DECISIONS = ("planned", "acted", "skipped", "succeeded", "failed", "refused", "tripped", "reset", "paused",
                    "resumed")
+LOCK = "lock"  # the state subject of the run lock: one remediation acts at a time
 _COLUMNS = "at, kind, subject, decision, guardrail, reason, dry_run, from_commit, to_commit, actor, details"
 
 
@@ -106,3 +108,23 @@ def write_state(tx: Tx, subject: str, state: Mapping[str, Any], now: datetime) -
     tx.execute("INSERT INTO remediation_state (subject, state, updated_at) VALUES (?, ?, ?) "
                "ON CONFLICT (subject) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                (subject, json_text(state), tx.d.ts(to_utc(now))))
+
+
+def claim_lock(tx: Tx, holder: str, now: datetime, until: datetime) -> str | None:
+    """Take the run lock for ``holder`` until ``until`` inside the caller's write transaction; the live holder
+    when another has it (nothing written)."""
+    tx.lock("deploywatch.remediation")
+    current = read_states(tx).get(LOCK)
+    if current and current.get("holder") != holder and datetime.fromisoformat(current["until"]) > now:
+        return str(current["holder"])
+    write_state(tx, LOCK, {"holder": holder, "since": now.isoformat(), "until": until.isoformat()}, now)
+    return None
+
+
+def release_lock(tx: Tx, holder: str) -> bool:
+    """Drop ``holder``'s run lock; False when it did not hold it."""
+    current = read_states(tx).get(LOCK)
+    if not current or current.get("holder") != holder:
+        return False
+    tx.execute("DELETE FROM remediation_state WHERE subject = ?", (LOCK,))
+    return True
