@@ -18,6 +18,13 @@ from testing.platform import Platform, build_platform
 
 T0 = "2026-12-03T12:00:00Z"
 RULE = """
+[[checks]]
+name = "phase5.grading_completeness"
+table = "grading"
+metric = "row_count"
+group_by = "sport"
+critical = "< 1"
+
 [remediate]
 min_status = "critical"
 
@@ -116,3 +123,15 @@ def test_the_kill_switch_stops_rules_too(platform: Platform) -> None:
     platform.cli("remediate", "pause")
     code, document = remediate(platform, "--apply")
     assert code == 1 and document["decisions"][0]["guardrail"] == "kill_switch" and fired(platform) == []
+
+
+@pytest.mark.parametrize(("when", "message"), [
+    ('{ probe = "wbe probe" }', "remediate.rules[0].when.probe: unknown probe 'wbe probe'; configured: api probe, "
+                                "web probe"),
+    ('{ probe = "web probe", phase = "p" }', "set exactly one of check, probe or phase"),
+    ('{ probe = "web probe", status = "ok" }', "remediate.rules[0].when.status"),
+])
+def test_a_bad_rule_is_a_one_line_config_error(platform: Platform, when: str, message: str) -> None:
+    platform.configure(f'[[remediate.rules]]\nname = "restart"\nwhen = {when}\nrun = "true"\n')
+    code, out, err = platform.cli("remediate")
+    assert code == 3 and out == "" and err.count("\n") == 1 and message in err and "Traceback" not in err
