@@ -253,3 +253,17 @@ def test_one_remediation_acts_at_a_time(platform: Platform) -> None:
         assert store.release_remediation_lock("other-host:42:abc")
     code, document = remediate(platform, "--service", "web", "--apply")
     assert code == 0 and platform.json("remediate", "status")[1]["running"] is None
+
+
+def test_decisions_reach_the_alert_sinks_through_the_outbox_with_secrets_masked(platform: Platform) -> None:
+    from testing.webhook_api import FakeWebhook
+
+    with FakeWebhook() as hook:
+        configure(platform, f'[[alerts.webhook]]\nurl = "{hook.url}"\n')
+        platform.plant("fail", platform.shas["web2"])
+        code, document = remediate(platform, "--service", "web", "--apply")
+        assert code == 2
+        sent = json.dumps(hook.received)
+    assert "hunter2-very-secret" not in sent and "hunter2-very-secret" not in json.dumps(document)
+    kinds = [(n["kind"], n["subject"], n["status"]) for body in hook.received for n in body["notifications"]]
+    assert kinds == [("remediate", "redeploy:web", "critical"), ("deploy", "web", "critical")]
