@@ -110,9 +110,9 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
     window = open_window(loaded.config.deploy.deny, loaded.config.schedule.timezone, now)
     unhealthy = unhealthy_services(drift, context.store)
     report.unhealthy = unhealthy
-    plan = decide(Situation(now, settings, fleet, {k.removeprefix("service:"): v for k, v in run.states.items()
-                                                   if k.startswith("service:")},
-                            targets, len(configured), unhealthy, recent_outcomes(context.store, settings.max_failures),
+    service_states = {k.removeprefix("service:"): v for k, v in run.states.items() if k.startswith("service:")}
+    plan = decide(Situation(now, settings, fleet, service_states, targets, len(drift.services), unhealthy,
+                            recent_outcomes(context.store, settings.max_failures),
                             window.describe() if window else None, rules))
     if plan.trips is not None:
         _trip(run, report, plan.trips)
