@@ -102,6 +102,10 @@ def test_a_dry_run_names_what_it_would_deploy_and_why_and_changes_nothing(platfo
     assert ledger(platform) == [] and audit(platform) == []
     code, out, _ = platform.cli("remediate", "--service", "web", "--now", T0)
     assert code == 0 and "would redeploy web" in out and "why: drift critical" in out and "dry run" in out
+    code, out, _ = platform.cli("remediate", "--service", "web", "--now", T0, "--format", "markdown")
+    assert out.startswith("### deploywatch remediate (dry run): exit 0\n")
+    assert f"| redeploy | web | {platform.shas['base'][:8]} | {platform.shas['web2'][:8]} | would_act | - |" in out
+    assert store_rows(platform) == after
 
 
 def test_apply_deploys_through_the_guarded_deploy_and_audits_each_step(platform: Platform) -> None:

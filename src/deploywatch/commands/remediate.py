@@ -53,6 +53,8 @@ def run(services: Sequence[str], *, all_services: bool, apply: bool, by: str | N
             notify_decisions(context, report, alerts, now)
     if output_format == "json":
         emit_json(report.as_json())
+    elif output_format == "markdown":
+        emit_text(printable(report.markdown()))
     else:
         emit_text(printable(report.text()))
     return report.exit_code

@@ -123,6 +123,22 @@ class RemediationReport:
                 "trips": self.trips, "refused": self.refused, "unhealthy": self.unhealthy,
                 "decisions": [a.to_json() for a in self.actions]}
 
+    def markdown(self) -> str:
+        """The run as GitHub-flavoured Markdown: the verdict, then one row per decision."""
+        from ..core.render import markdown_table, markdown_text
+
+        title = "dry run" if self.dry_run else "applied"
+        lines = [f"### deploywatch remediate ({title}): exit {self.exit_code}", ""]
+        lines += [f"- {markdown_text(note)}" for note in (self.trips and f"breaker tripped: {self.trips}",
+                                                            self.refused and f"refused: {self.refused}") if note]
+        rows = [[a.decision.kind, a.decision.subject, short(a.decision.from_commit) if a.decision.from_commit else "-",
+                 short(a.decision.to_commit) if a.decision.to_commit else "-", a.result,
+                 a.guardrail or a.decision.guardrail or "-", markdown_text(a.decision.why)] for a in self.actions]
+        if rows:
+            lines += [""] * (len(lines) > 2) + [markdown_table(["Kind", "Subject", "From", "To", "Result",
+                                                                "Guardrail", "Why"], rows)]
+        return mask("\n".join(lines))
+
     def text(self) -> str:
         """The run for people."""
         lines = []
