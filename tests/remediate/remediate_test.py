@@ -271,3 +271,14 @@ def test_decisions_reach_the_alert_sinks_through_the_outbox_with_secrets_masked(
     assert "hunter2-very-secret" not in sent and "hunter2-very-secret" not in json.dumps(document)
     kinds = [(n["kind"], n["subject"], n["status"]) for body in hook.received for n in body["notifications"]]
     assert kinds == [("remediate", "redeploy:web", "critical"), ("deploy", "web", "critical")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--service", "nope"), "unknown service 'nope'; configured: web, api"),
+    (("--service", "web", "--all"), "name services with --service or give --all, not both"),
+    (("--now", "yesterday"), "--now"),
+])
+def test_bad_input_is_one_line_and_exit_3(platform: Platform, args: tuple[str, ...], message: str) -> None:
+    code, out, err = platform.cli("remediate", *args)
+    assert code == 3 and out == "" and err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert store_rows(platform).get("remediation_audit", []) == []

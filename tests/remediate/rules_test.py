@@ -135,3 +135,24 @@ def test_a_bad_rule_is_a_one_line_config_error(platform: Platform, when: str, me
     platform.configure(f'[[remediate.rules]]\nname = "restart"\nwhen = {when}\nrun = "true"\n')
     code, out, err = platform.cli("remediate")
     assert code == 3 and out == "" and err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_a_probe_rule_restarts_after_consecutive_failures(platform: Platform) -> None:
+    platform.configure('[[remediate.rules]]\nname = "restart web"\nwhen = { probe = "web probe", for_runs = 3 }\n'
+                       'run = "echo {{ subject }} {{ status }} >> fired.log"\n')
+    start = datetime(2026, 12, 3, 8, tzinfo=UTC)
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        for index, status in enumerate(["critical", "ok", "critical", "critical"]):
+            at = start + timedelta(hours=index)
+            run = RunRecord(uuid.uuid4().hex, "check", at, at, None, status, 0)
+            store.record_run(run, [FindingRecord(run.id, "probe", "web probe", status, f"web probe {status}",
+                                                 fingerprint("probe", "web probe"))])
+    assert remediate(platform, "--apply")[1]["decisions"] == []  # an ok run broke the streak of three
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        at = start + timedelta(hours=5)
+        run = RunRecord(uuid.uuid4().hex, "check", at, at, None, "critical", 0)
+        store.record_run(run, [FindingRecord(run.id, "probe", "web probe", "critical", "web probe critical",
+                                             fingerprint("probe", "web probe"))])
+    code, document = remediate(platform, "--apply")
+    assert (code, document["decisions"][0]["result"]) == (0, "succeeded")
+    assert fired(platform) == ["web probe critical"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..core.errors import UsageError
 from ..core.redact import mask
 from ..deploy.engine import DeployRequest, deploy
 from ..deploy.shell import run_streamed
@@ -87,6 +88,8 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
     settings = loaded.config.remediate
     # only a service with a deploy command can be remediated; "every service" means every one of those
     configured = [name for name, service in loaded.config.services.items() if service.deploy]
+    if request.services and request.all:
+        raise UsageError("name services with --service or give --all, not both")
     context.workspace.select(list(request.services))  # an unknown name is a usage error
     states = context.store.remediation_states()
     states.pop(LOCK, None)
