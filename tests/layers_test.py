@@ -28,7 +28,7 @@ LAYERS = [
     frozenset({"core"}),
     frozenset({"config"}),
     frozenset({"store"}),
-    frozenset({"drift", "checks", "health", "notify", "deploy", "report"}),
+    frozenset({"drift", "checks", "health", "notify", "deploy", "report", "remediate"}),
     frozenset({"daemon", "web", "demo"}),
     frozenset({"commands"}),
     frozenset({"cli"}),
@@ -37,11 +37,11 @@ LAYERS = [
 AREAS = {
     "core": "core", "config": "config", "store": "store",
     "drift": "drift", "checks": "checks", "health": "health", "notify": "notify", "deploy": "deploy",
-    "report": "report",
+    "report": "report", "remediate": "remediate",
     "daemon": "daemon", "web": "web", "demo": "demo",
     "commands": "commands",
     "cli": "cli", "cli_ledger": "cli", "cli_deploy": "cli", "cli_hooks": "cli",
-    "cli_report": "cli", "__init__": "cli", "__main__": "cli",
+    "cli_report": "cli", "cli_remediate": "cli", "__init__": "cli", "__main__": "cli",
 }  # fmt: skip
 
 def violations(root: Path, package: str) -> set[str]:

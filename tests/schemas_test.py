@@ -47,6 +47,9 @@ COMMANDS = {
     "alerts-pending": (["alerts", "pending"], "outbox"),
     "silence-list": (["silence", "list", "--all"], "silences"),
     "report": (["report", "--since", "30d"], "report"),
+    "remediate": (["remediate", "--all"], "remediate"),
+    "remediate-status": (["remediate", "status"], "remediate-status"),
+    "audit": (["audit"], "audit"),
 }
 # The documents the state-writing tests below validate.
 WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush",

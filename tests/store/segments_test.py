@@ -79,7 +79,7 @@ def store_runs(store: Store, rng: random.Random, count: int, *, shuffle: bool) -
     if shuffle:
         rng.shuffle(times)
     kept: dict[str, list[Stored]] = {s: [] for s in SERVICES}
-    status = {s: "ok" for s in SERVICES}
+    status = dict.fromkeys(SERVICES, "ok")
     for at in times:
         run = RunRecord(id=uuid.uuid4().hex, command=rng.choice(("drift", "check")), started_at=at,
                         finished_at=at + timedelta(seconds=2), run_date=date(2026, 6, 1), status="ok", exit_code=0,
@@ -130,17 +130,21 @@ def test_runs_stored_out_of_order_rebuild_their_services_segments(store_url: str
                 assert figures(store, service, since, until) == oracle(kept[service], since, until), (service, since)
 
 
-def test_a_store_without_segments_gets_them_built_by_its_migration(tmp_path: Any) -> None:
-    import sqlite3
+def test_a_store_without_segments_gets_them_built_by_its_migration(tmp_path: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from deploywatch.store import migrations, queries
 
     rng = random.Random(4)
-    path = tmp_path / "old.db"
-    with Store.open(f"sqlite:///{path}") as store:
-        kept = store_runs(store, rng, 2 * SEGMENT_SAMPLES, shuffle=False)
-    with sqlite3.connect(path) as raw:  # as a store of schema 5 left it: no segments, migration 6 not applied
-        raw.execute("DROP TABLE drift_segments")
-        raw.execute("DELETE FROM schema_version WHERE version = 6")
-    with Store.open(f"sqlite:///{path}") as store:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with monkeypatch.context() as patched:  # a store as schema 5 left it: findings, no segments
+        patched.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+        patched.setattr(migrations, "LATEST_VERSION", 5)
+        patched.setattr(queries, "add_samples", lambda tx, samples: None)  # that code wrote no segments
+        with Store.open(url) as store:
+            assert store.schema_version() == 5
+            kept = store_runs(store, rng, 2 * SEGMENT_SAMPLES, shuffle=False)
+    with Store.open(url) as store:
+        assert store.schema_version() == migrations.LATEST_VERSION
         since, until = T0 + timedelta(hours=3, minutes=1), T0 + timedelta(days=3)
         for service in SERVICES:
             assert figures(store, service, since, until) == oracle(kept[service], since, until)

@@ -1,4 +1,4 @@
-"""``deploywatch demo [DIR]``: build the demo workspace and show its drift and its data canaries."""
+"""``deploywatch demo [DIR]``: build the demo workspace and show its drift, its data canaries and remediation's plan."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..demo.platform import deploy_commands
 from . import canary as canary_command
 from . import check as check_command
 from . import drift as drift_command
+from . import remediate as remediate_command
 
 __all__ = ["run"]
 
@@ -24,6 +25,7 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
     """Build (or rebuild) the demo in ``directory`` and print its drift table; exit 0 when built."""
     from ..config.types import http_url
     from ..demo import build_demo
+    from ..notify.model import AlertMode
 
     for option, url in (("--webhook", webhook), ("--slack-webhook", slack_webhook)):
         try:
@@ -47,7 +49,11 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
               "reconciled with the data, and the probe, as one score:\n", markup=False)
     check_status = check_command.run(config_path=workspace.config_path, output_format="table", now=now,
                                      run_date=None, fail_fast_on_drift=False)
-    out.print(f"\n(deploywatch check exits {check_status} here.)", markup=False)
+    out.print(f"\n(deploywatch check exits {check_status} here.)\n", markup=False)
+    out.print("Self-healing (deploywatch remediate, a dry run: nothing is deployed or written): the services it "
+              "would redeploy through the guarded deploy, and why:", markup=False)
+    remediate_command.run((), all_services=False, apply=False, by="demo", config_path=workspace.config_path,
+                          output_format="table", now=now, alerts=AlertMode(enabled=False))
     if webhook or slack_webhook:
         out.print("Both runs sent their findings to the demo's alert sinks; see `deploywatch alerts pending "
                   "--delivered`.", markup=False)
@@ -63,6 +69,7 @@ def run(directory: Path, *, now: datetime, webhook: str | None = None, slack_web
                  "deploywatch canary --phase phase4 --explain # the SQL: one statement per table and filter",
                  "deploywatch history phase4.vegas_line_coverage.yesterday",
                  "deploywatch phases                          # phase 3: a tracking gap, not a failure",
+                 "deploywatch remediate --apply               # redeploy what drifted, under guardrails; then audit",
                  "deploywatch serve                           # the daemon: schedule, API, metrics",
                  "deploywatch config check"):
         out.print(f"  {line}", markup=False)

@@ -66,7 +66,8 @@ def run(*, config_path: Path | None, output_format: str, options: ExportOptions 
     loaded = load_config(config_path)
     jobs = loaded.config.schedule.jobs()
     if not jobs:
-        raise ConfigError("no jobs to export: set drift, canary, check or report to a cron expression in [schedule]",
+        raise ConfigError("no jobs to export: set drift, canary, check, report or remediate to a cron expression "
+                          "in [schedule]",
                           file=str(loaded.path), key="schedule")
     render = {"crontab": crontab, "kubernetes": kubernetes, "github-actions": github_actions, "systemd": systemd}
     text, warnings = render[output_format](loaded, options or ExportOptions())

@@ -56,7 +56,8 @@ def run(*, config_path: Path | None, listen: str | None, once: bool, grace: floa
         raise ConfigError("protect_reads = true needs a token (read endpoints would be closed to everyone)",
                           file=str(loaded.path), key="server.protect_reads")
     if once and not schedule.jobs():
-        raise ConfigError("no jobs to run: set drift, canary, check or report to a cron expression in [schedule]",
+        raise ConfigError("no jobs to run: set drift, canary, check, report or remediate to a cron expression "
+                          "in [schedule]",
                           file=str(loaded.path), key="schedule")
     sock = None if once else _bind(server)
     try:

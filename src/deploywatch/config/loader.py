@@ -90,6 +90,7 @@ def load_config(path: Path | str | None = None, *, environ: dict[str, str] | Non
             raise ConfigError(f"differs from {clash[0]!r} only in case; names must differ in more than case",
                               file=shown, key=key_path(named), line=find_line(source.text, named))
     _check_groups(config, shown, source.text, source.prefix)
+    _check_rules(config, shown, source.text, source.prefix, unresolved)
     duplicate = config.alerts.duplicate_name()
     if duplicate is not None:
         where: tuple[str | int, ...] = (*source.prefix, "alerts", *duplicate[1])
@@ -122,6 +123,20 @@ def _check_groups(config: Config, shown: str, text: str, prefix: tuple[str, ...]
         missing = [name for name in members if name not in seen]
         if missing:
             raise fail(f"must list every service of the group; missing: {', '.join(missing)}")
+
+
+def _check_rules(config: Config, shown: str, text: str, prefix: tuple[str, ...], unresolved: list[str]) -> None:
+    """A ``[[remediate.rules]]`` ``when`` names a configured check, probe or phase (a typo would never fire)."""
+    known = {"check": ("checks", {c.name for c in config.checks}), "probe": ("probes", {p.name for p in config.probes}),
+             "phase": ("phases", set(config.phases))}
+    for index, rule in enumerate(config.remediate.rules):
+        for key, (section, names) in known.items():
+            value = getattr(rule.when, key)
+            if value is None or section in unresolved or value in names:
+                continue
+            at: tuple[str | int, ...] = (*prefix, "remediate", "rules", index, "when", key)
+            raise ConfigError(f"unknown {key} {value!r}; configured: {', '.join(sorted(names)) or 'none'}",
+                              file=shown, key=key_path(at), line=find_line(text, at))
 
 
 def _case_clash(names: dict[str, Any]) -> tuple[str, str] | None:

@@ -14,13 +14,14 @@ from .alerts import AlertsConfig
 from .checks import CheckConfig, GateConfig, StoreConfig, WarehouseConfig
 from .deploy import DeploySettings, GroupConfig
 from .health import HealthConfig, PhaseConfig, ProbeConfig
+from .remediate import RemediateSettings
 from .schedule import ScheduleConfig, ServerConfig
 from .services import Defaults, RepoConfig, ServiceConfig
 from .types import Model, Name
 from .web import WebConfig
 
-__all__ = ["COMMAND_SECTIONS", "DAEMON_SECTIONS", "DEPLOY_SECTIONS", "DRIFT_SECTIONS", "Config", "EffectiveThresholds",
-           "LoadedConfig"]
+__all__ = ["COMMAND_SECTIONS", "DAEMON_SECTIONS", "DEPLOY_SECTIONS", "DRIFT_SECTIONS", "REMEDIATE_SECTIONS", "Config",
+           "EffectiveThresholds", "LoadedConfig"]
 
 
 class Config(Model):
@@ -42,11 +43,14 @@ class Config(Model):
     deploy: DeploySettings = DeploySettings()
     groups: dict[Name, GroupConfig] = Field(default_factory=dict)
     web: WebConfig = WebConfig()
+    remediate: RemediateSettings = RemediateSettings()
 
 
 # The sections the deploy commands (deploy, rollback) read: the deny windows are in [schedule]'s time zone.
 DEPLOY_SECTIONS = frozenset({"repo", "defaults", "services", "store", "alerts", "deploy", "groups", "schedule",
                              "probes", "health", "warehouse", "checks"})
+# The sections remediate reads: a deploy's, and its own.
+REMEDIATE_SECTIONS = DEPLOY_SECTIONS | {"remediate", "phases"}
 # The sections the drift commands (drift, contains, affected, skew) read.
 DRIFT_SECTIONS = frozenset({"repo", "defaults", "services", "store", "alerts"})
 # Only the daemon (serve, schedule export) reads these: no other command needs their ${VAR}s set.

@@ -56,6 +56,7 @@ class ScheduleConfig(Model):
     check: Cron | None = None
     # the weekly report to the alert sinks; each covers the time since the previous slot
     report: Cron | None = None
+    remediate: Cron | None = None  # deploywatch remediate --apply (its guardrails and kill switch apply)
     timeout: Duration = 3600  # a job running longer is cancelled and recorded as timed out
     catch_up: bool = True  # a run missed while the daemon was down runs once at start-up
     lease: Annotated[Duration, Field(ge=3)] = 120  # a dead daemon's running job is reaped this long after it died
@@ -63,7 +64,8 @@ class ScheduleConfig(Model):
 
     def jobs(self) -> dict[str, str]:
         """The scheduled jobs and their cron expressions."""
-        return {name: cron for name in ("drift", "canary", "check", "report") if (cron := getattr(self, name))}
+        return {name: cron for name in ("drift", "canary", "check", "report", "remediate")
+                if (cron := getattr(self, name))}
 
 
 class ServerConfig(Model):

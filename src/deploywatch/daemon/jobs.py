@@ -1,8 +1,9 @@
-"""The jobs the daemon schedules — ``drift``, ``canary``, ``check``, ``report`` — run in-process, quietly.
+"""The jobs the daemon schedules (``drift``, ``canary``, ``check``, ``report``, ``remediate``), run in-process.
 
 Each job is the command of the same name without its output: it measures, stores its run and routes its
 findings through the alerting layer, and returns a :class:`JobResult`. ``report`` sends the report of the time since
 the previous ``[schedule] report`` slot to the alert sinks, once per slot (:mod:`deploywatch.report.scheduled`).
+``remediate`` is ``deploywatch remediate --apply`` with its guardrails (:mod:`deploywatch.remediate.scheduled`).
 A job with nothing to run (a canary without ``[[checks]]``, a report without a sink that takes it) does not
 run: :func:`unavailable` says why, and :func:`run_job` raises with that reason.
 """
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JOBS", "JobResult", "prepare_jobs", "run_job", "unavailable"]
 
-JOBS = ("drift", "canary", "check", "report")
+JOBS = ("drift", "canary", "check", "report", "remediate")
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,18 @@ def unavailable(job: str, loaded: LoadedConfig) -> str | None:
         from ..report.scheduled import unsendable
 
         return unsendable(loaded)
+    if job == "remediate":
+        from ..remediate.scheduled import unavailable as nothing_to_remediate
+
+        return nothing_to_remediate(loaded)
     return None
 
 
 # What the jobs import on first use beyond the collectors of a check (their store, alert routing and sinks).
 _JOB_IMPORTS = ("deploywatch.health.score", "deploywatch.drift.workspace", "deploywatch.drift.engine",
                 "deploywatch.checks.runner", "deploywatch.store.database", "deploywatch.notify.dispatch",
-                "deploywatch.report.scheduled", "deploywatch.report.document", "deploywatch.notify.delivery")
+                "deploywatch.report.scheduled", "deploywatch.report.document", "deploywatch.notify.delivery",
+                "deploywatch.remediate.scheduled", "deploywatch.remediate.run", "deploywatch.deploy.engine")
 
 
 def prepare_jobs(loaded: LoadedConfig) -> None:
@@ -117,4 +123,14 @@ def run_job(job: str, loaded: LoadedConfig, *, now: datetime | None = None,
         sent = send_report(loaded, now=moment)
         status = Status.WARNING if sent.failed else Status.OK
         return JobResult(job, status, status.exit_code, None, sent.summary, time.perf_counter() - started)
+    if job == "remediate":
+        from ..remediate.scheduled import job_status, run_scheduled
+
+        remediated, remediate_run = run_scheduled(loaded, now=moment, mode=mode)
+        acted = [a for a in remediated.actions if a.outcome is not None]
+        refused = remediated.refused
+        summary = (refused if refused is not None and not remediated.actions
+                   else f"{plural(len(remediated.actions), 'decision')}, {len(acted)} acted")
+        status = job_status(remediated)
+        return JobResult(job, status, status.exit_code, remediate_run, summary, time.perf_counter() - started)
     raise ValueError(f"unknown job {job!r} (jobs: {', '.join(JOBS)})")

@@ -155,9 +155,31 @@ def _v6_drift_segments(tx: Tx) -> None:
     rebuild_segments(tx)
 
 
+def _v7_remediation(tx: Tx) -> None:
+    """Remediation: the append-only audit log of every decision, and the state its guardrails keep."""
+    _table(tx, "remediation_audit", [
+        "id {serial} NOT NULL", "at {ts} NOT NULL",
+        "kind VARCHAR NOT NULL",  # redeploy, rule, breaker, switch
+        "subject VARCHAR NOT NULL",  # a service, a rule's name, or "fleet"
+        "decision VARCHAR NOT NULL",  # planned, acted, skipped, succeeded, failed, tripped, reset, paused, resumed
+        "guardrail VARCHAR",  # what stopped it: kill_switch, breaker, deny_window, max_per_run, …
+        "reason TEXT NOT NULL",  # masked
+        "dry_run BOOLEAN NOT NULL",
+        "from_commit VARCHAR", "to_commit VARCHAR",
+        "actor VARCHAR NOT NULL",  # masked: who or what ran it (a person, the daemon)
+        "details TEXT",  # JSON, masked
+    ], primary_key="id", indexes=["at", "kind, subject, at"])
+    _table(tx, "remediation_state", [
+        "subject VARCHAR NOT NULL",  # "fleet", "service:NAME", "rule:NAME"
+        "state TEXT NOT NULL",  # JSON
+        "updated_at {ts} NOT NULL",
+    ], primary_key="subject")
+
+
 # Version n is MIGRATIONS[n - 1].
 MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs, _v4_deployments,
-                                     _v5_generation, _v6_drift_segments)
+                                     _v5_generation, _v6_drift_segments,
+                                     _v7_remediation)
 LATEST_VERSION = len(MIGRATIONS)
 
 _HAS_TABLE = {

@@ -152,8 +152,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              {"200": _json({"type": "object", "properties": {
                  "job_runs": {"type": "array", "items": _ref("JobRun")}}}, "The job runs"),
               "400": _error("A bad parameter")}, params=(JOB, LIMIT)),
-    Endpoint("trigger", "POST", "/api/runs/{kind}", "Run a job now (drift, canary, check or report), through the "
-             "scheduler and its lock", "write",
+    Endpoint("trigger", "POST", "/api/runs/{kind}", "Run a job now (drift, canary, check, report or remediate), "
+             "through the scheduler and its lock", "write",
              {"202": _json({"type": "object", "properties": {
                  "job_run_id": {"type": "string"}, "job": {"type": "string"}, "state": {"type": "string"}}},
                  "Started"),
@@ -181,6 +181,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
               "400": _error("A bad body, or an unknown service or commit"),
               "413": _error(f"The body is larger than {MAX_BODY} bytes")},
              body=_ref("NewDeployment")),
+    Endpoint("remediation", "GET", "/api/remediate", "Remediation's kill switch, its breaker (tripped until "
+             "deploywatch remediate reset) and each service's remediation state", "read",
+             {"200": _json(_OBJECT, "The deploywatch.remediate-status/v1 document")}),
     Endpoint("metrics", "GET", "/metrics", "Prometheus metrics (text exposition format; OpenMetrics when asked for)",
              "read", {"200": {"description": "The metrics", "content": {"text/plain": {"schema": {
                  "type": "string"}}}}}),

@@ -1,4 +1,4 @@
-"""The deploy ledger's endpoints: ``GET /api/deployments`` (entries and live locks) and ``POST`` (record one)."""
+"""The ledger's endpoints: ``GET``/``POST /api/deployments``, and ``GET /api/remediate`` (switches, breaker)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from .replies import answer, error
 if TYPE_CHECKING:
     from .app import DaemonContext
 
-__all__ = ["deployments", "ledger"]
+__all__ = ["deployments", "ledger", "remediation"]
 
 Params = Mapping[str, Any]
 
@@ -65,3 +65,13 @@ async def deployments(ctx: DaemonContext, request: Request, params: Params) -> R
     except UsageError as exc:
         return error(400, one_line(exc))
     return answer(document, 201)
+
+
+async def remediation(ctx: DaemonContext, request: Request, params: Params) -> Response:
+    """``GET /api/remediate``: ``deploywatch.remediate-status/v1``, as ``deploywatch remediate status`` prints it."""
+    from ..remediate.switches import status
+
+    def read() -> dict[str, Any]:
+        return status(ctx.store, ctx.loaded.config.remediate, now=ctx.now())
+
+    return answer(await run_in_threadpool(read))

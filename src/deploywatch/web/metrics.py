@@ -10,7 +10,9 @@ Gauges (read from the store when scraped):
 - ``deploywatch_status{kind,subject}``: every finding of the newest run of each command, as a Nagios code
   (0 ok, 1 warning, 2 critical, 3 unknown; the newest run wins where two commands report the same finding);
 - ``deploywatch_health_score``: the newest ``check`` run's score (0-100);
-- ``deploywatch_last_run_timestamp{job}``: when each job last started (``job_runs``, skipped slots not counted).
+- ``deploywatch_last_run_timestamp{job}``: when each job last started (``job_runs``, skipped slots not counted);
+- ``deploywatch_remediation_breaker_tripped``, ``deploywatch_remediation_paused``: 1 while remediation's breaker is
+  tripped (until ``deploywatch remediate reset``) or it is paused, else 0.
 
 Histogram (observed in-process by the scheduler): ``deploywatch_job_duration_seconds{job}``.
 """
@@ -96,6 +98,15 @@ class StoreCollector(Collector):
             if lock.live(now):
                 locked.add_metric([lock.service], 1.0)
         yield locked
+        fleet = self._store.remediation_states().get("fleet", {})
+        for name, text, on in (
+                ("deploywatch_remediation_breaker_tripped", "1 while remediation's breaker is tripped (until "
+                 "deploywatch remediate reset).", isinstance(fleet.get("breaker"), dict)),
+                ("deploywatch_remediation_paused", "1 while remediation is paused (deploywatch remediate pause).",
+                 bool(fleet.get("paused")))):
+            family = GaugeMetricFamily(name, text)
+            family.add_metric([], 1.0 if on else 0.0)
+            yield family
 
     def _drift(self, newest: tuple[RunRecord, list[FindingRecord]] | None) -> Iterator[Metric]:
         families = [GaugeMetricFamily(name, text, labels=["service"]) for name, _, text in _DRIFT_GAUGES]

@@ -105,8 +105,8 @@ CREATE TABLE job_runs (
 	error TEXT, 
 	CONSTRAINT pk_job_runs PRIMARY KEY (id)
 );
-INSERT INTO "job_runs" VALUES('2b2c85ddb6ab4702a5a02670d7fc22a0','canary','2026-09-21 14:00:00.000000','schedule','2026-09-21 14:00:00.000000','2026-09-21 14:00:30.000000','ok',0,'run-full',NULL);
-INSERT INTO "job_runs" VALUES('5c5549fc60cb42bcbed5b3cdf7cc098e','canary','2026-09-21 15:00:00.000000','schedule','2026-09-21 14:01:00.000000','2026-09-21 14:01:00.000000','skipped',NULL,NULL,'skipped: held by d1');
+INSERT INTO "job_runs" VALUES('725441a0f64e43a998040e4e56e12e66','canary','2026-09-21 14:00:00.000000','schedule','2026-09-21 14:00:00.000000','2026-09-21 14:00:30.000000','ok',0,'run-full',NULL);
+INSERT INTO "job_runs" VALUES('aa7201a3b9084cd7bf84e024ec5af472','canary','2026-09-21 15:00:00.000000','schedule','2026-09-21 14:01:00.000000','2026-09-21 14:01:00.000000','skipped',NULL,NULL,'skipped: held by d1');
 CREATE TABLE metrics (
 	id INTEGER NOT NULL, 
 	run_id VARCHAR NOT NULL, 
@@ -166,6 +166,27 @@ CREATE TABLE phase_triggers (
 	CONSTRAINT pk_phase_triggers PRIMARY KEY (phase, run_date)
 );
 INSERT INTO "phase_triggers" VALUES('phase2','2026-09-20','2026-09-21 14:05:00.000000','run ***','2026-09-21 14:07:00.000000','ok','done');
+CREATE TABLE remediation_audit (
+	id INTEGER NOT NULL, 
+	at DATETIME NOT NULL, 
+	kind VARCHAR NOT NULL, 
+	subject VARCHAR NOT NULL, 
+	decision VARCHAR NOT NULL, 
+	guardrail VARCHAR, 
+	reason TEXT NOT NULL, 
+	dry_run BOOLEAN NOT NULL, 
+	from_commit VARCHAR, 
+	to_commit VARCHAR, 
+	actor VARCHAR NOT NULL, 
+	details TEXT, 
+	CONSTRAINT pk_remediation_audit PRIMARY KEY (id)
+);
+CREATE TABLE remediation_state (
+	subject VARCHAR NOT NULL, 
+	state TEXT NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_remediation_state PRIMARY KEY (subject)
+);
 CREATE TABLE runs (
 	id VARCHAR NOT NULL, 
 	command VARCHAR NOT NULL, 
@@ -188,12 +209,13 @@ CREATE TABLE schema_version (
 	applied_at DATETIME NOT NULL, 
 	CONSTRAINT pk_schema_version PRIMARY KEY (version)
 );
-INSERT INTO "schema_version" VALUES(1,'2026-12-03 13:53:11.755688');
-INSERT INTO "schema_version" VALUES(2,'2026-12-03 13:53:11.755904');
-INSERT INTO "schema_version" VALUES(3,'2026-12-03 13:53:11.758842');
-INSERT INTO "schema_version" VALUES(4,'2026-12-03 13:53:11.758981');
-INSERT INTO "schema_version" VALUES(5,'2026-12-03 13:53:11.759028');
-INSERT INTO "schema_version" VALUES(6,'2026-12-03 13:53:11.759184');
+INSERT INTO "schema_version" VALUES(1,'2026-12-03 14:01:57.079975');
+INSERT INTO "schema_version" VALUES(2,'2026-12-03 14:01:57.080189');
+INSERT INTO "schema_version" VALUES(3,'2026-12-03 14:01:57.080375');
+INSERT INTO "schema_version" VALUES(4,'2026-12-03 14:01:57.080493');
+INSERT INTO "schema_version" VALUES(5,'2026-12-03 14:01:57.080533');
+INSERT INTO "schema_version" VALUES(6,'2026-12-03 14:01:57.080673');
+INSERT INTO "schema_version" VALUES(7,'2026-12-03 14:01:57.080889');
 CREATE TABLE silences (
 	id VARCHAR NOT NULL, 
 	matchers TEXT NOT NULL, 
@@ -226,4 +248,6 @@ CREATE INDEX ix_deployments_service_status_started_at ON deployments (service, s
 CREATE INDEX ix_deployments_started_at ON deployments (started_at);
 CREATE INDEX ix_drift_segments_service_first_at ON drift_segments (service, first_at);
 CREATE INDEX ix_drift_segments_last_at ON drift_segments (last_at);
+CREATE INDEX ix_remediation_audit_at ON remediation_audit (at);
+CREATE INDEX ix_remediation_audit_kind_subject_at ON remediation_audit (kind, subject, at);
 COMMIT;

@@ -2,7 +2,7 @@
 -- PostgreSQL database dump
 --
 
-\restrict iuT4RNEDjUNAT1JnMvTHHXwG2kbLGgleWhmtaPbyAVdDQa0GMsvOvPEwxE9TPrH
+\restrict byalAejZ3e4ilDX9Ff66iFj16DsSqPQDIkV08fRJXzbwByWSAu6B7JTnCjDxjnd
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -276,6 +276,56 @@ CREATE TABLE public.phase_triggers (
 
 
 --
+-- Name: remediation_audit; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.remediation_audit (
+    id bigint NOT NULL,
+    at timestamp with time zone NOT NULL,
+    kind character varying NOT NULL,
+    subject character varying NOT NULL,
+    decision character varying NOT NULL,
+    guardrail character varying,
+    reason text NOT NULL,
+    dry_run boolean NOT NULL,
+    from_commit character varying,
+    to_commit character varying,
+    actor character varying NOT NULL,
+    details text
+);
+
+
+--
+-- Name: remediation_audit_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.remediation_audit_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: remediation_audit_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.remediation_audit_id_seq OWNED BY public.remediation_audit.id;
+
+
+--
+-- Name: remediation_state; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.remediation_state (
+    subject character varying NOT NULL,
+    state text NOT NULL,
+    updated_at timestamp with time zone NOT NULL
+);
+
+
+--
 -- Name: runs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -357,6 +407,13 @@ ALTER TABLE ONLY public.metrics ALTER COLUMN id SET DEFAULT nextval('public.metr
 
 
 --
+-- Name: remediation_audit id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.remediation_audit ALTER COLUMN id SET DEFAULT nextval('public.remediation_audit_id_seq'::regclass);
+
+
+--
 -- Data for Name: alert_state; Type: TABLE DATA; Schema: public; Owner: -
 --
 
@@ -415,8 +472,8 @@ INSERT INTO public.job_locks VALUES ('canary', 'd1', '2026-09-21 14:00:00+00', '
 -- Data for Name: job_runs; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-INSERT INTO public.job_runs VALUES ('f6ed3fa5c6e84a78aba871e03fd4f32c', 'canary', '2026-09-21 14:00:00+00', 'schedule', '2026-09-21 14:00:00+00', '2026-09-21 14:00:30+00', 'ok', 0, 'run-full', NULL);
-INSERT INTO public.job_runs VALUES ('263a0504106c41468c5e27e51331f522', 'canary', '2026-09-21 15:00:00+00', 'schedule', '2026-09-21 14:01:00+00', '2026-09-21 14:01:00+00', 'skipped', NULL, NULL, 'skipped: held by d1');
+INSERT INTO public.job_runs VALUES ('c8eb1548107d428d9516d990d9851cd4', 'canary', '2026-09-21 14:00:00+00', 'schedule', '2026-09-21 14:00:00+00', '2026-09-21 14:00:30+00', 'ok', 0, 'run-full', NULL);
+INSERT INTO public.job_runs VALUES ('68640e6a4174427e978e817653d66e3e', 'canary', '2026-09-21 15:00:00+00', 'schedule', '2026-09-21 14:01:00+00', '2026-09-21 14:01:00+00', 'skipped', NULL, NULL, 'skipped: held by d1');
 
 
 --
@@ -455,6 +512,18 @@ INSERT INTO public.phase_triggers VALUES ('phase2', '2026-09-20', '2026-09-21 14
 
 
 --
+-- Data for Name: remediation_audit; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+
+
+--
+-- Data for Name: remediation_state; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+
+
+--
 -- Data for Name: runs; Type: TABLE DATA; Schema: public; Owner: -
 --
 
@@ -469,12 +538,13 @@ INSERT INTO public.runs VALUES ('routed', 'drift', '2026-09-21 15:00:00+00', '20
 -- Data for Name: schema_version; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-INSERT INTO public.schema_version VALUES (1, '2026-12-03 13:53:11.98269+00');
-INSERT INTO public.schema_version VALUES (2, '2026-12-03 13:53:12.014682+00');
-INSERT INTO public.schema_version VALUES (3, '2026-12-03 13:53:12.049854+00');
-INSERT INTO public.schema_version VALUES (4, '2026-12-03 13:53:12.074713+00');
-INSERT INTO public.schema_version VALUES (5, '2026-12-03 13:53:12.079015+00');
-INSERT INTO public.schema_version VALUES (6, '2026-12-03 13:53:12.098836+00');
+INSERT INTO public.schema_version VALUES (1, '2026-12-03 14:01:57.227161+00');
+INSERT INTO public.schema_version VALUES (2, '2026-12-03 14:01:57.233491+00');
+INSERT INTO public.schema_version VALUES (3, '2026-12-03 14:01:57.240451+00');
+INSERT INTO public.schema_version VALUES (4, '2026-12-03 14:01:57.24516+00');
+INSERT INTO public.schema_version VALUES (5, '2026-12-03 14:01:57.246383+00');
+INSERT INTO public.schema_version VALUES (6, '2026-12-03 14:01:57.251327+00');
+INSERT INTO public.schema_version VALUES (7, '2026-12-03 14:01:57.256498+00');
 
 
 --
@@ -517,6 +587,13 @@ SELECT pg_catalog.setval('public.findings_id_seq', 3, true);
 --
 
 SELECT pg_catalog.setval('public.metrics_id_seq', 13, true);
+
+
+--
+-- Name: remediation_audit_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.remediation_audit_id_seq', 1, false);
 
 
 --
@@ -597,6 +674,22 @@ ALTER TABLE ONLY public.outbox
 
 ALTER TABLE ONLY public.phase_triggers
     ADD CONSTRAINT pk_phase_triggers PRIMARY KEY (phase, run_date);
+
+
+--
+-- Name: remediation_audit pk_remediation_audit; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.remediation_audit
+    ADD CONSTRAINT pk_remediation_audit PRIMARY KEY (id);
+
+
+--
+-- Name: remediation_state pk_remediation_state; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.remediation_state
+    ADD CONSTRAINT pk_remediation_state PRIMARY KEY (subject);
 
 
 --
@@ -716,6 +809,20 @@ CREATE INDEX ix_outbox_state_next_attempt_at ON public.outbox USING btree (state
 
 
 --
+-- Name: ix_remediation_audit_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ix_remediation_audit_at ON public.remediation_audit USING btree (at);
+
+
+--
+-- Name: ix_remediation_audit_kind_subject_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ix_remediation_audit_kind_subject_at ON public.remediation_audit USING btree (kind, subject, at);
+
+
+--
 -- Name: ix_runs_command_started_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -749,5 +856,5 @@ ALTER TABLE ONLY public.metrics
 -- PostgreSQL database dump complete
 --
 
-\unrestrict iuT4RNEDjUNAT1JnMvTHHXwG2kbLGgleWhmtaPbyAVdDQa0GMsvOvPEwxE9TPrH
+\unrestrict byalAejZ3e4ilDX9Ff66iFj16DsSqPQDIkV08fRJXzbwByWSAu6B7JTnCjDxjnd
 

@@ -1,0 +1,1 @@
+"""Remediation: drifted services redeployed through the guarded deploy, and rules, under guardrails."""
