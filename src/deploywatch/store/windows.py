@@ -48,8 +48,10 @@ class Window:
     triggers: dict[tuple[str, date], datetime] = field(default_factory=dict)  # (phase, run_date) → fired_at
 
 
+# Check findings come from check, canary and gate runs; passing over drift runs (48 a day, a finding per service
+# each) keeps a year's read to the runs that can hold them.
 _FINDINGS = ("SELECT r.id, r.started_at, f.kind, f.subject, f.status, f.details FROM findings f "
-             "JOIN runs r ON r.id = f.run_id WHERE f.kind = 'check' AND r.started_at >= ? "
+             "JOIN runs r ON r.id = f.run_id WHERE f.kind = 'check' AND r.command <> 'drift' AND r.started_at >= ? "
              "AND r.started_at < ? ORDER BY r.started_at, r.id, f.id")
 
 
