@@ -9,8 +9,9 @@ enforced analysis failed, but fewer times in a row than its limit). Shadow analy
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,6 +49,10 @@ class Decision:
     why: str
 
 
+_AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
+    "mean": statistics.fmean, "median": statistics.median, "max": max, "min": min}
+
+
 def _number(value: float) -> str:
     return f"{value:.6g}"
 
@@ -62,7 +67,7 @@ def parse_samples(text: str) -> tuple[list[float], str | None]:
             value = float(line.strip())
         except ValueError:
             return [], f"not a number: {line.strip()[:40]!r}"
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             return [], f"not a finite number: {line.strip()[:40]!r}"
         samples.append(value)
     return samples, None
@@ -79,7 +84,7 @@ def judge_samples(name: str, samples: Sequence[float], success: Threshold, *, ag
     if len(samples) < min_samples:
         return Measurement(name, "inconclusive", f"{len(samples)} of min_samples {min_samples} samples: too few to "
                                                  "judge", shadow, data)
-    value = {"mean": statistics.fmean, "median": statistics.median, "max": max, "min": min}[aggregate](samples)
+    value = float(_AGGREGATES[aggregate](samples))
     data |= {"aggregate": aggregate, "value": value}
     over = f"{aggregate} of {len(samples)} samples" if len(samples) > 1 else "the value"
     ok = success.breached(value, "number")  # `success` names the good values
