@@ -228,7 +228,7 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
     if not any(s.failed for s in steps) and config.rollout is not None \
             and _roll_out(context, outcome, lease, entry, holder):
         return
-    if not any(s.failed for s in outcome.steps[1:]):
+    if not any(s.failed for s in outcome.steps[1:]) and not lease.lost:
         context.progress.begin(name, "post_deploy", _post_text(post))
         checked = run_post_deploy(workspace.loaded, post, now=context.clock,
                                   wait=lambda what, seconds: context.progress.wait(what, seconds, lease.tick))

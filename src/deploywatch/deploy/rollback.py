@@ -9,6 +9,7 @@ running is taken over only with ``--force``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ..config.services import command_values
@@ -17,6 +18,7 @@ from ..drift import resolve_readings
 from ..store.deployments import DeploymentRecord
 from .outcome import DeployReport, ServiceOutcome
 from .steps import Context, Lease, new_holder, run_and_verify
+from .verify import Step
 
 __all__ = ["roll_back_to", "rollback", "rollback_target"]
 
@@ -65,13 +67,22 @@ def rollback(context: Context, service: str, *, to: str | None, reason: str | No
         report.outcomes.append(ServiceOutcome(service, "rollback", target, current, status="blocked",
                                               by=context.by, runbook=config.runbook))
         return report
-    report.outcomes.append(roll_back_to(context, service, target, current=current, reason=reason, take_over=True))
+    from .rollout_control import active_rollout, end_rollout, weight_zero
+
+    active = active_rollout(context, service)
+    first = weight_zero(context, active) if active is not None else None
+    outcome = roll_back_to(context, service, target, current=current, reason=reason, take_over=True, first=first)
+    report.outcomes.append(outcome)
+    if active is not None:
+        end_rollout(context, active, outcome, what="rolled back", reason=reason)
     return report
 
 
 def roll_back_to(context: Context, service: str, target: str | None, *, current: str | None,
-                 reason: str | None, take_over: bool = False) -> ServiceOutcome:
-    """One rollback entry: lock, ``started``, the rollback command, verify, ``succeeded`` or ``failed``."""
+                 reason: str | None, take_over: bool = False,
+                 first: Callable[[Lease], Step] | None = None) -> ServiceOutcome:
+    """One rollback entry: lock, ``started``, ``first`` (a rollout's weight 0) once the lock is held, the rollback
+    command, verify, ``succeeded`` or ``failed`` (also when ``first`` failed: someone must look)."""
     store, workspace = context.store, context.workspace
     config = workspace.loaded.config.services[service]
     outcome = ServiceOutcome(service, "rollback", target or "", current, by=context.by, runbook=config.runbook,
@@ -96,8 +107,10 @@ def roll_back_to(context: Context, service: str, target: str | None, *, current:
     assert template is not None
     values = command_values(service, target, current, str(entry.id))
     lease = Lease(context, service, holder)
+    before = [first(lease)] if first is not None else []
     steps, tail = run_and_verify(context, lease, step="rollback", template=template, values=values,
                                  timeout=float(config.deploy_timeout), expected=target)
+    steps = before + steps
     outcome.steps, outcome.output_tail, outcome.finished_at = steps, tail, context.clock()
     bad = next((s for s in steps if s.failed), None)
     if bad is None:
