@@ -3,6 +3,7 @@ and metrics, real deploywatch processes and the ledger in a real store."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def test_a_rollout_that_fails_at_25_percent_sets_weight_0_and_rolls_back(fleet: 
     assert code == 2, err
     (entry,) = document["deploys"]
     assert (entry["status"], entry["step"]) == ("rolled_back", "rollout")
-    assert "step 2/4 (25%)" in entry["reason"] and "mean of 6 samples 0.0483333 misses success < 0.01" in entry["reason"]
+    assert "step 2/4 (25%)" in entry["reason"]
+    assert "mean of 6 samples 0.0483333 misses success < 0.01" in entry["reason"]
     web = fleet.service()
     assert web.weights == [10, 25, 0]
     assert web.canary is None and entry["rollback"]["status"] == "succeeded"
@@ -112,6 +114,7 @@ def test_a_shadow_analysis_is_recorded_but_not_enforced(fleet: Fleet) -> None:
     fleet.configure(error_rate(fleet) + shadow.replace("< 0.01", "< 0.0001"))
     code, document, err = fleet.json("deploy", "web", "--yes")
     assert code == 0, err
+    assert document["deploys"][0]["status"] == "succeeded" and fleet.service().weights == [10, 25, 50, 100]
     events = [e for e in fleet.status()["rollout"]["events"] if e["event"] == "analysis"]
     assert len(events) == 4
     for event in events:
@@ -171,6 +174,7 @@ def test_promote_skips_the_remaining_steps_with_its_reason(fleet: Fleet) -> None
     assert code == 2 and fleet.status()["rollout"]["state"] == "paused"
     code, document, err = fleet.json("rollout", "promote", "web", "--reason", "metrics pipeline is down")
     assert code == 0, err
+    assert document["deploys"][0]["status"] == "succeeded"
     assert fleet.service().weights == [10, 100]
     stored = fleet.ledger()[0]
     assert stored["status"] == "succeeded"
@@ -179,7 +183,7 @@ def test_promote_skips_the_remaining_steps_with_its_reason(fleet: Fleet) -> None
 
 def test_an_abort_during_analysis_sets_weight_0_rolls_back_and_leaves_nothing_behind(fleet: Fleet) -> None:
     fleet.configure(error_rate(fleet))
-    hold = fleet.state.hold = __import__("threading").Event()
+    hold = fleet.state.hold = threading.Event()
     hold.set()
     deploying = fleet.start("deploy", "web", "--yes")
     try:
@@ -190,7 +194,7 @@ def test_an_abort_during_analysis_sets_weight_0_rolls_back_and_leaves_nothing_be
     finally:
         hold.clear()
         fleet.state.release.set()
-        out, err = deploying.communicate(timeout=60)
+        _, err = deploying.communicate(timeout=60)
     assert deploying.returncode == 2, err
     web = fleet.service()
     assert web.weights == [10, 0] and web.canary is None
@@ -203,6 +207,7 @@ def test_an_abort_during_analysis_sets_weight_0_rolls_back_and_leaves_nothing_be
     fleet.state.hold = None
     code, again, err = fleet.json("deploy", "web", "--yes")
     assert code == 0, err
+    assert again["deploys"][0]["status"] == "succeeded" and fleet.service().weights == [10, 0, 10, 25, 50, 100]
 
 
 def test_a_forced_rollback_during_a_pause_sets_weight_0_and_ends_the_rollout(fleet: Fleet) -> None:

@@ -79,7 +79,7 @@ class PlatformState:
 class _Handler(BaseHTTPRequestHandler):
     state: PlatformState
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
     def _answer(self, code: int, text: str) -> None:
