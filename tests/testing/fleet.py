@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from testing.gitrepo import GitRepo, write_config
 from testing.platform import process_env
 
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 PLATFORM_PY = '''#!/usr/bin/env python3
 """platform.py URL ACTION SERVICE [ARG]: talk to the pretend platform (deploy, traffic, version, metrics)."""
 import sys
@@ -196,10 +197,10 @@ interval = "0s"
                                 env=process_env())
 
     def json(self, *args: str) -> tuple[int, dict[str, Any], str]:
-        """``cli`` with ``--format json``: exit code, the document, stderr."""
+        """``cli`` with ``--format json``: exit code, the document (valid against its schema), stderr."""
         code, out, err = self.cli(*args, "--format", "json")
         assert out, err
-        return code, json.loads(out), err
+        return code, valid(json.loads(out)), err
 
     def status(self, service: str = "web") -> dict[str, Any]:
         """``deploywatch rollout status SERVICE --format json``."""
@@ -213,6 +214,18 @@ interval = "0s"
         assert code == 0, err
         entries: list[dict[str, Any]] = document["deployments"]
         return entries
+
+
+def valid(document: dict[str, Any]) -> dict[str, Any]:
+    """``document``, once it validates against the schema (docs/schemas/) its ``schema`` field names."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    name = document["schema"].removeprefix("deploywatch.").removesuffix("/v1")
+    schema = json.loads((SCHEMAS / f"{name}.v1.json").read_text())
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+    assert problems == [], problems
+    return document
 
 
 def build_fleet(git_repo: GitRepo, tmp_path: Path) -> Iterator[Fleet]:

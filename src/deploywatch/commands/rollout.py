@@ -84,19 +84,20 @@ def run_abort(service: str, *, reason: str | None, by: str | None, config_path: 
 def run_promote(service: str, *, reason: str, by: str | None, config_path: Path | None,
                 output_format: str | None, now: datetime, alerts: AlertMode) -> int:
     """Promote a rollout; the report's exit code (0 when a running rollout was asked to)."""
-    from ..deploy.rollout_control import promote
+    from ..deploy.rollout_control import promote, rollout_status
 
     context = _context(config_path, output_format, by)
     with context.store:
         report, message = promote(context, service, reason=reason, now=now)
         if report is not None:
             _notify(context, report, alerts)
-    if report is None:
+        document = rollout_status(context, service) if report is None else None
+    if document is not None:  # a running rollout was asked: its status shows the request
         if output_format == "json":
-            emit_json({"schema": "deploywatch.rollout-request/v1", "service": service, "request": "promote",
-                       "message": mask(message)})
+            emit_json(document)
         else:
-            emit_text(mask(message))
+            emit_text(mask(message) + "\n" + render_status(document))
         return 0
+    assert report is not None
     _emit(report, output_format)
     return report.exit_code
