@@ -1,5 +1,4 @@
-"""The ``rollout`` command group (``status``, ``resume``, ``abort``, ``promote``) for the click group (registered by
-``cli.py``)."""
+"""The ``rollout`` command group (``status``, ``resume``, ``abort``, ``promote``), registered by ``cli.py``."""
 
 from __future__ import annotations
 

@@ -19,13 +19,13 @@ from ..core.status import Status
 from ..store.deployments import DeploymentRecord
 from .outcome import DeployReport, ServiceOutcome
 from .preflight import PreflightReport, run_preflight
-from .rollback import roll_back_to
+from .rollback import roll_back_failed, roll_back_to
 from .rollout import check_rollout, rollout_plan, run_rollout
 from .steps import Context, Lease, new_holder, run_and_verify
 from .verify import PostDeployPlan, Step, plan_post_deploy, run_post_deploy
 from .windows import open_window
 
-__all__ = ["DeployRequest", "deploy", "roll_back_failed"]
+__all__ = ["DeployRequest", "deploy"]
 
 
 @dataclass(frozen=True)
@@ -294,26 +294,3 @@ def _roll_out(context: Context, outcome: ServiceOutcome, lease: Lease, entry: De
     context.store.finish_deployment(entry, status="paused", now=outcome.finished_at, holder=holder, step="rollout",
                                     reason=ended.reason, output_tail=outcome.output_tail, release=False)
     return True
-
-
-def roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, holder: str) -> ServiceOutcome:
-    """Return the service to the commit that ran before, under the deploy's own lock, and verify it."""
-    name = outcome.service
-    config = context.workspace.loaded.config.services[name]
-    back = ServiceOutcome(name, "rollback", outcome.from_commit or "", outcome.to_commit, by=context.by,
-                          started_at=context.clock())
-    if not outcome.from_commit:
-        back.status, back.step, back.reason = "failed", "rollback", "no earlier commit is known to return to"
-        return back
-    template = config.rollback or config.deploy
-    assert template is not None
-    steps, tail = run_and_verify(context, lease, step="rollback", template=template,
-                                 values=command_values(name, outcome.from_commit, outcome.to_commit,
-                                                str(outcome.entry_id)),
-                                 timeout=float(config.deploy_timeout), expected=outcome.from_commit)
-    back.steps, back.output_tail, back.finished_at = steps, tail, context.clock()
-    bad = next((s for s in steps if s.failed), None)
-    back.status = "failed" if bad else "succeeded"
-    if bad:
-        back.step, back.reason = bad.name, bad.detail
-    return back

@@ -17,10 +17,11 @@ from ..core.errors import UsageError
 from ..drift import resolve_readings
 from ..store.deployments import DeploymentRecord
 from .outcome import DeployReport, ServiceOutcome
+from .rollout import active_rollout, end_rollout, weight_zero
 from .steps import Context, Lease, new_holder, run_and_verify
 from .verify import Step
 
-__all__ = ["roll_back_to", "rollback", "rollback_target"]
+__all__ = ["roll_back_failed", "roll_back_to", "rollback", "rollback_target"]
 
 
 def rollback_target(context: Context, service: str, current: str | None) -> str:
@@ -67,8 +68,6 @@ def rollback(context: Context, service: str, *, to: str | None, reason: str | No
         report.outcomes.append(ServiceOutcome(service, "rollback", target, current, status="blocked",
                                               by=context.by, runbook=config.runbook))
         return report
-    from .rollout_control import active_rollout, end_rollout, weight_zero
-
     active = active_rollout(context, service)
     first = weight_zero(context, active) if active is not None else None
     outcome = roll_back_to(context, service, target, current=current, reason=reason, take_over=True, first=first)
@@ -124,3 +123,26 @@ def roll_back_to(context: Context, service: str, target: str | None, *, current:
     if lease.lost:
         outcome.reason = (outcome.reason or "") + f"; the lock of {service} was taken over meanwhile"
     return outcome
+
+
+def roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, holder: str) -> ServiceOutcome:
+    """Return the service to the commit that ran before, under the deploy's own lock, and verify it."""
+    name = outcome.service
+    config = context.workspace.loaded.config.services[name]
+    back = ServiceOutcome(name, "rollback", outcome.from_commit or "", outcome.to_commit, by=context.by,
+                          started_at=context.clock())
+    if not outcome.from_commit:
+        back.status, back.step, back.reason = "failed", "rollback", "no earlier commit is known to return to"
+        return back
+    template = config.rollback or config.deploy
+    assert template is not None
+    steps, tail = run_and_verify(context, lease, step="rollback", template=template,
+                                 values=command_values(name, outcome.from_commit, outcome.to_commit,
+                                                str(outcome.entry_id)),
+                                 timeout=float(config.deploy_timeout), expected=outcome.from_commit)
+    back.steps, back.output_tail, back.finished_at = steps, tail, context.clock()
+    bad = next((s for s in steps if s.failed), None)
+    back.status = "failed" if bad else "succeeded"
+    if bad:
+        back.step, back.reason = bad.name, bad.detail
+    return back

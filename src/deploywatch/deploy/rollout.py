@@ -19,7 +19,9 @@ from ..config.rollout import rollout_values
 from ..config.services import command_values, fill_command
 from ..core.durations import format_age, format_timestamp
 from ..core.errors import UsageError
+from ..core.render import short
 from ..core.status import Status
+from .outcome import ServiceOutcome
 from .rollout_core import Measurement, decide
 from .rollout_measure import measure
 from .shell import command_env, run_streamed
@@ -28,10 +30,13 @@ from .verify import Step
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..config.rollout import RolloutConfig
-    from .outcome import ServiceOutcome
+    from ..store.rollouts import RolloutRecord
     from .steps import Context, Lease
 
-__all__ = ["RolloutEnd", "check_rollout", "rollout_plan", "run_rollout", "set_weight"]
+__all__ = ["ACTIVE_STATES", "RolloutEnd", "active_rollout", "check_rollout", "end_rollout", "rollout_outcome",
+           "rollout_plan", "run_rollout", "set_weight", "weight_zero"]
+
+ACTIVE_STATES = ("started", "paused")  # ledger statuses of a rollout that runs or waits for a human
 
 
 @dataclass
@@ -218,3 +223,52 @@ def _promote(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
     if step.failed:
         return _fail(context, lease, rollout, outcome, end, f"promotion: {step.detail}", len(rollout.steps) - 1)
     return RolloutEnd("promoted", why, end.steps)
+
+
+def active_rollout(context: Context, service: str) -> RolloutRecord | None:
+    """The service's rollout that runs or is paused, if any."""
+    record = context.store.latest_rollout(service)
+    return record if record is not None and record.entry.status in ACTIVE_STATES else None
+
+
+def rollout_outcome(context: Context, record: RolloutRecord) -> ServiceOutcome:
+    """The rollout's deploy as an outcome that goes on (resume, promote) or whose weight is set back to 0."""
+    entry = record.entry
+    config = context.workspace.loaded.config.services[entry.service]
+    return ServiceOutcome(entry.service, "deploy", entry.to_commit, entry.from_commit, status="started",
+                          entry_id=entry.id, by=context.by, runbook=config.runbook, started_at=context.clock(),
+                          relevant_commits=entry.relevant_commits)
+
+
+def weight_zero(context: Context, record: RolloutRecord) -> Callable[[Lease], Step]:
+    """What a rollback runs first once it holds the lock: the traffic command with weight 0."""
+    rollout = context.workspace.loaded.config.services[record.entry.service].rollout
+    assert rollout is not None
+
+    def first(lease: Lease) -> Step:
+        return set_weight(context, rollout, rollout_outcome(context, record), 0, max(0, record.step_index), lease.tick)
+
+    return first
+
+
+def end_rollout(context: Context, record: RolloutRecord, back: ServiceOutcome, *, what: str,
+                reason: str | None) -> str:
+    """Make the rollout's ledger entry final after a rollback took its lock over (``rolled_back``, or ``failed``
+    when the rollback or the weight 0 failed); why, as recorded."""
+    weight_failed = next((s for s in back.steps if s.name == "traffic" and s.failed), None)
+    ok = back.status == "succeeded" and weight_failed is None
+    why = f"rollout {what} by {context.by}" + (f": {reason}" if reason else "")
+    if back.status == "succeeded":
+        why += f"; rolled back to {short(back.to_commit)} (entry #{back.entry_id})"
+    else:
+        why += f"; rollback failed: {back.reason}"
+    if weight_failed is not None:
+        why += f"; setting weight 0 failed: {weight_failed.detail}"
+    now = context.clock()
+    context.store.finish_deployment(record.entry, status="rolled_back" if ok else "failed", now=now,
+                                    holder=record.holder, step="rollout", reason=why,
+                                    expect=("failed", *ACTIVE_STATES), release=False)
+    context.store.rollout_event(record.entry.id, now, {"event": what, "by": context.by, "reason": reason,
+                                                        "rollback": back.status, "rollback_entry": back.entry_id,
+                                                        "weight": None if weight_failed else 0})
+    return why

@@ -9,7 +9,6 @@ left to clean up by hand. A ``deploywatch rollback`` of a service in a rollout d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,15 +18,15 @@ from ..core.render import short
 from ..store.rollouts import RolloutRecord
 from .ledger import lock_json
 from .outcome import DeployReport, ServiceOutcome
-from .rollout import run_rollout, set_weight
+from .rollback import roll_back_failed, roll_back_to
+from .rollout import ACTIVE_STATES, active_rollout, end_rollout, rollout_outcome, run_rollout, weight_zero
 from .steps import Context, Lease, new_holder
-from .verify import Step, plan_post_deploy, run_post_deploy
+from .verify import plan_post_deploy, run_post_deploy
 
-__all__ = ["ROLLOUT_SCHEMA", "abort", "active_rollout", "end_rollout", "promote", "resume", "rollout_status",
-           "weight_zero"]
+__all__ = ["ROLLOUT_SCHEMA", "abort", "promote", "resume", "rollout_status"]
 
 ROLLOUT_SCHEMA = "deploywatch.rollout/v1"
-_ACTIVE = ("started", "paused")
+
 
 
 def _configured(context: Context, service: str) -> None:
@@ -36,58 +35,8 @@ def _configured(context: Context, service: str) -> None:
         raise UsageError(f"services.{service}.rollout is not set: {service} deploys without a rollout")
 
 
-def active_rollout(context: Context, service: str) -> RolloutRecord | None:
-    """The service's rollout that runs or is paused, if any."""
-    record = context.store.latest_rollout(service)
-    return record if record is not None and record.entry.status in _ACTIVE else None
-
-
-def _outcome(context: Context, record: RolloutRecord) -> ServiceOutcome:
-    entry = record.entry
-    config = context.workspace.loaded.config.services[entry.service]
-    return ServiceOutcome(entry.service, "deploy", entry.to_commit, entry.from_commit, status="started",
-                          entry_id=entry.id, by=context.by, runbook=config.runbook, started_at=context.clock(),
-                          relevant_commits=entry.relevant_commits)
-
-
-def weight_zero(context: Context, record: RolloutRecord) -> Callable[[Lease], Step]:
-    """What a rollback runs first once it holds the lock: the traffic command with weight 0."""
-    rollout = context.workspace.loaded.config.services[record.entry.service].rollout
-    assert rollout is not None
-
-    def first(lease: Lease) -> Step:
-        return set_weight(context, rollout, _outcome(context, record), 0, max(0, record.step_index), lease.tick)
-
-    return first
-
-
-def end_rollout(context: Context, record: RolloutRecord, back: ServiceOutcome, *, what: str,
-                reason: str | None) -> str:
-    """Make the rollout's ledger entry final after a rollback took its lock over (``rolled_back``, or ``failed``
-    when the rollback or the weight 0 failed); why, as recorded."""
-    weight_failed = next((s for s in back.steps if s.name == "traffic" and s.failed), None)
-    ok = back.status == "succeeded" and weight_failed is None
-    why = f"rollout {what} by {context.by}" + (f": {reason}" if reason else "")
-    if back.status == "succeeded":
-        why += f"; rolled back to {short(back.to_commit)} (entry #{back.entry_id})"
-    else:
-        why += f"; rollback failed: {back.reason}"
-    if weight_failed is not None:
-        why += f"; setting weight 0 failed: {weight_failed.detail}"
-    now = context.clock()
-    context.store.finish_deployment(record.entry, status="rolled_back" if ok else "failed", now=now,
-                                    holder=record.holder, step="rollout", reason=why,
-                                    expect=("failed", *_ACTIVE), release=False)
-    context.store.rollout_event(record.entry.id, now, {"event": what, "by": context.by, "reason": reason,
-                                                        "rollback": back.status, "rollback_entry": back.entry_id,
-                                                        "weight": None if weight_failed else 0})
-    return why
-
-
 def abort(context: Context, service: str, *, reason: str | None, now: datetime) -> DeployReport:
     """Abort the service's rollout (see the module); a UsageError when none runs or is paused."""
-    from .rollback import roll_back_to
-
     _configured(context, service)
     record = active_rollout(context, service)
     if record is None:
@@ -110,14 +59,14 @@ def abort(context: Context, service: str, *, reason: str | None, now: datetime) 
 def _abort_in_place(context: Context, record: RolloutRecord, reason: str | None) -> ServiceOutcome:
     """No earlier commit to return to (a first deploy): weight 0, the entry ``failed``, the lock released."""
     entry = record.entry
-    outcome = _outcome(context, record)
+    outcome = rollout_outcome(context, record)
     lease = Lease(context, entry.service, record.holder)
     step = weight_zero(context, record)(lease)
     outcome.steps.append(step)
     why = f"rollout aborted by {context.by}" + (f": {reason}" if reason else "") + "; no earlier commit to return " \
           "to" + (f"; setting weight 0 failed: {step.detail}" if step.failed else "; weight 0")
     context.store.finish_deployment(entry, status="failed", now=context.clock(), holder=record.holder,
-                                    step="rollout", reason=why, expect=_ACTIVE)
+                                    step="rollout", reason=why, expect=ACTIVE_STATES)
     context.store.rollout_event(entry.id, context.clock(), {"event": "aborted", "by": context.by, "reason": reason,
                                                             "weight": None if step.failed else 0})
     outcome.status, outcome.step, outcome.reason, outcome.finished_at = "failed", "rollout", why, context.clock()
@@ -152,15 +101,13 @@ def promote(context: Context, service: str, *, reason: str, now: datetime) -> tu
 
 def _continue(context: Context, record: RolloutRecord, *, now: datetime, what: str) -> DeployReport:
     """Take the paused rollout over and run its remaining steps, then post-deploy; fail: weight 0 and rollback."""
-    from .engine import roll_back_failed
-
     entry, store = record.entry, context.store
     holder = new_holder()
     if not store.resume_rollout(entry, old_holder=record.holder, holder=holder, lease=context.lease,
                                 now=context.clock()):
         raise UsageError(f"rollout #{entry.id} of {entry.service} changed meanwhile; see deploywatch rollout status")
     store.rollout_event(entry.id, context.clock(), {"event": what, "by": context.by, "step": record.step_index + 1})
-    outcome = _outcome(context, record)
+    outcome = rollout_outcome(context, record)
     report = DeployReport(now, what, entry.to_commit, [outcome])
     lease = Lease(context, entry.service, holder)
     ended = run_rollout(context, lease, outcome, start=max(0, record.step_index))
