@@ -19,7 +19,8 @@ DATA = Path(__file__).parent / "data"
 TABLES = {"schema_version": "version", "runs": "id", "findings": "id", "metrics": "id",
           "alert_state": "sink, fingerprint", "outbox": "id", "silences": "id",
           "completions": "phase, processor, run_date", "phase_triggers": "phase, run_date",
-          "job_runs": "job, scheduled_for, state", "job_locks": "job", "deployments": "id"}
+          "job_runs": "job, scheduled_for, state", "job_locks": "job", "deployments": "id",
+          "rollouts": "entry_id"}
 UNSTABLE = {("schema_version", "applied_at"), ("job_runs", "id")}
 
 
@@ -98,7 +99,7 @@ def test_todays_store_writes_the_same_rows_and_schema_as_the_golden_one(store_ur
         expected, actual = table_rows(golden), table_rows(today)
         for table in TABLES:
             assert actual[table] == expected[table], table
-        assert sum(len(rows) for rows in actual.values()) == 4 + 5 + 3 + 13 + 2 + 3 + 1 + 2 + 1 + 2 + 1 + 8
+        assert sum(len(rows) for rows in actual.values()) == 5 + 5 + 3 + 13 + 2 + 3 + 1 + 2 + 1 + 2 + 1 + 8 + 1
 
 
 def test_a_version_1_golden_store_is_migrated(store_url: str, second_url: str) -> None:
@@ -121,7 +122,7 @@ def test_a_version_1_golden_store_is_migrated(store_url: str, second_url: str) -
 def test_a_version_3_golden_store_is_migrated_to_the_ledger(store_url: str, second_url: str) -> None:
     load_golden(store_url, 3)
     with Store.open(store_url) as old:
-        assert old.schema_version() == LATEST_VERSION == 4
+        assert old.schema_version() == LATEST_VERSION == 5
         assert old.deployments() == [] and old.last_succeeded_deployments() == {}
         write_samples_ledger = deployment_rows()
         for record in write_samples_ledger:
