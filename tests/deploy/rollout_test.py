@@ -224,3 +224,41 @@ def test_a_forced_rollback_during_a_pause_sets_weight_0_and_ends_the_rollout(fle
     assert status["rollout"]["state"] == "rolled_back" and status["lock"] is None
     code, _, err = fleet.cli("rollout", "resume", "web")
     assert code == 3 and "no paused rollout of web to resume" in err
+
+
+def test_a_dry_run_names_the_weights_the_traffic_command_and_the_analyses(fleet: Fleet) -> None:
+    fleet.configure(error_rate(fleet))
+    code, document, err = fleet.json("deploy", "web", "--yes", "--dry-run")
+    assert code == 0, err
+    plan = {step["step"]: step["detail"] for step in document["deploys"][0]["plan"]}
+    assert "weights 10%, 25%, 50%, 100%" in plan["rollout"] and "traffic web 10" in plan["rollout"]
+    assert "judged by: error rate" in plan["rollout"]
+    assert fleet.service().weights == [] and fleet.ledger() == []
+
+
+def test_a_probe_as_analysis_fails_the_step_when_critical(fleet: Fleet) -> None:
+    fleet.configure('[[services.web.rollout.analysis]]\nprobes = ["web smoke"]\n',
+                    extra='[[probes]]\nname = "web smoke"\ncommand = "echo CRITICAL - 5xx; exit 2"\n')
+    code, document, _ = fleet.json("deploy", "web", "--yes")
+    assert code == 2
+    (entry,) = document["deploys"]
+    assert entry["status"] == "rolled_back" and "probe web smoke critical" in entry["reason"]
+    assert fleet.service().weights == [10, 0]
+
+
+def test_an_analysis_naming_no_probe_is_refused_before_anything_runs(fleet: Fleet) -> None:
+    fleet.configure('[[services.web.rollout.analysis]]\nprobes = ["nope"]\n')
+    code, out, err = fleet.cli("deploy", "web", "--yes")
+    assert code == 3 and out == ""
+    assert "services.web.rollout.analysis[0].probes: no probe is named 'nope'" in err and err.count("\n") == 1
+    assert fleet.service().weights == []
+
+
+def test_status_for_people_shows_state_weight_and_each_verdict(fleet: Fleet) -> None:
+    fleet.configure(error_rate(fleet))
+    fleet.state.bad_from[fleet.shas["web1"]] = 50
+    fleet.json("deploy", "web", "--yes")
+    code, out, err = fleet.cli("rollout", "status", "web")
+    assert code == 2, err
+    assert "rollout #1" in out and "rolled_back, step 3 of 4 (10%, 25%, 50%, 100%), weight 0%" in out
+    assert "- analysis step 3 50%: error rate failed 1 of consecutive_failures 1" in out

@@ -127,6 +127,9 @@ def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, star
             return RolloutEnd("lost", "the lock was taken over", end.steps)
         traffic = set_weight(context, rollout, outcome, weight, index, lease.tick)
         end.steps.append(traffic)
+        if not lease.confirm():  # taken over while the weight was being set: take back what this process gave
+            end.steps.append(set_weight(context, rollout, outcome, 0, index, lambda: None))
+            return RolloutEnd("lost", "the lock was taken over while the weight was set; set back to 0", end.steps)
         store.rollout_event(entry_id, context.clock(), {"event": "weight", "step": index + 1, "weight": weight,
                                                          "ok": not traffic.failed, "detail": traffic.detail},
                             step_index=index, weight=weight)
