@@ -105,6 +105,10 @@ class RolloutConfig(Model):
             raise ValueError("steps must rise, such as [10, 25, 50, 100]")
         if self.steps[-1] != 100:
             raise ValueError("the last step must be 100 (the new revision takes all traffic)")
+        titles = [a.title for a in self.analysis]
+        twice = sorted({t for t in titles if titles.count(t) > 1})
+        if twice:
+            raise ValueError(f"two analyses are named {twice[0]!r}: give each a different 'name'")
         return self
 
 
