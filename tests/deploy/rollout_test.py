@@ -3,6 +3,7 @@ and metrics, real deploywatch processes and the ledger in a real store."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,12 +80,14 @@ def test_consecutive_failures_tolerate_a_failing_measurement_then_fail_on_the_li
 
 
 def test_no_data_pauses_with_an_alertable_status_and_resume_continues_from_that_step(fleet: Fleet) -> None:
-    fleet.configure(error_rate(fleet))
+    fleet.configure(error_rate(fleet), extra=f'[[alerts.webhook]]\nurl = "{fleet.url}/hook"\n')
     fleet.state.no_data.add(fleet.shas["web1"])
     code, document, err = fleet.json("deploy", "web", "--yes")
     assert code == 2, err
     (entry,) = document["deploys"]
     assert (entry["status"], entry["step"]) == ("paused", "rollout")
+    (alert,) = fleet.state.alerts  # the pause was sent to the alert sinks
+    assert "paused at rollout" in json.dumps(alert) and "critical" in json.dumps(alert)
     assert "inconclusive" in entry["reason"] and "no data" in entry["reason"]
     status = fleet.status()
     assert status["rollout"]["state"] == "paused" and status["rollout"]["weight"] == 10

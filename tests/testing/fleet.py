@@ -63,6 +63,7 @@ class PlatformState:
     hold: threading.Event | None = None  # set: metrics requests wait until it is cleared … released
     release: threading.Event = field(default_factory=threading.Event)
     metrics_asked: threading.Event = field(default_factory=threading.Event)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # bodies POSTed to /hook (deploywatch's webhook)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def samples(self, service: str, target: str) -> list[float]:
@@ -113,6 +114,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         state = self.state
+        if url.path == "/hook":
+            length = int(self.headers.get("Content-Length") or 0)
+            with state.lock:
+                state.alerts.append(json.loads(self.rfile.read(length) or b"{}"))
+            return self._answer(200, "ok")
         with state.lock:
             service = state.services.get(query.get("service", ""))
             if service is None:
