@@ -265,3 +265,26 @@ def test_status_for_people_shows_state_weight_and_each_verdict(fleet: Fleet) -> 
     assert code == 2, err
     assert "rollout #1" in out and "rolled_back, step 3 of 4 (10%, 25%, 50%, 100%), weight 0%" in out
     assert "- analysis step 3 50%: error rate failed 1 of consecutive_failures 1" in out
+
+
+def test_promoting_a_running_rollout_is_done_by_its_process_before_the_next_step(fleet: Fleet) -> None:
+    fleet.configure(error_rate(fleet))
+    hold = fleet.state.hold = threading.Event()
+    hold.set()
+    deploying = fleet.start("deploy", "web", "--yes")
+    try:
+        assert fleet.state.metrics_asked.wait(60), "the analysis never asked for metrics"
+        code, document, err = fleet.json("rollout", "promote", "web", "--reason", "hotfix, verified by hand")
+        assert code == 0, err
+        assert document["rollout"]["request"] == "promote" and document["rollout"]["state"] == "started"
+    finally:
+        hold.clear()
+        fleet.state.release.set()
+        out, err = deploying.communicate(timeout=60)
+    assert deploying.returncode == 0, err
+    assert json.loads(out)["deploys"][0]["status"] == "succeeded"
+    assert fleet.service().weights == [10, 100]
+    stored = fleet.ledger()[0]
+    assert stored["status"] == "succeeded"
+    assert stored["reason"] == "promoted (skipped 25%, 50%, 100%): hotfix, verified by hand"
+    assert fleet.status()["rollout"]["request"] is None
