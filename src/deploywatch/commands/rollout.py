@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.redact import mask
 from ..core.render import emit_json, emit_text, short
-from .deploy import _context, _emit, _notify
+from .deploy import emit_deploy_report, notify_outcomes, open_context
 
 if TYPE_CHECKING:
     from ..notify.model import AlertMode
@@ -20,7 +20,7 @@ def run_status(service: str, *, config_path: Path | None, output_format: str | N
     """Print the rollout's state; 0 when none is paused or failed, 1 paused, 2 failed or rolled back."""
     from ..deploy.rollout_control import rollout_status
 
-    context = _context(config_path, output_format, None)
+    context = open_context(config_path, output_format, None)
     with context.store:
         document = rollout_status(context, service)
     if output_format == "json":
@@ -60,11 +60,11 @@ def run_resume(service: str, *, by: str | None, config_path: Path | None, output
     """Resume a paused rollout; its report's exit code."""
     from ..deploy.rollout_control import resume
 
-    context = _context(config_path, output_format, by)
+    context = open_context(config_path, output_format, by)
     with context.store:
         report = resume(context, service, now=now)
-        _notify(context, report, alerts)
-    _emit(report, output_format)
+        notify_outcomes(context, report, alerts)
+    emit_deploy_report(report, output_format)
     return report.exit_code
 
 
@@ -73,11 +73,11 @@ def run_abort(service: str, *, reason: str | None, by: str | None, config_path: 
     """Abort a rollout; the rollback's exit code."""
     from ..deploy.rollout_control import abort
 
-    context = _context(config_path, output_format, by)
+    context = open_context(config_path, output_format, by)
     with context.store:
         report = abort(context, service, reason=reason, now=now)
-        _notify(context, report, alerts)
-    _emit(report, output_format)
+        notify_outcomes(context, report, alerts)
+    emit_deploy_report(report, output_format)
     return report.exit_code
 
 
@@ -86,11 +86,11 @@ def run_promote(service: str, *, reason: str, by: str | None, config_path: Path 
     """Promote a rollout; the report's exit code (0 when a running rollout was asked to)."""
     from ..deploy.rollout_control import promote, rollout_status
 
-    context = _context(config_path, output_format, by)
+    context = open_context(config_path, output_format, by)
     with context.store:
         report, message = promote(context, service, reason=reason, now=now)
         if report is not None:
-            _notify(context, report, alerts)
+            notify_outcomes(context, report, alerts)
         document = rollout_status(context, service) if report is None else None
     if document is not None:  # a running rollout was asked: its status shows the request
         if output_format == "json":
@@ -99,5 +99,5 @@ def run_promote(service: str, *, reason: str, by: str | None, config_path: Path 
             emit_text(mask(message) + "\n" + render_status(document))
         return 0
     assert report is not None
-    _emit(report, output_format)
+    emit_deploy_report(report, output_format)
     return report.exit_code
