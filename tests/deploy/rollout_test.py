@@ -12,6 +12,7 @@ import pytest
 
 from testing.fleet import Fleet, build_fleet
 from testing.gitrepo import GitRepo
+from testing.warehouse import Table, create_duckdb, execute
 
 ERROR_RATE = """
 [[services.web.rollout.analysis]]
@@ -288,3 +289,21 @@ def test_promoting_a_running_rollout_is_done_by_its_process_before_the_next_step
     assert stored["status"] == "succeeded"
     assert stored["reason"] == "promoted (skipped 25%, 50%, 100%): hotfix, verified by hand"
     assert fleet.status()["rollout"]["request"] is None
+
+
+def test_data_checks_as_analysis_fail_when_critical_and_pass_when_ok(fleet: Fleet, tmp_path: Path) -> None:
+    table = Table("predictions", {"id": "INTEGER"})
+    url = create_duckdb(tmp_path / "warehouse.duckdb", [table])
+    checks = (f'[warehouse]\nurl = "{url}"\n\n[[checks]]\nname = "phase5.predictions.rows"\ntable = "predictions"\n'
+              'metric = "row_count"\ncritical = "< 1"\n')
+    fleet.configure('[[services.web.rollout.analysis]]\nchecks = ["phase5.predictions.*"]\n', extra=checks)
+    code, document, _ = fleet.json("deploy", "web", "--yes")
+    assert code == 2
+    assert "check phase5.predictions.rows critical" in document["deploys"][0]["reason"]
+    assert fleet.service().weights == [10, 0]
+    execute(url, "INSERT INTO predictions VALUES (1), (2)")
+    code, document, err = fleet.json("deploy", "web", "--yes")
+    assert code == 0, err
+    assert fleet.service().weights == [10, 0, 10, 25, 50, 100]
+    detail = next(s for s in document["deploys"][0]["steps"] if s["name"] == "rollout")["detail"]
+    assert "phase5.predictions.*: 1 of 1 ok" in detail

@@ -79,9 +79,11 @@ class AnalysisConfig(Model):
             raise ValueError(f"set exactly one of command, checks, probes{found}")
         if self.command is not None and self.success is None and not self.baseline_compare:
             raise ValueError("a command analysis needs 'success' (such as '< 0.01') or baseline_compare = true")
-        if self.command is None and (self.success is not None or self.baseline_compare):
-            raise ValueError("'success' and 'baseline_compare' judge a command's numbers; checks and probes pass "
-                             "when ok")
+        if self.command is None and self.baseline_compare:
+            raise ValueError("baseline_compare needs a command that measures the canary and the baseline apart "
+                             "({{ target }}); data checks and probes measure the service as a whole and pass when ok")
+        if self.command is None and self.success is not None:
+            raise ValueError("'success' judges a command's numbers; checks and probes pass when ok")
         return self
 
     @property
