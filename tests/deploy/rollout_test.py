@@ -4,7 +4,9 @@ and metrics, real deploywatch processes and the ledger in a real store."""
 from __future__ import annotations
 
 import json
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -307,3 +309,31 @@ def test_data_checks_as_analysis_fail_when_critical_and_pass_when_ok(fleet: Flee
     assert fleet.service().weights == [10, 0, 10, 25, 50, 100]
     detail = next(s for s in document["deploys"][0]["steps"] if s["name"] == "rollout")["detail"]
     assert "phase5.predictions.*: 1 of 1 ok" in detail
+
+
+def test_a_rollout_whose_process_died_is_abandoned_and_abort_still_cleans_it_up(fleet: Fleet) -> None:
+    fleet.configure(error_rate(fleet), lease="3s")
+    hold = fleet.state.hold = threading.Event()
+    hold.set()
+    deploying = fleet.start("deploy", "web", "--yes")
+    try:
+        assert fleet.state.metrics_asked.wait(60), "the analysis never asked for metrics"
+        deploying.send_signal(signal.SIGKILL)  # kill -9 mid-analysis: nothing of it runs again
+        deploying.communicate(timeout=30)
+    finally:
+        hold.clear()
+        fleet.state.release.set()
+    assert fleet.service().weights == [10]  # the canary still has traffic
+    time.sleep(3.5)  # the lease runs out; the next command reaps the entry
+    status = fleet.status()
+    assert status["rollout"]["state"] == "abandoned" and status["rollout"]["weight"] == 10
+    code, _, err = fleet.cli("rollout", "promote", "web", "--reason", "x")
+    assert code == 3 and "was abandoned (its process died): abort it" in err
+    code, document, err = fleet.json("rollout", "abort", "web")
+    assert code == 0, err
+    assert [s["name"] for s in document["deploys"][0]["steps"]] == ["traffic", "rollback", "rollback_verify"]
+    assert fleet.service().weights == [10, 0] and fleet.service().canary is None
+    stored = fleet.ledger()
+    assert [(e["how"], e["status"]) for e in stored] == [("rollback", "succeeded"), ("deploy", "rolled_back")]
+    assert "its process had died" in stored[1]["reason"]
+    assert fleet.status()["lock"] is None

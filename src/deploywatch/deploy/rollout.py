@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from ..store.rollouts import RolloutRecord
     from .steps import Context, Lease
 
-__all__ = ["ACTIVE_STATES", "RolloutEnd", "active_rollout", "check_rollout", "end_rollout", "rollout_outcome",
-           "rollout_plan", "run_rollout", "set_weight", "weight_zero"]
+__all__ = ["ACTIVE_STATES", "OPEN_STATES", "RolloutEnd", "active_rollout", "check_rollout", "end_rollout",
+           "rollout_outcome", "rollout_plan", "run_rollout", "set_weight", "weight_zero"]
 
 ACTIVE_STATES = ("started", "paused")  # ledger statuses of a rollout that runs or waits for a human
+# …and of one whose process died mid-rollout (reaped when its lease ran out): its canary may still have traffic
+OPEN_STATES = (*ACTIVE_STATES, "abandoned")
 
 
 @dataclass
@@ -229,9 +231,11 @@ def _promote(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
 
 
 def active_rollout(context: Context, service: str) -> RolloutRecord | None:
-    """The service's rollout that runs or is paused, if any."""
+    """The service's rollout that runs or is paused, or whose process died with traffic on the canary, if any."""
     record = context.store.latest_rollout(service)
-    return record if record is not None and record.entry.status in ACTIVE_STATES else None
+    if record is None or record.entry.status not in OPEN_STATES:
+        return None
+    return None if record.entry.status == "abandoned" and record.weight == 0 else record
 
 
 def rollout_outcome(context: Context, record: RolloutRecord) -> ServiceOutcome:
@@ -270,7 +274,7 @@ def end_rollout(context: Context, record: RolloutRecord, back: ServiceOutcome, *
     now = context.clock()
     context.store.finish_deployment(record.entry, status="rolled_back" if ok else "failed", now=now,
                                     holder=record.holder, step="rollout", reason=why,
-                                    expect=("failed", *ACTIVE_STATES), release=False)
+                                    expect=("failed", *OPEN_STATES), release=False)
     context.store.rollout_event(record.entry.id, now, {"event": what, "by": context.by, "reason": reason,
                                                         "rollback": back.status, "rollback_entry": back.entry_id,
                                                         "weight": None if weight_failed else 0})

@@ -19,7 +19,7 @@ from ..store.rollouts import RolloutRecord
 from .ledger import lock_json
 from .outcome import DeployReport, ServiceOutcome
 from .rollback import roll_back_failed, roll_back_to
-from .rollout import ACTIVE_STATES, active_rollout, end_rollout, rollout_outcome, run_rollout, weight_zero
+from .rollout import OPEN_STATES, active_rollout, end_rollout, rollout_outcome, run_rollout, weight_zero
 from .steps import Context, Lease, new_holder
 from .verify import plan_post_deploy, run_post_deploy
 
@@ -41,6 +41,8 @@ def abort(context: Context, service: str, *, reason: str | None, now: datetime) 
     record = active_rollout(context, service)
     if record is None:
         raise UsageError(f"no rollout of {service} is running or paused; see deploywatch rollout status {service}")
+    if record.entry.status == "abandoned":
+        reason = f"{reason}; its process had died" if reason else "its process had died"
     entry = record.entry
     report = DeployReport(now, "abort", entry.from_commit or "", [], forced=reason)
     if entry.from_commit is None:
@@ -66,7 +68,7 @@ def _abort_in_place(context: Context, record: RolloutRecord, reason: str | None)
     why = f"rollout aborted by {context.by}" + (f": {reason}" if reason else "") + "; no earlier commit to return " \
           "to" + (f"; setting weight 0 failed: {step.detail}" if step.failed else "; weight 0")
     context.store.finish_deployment(entry, status="failed", now=context.clock(), holder=record.holder,
-                                    step="rollout", reason=why, expect=ACTIVE_STATES)
+                                    step="rollout", reason=why, expect=OPEN_STATES)
     context.store.rollout_event(entry.id, context.clock(), {"event": "aborted", "by": context.by, "reason": reason,
                                                             "weight": None if step.failed else 0})
     outcome.status, outcome.step, outcome.reason, outcome.finished_at = "failed", "rollout", why, context.clock()
@@ -91,6 +93,9 @@ def promote(context: Context, service: str, *, reason: str, now: datetime) -> tu
     record = active_rollout(context, service)
     if record is None:
         raise UsageError(f"no rollout of {service} is running or paused; see deploywatch rollout status {service}")
+    if record.entry.status == "abandoned":
+        raise UsageError(f"rollout #{record.entry.id} of {service} was abandoned (its process died): abort it, "
+                         "or deploy again")
     context.store.request_rollout(record.entry.id, "promote", reason, context.clock())
     if record.entry.status == "started":
         return None, (f"asked the running rollout #{record.entry.id} ({record.holder}) to promote before its next "
