@@ -137,7 +137,7 @@ def decide(measurements: Sequence[Measurement], limits: Mapping[str, int],
     again = [m for m in enforced if m.verdict == "fail"]
     if again:
         return Decision("remeasure", counts, "; ".join(
-            f"{m.analysis} failed {counts[m.analysis]} of consecutive_failures {limits[m.analysis]}, measuring "
+            f"{m.analysis} failed {counts[m.analysis]} of consecutive_failures {limits.get(m.analysis, 1)}, measuring "
             f"again: {m.why}" for m in again))
     passed = "; ".join(f"{m.analysis}: {m.why}" for m in enforced) or "no enforced analysis"
     shadows = [m for m in measurements if m.shadow]
