@@ -21,6 +21,7 @@ from ..core.durations import format_age, format_timestamp
 from ..core.errors import UsageError
 from ..core.render import short
 from ..core.status import Status
+from ..core.text import plural
 from .outcome import ServiceOutcome
 from .rollout_core import Measurement, decide
 from .rollout_measure import measure
@@ -159,7 +160,8 @@ def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
     started = time.monotonic()
     label = f"step {index + 1}/{len(rollout.steps)} ({weight}%)"
     soak = format_age(rollout.interval) if rollout.interval else "0s"
-    context.progress.begin(service, "rollout", f"{label}: soak {soak}, then {len(rollout.analysis)} analyses")
+    context.progress.begin(service, "rollout", f"{label}: soak {soak}, then "
+                                              f"{plural(len(rollout.analysis), 'analysis', 'analyses')}")
     if rollout.interval:
         context.progress.wait(f"rollout {label}: soaking", float(rollout.interval), lease.tick)
     if not rollout.analysis:
