@@ -41,7 +41,7 @@ AREAS = {
     "daemon": "daemon", "web": "web", "demo": "demo",
     "commands": "commands",
     "cli": "cli", "cli_ledger": "cli", "cli_deploy": "cli", "cli_hooks": "cli",
-    "cli_report": "cli", "cli_remediate": "cli", "__init__": "cli", "__main__": "cli",
+    "cli_report": "cli", "cli_remediate": "cli", "cli_rollout": "cli", "__init__": "cli", "__main__": "cli",
 }  # fmt: skip
 
 def violations(root: Path, package: str) -> set[str]:

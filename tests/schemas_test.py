@@ -53,7 +53,8 @@ COMMANDS = {
 }
 # The documents the state-writing tests below validate.
 WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush",
-           "deployments", "deploy"}
+           "deployments", "deploy",
+           "rollout"}  # validated by tests/deploy/rollout_test.py, whose fleet checks every document it reads
 # A service the guarded deploy tests add to a copy of the demo: its deploy command writes the file its deployed
 # source reads (the command runs in the repository's work tree, beside the config's deployed/ folder); the
 # post-deploy probe fails while smoke.fail exists (probe commands run in the config's folder).

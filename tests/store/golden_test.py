@@ -20,7 +20,8 @@ TABLES = {"schema_version": "version", "runs": "id", "findings": "id", "metrics"
           "alert_state": "sink, fingerprint", "outbox": "id", "silences": "id",
           "completions": "phase, processor, run_date", "phase_triggers": "phase, run_date",
           "job_runs": "job, scheduled_for, state", "job_locks": "job", "deployments": "id",
-          "store_generation": "id", "drift_segments": "id", "remediation_audit": "id", "remediation_state": "subject"}
+          "store_generation": "id", "drift_segments": "id", "remediation_audit": "id", "remediation_state": "subject",
+          "rollouts": "entry_id"}
 UNSTABLE = {("schema_version", "applied_at"), ("job_runs", "id")}
 
 
@@ -100,9 +101,9 @@ def test_todays_store_writes_the_same_rows_and_schema_as_the_golden_one(store_ur
         for table in TABLES:
             assert actual[table] == expected[table], table
         # schema_version, runs, findings, metrics, alert_state, outbox, silences, completions, phase_triggers,
-        # job_runs, job_locks, deployments, store_generation, drift_segments (remediation: none)
+        # job_runs, job_locks, deployments, store_generation, drift_segments rollouts (remediation: none)
         assert sum(len(rows) for rows in actual.values()) == \
-            LATEST_VERSION + 5 + 3 + 13 + 2 + 3 + 1 + 2 + 1 + 2 + 1 + 8 + 1 + 1
+            LATEST_VERSION + 5 + 3 + 13 + 2 + 3 + 1 + 2 + 1 + 2 + 1 + 8 + 1 + 1 + 1
 
 
 def test_a_version_1_golden_store_is_migrated(store_url: str, second_url: str) -> None:

@@ -162,8 +162,15 @@ def deployment_rows() -> list[DeploymentRecord]:
 
 def write_samples(store: Store) -> None:
     """Write every kind of row the store keeps, deterministically (job run ids excepted: uuid4)."""
-    for record in deployment_rows():
-        store.record_deployment(record)
+    entries = [store.record_deployment(record) for record in deployment_rows()]
+    rolling = entries[6]  # api, started: a rollout at its first step, asked to promote
+    store.start_rollout(rolling, "host:42:9f2c1a", T0 + timedelta(hours=3, minutes=1),
+                        {"event": "started", "steps": [10, 50, 100], "by": "ops"})
+    store.rollout_event(rolling.id, T0 + timedelta(hours=3, minutes=2),
+                        {"event": "weight", "step": 1, "weight": 10, "detail": "pushed https://bot:hunter2@ci.example.com"},
+                        step_index=0, weight=10)
+    store.request_rollout(rolling.id, "promote", "metrics down; token=abc123secret",
+                          T0 + timedelta(hours=3, minutes=3))
     for run, findings, metrics in history_runs():
         store.record_run(run, findings, metrics)
     states, outbox = alert_rows()
@@ -223,6 +230,7 @@ def answers(store: Store) -> dict[str, Any]:
         "deployments_of": [store.deployments(["web"], since=T0 + timedelta(hours=1), limit=2),
                            store.deployments(["api", "batch"])],
         "last_succeeded": [store.last_succeeded_deployments(), store.last_succeeded_deployments(["web", "x"])],
+        "rollouts": [store.latest_rollout("api"), store.latest_rollout("web")],
     }
 
 

@@ -100,9 +100,10 @@ def test_migrations_create_the_schema_once(store_url: str) -> None:
             tables = {r[0] for r in db.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
             indexes = {r[1] for r in db.rows("PRAGMA index_list(metrics)")}
             assert "ix_metrics_check_name_group_key_run_date" in indexes
-            keys = [(t, r[2]) for t in ("findings", "metrics") for r in db.rows(f"PRAGMA foreign_key_list({t})")]
+            keys = [(t, r[2]) for t in ("findings", "metrics", "rollouts")
+                    for r in db.rows(f"PRAGMA foreign_key_list({t})")]
         assert {"schema_version", "runs", "findings", "metrics", "outbox", "job_locks"} <= tables
-        assert sorted(keys) == [("findings", "runs"), ("metrics", "runs")]
+        assert sorted(keys) == [("findings", "runs"), ("metrics", "runs"), ("rollouts", "deployments")]
 
 
 def test_opening_an_up_to_date_store_takes_no_write_lock(tmp_path: Path) -> None:

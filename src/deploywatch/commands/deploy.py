@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from ..deploy.steps import Context
     from ..notify.model import AlertMode
 
-__all__ = ["TerminalProgress", "render_markdown", "render_text", "run_deploy", "run_rollback"]
+__all__ = ["TerminalProgress", "emit_deploy_report", "notify_outcomes", "open_context", "render_markdown",
+           "render_text", "run_deploy", "run_rollback"]
 
 _MARKS = {Status.OK: "✓", Status.WARNING: "!", Status.UNKNOWN: "?", Status.CRITICAL: "✗"}
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -85,7 +86,8 @@ class TerminalProgress:
             self.stream.flush()
 
 
-def _context(config_path: Path | None, output_format: str | None, by: str | None) -> Context:
+def open_context(config_path: Path | None, output_format: str | None, by: str | None) -> Context:
+    """The deploy context: the workspace, the store (abandoned deploys reaped), progress on the terminal."""
     from ..checks.runner import open_store
     from ..checks.validate import load_config
     from ..deploy.ledger import who
@@ -106,13 +108,13 @@ def run_deploy(services: tuple[str, ...], *, group: str | None, revision: str | 
     """Deploy; print the report; its exit code (0 ok, 1 warnings, 2 failed, 3 could not start)."""
     from ..deploy.engine import DeployRequest, deploy
 
-    context = _context(config_path, output_format, by)
+    context = open_context(config_path, output_format, by)
     with context.store:
         request = DeployRequest(services, group, revision, yes, dry_run, no_rollback, force, reason, allow_downgrade)
         report = deploy(context, request, now=now)
         if not dry_run and not report.blocked:
-            _notify(context, report, alerts)
-    _emit(report, output_format)
+            notify_outcomes(context, report, alerts)
+    emit_deploy_report(report, output_format)
     return report.exit_code
 
 
@@ -121,16 +123,16 @@ def run_rollback(service: str, *, to: str | None, reason: str | None, force: boo
     """Roll back; print the report; its exit code (0 ok, 2 failed, 3 could not start)."""
     from ..deploy.rollback import rollback
 
-    context = _context(config_path, output_format, by)
+    context = open_context(config_path, output_format, by)
     with context.store:
         report = rollback(context, service, to=to, reason=reason, force=force, now=now)
         if not report.blocked:
-            _notify(context, report, alerts)
-    _emit(report, output_format)
+            notify_outcomes(context, report, alerts)
+    emit_deploy_report(report, output_format)
     return report.exit_code
 
 
-def _notify(context: Context, report: DeployReport, alerts: AlertMode) -> None:
+def notify_outcomes(context: Context, report: DeployReport, alerts: AlertMode) -> None:
     """The outcomes as findings of one run (command ``deploy``), routed to the alert sinks."""
     import uuid
 
@@ -148,7 +150,8 @@ def _notify(context: Context, report: DeployReport, alerts: AlertMode) -> None:
                       now=context.clock())
 
 
-def _emit(report: DeployReport, output_format: str | None) -> None:
+def emit_deploy_report(report: DeployReport, output_format: str | None) -> None:
+    """Print ``report`` as JSON, Markdown or text."""
     if output_format == "json":
         emit_json(report.as_json())
     elif output_format == "markdown":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from .file import DEFAULT_BRANCH, DEFAULT_GIT_TIMEOUT, DEFAULT_REPO_PATH
+from .rollout import RolloutConfig
+from .templates import COMMAND_VARIABLES, TEMPLATE_NAME, template_check
 from .types import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
 
 __all__ = [
@@ -27,19 +28,7 @@ __all__ = [
     "command_values", "fill_command",
 ]
 
-# What a deploy or rollback command may name as {{ name }}: the values are shell-quoted when substituted.
-COMMAND_VARIABLES = ("service", "commit", "short_commit", "from_commit", "deploy_id")
-TEMPLATE_NAME = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-
-
-def _command_template(value: str) -> str:
-    for name in TEMPLATE_NAME.findall(value):
-        if name not in COMMAND_VARIABLES:
-            raise ValueError(f"unknown variable {{{{ {name} }}}}; known: {', '.join(COMMAND_VARIABLES)}")
-    return value
-
-
-CommandTemplate = Annotated[NonBlank, AfterValidator(_command_template)]
+CommandTemplate = Annotated[NonBlank, AfterValidator(template_check(COMMAND_VARIABLES))]
 
 
 def command_values(service: str, commit: str, from_commit: str | None, deploy_id: str) -> dict[str, str]:
@@ -204,9 +193,13 @@ class ServiceConfig(Thresholds):
     preflight: PreflightConfig = PreflightConfig()
     verify: VerifyConfig = VerifyConfig()
     post_deploy: PostDeployConfig = PostDeployConfig()
+    rollout: RolloutConfig | None = None  # a progressive rollout (config/rollout.py)
 
     @model_validator(mode="after")
     def _rollback_needs_deploy(self) -> ServiceConfig:
         if self.rollback is not None and self.deploy is None:
             raise ValueError("'rollback' needs 'deploy' (the command that deploys the service)")
+        if self.rollout is not None and self.deploy is None:
+            raise ValueError("'rollout' needs 'deploy' (the command that deploys the new revision)")
         return self
+

@@ -19,7 +19,8 @@ from ..core.status import Status
 from ..store.deployments import DeploymentRecord
 from .outcome import DeployReport, ServiceOutcome
 from .preflight import PreflightReport, run_preflight
-from .rollback import roll_back_to
+from .rollback import roll_back_failed, roll_back_to
+from .rollout import check_rollout, rollout_plan, run_rollout
 from .steps import Context, Lease, new_holder, run_and_verify
 from .verify import PostDeployPlan, Step, plan_post_deploy, run_post_deploy
 from .windows import open_window
@@ -70,6 +71,8 @@ def deploy(context: Context, request: DeployRequest, *, now: datetime) -> Deploy
             raise UsageError(f"services.{name}.deploy is not set: no command deploys {name} "
                              f"(in {loaded.shown or loaded.path})")
     plans = {name: plan_post_deploy(loaded, name) for name in members}
+    for name in members:
+        check_rollout(loaded, name)
     workspace.fetch()
     revision = request.revision or "HEAD"
     target = workspace.repo.resolve(revision)
@@ -164,6 +167,7 @@ def _plan(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
              {"step": "verify", "detail": f"read the {config.deployed.kind} source until it reports "
                                           f"{short(outcome.to_commit)} (timeout {config.verify.timeout}s, "
                                           f"every {config.verify.interval}s)"},
+             *rollout_plan(context.workspace.loaded, outcome.service, values),
              {"step": "post_deploy", "detail": _post_text(post)}]
     on_failure = _on_failure(config.post_deploy.on_failure, request, in_group=request.group is not None)
     if on_failure == "rollback" and outcome.from_commit:
@@ -221,7 +225,10 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
                                  timeout=float(config.deploy_timeout), expected=outcome.to_commit)
     outcome.steps += steps
     outcome.output_tail = tail
-    if not any(s.failed for s in steps):
+    if not any(s.failed for s in steps) and config.rollout is not None \
+            and _roll_out(context, outcome, lease, entry, holder):
+        return
+    if not any(s.failed for s in outcome.steps[1:]) and not lease.lost:
         context.progress.begin(name, "post_deploy", _post_text(post))
         checked = run_post_deploy(workspace.loaded, post, now=context.clock,
                                   wait=lambda what, seconds: context.progress.wait(what, seconds, lease.tick))
@@ -237,7 +244,8 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
         outcome.reason = "the lock was taken over by a forced deploy or rollback; this entry was ended by it"
         return
     if failed is None:
-        store.finish_deployment(entry, status="succeeded", now=outcome.finished_at, holder=holder, output_tail=tail)
+        store.finish_deployment(entry, status="succeeded", now=outcome.finished_at, holder=holder, output_tail=tail,
+                                reason=outcome.reason)
         outcome.status = "succeeded"
         return
     outcome.status, outcome.step, outcome.reason = "failed", failed.name, failed.detail
@@ -252,7 +260,7 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
         return
     if on_failure != "rollback":
         return
-    back = _roll_back_failed(context, outcome, lease, holder)
+    back = roll_back_failed(context, outcome, lease, holder)
     outcome.rollback = back
     outcome.finished_at = context.clock()
     if back.status == "succeeded":
@@ -266,24 +274,23 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
                                 expect=("failed",), reason=outcome.reason)
 
 
-def _roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, holder: str) -> ServiceOutcome:
-    """Return the service to the commit that ran before, under the deploy's own lock, and verify it."""
-    name = outcome.service
-    config = context.workspace.loaded.config.services[name]
-    back = ServiceOutcome(name, "rollback", outcome.from_commit or "", outcome.to_commit, by=context.by,
-                          started_at=context.clock())
-    if not outcome.from_commit:
-        back.status, back.step, back.reason = "failed", "rollback", "no earlier commit is known to return to"
-        return back
-    template = config.rollback or config.deploy
-    assert template is not None
-    steps, tail = run_and_verify(context, lease, step="rollback", template=template,
-                                 values=command_values(name, outcome.from_commit, outcome.to_commit,
-                                                str(outcome.entry_id)),
-                                 timeout=float(config.deploy_timeout), expected=outcome.from_commit)
-    back.steps, back.output_tail, back.finished_at = steps, tail, context.clock()
-    bad = next((s for s in steps if s.failed), None)
-    back.status = "failed" if bad else "succeeded"
-    if bad:
-        back.step, back.reason = bad.name, bad.detail
-    return back
+def _roll_out(context: Context, outcome: ServiceOutcome, lease: Lease, entry: DeploymentRecord,
+              holder: str) -> bool:
+    """The rollout's steps (``deploy/rollout.py``); True when it paused (the entry is then ``paused``, its lock
+    kept until ``rollout resume``, ``abort``, ``promote`` or a rollback)."""
+    rollout = context.workspace.loaded.config.services[outcome.service].rollout
+    assert rollout is not None
+    context.store.start_rollout(entry, holder, context.clock(), {
+        "event": "started", "steps": list(rollout.steps), "from_commit": outcome.from_commit,
+        "to_commit": outcome.to_commit, "by": context.by})
+    ended = run_rollout(context, lease, outcome)
+    outcome.steps += ended.steps
+    if ended.state == "promoted":
+        outcome.reason = ended.reason
+    if ended.state != "paused" or lease.lost:
+        return False
+    outcome.finished_at = context.clock()
+    outcome.status, outcome.step, outcome.reason = "paused", "rollout", ended.reason
+    context.store.finish_deployment(entry, status="paused", now=outcome.finished_at, holder=holder, step="rollout",
+                                    reason=ended.reason, output_tail=outcome.output_tail, release=False)
+    return True

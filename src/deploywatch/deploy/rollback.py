@@ -9,6 +9,7 @@ running is taken over only with ``--force``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ..config.services import command_values
@@ -16,9 +17,11 @@ from ..core.errors import UsageError
 from ..drift import resolve_readings
 from ..store.deployments import DeploymentRecord
 from .outcome import DeployReport, ServiceOutcome
+from .rollout import active_rollout, end_rollout, weight_zero
 from .steps import Context, Lease, new_holder, run_and_verify
+from .verify import Step
 
-__all__ = ["roll_back_to", "rollback", "rollback_target"]
+__all__ = ["roll_back_failed", "roll_back_to", "rollback", "rollback_target"]
 
 
 def rollback_target(context: Context, service: str, current: str | None) -> str:
@@ -65,13 +68,20 @@ def rollback(context: Context, service: str, *, to: str | None, reason: str | No
         report.outcomes.append(ServiceOutcome(service, "rollback", target, current, status="blocked",
                                               by=context.by, runbook=config.runbook))
         return report
-    report.outcomes.append(roll_back_to(context, service, target, current=current, reason=reason, take_over=True))
+    active = active_rollout(context, service)
+    first = weight_zero(context, active) if active is not None else None
+    outcome = roll_back_to(context, service, target, current=current, reason=reason, take_over=True, first=first)
+    report.outcomes.append(outcome)
+    if active is not None:
+        end_rollout(context, active, outcome, what="rolled back", reason=reason)
     return report
 
 
 def roll_back_to(context: Context, service: str, target: str | None, *, current: str | None,
-                 reason: str | None, take_over: bool = False) -> ServiceOutcome:
-    """One rollback entry: lock, ``started``, the rollback command, verify, ``succeeded`` or ``failed``."""
+                 reason: str | None, take_over: bool = False,
+                 first: Callable[[Lease], Step] | None = None) -> ServiceOutcome:
+    """One rollback entry: lock, ``started``, ``first`` (a rollout's weight 0) once the lock is held, the rollback
+    command, verify, ``succeeded`` or ``failed`` (also when ``first`` failed: someone must look)."""
     store, workspace = context.store, context.workspace
     config = workspace.loaded.config.services[service]
     outcome = ServiceOutcome(service, "rollback", target or "", current, by=context.by, runbook=config.runbook,
@@ -96,8 +106,10 @@ def roll_back_to(context: Context, service: str, target: str | None, *, current:
     assert template is not None
     values = command_values(service, target, current, str(entry.id))
     lease = Lease(context, service, holder)
+    before = [first(lease)] if first is not None else []
     steps, tail = run_and_verify(context, lease, step="rollback", template=template, values=values,
                                  timeout=float(config.deploy_timeout), expected=target)
+    steps = before + steps
     outcome.steps, outcome.output_tail, outcome.finished_at = steps, tail, context.clock()
     bad = next((s for s in steps if s.failed), None)
     if bad is None:
@@ -111,3 +123,26 @@ def roll_back_to(context: Context, service: str, target: str | None, *, current:
     if lease.lost:
         outcome.reason = (outcome.reason or "") + f"; the lock of {service} was taken over meanwhile"
     return outcome
+
+
+def roll_back_failed(context: Context, outcome: ServiceOutcome, lease: Lease, holder: str) -> ServiceOutcome:
+    """Return the service to the commit that ran before, under the deploy's own lock, and verify it."""
+    name = outcome.service
+    config = context.workspace.loaded.config.services[name]
+    back = ServiceOutcome(name, "rollback", outcome.from_commit or "", outcome.to_commit, by=context.by,
+                          started_at=context.clock())
+    if not outcome.from_commit:
+        back.status, back.step, back.reason = "failed", "rollback", "no earlier commit is known to return to"
+        return back
+    template = config.rollback or config.deploy
+    assert template is not None
+    steps, tail = run_and_verify(context, lease, step="rollback", template=template,
+                                 values=command_values(name, outcome.from_commit, outcome.to_commit,
+                                                str(outcome.entry_id)),
+                                 timeout=float(config.deploy_timeout), expected=outcome.from_commit)
+    back.steps, back.output_tail, back.finished_at = steps, tail, context.clock()
+    bad = next((s for s in steps if s.failed), None)
+    back.status = "failed" if bad else "succeeded"
+    if bad:
+        back.step, back.reason = bad.name, bad.detail
+    return back

@@ -90,10 +90,17 @@ class Lease:
         """Renew when a third of the lease has passed."""
         if self.lost or time.monotonic() - self.renewed < self.context.lease / 3:
             return
+        self.confirm()
+
+    def confirm(self) -> bool:
+        """Renew now; False once the lock was taken over (call it right before anything that acts)."""
+        if self.lost:
+            return False
         self.renewed = time.monotonic()
         until = self.context.clock() + timedelta(seconds=self.context.lease)
         if not self.context.store.renew_deploy_lock(self.service, self.holder, until):
             self.lost = True
+        return not self.lost
 
 
 def run_and_verify(context: Context, lease: Lease, *, step: str, template: str, values: dict[str, str],

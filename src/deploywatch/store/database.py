@@ -24,6 +24,7 @@ from .ledger_methods import LedgerMethods
 from .migrations import migrate, read_version
 from .records import FindingRecord, MetricPoint, MetricRecord, RunRecord
 from .remediate_methods import RemediateMethods
+from .rollout_methods import RolloutMethods
 from .urls import parse_store_url
 
 __all__ = ["Store"]
@@ -51,7 +52,7 @@ def _migrate_retrying(db: Database, timeout: float) -> None:
 T = TypeVar("T")
 
 
-class Store(OpenStore, LedgerMethods, RemediateMethods):
+class Store(OpenStore, LedgerMethods, RemediateMethods, RolloutMethods):
     """An open store. Create with :meth:`open`; close with :meth:`close` or use as a context manager.
 
     Safe to share between threads; several processes may use the same store at once.

@@ -176,10 +176,24 @@ def _v7_remediation(tx: Tx) -> None:
     ], primary_key="subject")
 
 
+def _v8_rollouts(tx: Tx) -> None:
+    """Progressive rollouts: per deploy ledger entry, the step reached, its weight and what was measured."""
+    _table(tx, "rollouts", [
+        "entry_id INTEGER NOT NULL",  # the deployments row of the deploy that rolls out
+        "service VARCHAR NOT NULL",
+        "step_index INTEGER NOT NULL",  # index into the configured steps; -1 before the first weight is set
+        "weight INTEGER NOT NULL",  # the new revision's share of traffic now (0-100)
+        "holder VARCHAR NOT NULL",  # the deploy lock's holder that runs (or paused) it
+        "request VARCHAR",  # promote: asked of the process that runs it, honoured before its next step
+        "request_reason TEXT",  # masked
+        "updated_at {ts} NOT NULL",
+        "events TEXT NOT NULL",  # JSON list: weights set, verdicts, pauses, resumes, promotion, abort (masked)
+    ], primary_key="entry_id", foreign_keys=[("entry_id", "deployments")], indexes=["service, updated_at"])
+
+
 # Version n is MIGRATIONS[n - 1].
 MIGRATIONS: tuple[Migration, ...] = (_v1_history, _v2_notifications, _v3_completions_and_jobs, _v4_deployments,
-                                     _v5_generation, _v6_drift_segments,
-                                     _v7_remediation)
+                                     _v5_generation, _v6_drift_segments, _v7_remediation, _v8_rollouts)
 LATEST_VERSION = len(MIGRATIONS)
 
 _HAS_TABLE = {

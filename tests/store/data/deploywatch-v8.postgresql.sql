@@ -2,7 +2,7 @@
 -- PostgreSQL database dump
 --
 
-\restrict byalAejZ3e4ilDX9Ff66iFj16DsSqPQDIkV08fRJXzbwByWSAu6B7JTnCjDxjnd
+\restrict huLWVvZNFBxsfIYt2buP5wHcOK8Bm3XMcKZ4dTcNjhVPQQlexi3z5Xh85VirlGQ
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -326,6 +326,23 @@ CREATE TABLE public.remediation_state (
 
 
 --
+-- Name: rollouts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.rollouts (
+    entry_id integer NOT NULL,
+    service character varying NOT NULL,
+    step_index integer NOT NULL,
+    weight integer NOT NULL,
+    holder character varying NOT NULL,
+    request character varying,
+    request_reason text,
+    updated_at timestamp with time zone NOT NULL,
+    events text NOT NULL
+);
+
+
+--
 -- Name: runs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -472,8 +489,8 @@ INSERT INTO public.job_locks VALUES ('canary', 'd1', '2026-09-21 14:00:00+00', '
 -- Data for Name: job_runs; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-INSERT INTO public.job_runs VALUES ('c8eb1548107d428d9516d990d9851cd4', 'canary', '2026-09-21 14:00:00+00', 'schedule', '2026-09-21 14:00:00+00', '2026-09-21 14:00:30+00', 'ok', 0, 'run-full', NULL);
-INSERT INTO public.job_runs VALUES ('68640e6a4174427e978e817653d66e3e', 'canary', '2026-09-21 15:00:00+00', 'schedule', '2026-09-21 14:01:00+00', '2026-09-21 14:01:00+00', 'skipped', NULL, NULL, 'skipped: held by d1');
+INSERT INTO public.job_runs VALUES ('b59f3da587e64a879336fff31bf0864a', 'canary', '2026-09-21 14:00:00+00', 'schedule', '2026-09-21 14:00:00+00', '2026-09-21 14:00:30+00', 'ok', 0, 'run-full', NULL);
+INSERT INTO public.job_runs VALUES ('f54967febd0348d7a006940134b92bd7', 'canary', '2026-09-21 15:00:00+00', 'schedule', '2026-09-21 14:01:00+00', '2026-09-21 14:01:00+00', 'skipped', NULL, NULL, 'skipped: held by d1');
 
 
 --
@@ -524,6 +541,13 @@ INSERT INTO public.phase_triggers VALUES ('phase2', '2026-09-20', '2026-09-21 14
 
 
 --
+-- Data for Name: rollouts; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.rollouts VALUES (7, 'api', 0, 10, 'host:42:9f2c1a', 'promote', 'metrics down; token=***', '2026-09-21 17:03:00+00', '[{"event": "started", "steps": [10, 50, 100], "by": "ops"}, {"event": "weight", "step": 1, "weight": 10, "detail": "pushed https://***@ci.example.com"}]');
+
+
+--
 -- Data for Name: runs; Type: TABLE DATA; Schema: public; Owner: -
 --
 
@@ -538,13 +562,14 @@ INSERT INTO public.runs VALUES ('routed', 'drift', '2026-09-21 15:00:00+00', '20
 -- Data for Name: schema_version; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-INSERT INTO public.schema_version VALUES (1, '2026-12-03 14:01:57.227161+00');
-INSERT INTO public.schema_version VALUES (2, '2026-12-03 14:01:57.233491+00');
-INSERT INTO public.schema_version VALUES (3, '2026-12-03 14:01:57.240451+00');
-INSERT INTO public.schema_version VALUES (4, '2026-12-03 14:01:57.24516+00');
-INSERT INTO public.schema_version VALUES (5, '2026-12-03 14:01:57.246383+00');
-INSERT INTO public.schema_version VALUES (6, '2026-12-03 14:01:57.251327+00');
-INSERT INTO public.schema_version VALUES (7, '2026-12-03 14:01:57.256498+00');
+INSERT INTO public.schema_version VALUES (1, '2026-12-03 14:07:40.752163+00');
+INSERT INTO public.schema_version VALUES (2, '2026-12-03 14:07:40.758626+00');
+INSERT INTO public.schema_version VALUES (3, '2026-12-03 14:07:40.765801+00');
+INSERT INTO public.schema_version VALUES (4, '2026-12-03 14:07:40.769729+00');
+INSERT INTO public.schema_version VALUES (5, '2026-12-03 14:07:40.771004+00');
+INSERT INTO public.schema_version VALUES (6, '2026-12-03 14:07:40.775809+00');
+INSERT INTO public.schema_version VALUES (7, '2026-12-03 14:07:40.780637+00');
+INSERT INTO public.schema_version VALUES (8, '2026-12-03 14:07:40.783279+00');
 
 
 --
@@ -558,7 +583,7 @@ INSERT INTO public.silences VALUES ('sil-1', '{"matchers":[{"name":"subject","op
 -- Data for Name: store_generation; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-INSERT INTO public.store_generation VALUES (1, 16);
+INSERT INTO public.store_generation VALUES (1, 19);
 
 
 --
@@ -693,6 +718,14 @@ ALTER TABLE ONLY public.remediation_state
 
 
 --
+-- Name: rollouts pk_rollouts; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rollouts
+    ADD CONSTRAINT pk_rollouts PRIMARY KEY (entry_id);
+
+
+--
 -- Name: runs pk_runs; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -823,6 +856,13 @@ CREATE INDEX ix_remediation_audit_kind_subject_at ON public.remediation_audit US
 
 
 --
+-- Name: ix_rollouts_service_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ix_rollouts_service_updated_at ON public.rollouts USING btree (service, updated_at);
+
+
+--
 -- Name: ix_runs_command_started_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -853,8 +893,16 @@ ALTER TABLE ONLY public.metrics
 
 
 --
+-- Name: rollouts fk_rollouts_entry_id_deployments; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rollouts
+    ADD CONSTRAINT fk_rollouts_entry_id_deployments FOREIGN KEY (entry_id) REFERENCES public.deployments(id) ON DELETE CASCADE;
+
+
+--
 -- PostgreSQL database dump complete
 --
 
-\unrestrict byalAejZ3e4ilDX9Ff66iFj16DsSqPQDIkV08fRJXzbwByWSAu6B7JTnCjDxjnd
+\unrestrict huLWVvZNFBxsfIYt2buP5wHcOK8Bm3XMcKZ4dTcNjhVPQQlexi3z5Xh85VirlGQ
 

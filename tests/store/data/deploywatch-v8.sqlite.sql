@@ -105,8 +105,8 @@ CREATE TABLE job_runs (
 	error TEXT, 
 	CONSTRAINT pk_job_runs PRIMARY KEY (id)
 );
-INSERT INTO "job_runs" VALUES('725441a0f64e43a998040e4e56e12e66','canary','2026-09-21 14:00:00.000000','schedule','2026-09-21 14:00:00.000000','2026-09-21 14:00:30.000000','ok',0,'run-full',NULL);
-INSERT INTO "job_runs" VALUES('aa7201a3b9084cd7bf84e024ec5af472','canary','2026-09-21 15:00:00.000000','schedule','2026-09-21 14:01:00.000000','2026-09-21 14:01:00.000000','skipped',NULL,NULL,'skipped: held by d1');
+INSERT INTO "job_runs" VALUES('67397d8ee07e4b2fa111aa0ea0fc2852','canary','2026-09-21 14:00:00.000000','schedule','2026-09-21 14:00:00.000000','2026-09-21 14:00:30.000000','ok',0,'run-full',NULL);
+INSERT INTO "job_runs" VALUES('fe239a4fb7244f8196de4ac4e9475a97','canary','2026-09-21 15:00:00.000000','schedule','2026-09-21 14:01:00.000000','2026-09-21 14:01:00.000000','skipped',NULL,NULL,'skipped: held by d1');
 CREATE TABLE metrics (
 	id INTEGER NOT NULL, 
 	run_id VARCHAR NOT NULL, 
@@ -187,6 +187,20 @@ CREATE TABLE remediation_state (
 	updated_at DATETIME NOT NULL, 
 	CONSTRAINT pk_remediation_state PRIMARY KEY (subject)
 );
+CREATE TABLE rollouts (
+	entry_id INTEGER NOT NULL, 
+	service VARCHAR NOT NULL, 
+	step_index INTEGER NOT NULL, 
+	weight INTEGER NOT NULL, 
+	holder VARCHAR NOT NULL, 
+	request VARCHAR, 
+	request_reason TEXT, 
+	updated_at DATETIME NOT NULL, 
+	events TEXT NOT NULL, 
+	CONSTRAINT pk_rollouts PRIMARY KEY (entry_id), 
+	CONSTRAINT fk_rollouts_entry_id_deployments FOREIGN KEY(entry_id) REFERENCES deployments (id) ON DELETE CASCADE
+);
+INSERT INTO "rollouts" VALUES(7,'api',0,10,'host:42:9f2c1a','promote','metrics down; token=***','2026-09-21 17:03:00.000000','[{"event": "started", "steps": [10, 50, 100], "by": "ops"}, {"event": "weight", "step": 1, "weight": 10, "detail": "pushed https://***@ci.example.com"}]');
 CREATE TABLE runs (
 	id VARCHAR NOT NULL, 
 	command VARCHAR NOT NULL, 
@@ -209,13 +223,14 @@ CREATE TABLE schema_version (
 	applied_at DATETIME NOT NULL, 
 	CONSTRAINT pk_schema_version PRIMARY KEY (version)
 );
-INSERT INTO "schema_version" VALUES(1,'2026-12-03 14:01:57.079975');
-INSERT INTO "schema_version" VALUES(2,'2026-12-03 14:01:57.080189');
-INSERT INTO "schema_version" VALUES(3,'2026-12-03 14:01:57.080375');
-INSERT INTO "schema_version" VALUES(4,'2026-12-03 14:01:57.080493');
-INSERT INTO "schema_version" VALUES(5,'2026-12-03 14:01:57.080533');
-INSERT INTO "schema_version" VALUES(6,'2026-12-03 14:01:57.080673');
-INSERT INTO "schema_version" VALUES(7,'2026-12-03 14:01:57.080889');
+INSERT INTO "schema_version" VALUES(1,'2026-12-03 14:07:40.616872');
+INSERT INTO "schema_version" VALUES(2,'2026-12-03 14:07:40.617291');
+INSERT INTO "schema_version" VALUES(3,'2026-12-03 14:07:40.617499');
+INSERT INTO "schema_version" VALUES(4,'2026-12-03 14:07:40.617620');
+INSERT INTO "schema_version" VALUES(5,'2026-12-03 14:07:40.617666');
+INSERT INTO "schema_version" VALUES(6,'2026-12-03 14:07:40.617940');
+INSERT INTO "schema_version" VALUES(7,'2026-12-03 14:07:40.618086');
+INSERT INTO "schema_version" VALUES(8,'2026-12-03 14:07:40.618167');
 CREATE TABLE silences (
 	id VARCHAR NOT NULL, 
 	matchers TEXT NOT NULL, 
@@ -233,7 +248,7 @@ CREATE TABLE store_generation (
 	n BIGINT NOT NULL, 
 	CONSTRAINT pk_store_generation PRIMARY KEY (id)
 );
-INSERT INTO "store_generation" VALUES(1,16);
+INSERT INTO "store_generation" VALUES(1,19);
 CREATE INDEX ix_runs_command_started_at ON runs (command, started_at);
 CREATE INDEX ix_runs_started_at ON runs (started_at);
 CREATE INDEX ix_findings_run_id ON findings (run_id);
@@ -250,4 +265,5 @@ CREATE INDEX ix_drift_segments_service_first_at ON drift_segments (service, firs
 CREATE INDEX ix_drift_segments_last_at ON drift_segments (last_at);
 CREATE INDEX ix_remediation_audit_at ON remediation_audit (at);
 CREATE INDEX ix_remediation_audit_kind_subject_at ON remediation_audit (kind, subject, at);
+CREATE INDEX ix_rollouts_service_updated_at ON rollouts (service, updated_at);
 COMMIT;
