@@ -152,6 +152,23 @@ def test_the_check_page_plots_the_groups_with_their_bands(daemon: Daemon, board:
     assert [v for _, v in expected] == data["series"][0]["values"]
 
 
+def test_the_check_pages_table_shows_values_in_their_unit_with_the_exact_value_beside(daemon: Daemon,
+                                                                                      board: Dashboard) -> None:
+    from deploywatch.core.units import format_value
+
+    name = "phase4.vegas_line_coverage.yesterday"
+    history = cli_json(board.config, "history", name, "--limit", "100")["values"]
+    text = daemon.http.get(f"/checks/{name}").text
+    cells = re.findall(r'<td class="num" data-value="([^"]*)">([^<]*)</td>', text)
+    newest = sorted(history, key=lambda row: row["measured_at"], reverse=True)[:len(cells)]
+    assert cells and len(cells) == min(100, len(history))
+    exact = sorted(float(value) for value, _ in cells if value)
+    assert exact == sorted(r["value"] for r in newest if r["value"] is not None)
+    shown = {html.unescape(shown) for _, shown in cells}
+    assert {format_value(r["value"], "percent") for r in newest} == shown
+    assert all(s.endswith("%") or s == "-" for s in shown)
+
+
 def test_the_check_page_marks_anomalies(daemon: Daemon, board: Dashboard) -> None:
     history = cli_json(board.config, "history", "phase4.vegas_line_coverage.yesterday", "--limit", "500")["values"]
     text = daemon.http.get("/checks/phase4.vegas_line_coverage.yesterday").text

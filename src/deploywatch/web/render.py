@@ -21,6 +21,7 @@ from ..core.durations import format_age, format_timestamp
 from ..core.redact import mask
 from ..core.render import short
 from ..core.text import printable
+from ..core.units import format_value
 
 __all__ = ["CSP", "HTML_HEADERS", "STATIC_DIR", "TEMPLATE_DIR", "environment", "html", "render_text"]
 
@@ -57,7 +58,7 @@ def environment() -> Environment:
 
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
                       finalize=_finalize, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(short=short, age=_age, when=_when)
+    env.filters.update(short=short, age=_age, when=_when, value=format_value)
     return env
 
 
