@@ -37,7 +37,11 @@ COMMANDS = {
     "report": ["report", "--since", "30d"],
     "deploy": ["deploy", "scrapers", "--dry-run"],
     "rollback": ["rollback", "prediction-coordinator", "--to", "main", "--reason", "drill | twice\nor | more"],
+    "remediate": ["remediate"],
 }
+# These print the deploy report (commands/deploy.py emit_deploy_report), whose Markdown `deploy` and `rollback`
+# check; they need a rollout under way, which the demo does not have.
+SAME_AS_DEPLOY = {"rollout resume", "rollout abort", "rollout promote"}
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 
 
@@ -103,7 +107,7 @@ def _markdown_commands(group: click.Group, prefix: str = "") -> set[str]:
 
 
 def test_every_command_with_a_markdown_format_is_checked() -> None:
-    assert _markdown_commands(cli) == set(COMMANDS)
+    assert _markdown_commands(cli) == set(COMMANDS) | SAME_AS_DEPLOY
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
