@@ -129,7 +129,8 @@ class RemediationReport:
 
         title = "dry run" if self.dry_run else "applied"
         lines = [f"### deploywatch remediate ({title}): exit {self.exit_code}", ""]
-        lines += [f"- {markdown_text(note)}" for note in (self.trips and f"breaker tripped: {self.trips}",
+        tripped = "would trip" if self.dry_run else "tripped"
+        lines += [f"- {markdown_text(note)}" for note in (self.trips and f"breaker {tripped}: {self.trips}",
                                                             self.refused and f"refused: {self.refused}") if note]
         rows = [[a.decision.kind, a.decision.subject, short(a.decision.from_commit) if a.decision.from_commit else "-",
                  short(a.decision.to_commit) if a.decision.to_commit else "-", a.result,
@@ -147,7 +148,8 @@ class RemediationReport:
         if self.fleet.get("paused"):
             lines.append(f"remediation is paused by {self.fleet.get('paused_by')} (deploywatch remediate resume)")
         if self.trips:
-            lines.append(f"BREAKER TRIPPED: {self.trips} (deploywatch remediate reset)")
+            lines.append(f"BREAKER WOULD TRIP: {self.trips}" if self.dry_run
+                         else f"BREAKER TRIPPED: {self.trips} (deploywatch remediate reset)")
         if self.refused:
             lines.append(f"refused: {self.refused}")
         lines += [a.line() for a in self.actions]

@@ -106,8 +106,7 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
         report.refused_all = "every configured service" in refused
         if report.refused_all:  # nothing drifted is no decision to record
             run.audit(run.record("redeploy", FLEET, "refused", refused))
-        if not rules:
-            return report
+    # the breaker is decided on every run, with or without targets: a fleet too unhealthy to remediate says so
     from ..deploy.windows import open_window
 
     window = open_window(loaded.config.deploy.deny, loaded.config.schedule.timezone, now)
