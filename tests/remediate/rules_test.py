@@ -156,3 +156,67 @@ def test_a_probe_rule_restarts_after_consecutive_failures(platform: Platform) ->
     code, document = remediate(platform, "--apply")
     assert (code, document["decisions"][0]["result"]) == (0, "succeeded")
     assert fired(platform) == ["web probe critical"]
+
+
+BACKOFF_RULE = """
+[[checks]]
+name = "phase5.grading_completeness"
+table = "grading"
+metric = "row_count"
+group_by = "sport"
+critical = "< 1"
+
+[remediate]
+backoff = "1h"
+max_failures = 10
+
+[[remediate.rules]]
+name = "grading backfill"
+when = { check = "phase5.grading_completeness", status = "critical" }
+run = "test -f fixed.flag && echo {{ group }} >> fired.log"
+max_per_day = 10
+"""
+
+
+def store_groups(platform: Platform, at: datetime, **statuses: str) -> None:
+    """One ``canary`` run at ``at`` (run date 2026-12-02) with the watched check's finding for each group."""
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        run = RunRecord(uuid.uuid4().hex, "canary", at, at, date(2026, 12, 2), "critical", 0)
+        store.record_run(run, [FindingRecord(run.id, "check", f"phase5.grading_completeness[{group}]", status,
+                                             f"{group} {status}", fingerprint("check", group))
+                               for group, status in statuses.items()])
+
+
+def by_finding(document: dict[str, Any]) -> dict[str, tuple[str, str | None, str | None]]:
+    return {d["finding"]: (d["result"], d["guardrail"], d["stopped_because"]) for d in document["decisions"]}
+
+
+def test_a_rule_that_failed_for_a_finding_backs_off_for_that_finding_doubling_until_it_succeeds(
+        platform: Platform) -> None:
+    platform.configure(BACKOFF_RULE)
+    store_groups(platform, datetime(2026, 12, 3, 8, tzinfo=UTC), nba="critical")
+    nba, nfl = ("check phase5.grading_completeness[nba] of 2026-12-02",
+                "check phase5.grading_completeness[nfl] of 2026-12-02")
+    code, document = remediate(platform, "--apply", now="2026-12-03T12:00:00Z")
+    assert (code, by_finding(document)[nba][0]) == (2, "failed")
+    code, document = remediate(platform, now="2026-12-03T12:30:00Z")  # the plan says why it will not run
+    result, guardrail, why = by_finding(document)[nba]
+    assert (code, result, guardrail) == (1, "skipped", "backoff")
+    assert why == f"the command failed for {nba} 1 time(s) in a row: not run for it again until 2026-12-03 13:00 UTC"
+    code, document = remediate(platform, "--apply", now="2026-12-03T13:00:01Z")  # the backoff ended: it runs
+    assert by_finding(document)[nba][0] == "failed"
+    store_groups(platform, datetime(2026, 12, 3, 13, 30, tzinfo=UTC), nba="critical", nfl="critical")
+    code, document = remediate(platform, "--apply", now="2026-12-03T14:30:00Z")
+    found = by_finding(document)
+    assert found[nba][1] == "backoff" and "2 time(s)" in str(found[nba][2])  # doubled: 2h after 13:00:01
+    assert "until 2026-12-03 15:00 UTC" in str(found[nba][2])
+    assert found[nfl][0] == "failed"  # another finding is not held back by nba's failures
+    (platform.ops / "fixed.flag").write_text("")
+    code, document = remediate(platform, "--apply", now="2026-12-03T15:00:02Z")
+    found = by_finding(document)
+    assert found[nba][0] == "succeeded" and found[nfl][1] == "backoff" and fired(platform) == ["nba"]
+    code, status, _ = platform.json("remediate", "status")
+    assert set(status["rules"]["grading backfill"]["findings"]) == {nfl}  # a success forgot nba's failures
+    code, log, _ = platform.json("audit")
+    assert [e["details"].get("finding") for e in log["entries"] if e["decision"] in ("succeeded", "failed")] == [
+        nba, nba, nfl, nba]

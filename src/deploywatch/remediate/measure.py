@@ -100,5 +100,6 @@ def match_rules(rules: Sequence[RuleConfig], store: Store, now: datetime) -> lis
             why = (f"{rule.when.kind} {subject} {statuses[0]} in the last {rule.when.for_runs} run(s): "
                    f"{finding.summary}")
             found.append(RuleMatch(rule.name, subject, statuses[0], fill_command(rule.run, values),
-                                   float(rule.timeout), fired, rule.max_per_day, why))
+                                   float(rule.timeout), fired, rule.max_per_day, why,
+                                   f"{rule.when.kind} {subject} of {values['date']}"))
     return found

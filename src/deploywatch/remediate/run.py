@@ -19,7 +19,7 @@ from ..deploy.engine import DeployRequest, deploy
 from ..deploy.shell import run_streamed
 from ..deploy.steps import Context, new_holder
 from ..store.remediation import LOCK, AuditRecord
-from .decide import Situation, after_outcome, breaker_reason, decide, select_targets
+from .decide import Situation, after_outcome, after_rule_outcome, breaker_reason, decide, select_targets
 from .measure import drifted_targets, match_rules, recent_outcomes, unhealthy_services
 from .report import Action, RemediationReport
 
@@ -113,9 +113,10 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
     unhealthy = unhealthy_services(drift, context.store)
     report.unhealthy = unhealthy
     service_states = {k.removeprefix("service:"): v for k, v in run.states.items() if k.startswith("service:")}
+    rule_states = {k.removeprefix("rule:"): v for k, v in run.states.items() if k.startswith("rule:")}
     plan = decide(Situation(now, settings, fleet, service_states, targets, len(drift.services), unhealthy,
                             recent_outcomes(context.store, settings.max_failures),
-                            window.describe() if window else None, rules))
+                            window.describe() if window else None, rules, rule_states))
     if plan.trips is not None:
         _trip(run, report, plan.trips)
     for decision in plan.decisions:
@@ -195,6 +196,11 @@ def _run_rule(run: _Run, action: Action) -> None:
     action.outcome = "succeeded" if ran.ok else "failed"
     action.detail = (f"exited 0 after {ran.seconds:.1f}s" if ran.ok else f"{ran.why()} after {ran.seconds:.1f}s")
     action.output_tail = mask(ran.tail) if ran.tail else None
+    subject = f"rule:{decision.subject}"
+    forget_after = timedelta(seconds=2 * run.context.workspace.loaded.config.remediate.max_backoff)
+    run.set_state(subject, after_rule_outcome(run.states.get(subject, {}), decision, succeeded=ran.ok, now=run.now,
+                                              forget_after=forget_after))
     run.audit(run.record("rule", decision.subject, action.outcome, action.detail,
-                         details={"command": decision.command, "output_tail": action.output_tail}))
+                         details={"command": decision.command, "finding": decision.finding,
+                                  "output_tail": action.output_tail}))
 

@@ -52,4 +52,5 @@ def status(store: Store, settings: RemediateSettings, *, now: datetime) -> dict[
     return {"schema": STATUS_SCHEMA, "generated_at": now.isoformat().replace("+00:00", "Z"),
             "enabled": settings.enabled, "paused": bool(fleet.get("paused")), "paused_by": fleet.get("paused_by"),
             "breaker": breaker if isinstance(breaker, dict) else None, "running": states.get("lock"),
-            "services": {k.removeprefix("service:"): v for k, v in states.items() if k.startswith("service:")}}
+            "services": {k.removeprefix("service:"): v for k, v in states.items() if k.startswith("service:")},
+            "rules": {k.removeprefix("rule:"): v for k, v in states.items() if k.startswith("rule:")}}
