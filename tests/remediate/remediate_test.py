@@ -247,9 +247,11 @@ def test_the_audit_log_is_append_only(platform: Platform) -> None:
 def test_one_remediation_acts_at_a_time(platform: Platform) -> None:
     with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
         now = datetime.now(UTC)
-        assert store.claim_remediation_lock("other-host:42:abc", now, now + timedelta(minutes=5)) is None
+        until = now + timedelta(minutes=5)
+        assert store.claim_remediation_lock("other-host:42:abc", now, until).held_by is None
     code, document = remediate(platform, "--service", "web", "--apply")
-    assert code == 3 and document["refused"] == "another remediation is running (other-host:42:abc); try later"
+    assert code == 3 and document["refused"] == (f"another remediation is running (other-host:42:abc, its lock "
+                                                 f"lapses at {until:%Y-%m-%d %H:%M:%S} UTC unless renewed); try later")
     assert ledger(platform) == []
     assert platform.json("remediate", "status")[1]["running"]["holder"] == "other-host:42:abc"
     assert remediate(platform, "--service", "web")[1]["decisions"][0]["result"] == "would_act"  # a dry run takes none

@@ -20,6 +20,7 @@ from ..deploy.shell import run_streamed
 from ..deploy.steps import Context, new_holder
 from ..store.remediation import LOCK, AuditRecord
 from .decide import Situation, after_outcome, after_rule_outcome, breaker_reason, decide, select_targets
+from .lease import RunLease, abandoned_records
 from .measure import drifted_targets, match_rules, recent_outcomes, unhealthy_services
 from .report import Action, RemediationReport
 
@@ -45,6 +46,7 @@ class _Run:
     now: datetime
     dry_run: bool
     states: dict[str, dict[str, Any]]
+    lease: RunLease | None = None  # the run lock (``apply`` only)
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def audit(self, *records: AuditRecord) -> None:
@@ -54,6 +56,8 @@ class _Run:
         self.changed = {}
 
     def record(self, kind: str, subject: str, decision: str, reason: str, **extra: Any) -> AuditRecord:
+        if self.lease is not None:  # which run wrote it: a run whose lock lapsed is found by it
+            extra["details"] = {**extra.get("details", {}), "run": self.lease.holder}
         return AuditRecord(at=self.now, kind=kind, subject=subject, decision=decision, reason=reason,
                            actor=self.context.by, dry_run=self.dry_run, **extra)
 
@@ -62,28 +66,25 @@ class _Run:
         self.changed[subject] = state
 
 
-# How long a run's lock outlives a process that died holding it.
-RUN_LOCK = timedelta(hours=2)
-
-
 def remediate(context: Context, request: RemediateRequest, *, now: datetime) -> RemediationReport:
-    """Measure, decide and (with ``apply``) act, under the run lock (one remediation acts at a time; a dry run
-    takes none); see the module."""
+    """Measure, decide and (with ``apply``) act, under the run lock: a lease of ``context.lease`` seconds renewed
+    while the run works (one remediation acts at a time; a dry run takes none; see :mod:`.lease`)."""
     if not request.apply:
         return _remediate(context, request, now=now)
-    holder = new_holder()
-    held_by = context.store.claim_remediation_lock(holder, context.clock(), context.clock() + RUN_LOCK)
-    if held_by is not None:
-        report = RemediationReport(now, False, refused=f"another remediation is running ({held_by}); try later",
-                                   refused_all=True)
-        return report
-    try:
-        return _remediate(context, request, now=now)
-    finally:
-        context.store.release_remediation_lock(holder)
+    with RunLease(context.store, new_holder(), context.lease, context.clock) as lease:
+        claim = lease.claim
+        if claim.held_by is not None:
+            lapses = f", its lock lapses at {claim.until:%Y-%m-%d %H:%M:%S} UTC unless renewed" if claim.until else ""
+            return RemediationReport(now, False, refused=f"another remediation is running ({claim.held_by}{lapses}); "
+                                     "try later", refused_all=True)
+        if claim.lapsed is not None:
+            context.store.record_remediation(abandoned_records(context.store, claim.lapsed, at=now, actor=context.by),
+                                             {}, now)
+        return _remediate(context, request, now=now, lease=lease)
 
 
-def _remediate(context: Context, request: RemediateRequest, *, now: datetime) -> RemediationReport:
+def _remediate(context: Context, request: RemediateRequest, *, now: datetime,
+               lease: RunLease | None = None) -> RemediationReport:
     loaded = context.workspace.loaded
     settings = loaded.config.remediate
     # only a service with a deploy command can be remediated; "every service" means every one of those
@@ -93,7 +94,7 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
     context.workspace.select(list(request.services))  # an unknown name is a usage error
     states = context.store.remediation_states()
     states.pop(LOCK, None)
-    run = _Run(context, now, not request.apply, states)
+    run = _Run(context, now, not request.apply, states, lease)
     fleet = dict(run.states.get(FLEET, {}))
     drift = context.workspace.drift(now=now)
     report = RemediationReport(now, run.dry_run, fleet=fleet, enabled=settings.enabled)
@@ -126,6 +127,10 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
             run.audit(run.record(decision.kind, decision.subject, "skipped", decision.stopped_because or "",
                                  guardrail=decision.guardrail, from_commit=decision.from_commit,
                                  to_commit=decision.to_commit))
+            continue
+        if run.lease is not None and run.lease.lost:
+            _stop(run, action, "run_lock", "the run lock lapsed (it could not be renewed in time) and another run "
+                                           "took it: nothing more acts in this run")
             continue
         tripped = run.states.get(FLEET, {}).get("breaker")
         if tripped:
