@@ -220,3 +220,37 @@ def test_a_rule_that_failed_for_a_finding_backs_off_for_that_finding_doubling_un
     code, log, _ = platform.json("audit")
     assert [e["details"].get("finding") for e in log["entries"] if e["decision"] in ("succeeded", "failed")] == [
         nba, nba, nfl, nba]
+
+
+PHASE_RULE = """
+[phases.nightly]
+processors = ["load", "score"]
+
+[[remediate.rules]]
+name = "rerun nightly"
+when = { phase = "nightly", status = "critical" }
+run = "echo {{ subject }} {{ date }} {{ status }} >> fired.log; echo rerun started"
+"""
+
+
+def test_a_phase_left_incomplete_runs_its_rule_end_to_end(platform: Platform) -> None:
+    platform.configure(PHASE_RULE)
+    day = ("--date", "2026-12-02")
+    assert platform.cli("complete", "nightly", "load", *day, "--now", "2026-12-02T22:00:00Z")[0] == 0
+    code, checked, err = platform.json("check", *day, "--no-alerts", "--now", "2026-12-03T08:00:00Z")
+    (phase,) = [i for i in checked["items"] if i["kind"] == "completion"]
+    assert (phase["status"], checked["run_date"]) == ("critical", "2026-12-02"), err  # score never reported
+    code, document = remediate(platform)
+    (planned,) = document["decisions"]
+    assert (planned["subject"], planned["result"], planned["finding"]) == (
+        "rerun nightly", "would_act", "completion nightly of 2026-12-02")
+    assert planned["why"].startswith("completion nightly critical in the last 1 run(s): nightly critical: 1/2")
+    code, document = remediate(platform, "--apply")
+    (done,) = document["decisions"]
+    assert (code, done["result"], done["output_tail"]) == (0, "succeeded", "rerun started")
+    assert fired(platform) == ["nightly 2026-12-02 critical"]
+
+    assert platform.cli("complete", "nightly", "score", *day, "--now", "2026-12-03T09:00:00Z")[0] == 0
+    platform.json("check", *day, "--no-alerts", "--now", "2026-12-03T10:00:00Z")
+    code, document = remediate(platform, "--apply", now="2026-12-04T12:00:00Z")  # complete now: nothing fires
+    assert (code, document["decisions"]) == (0, []) and fired(platform) == ["nightly 2026-12-02 critical"]
