@@ -63,3 +63,54 @@ def test_a_healthy_fleet_with_nothing_to_remediate_trips_nothing(platform: Platf
     code, document = remediate(platform, "--apply")
     assert (code, document["trips"], document["decisions"]) == (0, None, [])
     assert audit(platform) == []
+
+
+SECRET = "rule-key-5f2b9c71d0"
+
+
+def store_probe(platform: Platform, status: str) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from deploywatch.core.findings import fingerprint
+    from deploywatch.store import Store
+    from deploywatch.store.records import FindingRecord, RunRecord
+
+    at = datetime(2026, 12, 3, 8, tzinfo=UTC)
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        run = RunRecord(uuid.uuid4().hex, "check", at, at, None, status, 0)
+        store.record_run(run, [FindingRecord(run.id, "probe", "web probe", status, f"web probe {status}",
+                                             fingerprint("probe", "web probe"))])
+
+
+def everything_stored(platform: Platform) -> str:
+    import sqlite3
+
+    with sqlite3.connect(platform.ops / ".deploywatch" / "state.db") as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return repr({table: db.execute(f"SELECT * FROM {table}").fetchall() for table in tables})
+
+
+def test_a_secret_in_a_rule_s_command_never_reaches_output_alerts_or_the_store(
+        platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    from testing.webhook_api import FakeWebhook
+
+    platform.set_deployed("api", platform.shas["web2"])
+    monkeypatch.setenv("BACKFILL_KEY", SECRET)
+    store_probe(platform, "critical")
+    with FakeWebhook() as hook:
+        platform.configure(f'[[remediate.rules]]\nname = "restart web"\nwhen = {{ probe = "web probe" }}\n'
+                           f'run = "echo restarting with ${{BACKFILL_KEY}}; exit 1"\n\n'
+                           f'[[alerts.webhook]]\nurl = "{hook.url}"\n')
+        outputs = [platform.cli("remediate", "--now", T0, *fmt) for fmt in ((), ("--format", "markdown"))]
+        code, document = remediate(platform)
+        assert document["decisions"][0]["command"] == "echo restarting with ***; exit 1"
+        code, document = remediate(platform, "--apply")  # it fails: a critical finding goes to the webhook
+        assert code == 2 and document["decisions"][0]["result"] == "failed"
+        assert document["decisions"][0]["output_tail"] == "restarting with ***"
+        outputs.append(platform.cli("audit", "--format", "json"))
+        outputs.append(platform.cli("remediate", "status", "--format", "json"))
+        sent = repr(hook.received)
+    assert "restart web" in sent and SECRET not in sent
+    assert all(SECRET not in out + err for _, out, err in outputs)
+    assert SECRET not in repr(document) and SECRET not in everything_stored(platform)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config.remediate import RemediateSettings
+from ..core.redact import mask_values
 from ..core.status import Status
 
 __all__ = ["Decision", "Plan", "RuleMatch", "Situation", "Target", "after_outcome", "after_rule_outcome",
@@ -96,11 +97,12 @@ class Decision:
     finding: str | None = None  # a rule's finding (its memory's key)
 
     def to_json(self) -> dict[str, Any]:
-        """The decision's fields for ``deploywatch.remediate/v1``."""
-        return {"kind": self.kind, "subject": self.subject, "act": self.act, "why": self.why,
-                "guardrail": self.guardrail, "stopped_because": self.stopped_because,
-                "from_commit": self.from_commit, "to_commit": self.to_commit, "command": self.command,
-                "finding": self.finding}
+        """The decision's fields for ``deploywatch.remediate/v1``, masked (a rule's command holds what its
+        ``${VAR}`` gave it)."""
+        return mask_values({"kind": self.kind, "subject": self.subject, "act": self.act, "why": self.why,
+                            "guardrail": self.guardrail, "stopped_because": self.stopped_because,
+                            "from_commit": self.from_commit, "to_commit": self.to_commit, "command": self.command,
+                            "finding": self.finding})
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class Action:
 
         d = self.decision
         status = {"failed": Status.CRITICAL, "skipped": Status.WARNING}.get(self.result, Status.OK)
-        summary = self.line().replace("\n  ", "; ")
+        summary = mask(self.line().replace("\n  ", "; "))
         details = self.to_json()
         details.pop("deploy")
         labels = {"service": d.subject} if d.kind == "redeploy" else {"rule": d.subject}
