@@ -114,3 +114,39 @@ def test_a_secret_in_a_rule_s_command_never_reaches_output_alerts_or_the_store(
     assert "restart web" in sent and SECRET not in sent
     assert all(SECRET not in out + err for _, out, err in outputs)
     assert SECRET not in repr(document) and SECRET not in everything_stored(platform)
+
+
+def test_a_quiet_service_s_failed_deploy_counts_however_busy_the_others_are(platform: Platform) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from deploywatch.store import Store
+    from deploywatch.store.deployments import DeploymentRecord
+
+    platform.set_deployed("api", platform.shas["web2"])
+    platform.configure("[remediate]\nmax_unhealthy = 40\n")
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        store.record_deployment(DeploymentRecord("api", platform.shas["web2"], "failed", "deploy", "ops", start))
+        for minute in range(1, 121):  # web deploys busily after api's failure
+            store.record_deployment(DeploymentRecord("web", platform.shas["web2"], "succeeded", "record", "ops",
+                                                     start + timedelta(minutes=minute)))
+    code, document = remediate(platform)
+    assert document["unhealthy"] == ["api"]
+    assert code == 2 and document["trips"].startswith("1 of 2 services unhealthy (50% > max_unhealthy 40%): api")
+
+
+def test_a_tripping_breaker_outranks_a_refused_selector_in_the_exit_code(platform: Platform) -> None:
+    from datetime import UTC, datetime
+
+    from deploywatch.store import Store
+    from deploywatch.store.deployments import DeploymentRecord
+
+    for name in ("web", "api"):  # both drifted: a run without --all is refused
+        platform.set_deployed(name, platform.shas["base"])
+    platform.configure("[remediate]\nmax_unhealthy = 40\n")
+    with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
+        store.record_deployment(DeploymentRecord("api", platform.shas["web2"], "failed", "deploy", "ops",
+                                                 datetime(2026, 12, 1, tzinfo=UTC)))
+    code, document = remediate(platform, "--apply")
+    assert document["refused"].startswith("every configured service (2)") and document["trips"]
+    assert code == 2 and audit(platform) == [("redeploy", "fleet", "refused"), ("breaker", "fleet", "tripped")]

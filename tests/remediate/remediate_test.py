@@ -279,8 +279,10 @@ def test_decisions_reach_the_alert_sinks_through_the_outbox_with_secrets_masked(
     (("--service", "nope"), "unknown service 'nope'; configured: web, api"),
     (("--service", "web", "--all"), "name services with --service or give --all, not both"),
     (("--now", "yesterday"), "--now"),
+    (("--service", "docs"), "--service docs: services.docs has no deploy command, so remediate cannot redeploy it"),
 ])
 def test_bad_input_is_one_line_and_exit_3(platform: Platform, args: tuple[str, ...], message: str) -> None:
+    configure(platform, f'[services.docs]\npaths = ["docs/**"]\ndeployed = {{ file = "{platform.ops}/docs.sha" }}\n')
     code, out, err = platform.cli("remediate", *args)
     assert code == 3 and out == "" and err.count("\n") == 1 and message in err and "Traceback" not in err
     assert store_rows(platform).get("remediation_audit", []) == []

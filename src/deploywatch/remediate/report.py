@@ -89,11 +89,13 @@ class RemediationReport:
 
     @property
     def exit_code(self) -> int:
-        """3 refused (every service matched without --all, or another run is acting), 2 a remediation failed or
-        the breaker tripped, 1 a guardrail skipped something, else 0."""
+        """2 the breaker tripped (or would), 3 refused (every service matched without --all, or another run is
+        acting), 2 a remediation failed, 1 a guardrail skipped something, else 0."""
+        if self.trips:
+            return 2
         if self.refused_all and not self.actions:
             return 3
-        if self.trips or any(a.result == "failed" for a in self.actions):
+        if any(a.result == "failed" for a in self.actions):
             return 2
         if any(a.result == "skipped" for a in self.actions):
             return 1

@@ -92,6 +92,10 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime,
     if request.services and request.all:
         raise UsageError("name services with --service or give --all, not both")
     context.workspace.select(list(request.services))  # an unknown name is a usage error
+    undeployable = [name for name in request.services if name not in configured]
+    if undeployable:  # a selector naming only what cannot be redeployed would select nothing, silently
+        raise UsageError(f"--service {undeployable[0]}: services.{undeployable[0]} has no deploy command, so "
+                         "remediate cannot redeploy it")
     states = context.store.remediation_states()
     states.pop(LOCK, None)
     run = _Run(context, now, not request.apply, states, lease)
