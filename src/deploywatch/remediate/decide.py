@@ -99,10 +99,11 @@ class Decision:
     def to_json(self) -> dict[str, Any]:
         """The decision's fields for ``deploywatch.remediate/v1``, masked (a rule's command holds what its
         ``${VAR}`` gave it)."""
-        masked: dict[str, Any] = mask_values({"kind": self.kind, "subject": self.subject, "act": self.act, "why": self.why,
-                            "guardrail": self.guardrail, "stopped_because": self.stopped_because,
-                            "from_commit": self.from_commit, "to_commit": self.to_commit, "command": self.command,
-                            "finding": self.finding})
+        fields = {"kind": self.kind, "subject": self.subject, "act": self.act, "why": self.why,
+                  "guardrail": self.guardrail, "stopped_because": self.stopped_because,
+                  "from_commit": self.from_commit, "to_commit": self.to_commit, "command": self.command,
+                  "finding": self.finding}
+        masked: dict[str, Any] = mask_values(fields)
         return masked
 
 
