@@ -52,10 +52,10 @@ def rule(platform: Platform, *, status: str = "critical", timeout: str = "30s", 
     platform.configure(text)
 
 
-def store_checks(platform: Platform, *statuses: str, group: str = "nba") -> None:
+def store_checks(platform: Platform, *statuses: str, group: str = "nba",
+                 start: datetime = datetime(2026, 12, 3, 8, tzinfo=UTC)) -> None:
     """One ``canary`` run per status, oldest first, each with the watched check's finding for ``group``."""
     subject = f"phase5.grading_completeness[{group}]"
-    start = datetime(2026, 12, 3, 8, tzinfo=UTC)
     with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
         for index, status in enumerate(statuses):
             at = start + timedelta(hours=index)
@@ -88,6 +88,12 @@ def test_a_rule_fires_once_its_finding_held_for_runs_and_is_then_rate_limited(pl
     (done,) = document["decisions"]
     assert (code, done["result"], done["output_tail"]) == (0, "succeeded", "backfilled")
     assert fired(platform) == ["2026-12-02 nba"]
+    code, document = remediate(platform, "--apply", now="2026-12-04T12:00:01Z")  # no newer evidence: done already
+    (same,) = document["decisions"]
+    assert (same["result"], same["guardrail"]) == ("skipped", "same_finding")
+    assert same["stopped_because"] == ("the command succeeded for check phase5.grading_completeness[nba] of "
+                                       "2026-12-02 at 2026-12-03T12:00:00+00:00 and no newer run has the finding yet")
+    store_checks(platform, "critical", start=datetime(2026, 12, 3, 15, tzinfo=UTC))  # ran again: still fails
     code, document = remediate(platform, "--apply", now="2026-12-03T18:00:00Z")
     (limited,) = document["decisions"]
     assert (limited["result"], limited["guardrail"]) == ("skipped", "max_per_day")
@@ -96,7 +102,8 @@ def test_a_rule_fires_once_its_finding_held_for_runs_and_is_then_rate_limited(pl
     assert document["decisions"][0]["result"] == "succeeded" and len(fired(platform)) == 2
     code, log, _ = platform.json("audit")
     assert [(e["kind"], e["decision"]) for e in log["entries"]] == [
-        ("rule", "acted"), ("rule", "succeeded"), ("rule", "skipped"), ("rule", "acted"), ("rule", "succeeded")]
+        ("rule", "acted"), ("rule", "succeeded"), ("rule", "skipped"), ("rule", "skipped"), ("rule", "acted"),
+        ("rule", "succeeded")]
     assert log["entries"][1]["details"]["output_tail"] == "backfilled"
 
 

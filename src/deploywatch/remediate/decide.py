@@ -15,7 +15,9 @@ The guardrails, in the order they are applied (the first that holds names the de
    (at most ``max_backoff``) since the last one; a success resets it.
    ``backoff`` (rules): the rule's command failed for this very finding (the check, probe or phase with its
    group, and the run date) ``n`` times in a row: the same wait since the last failure; a success resets it, and
-   another finding (a new run date, another group) is not held back.
+   another finding (a new run date, another group) is not held back. ``same_finding`` (rules): the command
+   succeeded for this finding on the same evidence (the newest stored run that has it); only a newer run that
+   still has the finding runs it again.
 5. ``min_interval`` (redeploys): the service was remediated less than ``min_interval`` ago.
 6. ``max_per_run`` (redeploys) and ``max_per_day`` (rules): the counts.
 """
@@ -60,6 +62,7 @@ class RuleMatch:
     max_per_day: int
     why: str
     finding: str = ""  # what the rule's memory is about: kind, subject (with its group) and the run's date
+    evidence: str = ""  # the id of the newest stored run with the finding
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Decision:
     command: str | None = None
     timeout: float = 0.0
     finding: str | None = None  # a rule's finding (its memory's key)
+    evidence: str | None = None  # the newest stored run with it
 
     def to_json(self) -> dict[str, Any]:
         """The decision's fields for ``deploywatch.remediate/v1``, masked (a rule's command holds what its
@@ -214,8 +218,12 @@ def decide(situation: Situation) -> Plan:
                                   target.from_commit, target.to_commit, target.newest_relevant))
     for match in situation.rules:
         guard = fleet_guard
-        remembered = situation.rule_states.get(match.rule, {}).get("findings", {})
-        backing_off = _backoff(settings, remembered.get(match.finding, {}), situation.now)
+        state = situation.rule_states.get(match.rule, {})
+        done = state.get("done", {}).get(match.finding, {})
+        if guard is None and match.evidence and done.get("run") == match.evidence:
+            guard = ("same_finding", f"the command succeeded for {match.finding} at {done.get('at')} and no newer "
+                                     "run has the finding yet")
+        backing_off = _backoff(settings, state.get("findings", {}).get(match.finding, {}), situation.now)
         if guard is None and backing_off is not None:
             failures, until = backing_off
             guard = ("backoff", f"the command failed for {match.finding} {failures} time(s) in a row: not run "
@@ -225,7 +233,7 @@ def decide(situation: Situation) -> Plan:
                                     f"{match.max_per_day})")
         decisions.append(Decision("rule", match.rule, guard is None, match.why, guard[0] if guard else None,
                                   guard[1] if guard else None, command=match.command, timeout=match.timeout,
-                                  finding=match.finding))
+                                  finding=match.finding, evidence=match.evidence))
     return Plan(decisions, trips)
 
 
@@ -242,13 +250,16 @@ def after_outcome(state: Mapping[str, Any], decision: Decision, *, succeeded: bo
 def after_rule_outcome(state: Mapping[str, Any], decision: Decision, *, succeeded: bool, now: datetime,
                        forget_after: timedelta) -> dict[str, Any]:
     """A rule's state after its command ended: a failure counts one for the decision's finding, a success forgets
-    it; findings whose last failure is older than ``forget_after`` are forgotten (their backoff has long ended)."""
+    its failures and remembers the evidence it acted on; what is older than ``forget_after`` is forgotten."""
     findings = {key: value for key, value in dict(state.get("findings", {})).items()
                 if (at := _iso(value.get("last_failed_at"))) is not None and now - at < forget_after}
+    done = {key: value for key, value in dict(state.get("done", {})).items()
+            if (at := _iso(value.get("at"))) is not None and now - at < forget_after}
     key = decision.finding or decision.subject
     if succeeded:
         findings.pop(key, None)
+        done[key] = {"run": decision.evidence, "at": now.isoformat()}
     else:
         findings[key] = {"failures": int(findings.get(key, {}).get("failures", 0)) + 1,
                          "last_failed_at": now.isoformat()}
-    return {**state, "last_attempt_at": now.isoformat(), "findings": findings}
+    return {**state, "last_attempt_at": now.isoformat(), "findings": findings, "done": done}

@@ -100,5 +100,5 @@ def match_rules(rules: Sequence[RuleConfig], store: Store, now: datetime) -> lis
                    f"{finding.summary}")
             found.append(RuleMatch(rule.name, subject, statuses[0], fill_command(rule.run, values),
                                    float(rule.timeout), fired, rule.max_per_day, why,
-                                   f"{rule.when.kind} {subject} of {values['date']}"))
+                                   f"{rule.when.kind} {subject} of {values['date']}", run_id))
     return found

@@ -206,7 +206,9 @@ def _run_rule(run: _Run, action: Action) -> None:
     action.detail = (f"exited 0 after {ran.seconds:.1f}s" if ran.ok else f"{ran.why()} after {ran.seconds:.1f}s")
     action.output_tail = mask(ran.tail) if ran.tail else None
     subject = f"rule:{decision.subject}"
-    forget_after = timedelta(seconds=2 * run.context.workspace.loaded.config.remediate.max_backoff)
+    # long past any backoff, and past a day's max_per_day: the evidence a success acted on is kept a week
+    forget_after = max(timedelta(seconds=2 * run.context.workspace.loaded.config.remediate.max_backoff),
+                       timedelta(days=7))
     run.set_state(subject, after_rule_outcome(run.states.get(subject, {}), decision, succeeded=ran.ok, now=run.now,
                                               forget_after=forget_after))
     run.audit(run.record("rule", decision.subject, action.outcome, action.detail,
