@@ -129,7 +129,8 @@ def test_a_rule_backs_off_per_finding_doubling_and_a_success_ends_it_but_not_on_
     once = ran({}, nba, False)
 
     def at(seconds: int) -> Situation:
-        return replace(situation(rules=[nba, nfl], rule_states={"backfill": once}), now=NOW + timedelta(seconds=seconds))
+        return replace(situation(rules=[nba, nfl], rule_states={"backfill": once}),
+                       now=NOW + timedelta(seconds=seconds))
 
     assert stopped(at(599)) == [("backfill", "backoff"), ("backfill", None)]  # nfl is another finding
     assert stopped(at(600)) == [("backfill", None), ("backfill", None)]
