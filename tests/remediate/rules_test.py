@@ -224,6 +224,9 @@ def test_a_rule_that_failed_for_a_finding_backs_off_for_that_finding_doubling_un
     assert found[nba][0] == "succeeded" and found[nfl][1] == "backoff" and fired(platform) == ["nba"]
     code, status, _ = platform.json("remediate", "status")
     assert set(status["rules"]["grading backfill"]["findings"]) == {nfl}  # a success forgot nba's failures
+    code, out, _ = platform.cli("remediate", "status")
+    assert (f"rule grading backfill: last ran 2026-12-03T15:00:02+00:00, failed for {nfl} (1 failure(s), the last at "
+            "2026-12-03T14:30:00+00:00)") in out
     code, log, _ = platform.json("audit")
     assert [e["details"].get("finding") for e in log["entries"] if e["decision"] in ("succeeded", "failed")] == [
         nba, nba, nfl, nba]

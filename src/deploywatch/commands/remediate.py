@@ -83,6 +83,11 @@ def status(*, config_path: Path | None, output_format: str | None, now: datetime
         lines.append(f"{service}: last remediated {state.get('last_attempt_at', 'never')}, "
                      f"{state.get('failures', 0)} failure(s) in a row"
                      + (f", not retrying {str(failed)[:12]}" if failed else ""))
+    for rule, state in sorted(document["rules"].items()):
+        failing = "; ".join(f"{finding} ({memory.get('failures')} failure(s), the last at "
+                            f"{memory.get('last_failed_at')})" for finding, memory in state.get("findings", {}).items())
+        lines.append(f"rule {rule}: last ran {state.get('last_attempt_at', 'never')}"
+                     + (f", failed for {failing}" if failing else ""))
     emit_text(printable(mask("\n".join(lines))))
     return code
 
