@@ -118,3 +118,27 @@ def test_a_killed_run_s_lock_lapses_within_the_lease_and_the_next_run_audits_it_
     code, ledger, _ = platform.json("deployments")
     assert [e["status"] for e in ledger["deployments"]] == ["succeeded", "abandoned"]  # newest first
     assert running(platform) is None  # released when the second run ended
+
+
+def test_a_lease_taken_over_while_its_run_works_is_lost_and_renewals_stop(tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from deploywatch.remediate.lease import RunLease
+    from deploywatch.store import Store
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    with Store.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        with RunLease(store, "mine", 0.6, clock) as lease:
+            assert lease.claim.held_by is None
+            first = store.remediation_states()["lock"]
+            wait_for("a renewal", lambda: store.remediation_states()["lock"]["until"] != first["until"], timeout=5)
+            assert not lease.lost
+            store.release_remediation_lock("mine")  # as if it lapsed and another run took it over
+            assert store.claim_remediation_lock("theirs", clock(), clock() + timedelta(minutes=5)).held_by is None
+            wait_for("the renewal to find the lock gone", lambda: lease.lost, timeout=5)
+        assert store.remediation_states()["lock"]["holder"] == "theirs"  # leaving did not release theirs
+        with RunLease(store, "third", 0.6, clock) as refused:
+            assert refused.claim.held_by == "theirs"
+        assert store.remediation_states()["lock"]["holder"] == "theirs"
