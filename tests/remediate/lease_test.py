@@ -52,6 +52,16 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
+def deploying(pid: int) -> list[int]:
+    """The children of ``pid`` that run the platform's deploy script."""
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if b"deploy.sh" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
 @contextlib.contextmanager
 def remediation_in_background(platform: Platform) -> Iterator[subprocess.Popen[str]]:
     """``deploywatch remediate --service web --apply`` as its own process; whatever is left of it is killed after."""
@@ -76,7 +86,7 @@ def test_a_killed_run_s_lock_lapses_within_the_lease_and_the_next_run_audits_it_
     with remediation_in_background(platform) as proc:
         first = wait_for("the run to take the lock", lambda: running(platform))
         assert first["holder"].split(":")[1] == str(proc.pid) and not first["lapsed"]
-        wait_for("the deploy command to start", lambda: children(proc.pid))
+        wait_for("the deploy command to start", lambda: deploying(proc.pid))
         # renewed while the deploy command runs: the lock's end moves on
         renewed = wait_for("a renewal", lambda: (lock := running(platform)) and lock["until"] != first["until"]
                            and lock, timeout=LEASE * 2)
@@ -87,7 +97,8 @@ def test_a_killed_run_s_lock_lapses_within_the_lease_and_the_next_run_audits_it_
         code, document, _ = platform.json("remediate", "--service", "web", "--apply", "--now", T0)
         assert code == 3 and document["refused"].startswith(f"another remediation is running ({first['holder']}")
 
-        children_before = children(proc.pid)
+        children_before = deploying(proc.pid)
+        assert children_before, "the run is not mid-deploy"
         proc.send_signal(signal.SIGKILL)
         killed_at = datetime.now().astimezone()
         proc.wait(timeout=10)
