@@ -15,6 +15,7 @@ from deploywatch.remediate.decide import (
     Situation,
     Target,
     after_outcome,
+    after_rule_outcome,
     breaker_reason,
     decide,
     select_targets,
@@ -33,8 +34,10 @@ def target(name: str, relevant: str = "r1") -> Target:
 def situation(*targets: Target, states: Mapping[str, Mapping[str, Any]] | None = None,
               fleet: Mapping[str, Any] | None = None, settings: RemediateSettings = SETTINGS,
               unhealthy: Sequence[str] = (), outcomes: Sequence[str] = (), window: str | None = None,
-              rules: Sequence[RuleMatch] = ()) -> Situation:
-    return Situation(NOW, settings, fleet or {}, states or {}, list(targets), 4, unhealthy, outcomes, window, rules)
+              rules: Sequence[RuleMatch] = (), rule_states: Mapping[str, Mapping[str, Any]] | None = None
+              ) -> Situation:
+    return Situation(NOW, settings, fleet or {}, states or {}, list(targets), 4, unhealthy, outcomes, window, rules,
+                     rule_states or {})
 
 
 def stopped(plan_situation: Situation) -> list[tuple[str, str | None]]:
@@ -111,3 +114,32 @@ def test_a_rule_fires_on_unknown_only_when_it_names_unknown() -> None:
     assert [fires_on("critical", s) for s in Status] == [False, False, False, True]
     assert [fires_on("warning", s) for s in Status] == [False, True, False, True]
     assert [fires_on("unknown", s) for s in Status] == [False, False, True, False]
+
+
+def test_a_rule_backs_off_per_finding_doubling_and_a_success_ends_it_but_not_on_the_same_evidence() -> None:
+    nba = RuleMatch("backfill", "c[nba]", Status.CRITICAL, "true", 5.0, 0, 9, "c critical", "check c[nba] of D",
+                    "run1")
+    nfl = replace(nba, subject="c[nfl]", finding="check c[nfl] of D")
+    week = timedelta(days=7)
+
+    def ran(state: Mapping[str, Any], match: RuleMatch, ok: bool, at: datetime = NOW) -> dict[str, Any]:
+        decision = Decision("rule", "backfill", True, "", finding=match.finding, evidence=match.evidence)
+        return after_rule_outcome(state, decision, succeeded=ok, now=at, forget_after=week)
+
+    once = ran({}, nba, False)
+
+    def at(seconds: int) -> Situation:
+        return replace(situation(rules=[nba, nfl], rule_states={"backfill": once}),
+                       now=NOW + timedelta(seconds=seconds))
+
+    assert stopped(at(599)) == [("backfill", "backoff"), ("backfill", None)]  # nfl is another finding
+    assert stopped(at(600)) == [("backfill", None), ("backfill", None)]
+    twice = ran(once, nba, False)
+    assert stopped(replace(situation(rules=[nba], rule_states={"backfill": twice}),
+                           now=NOW + timedelta(seconds=1199))) == [("backfill", "backoff")]  # 600 s doubled
+    fixed = ran(twice, nba, True)
+    assert fixed["findings"] == {} and fixed["done"] == {nba.finding: {"run": "run1", "at": NOW.isoformat()}}
+    assert stopped(situation(rules=[nba], rule_states={"backfill": fixed})) == [("backfill", "same_finding")]
+    assert stopped(situation(rules=[replace(nba, evidence="run2")], rule_states={"backfill": fixed})) == [
+        ("backfill", None)]
+    assert ran(fixed, nfl, False, NOW + week)["done"] == {}  # forgotten after a week

@@ -247,9 +247,11 @@ def test_the_audit_log_is_append_only(platform: Platform) -> None:
 def test_one_remediation_acts_at_a_time(platform: Platform) -> None:
     with Store.open(f"sqlite:///{platform.ops / '.deploywatch' / 'state.db'}") as store:
         now = datetime.now(UTC)
-        assert store.claim_remediation_lock("other-host:42:abc", now, now + timedelta(minutes=5)) is None
+        until = now + timedelta(minutes=5)
+        assert store.claim_remediation_lock("other-host:42:abc", now, until).held_by is None
     code, document = remediate(platform, "--service", "web", "--apply")
-    assert code == 3 and document["refused"] == "another remediation is running (other-host:42:abc); try later"
+    assert code == 3 and document["refused"] == (f"another remediation is running (other-host:42:abc, its lock "
+                                                 f"lapses at {until:%Y-%m-%d %H:%M:%S} UTC unless renewed); try later")
     assert ledger(platform) == []
     assert platform.json("remediate", "status")[1]["running"]["holder"] == "other-host:42:abc"
     assert remediate(platform, "--service", "web")[1]["decisions"][0]["result"] == "would_act"  # a dry run takes none
@@ -277,8 +279,10 @@ def test_decisions_reach_the_alert_sinks_through_the_outbox_with_secrets_masked(
     (("--service", "nope"), "unknown service 'nope'; configured: web, api"),
     (("--service", "web", "--all"), "name services with --service or give --all, not both"),
     (("--now", "yesterday"), "--now"),
+    (("--service", "docs"), "--service docs: services.docs has no deploy command, so remediate cannot redeploy it"),
 ])
 def test_bad_input_is_one_line_and_exit_3(platform: Platform, args: tuple[str, ...], message: str) -> None:
+    configure(platform, f'[services.docs]\npaths = ["docs/**"]\ndeployed = {{ file = "{platform.ops}/docs.sha" }}\n')
     code, out, err = platform.cli("remediate", *args)
     assert code == 3 and out == "" and err.count("\n") == 1 and message in err and "Traceback" not in err
     assert store_rows(platform).get("remediation_audit", []) == []

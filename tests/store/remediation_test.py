@@ -57,3 +57,20 @@ def test_a_secret_never_reaches_the_audit_log(store_url: str) -> None:
 def test_an_unknown_decision_is_refused_when_the_record_is_made() -> None:
     with pytest.raises(ValueError, match="audit decision must be one of"):
         AuditRecord(at=T0, kind="redeploy", subject="web", decision="maybe", reason="", actor="ops")
+
+
+def test_the_run_lock_is_a_lease_renewed_by_its_holder_and_taken_over_once_it_lapsed(store_url: str) -> None:
+    with Store.open(store_url) as store:
+        first = store.claim_remediation_lock("a", T0, T0 + timedelta(seconds=60))
+        assert (first.held_by, first.lapsed) == (None, None)
+        held = store.claim_remediation_lock("b", T0 + timedelta(seconds=30), T0 + timedelta(seconds=90))
+        assert (held.held_by, held.until) == ("a", T0 + timedelta(seconds=60))
+        assert store.renew_remediation_lock("a", T0 + timedelta(seconds=40), T0 + timedelta(seconds=100))
+        assert not store.renew_remediation_lock("b", T0 + timedelta(seconds=40), T0 + timedelta(seconds=100))
+        assert store.claim_remediation_lock("b", T0 + timedelta(seconds=99), T0).held_by == "a"  # renewed: live
+        taken = store.claim_remediation_lock("b", T0 + timedelta(seconds=100), T0 + timedelta(seconds=160))
+        assert taken.held_by is None and taken.lapsed is not None
+        assert (taken.lapsed["holder"], taken.lapsed["until"]) == ("a", (T0 + timedelta(seconds=100)).isoformat())
+        assert not store.renew_remediation_lock("a", T0 + timedelta(seconds=101), T0 + timedelta(seconds=200))
+        assert not store.release_remediation_lock("a") and store.release_remediation_lock("b")
+        assert "lock" not in store.remediation_states()

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import REMEDIATE_SECTIONS
 from ..core.durations import format_timestamp, parse_duration, parse_instant
@@ -76,14 +76,29 @@ def status(*, config_path: Path | None, output_format: str | None, now: datetime
         return code
     lines = [f"remediation: {'enabled' if document['enabled'] else 'disabled ([remediate] enabled = false)'}",
              f"paused: {'yes, by ' + str(document['paused_by']) if document['paused'] else 'no'}",
-             f"breaker: {'TRIPPED at ' + breaker['tripped_at'] + ': ' + breaker['reason'] if breaker else 'closed'}"]
+             f"breaker: {'TRIPPED at ' + breaker['tripped_at'] + ': ' + breaker['reason'] if breaker else 'closed'}",
+             _running_line(document["running"])]
     for service, state in sorted(document["services"].items()):
         failed = state.get("failed_relevant")
         lines.append(f"{service}: last remediated {state.get('last_attempt_at', 'never')}, "
                      f"{state.get('failures', 0)} failure(s) in a row"
                      + (f", not retrying {str(failed)[:12]}" if failed else ""))
+    for rule, state in sorted(document["rules"].items()):
+        failing = "; ".join(f"{finding} ({memory.get('failures')} failure(s), the last at "
+                            f"{memory.get('last_failed_at')})" for finding, memory in state.get("findings", {}).items())
+        lines.append(f"rule {rule}: last ran {state.get('last_attempt_at', 'never')}"
+                     + (f", failed for {failing}" if failing else ""))
     emit_text(printable(mask("\n".join(lines))))
     return code
+
+
+def _running_line(lock: dict[str, Any] | None) -> str:
+    if lock is None:
+        return "running: no"
+    if lock["lapsed"]:
+        return (f"running: no (the run of {lock['holder']} stopped renewing its lock, which lapsed at "
+                f"{lock['until']}; the next run takes it over and audits it as abandoned)")
+    return f"running: {lock['holder']} since {lock['since']}; its lock lapses at {lock['until']} unless renewed"
 
 
 def switch(name: str, *, reason: str, by: str | None, config_path: Path | None, now: datetime) -> int:

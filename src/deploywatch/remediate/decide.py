@@ -13,6 +13,11 @@ The guardrails, in the order they are applied (the first that holds names the de
 4. ``failed_commit`` (redeploys): the newest relevant commit is the one whose remediation failed; only a new
    relevant commit is tried again. ``backoff``: after ``n`` failures in a row, wait ``backoff * 2^(n-1)``
    (at most ``max_backoff``) since the last one; a success resets it.
+   ``backoff`` (rules): the rule's command failed for this very finding (the check, probe or phase with its
+   group, and the run date) ``n`` times in a row: the same wait since the last failure; a success resets it, and
+   another finding (a new run date, another group) is not held back. ``same_finding`` (rules): the command
+   succeeded for this finding on the same evidence (the newest stored run that has it); only a newer run that
+   still has the finding runs it again.
 5. ``min_interval`` (redeploys): the service was remediated less than ``min_interval`` ago.
 6. ``max_per_run`` (redeploys) and ``max_per_day`` (rules): the counts.
 """
@@ -25,10 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config.remediate import RemediateSettings
+from ..core.redact import mask_values
 from ..core.status import Status
 
-__all__ = ["Decision", "Plan", "RuleMatch", "Situation", "Target", "after_outcome", "breaker_reason", "decide",
-           "select_targets"]
+__all__ = ["Decision", "Plan", "RuleMatch", "Situation", "Target", "after_outcome", "after_rule_outcome",
+           "breaker_reason", "decide", "select_targets"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class RuleMatch:
     fired_last_day: int
     max_per_day: int
     why: str
+    finding: str = ""  # what the rule's memory is about: kind, subject (with its group) and the run's date
+    evidence: str = ""  # the id of the newest stored run with the finding
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class Situation:
     recent_outcomes: Sequence[str]  # the last remediations' outcomes, newest first: succeeded | failed
     window: str | None = None  # an open deny window, described
     rules: Sequence[RuleMatch] = ()
+    rule_states: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by rule: {"findings": {…}}
 
 
 @dataclass(frozen=True)
@@ -88,12 +97,18 @@ class Decision:
     newest_relevant: str | None = None
     command: str | None = None
     timeout: float = 0.0
+    finding: str | None = None  # a rule's finding (its memory's key)
+    evidence: str | None = None  # the newest stored run with it
 
     def to_json(self) -> dict[str, Any]:
-        """The decision's fields for ``deploywatch.remediate/v1``."""
-        return {"kind": self.kind, "subject": self.subject, "act": self.act, "why": self.why,
-                "guardrail": self.guardrail, "stopped_because": self.stopped_because,
-                "from_commit": self.from_commit, "to_commit": self.to_commit, "command": self.command}
+        """The decision's fields for ``deploywatch.remediate/v1``, masked (a rule's command holds what its
+        ``${VAR}`` gave it)."""
+        fields = {"kind": self.kind, "subject": self.subject, "act": self.act, "why": self.why,
+                  "guardrail": self.guardrail, "stopped_because": self.stopped_because,
+                  "from_commit": self.from_commit, "to_commit": self.to_commit, "command": self.command,
+                  "finding": self.finding}
+        masked: dict[str, Any] = mask_values(fields)
+        return masked
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,16 @@ def breaker_reason(settings: RemediateSettings, *, unhealthy: Sequence[str], ser
     return None
 
 
+def _backoff(settings: RemediateSettings, state: Mapping[str, Any], now: datetime) -> tuple[int, datetime] | None:
+    """The failures in a row and the time the backoff ends, while it has not ended."""
+    failures = int(state.get("failures", 0))
+    last_failed = _iso(state.get("last_failed_at"))
+    if not failures or last_failed is None:
+        return None
+    until = last_failed + timedelta(seconds=min(settings.backoff * 2 ** (failures - 1), settings.max_backoff))
+    return (failures, until) if now < until else None
+
+
 def _service_guard(situation: Situation, target: Target) -> tuple[str, str] | None:
     settings, now = situation.settings, situation.now
     state = situation.service_states.get(target.service, {})
@@ -147,13 +172,10 @@ def _service_guard(situation: Situation, target: Target) -> tuple[str, str] | No
     if failures and failed is not None and failed == target.newest_relevant:
         return "failed_commit", (f"remediating to {str(failed)[:12]} failed before; waiting for a new relevant "
                                  "commit")
-    last_failed = _iso(state.get("last_failed_at"))
-    if failures and last_failed is not None:
-        wait = min(settings.backoff * 2 ** (failures - 1), settings.max_backoff)
-        until = last_failed + timedelta(seconds=wait)
-        if now < until:
-            return "backoff", (f"{failures} failure(s) in a row: backing off until {until:%Y-%m-%d %H:%M} UTC "
-                               f"({wait}s)")
+    backing_off = _backoff(settings, state, now)
+    if backing_off is not None:
+        failures, until = backing_off
+        return "backoff", f"{failures} failure(s) in a row: backing off until {until:%Y-%m-%d %H:%M} UTC"
     last = _iso(state.get("last_attempt_at"))
     if last is not None and now < last + timedelta(seconds=settings.min_interval):
         return "min_interval", (f"remediated at {last:%Y-%m-%d %H:%M} UTC, less than min_interval "
@@ -196,11 +218,22 @@ def decide(situation: Situation) -> Plan:
                                   target.from_commit, target.to_commit, target.newest_relevant))
     for match in situation.rules:
         guard = fleet_guard
+        state = situation.rule_states.get(match.rule, {})
+        done = state.get("done", {}).get(match.finding, {})
+        if guard is None and match.evidence and done.get("run") == match.evidence:
+            guard = ("same_finding", f"the command succeeded for {match.finding} at {done.get('at')} and no newer "
+                                     "run has the finding yet")
+        backing_off = _backoff(settings, state.get("findings", {}).get(match.finding, {}), situation.now)
+        if guard is None and backing_off is not None:
+            failures, until = backing_off
+            guard = ("backoff", f"the command failed for {match.finding} {failures} time(s) in a row: not run "
+                                f"for it again until {until:%Y-%m-%d %H:%M} UTC")
         if guard is None and match.fired_last_day >= match.max_per_day:
             guard = ("max_per_day", f"ran {match.fired_last_day} time(s) in the last 24h (max_per_day "
                                     f"{match.max_per_day})")
         decisions.append(Decision("rule", match.rule, guard is None, match.why, guard[0] if guard else None,
-                                  guard[1] if guard else None, command=match.command, timeout=match.timeout))
+                                  guard[1] if guard else None, command=match.command, timeout=match.timeout,
+                                  finding=match.finding, evidence=match.evidence))
     return Plan(decisions, trips)
 
 
@@ -212,3 +245,21 @@ def after_outcome(state: Mapping[str, Any], decision: Decision, *, succeeded: bo
     return {"last_attempt_at": now.isoformat(), "last_failed_at": now.isoformat(),
             "failures": int(state.get("failures", 0)) + 1,
             "failed_relevant": decision.newest_relevant or decision.to_commit}
+
+
+def after_rule_outcome(state: Mapping[str, Any], decision: Decision, *, succeeded: bool, now: datetime,
+                       forget_after: timedelta) -> dict[str, Any]:
+    """A rule's state after its command ended: a failure counts one for the decision's finding, a success forgets
+    its failures and remembers the evidence it acted on; what is older than ``forget_after`` is forgotten."""
+    findings = {key: value for key, value in dict(state.get("findings", {})).items()
+                if (at := _iso(value.get("last_failed_at"))) is not None and now - at < forget_after}
+    done = {key: value for key, value in dict(state.get("done", {})).items()
+            if (at := _iso(value.get("at"))) is not None and now - at < forget_after}
+    key = decision.finding or decision.subject
+    if succeeded:
+        findings.pop(key, None)
+        done[key] = {"run": decision.evidence, "at": now.isoformat()}
+    else:
+        findings[key] = {"failures": int(findings.get(key, {}).get("failures", 0)) + 1,
+                         "last_failed_at": now.isoformat()}
+    return {**state, "last_attempt_at": now.isoformat(), "findings": findings, "done": done}

@@ -43,10 +43,9 @@ def drifted_targets(report: DriftReport, min_status: str) -> list[Target]:
 
 def unhealthy_services(report: DriftReport, store: Store) -> list[str]:
     """The services (of the report) that are unhealthy, see the module."""
-    names = [s.name for s in report.services]
-    newest: dict[str, str] = {}
-    for entry in store.deployments(names, limit=max(100, 20 * len(names))):
-        newest.setdefault(entry.service, entry.status)
+    # each service's own newest entry: a window over every service's entries would lose a quiet service's
+    # failure behind a busy one's successes, and a failure nobody sees is not health
+    newest = {s.name: entries[0].status for s in report.services if (entries := store.deployments([s.name], limit=1))}
     return [s.name for s in report.services
             if s.status is Status.UNKNOWN or newest.get(s.name) in _BAD_ENDINGS]
 
@@ -100,5 +99,6 @@ def match_rules(rules: Sequence[RuleConfig], store: Store, now: datetime) -> lis
             why = (f"{rule.when.kind} {subject} {statuses[0]} in the last {rule.when.for_runs} run(s): "
                    f"{finding.summary}")
             found.append(RuleMatch(rule.name, subject, statuses[0], fill_command(rule.run, values),
-                                   float(rule.timeout), fired, rule.max_per_day, why))
+                                   float(rule.timeout), fired, rule.max_per_day, why,
+                                   f"{rule.when.kind} {subject} of {values['date']}", run_id))
     return found

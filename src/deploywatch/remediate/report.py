@@ -66,7 +66,7 @@ class Action:
 
         d = self.decision
         status = {"failed": Status.CRITICAL, "skipped": Status.WARNING}.get(self.result, Status.OK)
-        summary = self.line().replace("\n  ", "; ")
+        summary = mask(self.line().replace("\n  ", "; "))
         details = self.to_json()
         details.pop("deploy")
         labels = {"service": d.subject} if d.kind == "redeploy" else {"rule": d.subject}
@@ -89,11 +89,13 @@ class RemediationReport:
 
     @property
     def exit_code(self) -> int:
-        """3 refused (every service matched without --all, or another run is acting), 2 a remediation failed or
-        the breaker tripped, 1 a guardrail skipped something, else 0."""
+        """2 the breaker tripped (or would), 3 refused (every service matched without --all, or another run is
+        acting), 2 a remediation failed, 1 a guardrail skipped something, else 0."""
+        if self.trips:
+            return 2
         if self.refused_all and not self.actions:
             return 3
-        if self.trips or any(a.result == "failed" for a in self.actions):
+        if any(a.result == "failed" for a in self.actions):
             return 2
         if any(a.result == "skipped" for a in self.actions):
             return 1
@@ -129,7 +131,8 @@ class RemediationReport:
 
         title = "dry run" if self.dry_run else "applied"
         lines = [f"### deploywatch remediate ({title}): exit {self.exit_code}", ""]
-        lines += [f"- {markdown_text(note)}" for note in (self.trips and f"breaker tripped: {self.trips}",
+        tripped = "would trip" if self.dry_run else "tripped"
+        lines += [f"- {markdown_text(note)}" for note in (self.trips and f"breaker {tripped}: {self.trips}",
                                                             self.refused and f"refused: {self.refused}") if note]
         rows = [[a.decision.kind, a.decision.subject, short(a.decision.from_commit) if a.decision.from_commit else "-",
                  short(a.decision.to_commit) if a.decision.to_commit else "-", a.result,
@@ -147,7 +150,8 @@ class RemediationReport:
         if self.fleet.get("paused"):
             lines.append(f"remediation is paused by {self.fleet.get('paused_by')} (deploywatch remediate resume)")
         if self.trips:
-            lines.append(f"BREAKER TRIPPED: {self.trips} (deploywatch remediate reset)")
+            lines.append(f"BREAKER WOULD TRIP: {self.trips}" if self.dry_run
+                         else f"BREAKER TRIPPED: {self.trips} (deploywatch remediate reset)")
         if self.refused:
             lines.append(f"refused: {self.refused}")
         lines += [a.line() for a in self.actions]

@@ -19,7 +19,8 @@ from ..deploy.engine import DeployRequest, deploy
 from ..deploy.shell import run_streamed
 from ..deploy.steps import Context, new_holder
 from ..store.remediation import LOCK, AuditRecord
-from .decide import Situation, after_outcome, breaker_reason, decide, select_targets
+from .decide import Situation, after_outcome, after_rule_outcome, breaker_reason, decide, select_targets
+from .lease import RunLease, abandoned_records
 from .measure import drifted_targets, match_rules, recent_outcomes, unhealthy_services
 from .report import Action, RemediationReport
 
@@ -45,6 +46,7 @@ class _Run:
     now: datetime
     dry_run: bool
     states: dict[str, dict[str, Any]]
+    lease: RunLease | None = None  # the run lock (``apply`` only)
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def audit(self, *records: AuditRecord) -> None:
@@ -54,6 +56,8 @@ class _Run:
         self.changed = {}
 
     def record(self, kind: str, subject: str, decision: str, reason: str, **extra: Any) -> AuditRecord:
+        if self.lease is not None:  # which run wrote it: a run whose lock lapsed is found by it
+            extra["details"] = {**extra.get("details", {}), "run": self.lease.holder}
         return AuditRecord(at=self.now, kind=kind, subject=subject, decision=decision, reason=reason,
                            actor=self.context.by, dry_run=self.dry_run, **extra)
 
@@ -62,28 +66,25 @@ class _Run:
         self.changed[subject] = state
 
 
-# How long a run's lock outlives a process that died holding it.
-RUN_LOCK = timedelta(hours=2)
-
-
 def remediate(context: Context, request: RemediateRequest, *, now: datetime) -> RemediationReport:
-    """Measure, decide and (with ``apply``) act, under the run lock (one remediation acts at a time; a dry run
-    takes none); see the module."""
+    """Measure, decide and (with ``apply``) act, under the run lock: a lease of ``context.lease`` seconds renewed
+    while the run works (one remediation acts at a time; a dry run takes none; see :mod:`.lease`)."""
     if not request.apply:
         return _remediate(context, request, now=now)
-    holder = new_holder()
-    held_by = context.store.claim_remediation_lock(holder, context.clock(), context.clock() + RUN_LOCK)
-    if held_by is not None:
-        report = RemediationReport(now, False, refused=f"another remediation is running ({held_by}); try later",
-                                   refused_all=True)
-        return report
-    try:
-        return _remediate(context, request, now=now)
-    finally:
-        context.store.release_remediation_lock(holder)
+    with RunLease(context.store, new_holder(), context.lease, context.clock) as lease:
+        claim = lease.claim
+        if claim.held_by is not None:
+            lapses = f", its lock lapses at {claim.until:%Y-%m-%d %H:%M:%S} UTC unless renewed" if claim.until else ""
+            return RemediationReport(now, False, refused=f"another remediation is running ({claim.held_by}{lapses}); "
+                                     "try later", refused_all=True)
+        if claim.lapsed is not None:
+            context.store.record_remediation(abandoned_records(context.store, claim.lapsed, at=now, actor=context.by),
+                                             {}, now)
+        return _remediate(context, request, now=now, lease=lease)
 
 
-def _remediate(context: Context, request: RemediateRequest, *, now: datetime) -> RemediationReport:
+def _remediate(context: Context, request: RemediateRequest, *, now: datetime,
+               lease: RunLease | None = None) -> RemediationReport:
     loaded = context.workspace.loaded
     settings = loaded.config.remediate
     # only a service with a deploy command can be remediated; "every service" means every one of those
@@ -91,9 +92,13 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
     if request.services and request.all:
         raise UsageError("name services with --service or give --all, not both")
     context.workspace.select(list(request.services))  # an unknown name is a usage error
+    undeployable = [name for name in request.services if name not in configured]
+    if undeployable:  # a selector naming only what cannot be redeployed would select nothing, silently
+        raise UsageError(f"--service {undeployable[0]}: services.{undeployable[0]} has no deploy command, so "
+                         "remediate cannot redeploy it")
     states = context.store.remediation_states()
     states.pop(LOCK, None)
-    run = _Run(context, now, not request.apply, states)
+    run = _Run(context, now, not request.apply, states, lease)
     fleet = dict(run.states.get(FLEET, {}))
     drift = context.workspace.drift(now=now)
     report = RemediationReport(now, run.dry_run, fleet=fleet, enabled=settings.enabled)
@@ -106,17 +111,17 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
         report.refused_all = "every configured service" in refused
         if report.refused_all:  # nothing drifted is no decision to record
             run.audit(run.record("redeploy", FLEET, "refused", refused))
-        if not rules:
-            return report
+    # the breaker is decided on every run, with or without targets: a fleet too unhealthy to remediate says so
     from ..deploy.windows import open_window
 
     window = open_window(loaded.config.deploy.deny, loaded.config.schedule.timezone, now)
     unhealthy = unhealthy_services(drift, context.store)
     report.unhealthy = unhealthy
     service_states = {k.removeprefix("service:"): v for k, v in run.states.items() if k.startswith("service:")}
+    rule_states = {k.removeprefix("rule:"): v for k, v in run.states.items() if k.startswith("rule:")}
     plan = decide(Situation(now, settings, fleet, service_states, targets, len(drift.services), unhealthy,
                             recent_outcomes(context.store, settings.max_failures),
-                            window.describe() if window else None, rules))
+                            window.describe() if window else None, rules, rule_states))
     if plan.trips is not None:
         _trip(run, report, plan.trips)
     for decision in plan.decisions:
@@ -126,6 +131,10 @@ def _remediate(context: Context, request: RemediateRequest, *, now: datetime) ->
             run.audit(run.record(decision.kind, decision.subject, "skipped", decision.stopped_because or "",
                                  guardrail=decision.guardrail, from_commit=decision.from_commit,
                                  to_commit=decision.to_commit))
+            continue
+        if run.lease is not None and run.lease.lost:
+            _stop(run, action, "run_lock", "the run lock lapsed (it could not be renewed in time) and another run "
+                                           "took it: nothing more acts in this run")
             continue
         tripped = run.states.get(FLEET, {}).get("breaker")
         if tripped:
@@ -196,6 +205,13 @@ def _run_rule(run: _Run, action: Action) -> None:
     action.outcome = "succeeded" if ran.ok else "failed"
     action.detail = (f"exited 0 after {ran.seconds:.1f}s" if ran.ok else f"{ran.why()} after {ran.seconds:.1f}s")
     action.output_tail = mask(ran.tail) if ran.tail else None
+    subject = f"rule:{decision.subject}"
+    # long past any backoff, and past a day's max_per_day: the evidence a success acted on is kept a week
+    forget_after = max(timedelta(seconds=2 * run.context.workspace.loaded.config.remediate.max_backoff),
+                       timedelta(days=7))
+    run.set_state(subject, after_rule_outcome(run.states.get(subject, {}), decision, succeeded=ran.ok, now=run.now,
+                                              forget_after=forget_after))
     run.audit(run.record("rule", decision.subject, action.outcome, action.detail,
-                         details={"command": decision.command, "output_tail": action.output_tail}))
+                         details={"command": decision.command, "finding": decision.finding,
+                                  "output_tail": action.output_tail}))
 

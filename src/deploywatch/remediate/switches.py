@@ -44,6 +44,13 @@ def reset(store: Store, *, by: str, reason: str, now: datetime) -> dict[str, Any
                    kind="breaker")
 
 
+def _running(lock: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
+    """The run lock as ``status`` shows it: ``lapsed`` once its holder stopped renewing it past ``until``."""
+    if not lock:
+        return None
+    return {**lock, "lapsed": datetime.fromisoformat(lock["until"]) <= now}
+
+
 def status(store: Store, settings: RemediateSettings, *, now: datetime) -> dict[str, Any]:
     """``deploywatch.remediate-status/v1``: enabled, paused, the breaker, every service's and rule's state."""
     states = store.remediation_states()
@@ -51,5 +58,6 @@ def status(store: Store, settings: RemediateSettings, *, now: datetime) -> dict[
     breaker = fleet.get("breaker")
     return {"schema": STATUS_SCHEMA, "generated_at": now.isoformat().replace("+00:00", "Z"),
             "enabled": settings.enabled, "paused": bool(fleet.get("paused")), "paused_by": fleet.get("paused_by"),
-            "breaker": breaker if isinstance(breaker, dict) else None, "running": states.get("lock"),
-            "services": {k.removeprefix("service:"): v for k, v in states.items() if k.startswith("service:")}}
+            "breaker": breaker if isinstance(breaker, dict) else None, "running": _running(states.get("lock"), now),
+            "services": {k.removeprefix("service:"): v for k, v in states.items() if k.startswith("service:")},
+            "rules": {k.removeprefix("rule:"): v for k, v in states.items() if k.startswith("rule:")}}

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import remediation as queries
 from .db import Tx
-from .remediation import AuditRecord
+from .remediation import AuditRecord, LockClaim
 
 __all__ = ["RemediateMethods"]
 
@@ -44,10 +44,15 @@ class RemediateMethods:
             return queries.read_audit(conn, since=since, kind=kind, subject=subject, decisions=decisions,
                                       limit=limit)
 
-    def claim_remediation_lock(self, holder: str, now: datetime, until: datetime) -> str | None:
-        """Take the remediation run lock (one remediation acts at a time); the live holder when another has it."""
+    def claim_remediation_lock(self, holder: str, now: datetime, until: datetime) -> LockClaim:
+        """Take the remediation run lock (one remediation acts at a time): :class:`.remediation.LockClaim`."""
         with self._writing() as conn:
             return queries.claim_lock(conn, holder, now, until)
+
+    def renew_remediation_lock(self, holder: str, now: datetime, until: datetime) -> bool:
+        """Extend ``holder``'s remediation run lock to ``until``; False when it no longer holds it."""
+        with self._writing() as conn:
+            return queries.renew_lock(conn, holder, now, until)
 
     def release_remediation_lock(self, holder: str) -> bool:
         """Release ``holder``'s remediation run lock."""

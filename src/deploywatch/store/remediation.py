@@ -14,11 +14,11 @@ from ..core.redact import mask, mask_values
 from .common import json_text, read_json, to_utc
 from .db import Tx, placeholders
 
-__all__ = ["AUDIT_DECISIONS", "LOCK", "AuditRecord", "claim_lock", "insert_audit", "read_audit", "read_states",
-           "release_lock", "write_state"]
+__all__ = ["AUDIT_DECISIONS", "LOCK", "AuditRecord", "LockClaim", "claim_lock", "insert_audit", "read_audit",
+           "read_states", "release_lock", "renew_lock", "write_state"]
 
 AUDIT_DECISIONS = ("planned", "acted", "skipped", "succeeded", "failed", "refused", "tripped", "reset", "paused",
-                   "resumed")
+                   "resumed", "abandoned")
 LOCK = "lock"  # the state subject of the run lock: one remediation acts at a time
 _COLUMNS = "at, kind, subject, decision, guardrail, reason, dry_run, from_commit, to_commit, actor, details"
 
@@ -29,7 +29,7 @@ class AuditRecord:
     stopped it (if one did) and why. ``reason``, ``actor`` and ``details`` are masked when the record is made."""
 
     at: datetime
-    kind: str  # redeploy, rule, breaker, switch
+    kind: str  # redeploy, rule, breaker, switch, run
     subject: str
     decision: str
     reason: str
@@ -110,15 +110,40 @@ def write_state(tx: Tx, subject: str, state: Mapping[str, Any], now: datetime) -
                (subject, json_text(state), tx.d.ts(to_utc(now))))
 
 
-def claim_lock(tx: Tx, holder: str, now: datetime, until: datetime) -> str | None:
-    """Take the run lock for ``holder`` until ``until`` inside the caller's write transaction; the live holder
-    when another has it (nothing written)."""
+@dataclass(frozen=True)
+class LockClaim:
+    """How claiming the run lock went: ``held_by`` (and ``until``) when another run holds it live (nothing
+    written), else taken, with ``lapsed``: the lock state of a run that stopped renewing it, if one did."""
+
+    held_by: str | None = None
+    until: datetime | None = None
+    lapsed: Mapping[str, Any] | None = None
+
+
+def claim_lock(tx: Tx, holder: str, now: datetime, until: datetime) -> LockClaim:
+    """Take the run lock for ``holder`` until ``until`` inside the caller's write transaction (see
+    :class:`LockClaim`)."""
     tx.lock("deploywatch.remediation")
     current = read_states(tx).get(LOCK)
-    if current and current.get("holder") != holder and datetime.fromisoformat(current["until"]) > now:
-        return str(current["holder"])
-    write_state(tx, LOCK, {"holder": holder, "since": now.isoformat(), "until": until.isoformat()}, now)
-    return None
+    lapsed = None
+    if current and current.get("holder") != holder:
+        current_until = datetime.fromisoformat(current["until"])
+        if current_until > now:
+            return LockClaim(held_by=str(current["holder"]), until=current_until)
+        lapsed = current
+    write_state(tx, LOCK, {"holder": holder, "since": now.isoformat(), "until": until.isoformat(),
+                           "renewed_at": now.isoformat()}, now)
+    return LockClaim(lapsed=lapsed)
+
+
+def renew_lock(tx: Tx, holder: str, now: datetime, until: datetime) -> bool:
+    """Extend ``holder``'s run lock to ``until``; False when it no longer holds it (it lapsed and was taken)."""
+    tx.lock("deploywatch.remediation")
+    current = read_states(tx).get(LOCK)
+    if not current or current.get("holder") != holder:
+        return False
+    write_state(tx, LOCK, {**current, "until": until.isoformat(), "renewed_at": now.isoformat()}, now)
+    return True
 
 
 def release_lock(tx: Tx, holder: str) -> bool:
