@@ -29,8 +29,19 @@ from .commands.options import (
 __all__ = ["cli", "entry", "main"]
 
 
+def _version(ctx: click.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from .core.version import describe
+
+    click.echo(f"deploywatch {describe()}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="deploywatch", prog_name="deploywatch")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, value: _version(ctx, value),
+              help="Show the version (and the git checkout it runs from, if any) and exit.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour in tables and reports: auto = on a terminal unless NO_COLOR is set.")
 def cli(color: str) -> None:

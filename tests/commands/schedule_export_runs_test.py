@@ -140,8 +140,9 @@ def test_dockerfile_builds_the_image_the_cronjob_runs(monorepo: Monorepo) -> Non
     instructions = dockerfile()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
-    # the tag: the version the Dockerfile installs, from the source tree it is built in
-    assert container["image"] == f"deploywatch:{project['version']}" == f"deploywatch:{__version__}"
+    # the tag: the version the Dockerfile installs, from the source tree it is built in (written in core/version.py)
+    assert "version" in project["dynamic"]
+    assert container["image"] == f"deploywatch:{__version__}"
     copies = [shlex.split(rest) for instruction, rest in instructions if instruction == "COPY"]
     copied = {source: parts[-1] for parts in copies for source in parts[:-1]}
     assert {"pyproject.toml", project["readme"], "src"} <= set(copied)
