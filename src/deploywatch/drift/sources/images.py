@@ -46,4 +46,4 @@ def commit_in_tag(tag: str, pattern: str | None, what: str) -> str:
 
 def commit_in_image(image: str, pattern: str | None) -> str:
     """The commit an image reference's tag names; ``ValueError`` (the reason) when it names none."""
-    return commit_in_tag(image_tag(image), pattern, f"the tag of image {image.partition('@')[0]}")
+    return commit_in_tag(image_tag(image), pattern, f"image {image.partition('@')[0]}: tag")
