@@ -58,7 +58,8 @@ def kubernetes_workload(containers: list[dict[str, Any]], *, kind: str = "Deploy
                         updated: int | None = None, total: int | None = None) -> dict[str, Any]:
     """``kubectl get deployment/frontend -o json`` (apps/v1); ``updated``/``total`` replicas for a rollout."""
     template = {"metadata": {"labels": {"app": "frontend"}}, "spec": {"containers": containers}}
-    spec: dict[str, Any] = {"replicas": replicas, "selector": {"matchLabels": {"app": "frontend"}}, "template": template}
+    spec: dict[str, Any] = {"replicas": replicas, "selector": {"matchLabels": {"app": "frontend"}},
+                            "template": template}
     status: dict[str, Any] = {"observedGeneration": 4, "replicas": total if total is not None else replicas,
                               "updatedReplicas": updated if updated is not None else replicas,
                               "readyReplicas": replicas, "availableReplicas": replicas}

@@ -201,7 +201,8 @@ def test_cloudfunctions_missing_label_names_the_labels_it_has(loaded: LoadedConf
 def test_cloudfunctions_deploying_is_unknown(loaded: LoadedConfig, tools: StandIns) -> None:
     tools.install("gcloud", stdout=dumps(function_gen2(labels={"commit-sha": SHA}, state="DEPLOYING")))
     reading = read(loaded, {"cloudfunctions": FUNCTION})
-    assert reading.error == "cloudfunctions function ingest in us-central1: the function's state is DEPLOYING, not ACTIVE"
+    assert reading.error == ("cloudfunctions function ingest in us-central1: the function's state is DEPLOYING, "
+                             "not ACTIVE")
 
 
 def test_cloudfunctions_not_found(loaded: LoadedConfig, tools: StandIns) -> None:
