@@ -3,15 +3,20 @@ on 127.0.0.1 that speaks the documented subset of GitHub's Deployments API."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deploywatch.cli import main
 from deploywatch.config import DeployedConfig, LoadedConfig
+from deploywatch.core.durations import format_timestamp
 from deploywatch.drift.sources import Reading, source_for
 from testing.github_deployments import DeploymentsAPI, serve_deployments
+from testing.gitrepo import BASE_TIME, GitRepo, write_config
 
 REPO = "acme/shop"
 TOKEN = "zq7Kx9-dwtest-DEPLOYMENTS-8c1e"  # matches none of redact.mask's patterns: a leak shows as itself
@@ -116,3 +121,26 @@ def test_an_api_that_does_not_answer_is_unknown(loaded: LoadedConfig) -> None:
     assert (reading.error or "").startswith(f"github deployments of {REPO} (production): GET {url}/repos/{REPO}/"
                                             "deployments failed:")
     assert TOKEN not in (reading.error or "")
+
+
+def test_drift_reads_the_deployed_commit_from_github(tmp_path: Path, git_repo: GitRepo, api: DeploymentsAPI,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    first = git_repo.commit("web: first", {"web/app.py": "v1\n"})
+    git_repo.commit("web: second", {"web/app.py": "v2\n"})
+    api.deploy(first, "production", "success")
+    api.deploy(first, "staging", "success")
+    config = write_config(tmp_path, '[repo]\npath = "repo"\n\n' + "".join(
+        f'[services.{env}]\npaths = ["web/**"]\ndeployed = {{ github = {{ repo = "{REPO}", environment = "{env}", '
+        f'api_url = "{api.url}" }} }}\n\n' for env in ("production", "staging", "qa")))
+
+    code = main(["drift", "--format", "json", "--config", str(config), "--now", format_timestamp(BASE_TIME + 3600)])
+    output = capsys.readouterr().out
+    services = {s["name"]: s for s in json.loads(output)["services"]}
+
+    assert code == 3  # qa has no deployment: unknown
+    for env in ("production", "staging"):
+        assert services[env]["deployed_commit"] == first
+        assert services[env]["commits_behind"] == int(git_repo.git("rev-list", "--count", f"{first}..main"))
+    assert services["qa"]["status"] == "unknown"
+    assert services["qa"]["reason"] == f"github deployments of {REPO} (qa): no deployment of environment 'qa'"
+    assert TOKEN not in output
