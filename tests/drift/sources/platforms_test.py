@@ -148,6 +148,34 @@ def test_kubernetes_rollout_in_progress_is_unknown(loaded: LoadedConfig, tools: 
     assert reading.error == "kubernetes deployment/frontend: rollout in progress: 1 of 4 replicas run the new template"
 
 
+@pytest.mark.parametrize(("kind", "status", "says"), [
+    ("deployment", {"observedGeneration": 3}, "rollout in progress: deployment/frontend generation 4 not observed yet"),
+    ("statefulset", {"observedGeneration": 4, "currentRevision": "frontend-7c9d", "updateRevision": "frontend-5f6b"},
+     "rollout in progress: revision frontend-5f6b is replacing frontend-7c9d"),
+    ("daemonset", {"observedGeneration": 4, "desiredNumberScheduled": 3, "updatedNumberScheduled": 1},
+     "rollout in progress: 1 of 3 pods run the new template"),
+])
+def test_kubernetes_rollouts_of_every_kind_are_unknown(loaded: LoadedConfig, tools: StandIns, kind: str,
+                                                      status: dict[str, Any], says: str) -> None:
+    workload = kubernetes_workload([SERVER], kind=kind.capitalize())
+    workload["status"] = status
+    tools.install("kubectl", stdout=dumps(workload))
+    reading = read(loaded, {"kubernetes": {"name": "frontend", "kind": kind, "from": "image-tag"}})
+    assert reading.error == f"kubernetes {kind}/frontend: {says}"
+
+
+@pytest.mark.parametrize(("kind", "status"), [
+    ("statefulset", {"observedGeneration": 4, "currentRevision": "frontend-5f6b", "updateRevision": "frontend-5f6b"}),
+    ("daemonset", {"observedGeneration": 4, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3}),
+])
+def test_kubernetes_finished_rollouts_read_the_image(loaded: LoadedConfig, tools: StandIns, kind: str,
+                                                     status: dict[str, Any]) -> None:
+    workload = kubernetes_workload([SERVER], kind=kind.capitalize())
+    workload["status"] = status
+    tools.install("kubectl", stdout=dumps(workload))
+    assert read(loaded, {"kubernetes": {"name": "frontend", "kind": kind, "from": "image-tag"}}).value == SHA[:12]
+
+
 def test_kubernetes_cronjob_reads_the_job_template(loaded: LoadedConfig, tools: StandIns) -> None:
     tools.install("kubectl", stdout=dumps(kubernetes_workload([SERVER], kind="CronJob")))
     assert read(loaded, {"kubernetes": {"name": "frontend", "kind": "cronjob", "from": "image-tag"}}).value == SHA[:12]

@@ -146,10 +146,7 @@ def _rollout_done(kind: str, workload: dict[str, object], what: str) -> None:
     runs), as ``kubectl rollout status`` judges it."""
     if kind == "cronjob":
         return
-    meta = workload.get("metadata") if isinstance(workload.get("metadata"), dict) else {}
-    status = workload.get("status") if isinstance(workload.get("status"), dict) else {}
-    spec = workload.get("spec") if isinstance(workload.get("spec"), dict) else {}
-    assert isinstance(meta, dict) and isinstance(status, dict) and isinstance(spec, dict)
+    meta, spec, status = (_object(workload.get(part) or {}, part) for part in ("metadata", "spec", "status"))
     generation, observed = meta.get("generation"), status.get("observedGeneration")
     if isinstance(generation, int) and isinstance(observed, int) and observed < generation:
         raise SourceFailure(f"rollout in progress: {what} generation {generation} not observed yet")
