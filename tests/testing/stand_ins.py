@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 _SCRIPT = """\
@@ -19,7 +20,8 @@ with open({log!r}, "a", encoding="utf-8") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
 time.sleep({sleep!r})
 sys.stderr.write({stderr!r})
-sys.stdout.write({stdout!r})
+answers = {answers!r}
+sys.stdout.write(next((answers[arg] for arg in sys.argv[1:] if arg in answers), {stdout!r}))
 sys.exit({exit_code!r})
 """
 
@@ -33,11 +35,13 @@ class StandIns:
         self.log = directory / "calls.jsonl"
 
     def install(self, name: str, *, stdout: str = "", stderr: str = "", exit_code: int = 0,
-                sleep: float = 0.0) -> Path:
-        """Write an executable ``name`` that records its argv, then prints ``stdout`` and exits."""
+                sleep: float = 0.0, answers: Mapping[str, str] | None = None) -> Path:
+        """Write an executable ``name`` that records its argv, then prints ``stdout`` and exits; ``answers`` maps
+        an argument (a subcommand such as ``describe-task-definition``) to what to print instead when it is given."""
         path = self.bin / name
         path.write_text(_SCRIPT.format(python=sys.executable, log=str(self.log), sleep=sleep, stderr=stderr,
-                                       stdout=stdout, exit_code=exit_code), encoding="utf-8")
+                                       stdout=stdout, exit_code=exit_code, answers=dict(answers or {})),
+                        encoding="utf-8")
         path.chmod(0o755)
         return path
 

@@ -104,7 +104,8 @@ def clone_branch(loaded: LoadedConfig) -> str:
     return loaded.config.repo.branch.removeprefix("origin/").removeprefix("refs/heads/")
 
 
-_PROGRAMS = {"command": "its command", "cloudrun": "gcloud", "kubernetes": "kubectl", "lambda": "aws"}
+_PROGRAMS = {"command": "its command", "cloudrun": "gcloud", "kubernetes": "kubectl", "lambda": "aws",
+             "cloudfunctions": "gcloud", "ecs": "aws", "argocd": "argocd", "helm": "helm"}
 
 
 def container_gaps(loaded: LoadedConfig) -> list[str]:

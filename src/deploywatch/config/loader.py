@@ -34,13 +34,11 @@ from .deploy import DenyWindow, DeploySettings, GroupConfig
 from .file import find_line, key_path, read_config_file
 from .health import FreshnessConfig, HealthConfig, PhaseConfig, ProbeConfig
 from .model import Config, LoadedConfig
+from .presets import PRESETS
 from .schedule import HeartbeatConfig, ScheduleConfig, ServerConfig
 from .services import (
-    CloudRunPreset,
     Defaults,
     DeployedConfig,
-    KubernetesPreset,
-    LambdaPreset,
     PostDeployConfig,
     PreflightConfig,
     RepoConfig,
@@ -48,6 +46,7 @@ from .services import (
     VerifyConfig,
 )
 from .translate import config_error
+from .types import Model
 from .web import WebConfig
 
 __all__ = ["load_config"]
@@ -198,18 +197,20 @@ def _interpolate(value: Any, loc: tuple[str | int, ...], env: Any, file: str, te
     return _VAR.sub(replace, value)
 
 
+# Each section's model, by the name translate._suggest gives its table: the keys a typo is compared with.
+_SECTIONS: tuple[tuple[str, type[Model]], ...] = (
+    ("", Config), ("repo", RepoConfig), ("defaults", Defaults), ("service", ServiceConfig),
+    ("deployed", DeployedConfig), *((f"deployed.{kind}", preset) for kind, preset in PRESETS.items()),
+    ("preflight", PreflightConfig), ("warehouse", WarehouseConfig), ("store", StoreConfig), ("check", CheckConfig),
+    ("anomaly", AnomalyConfig), ("gate", GateConfig), ("alerts", AlertsConfig),
+    ("slack", SlackSinkConfig), ("github", GitHubSinkConfig),
+    ("alertmanager", AlertmanagerSinkConfig), ("webhook", WebhookSinkConfig),
+    ("match", AlertMatch), ("probes", ProbeConfig), ("phase", PhaseConfig),
+    ("freshness", FreshnessConfig), ("health", HealthConfig), ("schedule", ScheduleConfig),
+    ("heartbeat", HeartbeatConfig), ("server", ServerConfig),
+    ("verify", VerifyConfig), ("post_deploy", PostDeployConfig), ("deploy", DeploySettings),
+    ("deny", DenyWindow), ("groups", GroupConfig), ("web", WebConfig),
+)
 _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
-    section: tuple(field.alias or name for name, field in model.model_fields.items())
-    for section, model in (("", Config), ("repo", RepoConfig), ("defaults", Defaults), ("service", ServiceConfig),
-                           ("deployed", DeployedConfig), ("cloudrun", CloudRunPreset),
-                           ("kubernetes", KubernetesPreset), ("lambda", LambdaPreset), ("preflight", PreflightConfig),
-                           ("warehouse", WarehouseConfig), ("store", StoreConfig), ("check", CheckConfig),
-                           ("anomaly", AnomalyConfig), ("gate", GateConfig), ("alerts", AlertsConfig),
-                           ("slack", SlackSinkConfig), ("github", GitHubSinkConfig),
-                           ("alertmanager", AlertmanagerSinkConfig), ("webhook", WebhookSinkConfig),
-                           ("match", AlertMatch), ("probes", ProbeConfig), ("phase", PhaseConfig),
-                           ("freshness", FreshnessConfig), ("health", HealthConfig), ("schedule", ScheduleConfig),
-                           ("heartbeat", HeartbeatConfig), ("server", ServerConfig),
-                           ("verify", VerifyConfig), ("post_deploy", PostDeployConfig), ("deploy", DeploySettings),
-                           ("deny", DenyWindow), ("groups", GroupConfig), ("web", WebConfig))
+    section: tuple(field.alias or name for name, field in model.model_fields.items()) for section, model in _SECTIONS
 }

@@ -7,6 +7,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from .file import DEFAULT_BRANCH, DEFAULT_GIT_TIMEOUT, DEFAULT_REPO_PATH
+from .presets import (
+    ArgoCDPreset,
+    CloudFunctionsPreset,
+    CloudRunPreset,
+    EcsPreset,
+    GitHubDeploymentsPreset,
+    HelmPreset,
+    KubernetesPreset,
+    LambdaPreset,
+)
 from .rollout import RolloutConfig
 from .templates import COMMAND_VARIABLES, TEMPLATE_NAME, template_check
 from .types import AgeLimit, Duration, GlobStr, HttpUrl, Model, Name, NonBlank
@@ -73,42 +83,8 @@ class Defaults(Thresholds):
     exclude: list[GlobStr] = Field(default_factory=list)
 
 
-class CloudRunPreset(Model):
-    """A Cloud Run service whose revision carries the commit in a label."""
-
-    service: NonBlank
-    region: NonBlank
-    project: NonBlank | None = None
-    label: NonBlank = "commit-sha"
-
-
-class KubernetesPreset(Model):
-    """A Kubernetes workload whose label or annotation carries the commit."""
-
-    name: NonBlank
-    kind: Literal["deployment", "statefulset", "daemonset", "cronjob"] = "deployment"
-    namespace: NonBlank | None = None
-    context: NonBlank | None = None
-    label: NonBlank | None = None
-    annotation: NonBlank | None = None
-
-    @model_validator(mode="after")
-    def _one_key(self) -> KubernetesPreset:
-        if self.label and self.annotation:
-            raise ValueError("set either label or annotation, not both")
-        return self
-
-
-class LambdaPreset(Model):
-    """An AWS Lambda function whose tag carries the commit."""
-
-    function: NonBlank
-    region: NonBlank | None = None
-    profile: NonBlank | None = None
-    tag: NonBlank = "commit-sha"
-
-
-_SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda", "ledger")
+_SOURCE_KINDS = ("file", "command", "url", "cloudrun", "kubernetes", "lambda", "cloudfunctions", "ecs", "argocd",
+                 "helm", "github", "ledger")
 
 
 class DeployedConfig(Model):
@@ -122,6 +98,11 @@ class DeployedConfig(Model):
     cloudrun: CloudRunPreset | None = None
     kubernetes: KubernetesPreset | None = None
     lambda_: LambdaPreset | None = Field(default=None, alias="lambda")
+    cloudfunctions: CloudFunctionsPreset | None = None
+    ecs: EcsPreset | None = None
+    argocd: ArgoCDPreset | None = None
+    helm: HelmPreset | None = None
+    github: GitHubDeploymentsPreset | None = None
     ledger: bool | None = None  # true: the last succeeded entry of the deploy ledger (in the store); false: unset
     field: NonBlank | None = None
     timeout: Duration | None = None
@@ -129,7 +110,7 @@ class DeployedConfig(Model):
 
     @property
     def kind(self) -> str:
-        """Which source this is: one of file, command, url, cloudrun, kubernetes, lambda, ledger."""
+        """Which source this is: one of :data:`_SOURCE_KINDS`."""
         return self._kinds()[0]
 
     def _kinds(self) -> list[str]:

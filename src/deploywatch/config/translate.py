@@ -80,6 +80,8 @@ def _suggest(key: str, parent: tuple[str | int, ...], known_keys: Mapping[str, t
         section = "gate"
     elif parent[-1] == "deployed":
         section = "deployed"
+    elif len(parent) >= 2 and parent[-2] == "deployed":  # a preset: services.web.deployed.cloudrun.KEY
+        section = f"deployed.{parent[-1]}"
     elif len(parent) == 3 and parent[0] == "alerts":  # alerts.slack[0].KEY
         section = str(parent[1])
     elif len(parent) == 2 and parent[0] == "probes":

@@ -211,7 +211,8 @@ def resolve_readings(repo: Repo, readings: Mapping[str, Reading]) -> dict[str, D
         if commit is None:
             if shallow is None:
                 shallow = repo.is_shallow()
-            result[name] = Deployed(reading, None, State.MISSING, missing_reason(reading.value, shallow))
+            reason = _ambiguity(repo, reading.value) or missing_reason(reading.value, shallow)
+            result[name] = Deployed(reading, None, State.MISSING, reason)
         else:
             result[name] = Deployed(reading, commit)
     return result
@@ -272,6 +273,21 @@ def _with_unmatched(reason: str, unmatched: Sequence[str], branch: str) -> str:
     globs = ", ".join(repr(p) for p in unmatched)
     verb = "matches" if len(unmatched) == 1 else "match"
     return f"{reason}; paths {globs} {verb} no file at the tip of {branch} (a typo?)"
+
+
+def _ambiguity(repo: Repo, value: str) -> str | None:
+    """Why an abbreviated SHA that names no single commit is ambiguous (None when it is not): git's
+    ``rev-parse --disambiguate`` lists the objects it could name, ``cat-file`` says which are commits."""
+    if not _HEXISH.fullmatch(value) or len(value) >= 40:
+        return None
+    listed = repo.run("rev-parse", f"--disambiguate={value.lower()}", ok_codes=(0, 128)).stdout.split()
+    if len(listed) < 2:
+        return None
+    types = repo.run("cat-file", "--batch-check=%(objecttype)", input=b"".join(o + b"\n" for o in listed)).stdout
+    commits = types.split().count(b"commit")
+    if commits < 2:
+        return None
+    return f"deployed commit {value} is ambiguous: {commits} commits here start with it; report a longer SHA"
 
 
 def missing_reason(value: str, shallow: bool) -> str:

@@ -15,6 +15,7 @@ from ...core.redact import mask
 from .base import Reading, Source, parse_revision
 from .command import CommandSource
 from .file import FileSource
+from .github import GitHubDeploymentsSource
 from .ledger import LedgerSource, read_ledgers
 from .url import UrlSource
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CommandSource",
     "FileSource",
+    "GitHubDeploymentsSource",
     "LedgerSource",
     "Reading",
     "Source",
@@ -55,7 +57,7 @@ def read_all(sources: Mapping[str, Source], *, max_workers: int = MAX_CONCURRENT
 
         from ...core.lazy import HTTP_MODULES, import_now
 
-        if any(isinstance(source, UrlSource) for source in slow.values()):
+        if any(isinstance(source, UrlSource | GitHubDeploymentsSource) for source in slow.values()):
             import_now(HTTP_MODULES)  # not first from several reading threads at once
 
         workers = max(1, min(max_workers, len(slow)))

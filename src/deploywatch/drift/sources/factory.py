@@ -6,6 +6,9 @@ The presets expand to the documented commands:
 - ``kubernetes``: ``kubectl [--context C] [--namespace N] get KIND/NAME -o jsonpath={.metadata.labels.LABEL}``
   (or ``.metadata.annotations.ANNOTATION``)
 - ``lambda``: ``aws lambda get-function --function-name F [--region R] [--profile P] --query Tags."TAG" --output text``
+
+``from = "image-tag"`` and the presets that read JSON (``cloudfunctions``, ``ecs``, ``argocd``, ``helm``) are
+in :mod:`deploywatch.drift.sources.platforms`; ``github`` is :mod:`deploywatch.drift.sources.github`.
 """
 
 from __future__ import annotations
@@ -39,14 +42,24 @@ def source_for(loaded: LoadedConfig, deployed: DeployedConfig, service: str = ""
 
         return LedgerSource(service, configured_store_url(loaded.config.store.url, loaded.base_dir))
     timeout = float(deployed.timeout or COMMAND_TIMEOUT)
+    if deployed.github is not None:
+        from .github import GitHubDeploymentsSource
+
+        github = deployed.github
+        return GitHubDeploymentsSource(github.repo, github.environment, github.api_url, github.token, timeout)
     cwd = str(loaded.base_dir)
+    from .platforms import platform_source
+
+    platform = platform_source(deployed, timeout, cwd)
+    if platform is not None:
+        return platform
     if kind == "command":
         return CommandSource(shell=deployed.command, timeout=timeout, cwd=cwd)
     return CommandSource(argv=preset_argv(deployed), timeout=timeout, cwd=cwd, kind=kind)
 
 
 def preset_argv(deployed: DeployedConfig) -> list[str]:
-    """The exact argv a preset runs."""
+    """The exact argv a preset that prints the commit (a label or a tag) runs."""
     if deployed.cloudrun is not None:
         run = deployed.cloudrun
         return ["gcloud", "run", "services", "describe", run.service, f"--region={run.region}",
