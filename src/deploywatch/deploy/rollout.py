@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from ..config.rollout import rollout_values
@@ -23,6 +22,7 @@ from ..core.render import short
 from ..core.status import Status
 from ..core.text import plural
 from .outcome import ServiceOutcome
+from .rollout_baseline import StepSamples
 from .rollout_core import Measurement, decide
 from .rollout_measure import measure
 from .shell import command_env, run_streamed
@@ -140,7 +140,9 @@ def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, star
             return _fail(context, lease, rollout, outcome, end, f"step {index + 1} ({weight}%): {traffic.detail}",
                          index)
         since = context.clock()
-        decision_step, action = _analyse(context, lease, rollout, outcome, index, since)
+        started = record.entry.started_at if record is not None and record.entry.id == entry_id else None
+        step = StepSamples(store, started or outcome.started_at or since, since)
+        decision_step, action = _analyse(context, lease, rollout, outcome, index, step)
         end.steps.append(decision_step)
         if lease.lost:
             return RolloutEnd("lost", "the lock was taken over during the analysis", end.steps)
@@ -154,7 +156,7 @@ def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, star
 
 
 def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: ServiceOutcome, index: int,
-             since: datetime) -> tuple[Step, str]:
+             samples: StepSamples) -> tuple[Step, str]:
     """Soak, then measure until the decision is not ``remeasure``: the step's ``rollout`` Step and the action."""
     service, weight = outcome.service, rollout.steps[index]
     started = time.monotonic()
@@ -172,7 +174,7 @@ def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
     limits = {a.title: a.consecutive_failures for a in rollout.analysis}
     failures: dict[str, int] = {}
     rounds = 0
-    base = _base(outcome)
+    base, since = _base(outcome), samples.step_began
     values = rollout_values(base, weight=weight, step=index + 1, since=format_timestamp(since), target="canary",
                             revision=outcome.to_commit)
     baseline = rollout_values(base, weight=weight, step=index + 1, since=format_timestamp(since), target="baseline",
@@ -181,7 +183,8 @@ def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
         rounds += 1
         measured: list[Measurement] = [
             measure(context.workspace.loaded, a, cwd=context.workspace.repo.path, values=values,
-                    baseline_values=baseline, now=context.clock(), tick=lease.tick) for a in rollout.analysis]
+                    baseline_values=baseline, now=context.clock(), tick=lease.tick, step=samples)
+            for a in rollout.analysis]
         decision = decide(measured, limits, failures)
         failures = decision.failures
         context.store.rollout_event(outcome.entry_id or 0, context.clock(), {
