@@ -57,6 +57,8 @@ class PlatformState:
     good: list[float] = field(default_factory=lambda: [0.001, 0.002, 0.003, 0.002, 0.001, 0.002])
     bad: list[float] = field(default_factory=lambda: [0.04, 0.05, 0.06, 0.05, 0.04, 0.05])
     bad_from: dict[str, int] = field(default_factory=dict)  # commit → the weight from which its samples are bad
+    bad_service_from: dict[str, int] = field(default_factory=dict)  # service → the weight from which its are bad
+    no_data_services: set[str] = field(default_factory=set)  # services whose canary has no samples at all
     samples_of: dict[str, list[float]] = field(default_factory=dict)  # commit → its samples, whatever the weight
     no_data: set[str] = field(default_factory=set)  # commits with no samples at all
     refuse_weights: set[int] = field(default_factory=set)  # traffic commands for these weights fail
@@ -69,8 +71,10 @@ class PlatformState:
     def samples(self, service: str, target: str) -> list[float]:
         state = self.services[service]
         commit = state.canary if target == "canary" and state.canary else state.stable
-        if commit in self.no_data:
+        if commit in self.no_data or (target == "canary" and service in self.no_data_services):
             return []
+        if target == "canary" and service in self.bad_service_from and state.weight >= self.bad_service_from[service]:
+            return self.bad
         if commit in self.samples_of:
             return self.samples_of[commit]
         if commit in self.bad_from and state.weight >= self.bad_from[commit]:
@@ -185,6 +189,33 @@ steps = {steps}
 interval = "0s"
 {analysis}
 {extra}""")
+
+    def configure_group(self, analyses: dict[str, str], *, extra: str = "") -> None:
+        """Write the config: each service of ``analyses`` (in deploy order, group ``pair``) deployed through the
+        platform with a rollout judged by its analysis TOML."""
+        run = f"{sys.executable} {self.ops / 'platform.py'} {self.url}"
+        blocks = [f"""[services.{name}]
+paths = ["{name}/**"]
+group = "pair"
+deployed = {{ command = "{run} version {name}" }}
+deploy = "{run} deploy {{{{ service }}}} {{{{ commit }}}}"
+
+[services.{name}.preflight]
+require_synced = false
+
+[services.{name}.verify]
+timeout = "5s"
+interval = "1s"
+
+[services.{name}.rollout]
+traffic = "{run} traffic {{{{ service }}}} {{{{ weight }}}}"
+steps = [10, 25, 50, 100]
+interval = "0s"
+{analysis.replace("services.web.", f"services.{name}.")}
+""" for name, analysis in analyses.items()]
+        order = ", ".join(f'"{name}"' for name in analyses)
+        write_config(self.ops, f'[repo]\npath = "../repo"\n\n[groups.pair]\ndeploy_order = [{order}]\n\n'
+                     + "\n".join(blocks) + extra)
 
     def metrics_command(self) -> str:
         """The analysis command that prints the samples of ``{{ target }}``."""
