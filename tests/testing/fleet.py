@@ -20,7 +20,7 @@ from testing.platform import process_env
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 PLATFORM_PY = '''#!/usr/bin/env python3
-"""platform.py URL ACTION SERVICE [ARG]: talk to the pretend platform (deploy, traffic, version, metrics)."""
+"""pretend_platform.py URL ACTION SERVICE [ARG]: talk to the pretend platform (deploy, traffic, version, metrics)."""
 import sys
 import urllib.error
 import urllib.request
@@ -164,7 +164,7 @@ class Fleet:
     def configure(self, analysis: str = "", *, steps: str = "[10, 25, 50, 100]", extra: str = "",
                   lease: str = "60s") -> None:
         """Write the config: service ``web`` deployed through the platform, with a rollout and ``analysis``."""
-        run = f"{sys.executable} {self.ops / 'platform.py'} {self.url}"
+        run = f"{sys.executable} {self.ops / 'pretend_platform.py'} {self.url}"
         write_config(self.ops, f"""[repo]
 path = "../repo"
 
@@ -193,7 +193,7 @@ interval = "0s"
     def configure_group(self, analyses: dict[str, str], *, extra: str = "") -> None:
         """Write the config: each service of ``analyses`` (in deploy order, group ``pair``) deployed through the
         platform with a rollout judged by its analysis TOML."""
-        run = f"{sys.executable} {self.ops / 'platform.py'} {self.url}"
+        run = f"{sys.executable} {self.ops / 'pretend_platform.py'} {self.url}"
         blocks = [f"""[services.{name}]
 paths = ["{name}/**"]
 group = "pair"
@@ -219,7 +219,8 @@ interval = "0s"
 
     def metrics_command(self) -> str:
         """The analysis command that prints the samples of ``{{ target }}``."""
-        return f"{sys.executable} {self.ops / 'platform.py'} {self.url} metrics {{{{ service }}}} {{{{ target }}}}"
+        script = self.ops / "pretend_platform.py"  # not platform.py: a daemon started in ops would import it
+        return f"{sys.executable} {script} {self.url} metrics {{{{ service }}}} {{{{ target }}}}"
 
     def cli(self, *args: str, timeout: float = 90) -> tuple[int, str, str]:
         """Run ``deploywatch ARGS --config …`` in a real process; exit code, stdout, stderr."""
@@ -271,7 +272,7 @@ def build_fleet(git_repo: GitRepo, tmp_path: Path) -> Iterator[Fleet]:
     shas["web1"] = git_repo.commit("web: one", {"web/app.py": "2\n"})
     ops = tmp_path / "ops"
     ops.mkdir()
-    (ops / "platform.py").write_text(PLATFORM_PY)
+    (ops / "pretend_platform.py").write_text(PLATFORM_PY)
     state = PlatformState(services={"web": ServiceState(stable=shas["base"])})
     handler = type("Handler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

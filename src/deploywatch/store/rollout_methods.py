@@ -49,6 +49,11 @@ class RolloutMethods:
         with self._reading() as conn:
             return rollout_queries.latest(conn, service)
 
+    def latest_rollouts(self) -> list[rollout_queries.RolloutRecord]:
+        """Every service's newest rollout, by service name."""
+        with self._reading() as conn:
+            return rollout_queries.latest_per_service(conn)
+
     def check_samples(self, check: str, *, since: datetime | None, until: datetime,
                       limit: int) -> list[rollout_queries.StoredSample]:
         """Stored values of ``check`` measured in ``[since, until)``, newest first (a baseline or canary's)."""

@@ -17,7 +17,8 @@ from .common import read_json, to_utc
 from .db import Tx
 from .deployments import DeploymentRecord, lock_name, read_one
 
-__all__ = ["RolloutRecord", "StoredSample", "add_event", "check_samples", "latest", "probe_samples", "request",
+__all__ = ["RolloutRecord", "StoredSample", "add_event", "check_samples", "latest", "latest_per_service",
+           "probe_samples", "request",
            "resume", "start", "update"]
 
 _COLUMNS = "entry_id, service, step_index, weight, holder, request, request_reason, updated_at, events"
@@ -129,6 +130,13 @@ def latest(tx: Tx, service: str) -> RolloutRecord | None:
         return None
     return RolloutRecord(entry, int(row[2]), int(row[3]), row[4], row[5], row[6], tx.d.read_ts(row[7]),
                          tuple(json.loads(row[8])))
+
+
+def latest_per_service(tx: Tx) -> list[RolloutRecord]:
+    """Every service's newest rollout, by service name (what ``/metrics`` shows)."""
+    rows = tx.rows("SELECT r.service FROM rollouts r GROUP BY r.service ORDER BY r.service")
+    found = [latest(tx, str(row[0])) for row in rows]
+    return [record for record in found if record is not None]
 
 
 def resume(tx: Tx, entry: DeploymentRecord, *, old_holder: str, holder: str, lease: float, now: datetime) -> bool:
