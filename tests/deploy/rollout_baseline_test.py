@@ -118,3 +118,19 @@ def test_baseline_window_is_refused_without_baseline_compare(fleet: Fleet, tmp_p
     code, out, err = fleet.cli("deploy", "web", "--yes")
     assert code == 3 and out == "" and err.count("\n") == 1
     assert "services.web.rollout.analysis" in err and "baseline_window" in err
+
+
+def test_a_probe_is_compared_with_the_values_stored_by_the_unified_check(fleet: Fleet) -> None:
+    fleet.configure('[[services.web.rollout.analysis]]\nprobes = ["web smoke"]\nbaseline_compare = true\n',
+                    extra='[[probes]]\nname = "web smoke"\ncommand = "echo OK - fine; exit 0"\n')
+    code, check, err = fleet.json("check", "--now", "2026-11-01T08:00:00Z")  # stores the probe's value (exit 0)
+    assert check["run_id"], err
+    code, document, err = fleet.json("deploy", "web", "--yes")
+    assert code == 0, err
+    assert fleet.service().weights == [10, 25, 50, 100]
+    detail = next(s for s in document["deploys"][0]["steps"] if s["name"] == "rollout")["detail"]
+    assert "probe web smoke: no evidence the canary is higher" in detail
+    assert f"baseline: 1 stored value (the newest before the deploy) from 1 run ({check['run_id'][:8]})" in detail
+    analysis = next(e for e in fleet.status()["rollout"]["events"] if e["event"] == "analysis")
+    (compared,) = analysis["measurements"][0]["compared"]
+    assert compared["baseline_runs"] == [check["run_id"]] and compared["canary_samples"] == 1

@@ -1,5 +1,7 @@
-"""The ledger's endpoints: ``GET``/``POST /api/deployments``, ``GET /api/rollouts`` (progressive rollouts) and
-``GET /api/remediate`` (switches, breaker)."""
+"""The ledger's endpoints: ``/api/deployments``, ``/api/rollouts``, and ``GET /api/remediate``.
+
+``GET``/``POST /api/deployments`` read and record ledger entries, ``GET /api/rollouts[/SERVICE]`` answers each
+progressive rollout's ``deploywatch.rollout/v1``, ``GET /api/remediate`` remediation's switches and breaker."""
 
 from __future__ import annotations
 
