@@ -20,7 +20,7 @@ from testing.platform import process_env
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 PLATFORM_PY = '''#!/usr/bin/env python3
-"""platform.py URL ACTION SERVICE [ARG]: talk to the pretend platform (deploy, traffic, version, metrics)."""
+"""pretend_platform.py URL ACTION SERVICE [ARG]: talk to the pretend platform (deploy, traffic, version, metrics)."""
 import sys
 import urllib.error
 import urllib.request
@@ -57,6 +57,8 @@ class PlatformState:
     good: list[float] = field(default_factory=lambda: [0.001, 0.002, 0.003, 0.002, 0.001, 0.002])
     bad: list[float] = field(default_factory=lambda: [0.04, 0.05, 0.06, 0.05, 0.04, 0.05])
     bad_from: dict[str, int] = field(default_factory=dict)  # commit → the weight from which its samples are bad
+    bad_service_from: dict[str, int] = field(default_factory=dict)  # service → the weight from which its are bad
+    no_data_services: set[str] = field(default_factory=set)  # services whose canary has no samples at all
     samples_of: dict[str, list[float]] = field(default_factory=dict)  # commit → its samples, whatever the weight
     no_data: set[str] = field(default_factory=set)  # commits with no samples at all
     refuse_weights: set[int] = field(default_factory=set)  # traffic commands for these weights fail
@@ -69,8 +71,10 @@ class PlatformState:
     def samples(self, service: str, target: str) -> list[float]:
         state = self.services[service]
         commit = state.canary if target == "canary" and state.canary else state.stable
-        if commit in self.no_data:
+        if commit in self.no_data or (target == "canary" and service in self.no_data_services):
             return []
+        if target == "canary" and service in self.bad_service_from and state.weight >= self.bad_service_from[service]:
+            return self.bad
         if commit in self.samples_of:
             return self.samples_of[commit]
         if commit in self.bad_from and state.weight >= self.bad_from[commit]:
@@ -160,7 +164,7 @@ class Fleet:
     def configure(self, analysis: str = "", *, steps: str = "[10, 25, 50, 100]", extra: str = "",
                   lease: str = "60s") -> None:
         """Write the config: service ``web`` deployed through the platform, with a rollout and ``analysis``."""
-        run = f"{sys.executable} {self.ops / 'platform.py'} {self.url}"
+        run = f"{sys.executable} {self.ops / 'pretend_platform.py'} {self.url}"
         write_config(self.ops, f"""[repo]
 path = "../repo"
 
@@ -186,9 +190,37 @@ interval = "0s"
 {analysis}
 {extra}""")
 
+    def configure_group(self, analyses: dict[str, str], *, extra: str = "") -> None:
+        """Write the config: each service of ``analyses`` (in deploy order, group ``pair``) deployed through the
+        platform with a rollout judged by its analysis TOML."""
+        run = f"{sys.executable} {self.ops / 'pretend_platform.py'} {self.url}"
+        blocks = [f"""[services.{name}]
+paths = ["{name}/**"]
+group = "pair"
+deployed = {{ command = "{run} version {name}" }}
+deploy = "{run} deploy {{{{ service }}}} {{{{ commit }}}}"
+
+[services.{name}.preflight]
+require_synced = false
+
+[services.{name}.verify]
+timeout = "5s"
+interval = "1s"
+
+[services.{name}.rollout]
+traffic = "{run} traffic {{{{ service }}}} {{{{ weight }}}}"
+steps = [10, 25, 50, 100]
+interval = "0s"
+{analysis.replace("services.web.", f"services.{name}.")}
+""" for name, analysis in analyses.items()]
+        order = ", ".join(f'"{name}"' for name in analyses)
+        write_config(self.ops, f'[repo]\npath = "../repo"\n\n[groups.pair]\ndeploy_order = [{order}]\n\n'
+                     + "\n".join(blocks) + extra)
+
     def metrics_command(self) -> str:
         """The analysis command that prints the samples of ``{{ target }}``."""
-        return f"{sys.executable} {self.ops / 'platform.py'} {self.url} metrics {{{{ service }}}} {{{{ target }}}}"
+        script = self.ops / "pretend_platform.py"  # not platform.py: a daemon started in ops would import it
+        return f"{sys.executable} {script} {self.url} metrics {{{{ service }}}} {{{{ target }}}}"
 
     def cli(self, *args: str, timeout: float = 90) -> tuple[int, str, str]:
         """Run ``deploywatch ARGS --config …`` in a real process; exit code, stdout, stderr."""
@@ -240,7 +272,7 @@ def build_fleet(git_repo: GitRepo, tmp_path: Path) -> Iterator[Fleet]:
     shas["web1"] = git_repo.commit("web: one", {"web/app.py": "2\n"})
     ops = tmp_path / "ops"
     ops.mkdir()
-    (ops / "platform.py").write_text(PLATFORM_PY)
+    (ops / "pretend_platform.py").write_text(PLATFORM_PY)
     state = PlatformState(services={"web": ServiceState(stable=shas["base"])})
     handler = type("Handler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

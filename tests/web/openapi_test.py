@@ -36,7 +36,7 @@ def test_schemathesis_finds_no_difference_between_the_document_and_the_server(tm
                               env=env)
         report = done.stdout + done.stderr
         assert done.returncode == 0, report[-6000:]
-        assert "11 selected / 11 total" in report
+        assert "13 selected / 13 total" in report
         assert "Traceback" not in daemon.output()
     finally:
         daemon.close()

@@ -53,8 +53,10 @@ class AnalysisConfig(Model):
     """``[[services.NAME.rollout.analysis]]``: one measurement taken after each step's soak.
 
     Either ``command`` (numbers on stdout) judged by ``success`` (the values that pass, e.g. ``"< 0.01"``) or by a
-    Mann-Whitney U test against the stable revision (``baseline_compare``); or ``checks`` / ``probes`` (pass when
-    ok). ``shadow`` measures and records without enforcing."""
+    Mann-Whitney U test against the stable revision (``baseline_compare``); or ``checks`` / ``probes``: pass when
+    ok, or with ``baseline_compare`` their values since the step began against their stored values from before the
+    deploy (the newest ones, or those within ``baseline_window``). ``shadow`` measures and records without
+    enforcing."""
 
     name: NonBlank | None = None
     command: AnalysisTemplate | None = None
@@ -68,6 +70,7 @@ class AnalysisConfig(Model):
     worse: Literal["higher", "lower"] = "higher"  # baseline_compare: which direction of the canary is a regression
     alpha: Annotated[Finite, Field(gt=0, lt=1)] = 0.05
     shadow: bool = False
+    baseline_window: Soak | None = None  # checks/probes with baseline_compare: the stored values this long before
     interval: Soak | None = None  # between re-measurements after a failing one; None: the rollout's interval
     timeout: Annotated[int, Field(ge=1)] = 120  # seconds, per command run
 
@@ -79,9 +82,9 @@ class AnalysisConfig(Model):
             raise ValueError(f"set exactly one of command, checks, probes{found}")
         if self.command is not None and self.success is None and not self.baseline_compare:
             raise ValueError("a command analysis needs 'success' (such as '< 0.01') or baseline_compare = true")
-        if self.command is None and self.baseline_compare:
-            raise ValueError("baseline_compare needs a command that measures the canary and the baseline apart "
-                             "({{ target }}); data checks and probes measure the service as a whole and pass when ok")
+        if self.baseline_window is not None and (self.command is not None or not self.baseline_compare):
+            raise ValueError("baseline_window chooses the stored values a checks or probes analysis with "
+                             "baseline_compare = true compares against; set baseline_compare, or drop it")
         if self.command is None and self.success is not None:
             raise ValueError("'success' judges a command's numbers; checks and probes pass when ok")
         return self

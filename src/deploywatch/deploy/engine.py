@@ -4,7 +4,9 @@ The ledger's entry goes ``started`` → ``succeeded``, or ``failed`` and then, p
 rollback (``rolled_back``), an alert, or a pause (``paused``).
 
 A group deploys its members at one commit in ``deploy_order``; when one fails, the members already deployed are
-rolled back (newest first), so the group never ends split. Every ledger transition is one transaction.
+rolled back (newest first), so the group never ends split: a member that rolled out gets weight 0 before its
+rollback, and a member's rollout that is inconclusive fails instead of pausing. Every ledger transition is one
+transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..store.deployments import DeploymentRecord
 from .outcome import DeployReport, ServiceOutcome
 from .preflight import PreflightReport, run_preflight
 from .rollback import roll_back_failed, roll_back_to
-from .rollout import check_rollout, rollout_plan, run_rollout
+from .rollout import check_rollout, deployed_rollout, rollout_plan, run_rollout, weight_zero
 from .steps import Context, Lease, new_holder, run_and_verify
 from .verify import PostDeployPlan, Step, plan_post_deploy, run_post_deploy
 from .windows import open_window
@@ -116,14 +118,27 @@ def deploy(context: Context, request: DeployRequest, *, now: datetime) -> Deploy
     if failed is not None and request.group is not None and not request.no_rollback:
         why = f"group {request.group}: {failed.service} failed at {failed.step}"
         for earlier in reversed(done[:-1]):
-            earlier.rollback = roll_back_to(context, earlier.service, earlier.from_commit,
-                                            current=earlier.to_commit, reason=why)
-            back = earlier.rollback
+            back = earlier.rollback = _roll_back_member(context, earlier, why)
             earlier.status = "rolled_back" if back.status == "succeeded" else "failed"
             earlier.step = "group"
             earlier.reason = why + ("; rolled back" if back.status == "succeeded"
                                     else f"; rollback failed: {back.reason}")
     return report
+
+
+def _roll_back_member(context: Context, member: ServiceOutcome, why: str) -> ServiceOutcome:
+    """Roll a group member back to the commit it ran before; a member that rolled out gets weight 0 first, as a
+    rollback of one service in a rollout does, and its rollout records it."""
+    record = deployed_rollout(context, member)
+    first = weight_zero(context, record) if record is not None else None
+    back = roll_back_to(context, member.service, member.from_commit, current=member.to_commit, reason=why,
+                        first=first)
+    if record is not None:
+        weight_failed = next((s for s in back.steps if s.name == "traffic" and s.failed), None)
+        context.store.rollout_event(record.entry.id, context.clock(), {
+            "event": "rolled back", "by": context.by, "reason": why, "rollback": back.status,
+            "rollback_entry": back.entry_id, "weight": None if weight_failed or back.status == "blocked" else 0})
+    return back
 
 
 def _preflight_step(checked: PreflightReport) -> Step:
@@ -226,7 +241,7 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
     outcome.steps += steps
     outcome.output_tail = tail
     if not any(s.failed for s in steps) and config.rollout is not None \
-            and _roll_out(context, outcome, lease, entry, holder):
+            and _roll_out(context, outcome, lease, entry, holder, in_group=in_group):
         return
     if not any(s.failed for s in outcome.steps[1:]) and not lease.lost:
         context.progress.begin(name, "post_deploy", _post_text(post))
@@ -275,7 +290,7 @@ def _deploy_one(context: Context, outcome: ServiceOutcome, post: PostDeployPlan,
 
 
 def _roll_out(context: Context, outcome: ServiceOutcome, lease: Lease, entry: DeploymentRecord,
-              holder: str) -> bool:
+              holder: str, *, in_group: bool) -> bool:
     """The rollout's steps (``deploy/rollout.py``); True when it paused (the entry is then ``paused``, its lock
     kept until ``rollout resume``, ``abort``, ``promote`` or a rollback)."""
     rollout = context.workspace.loaded.config.services[outcome.service].rollout
@@ -283,7 +298,7 @@ def _roll_out(context: Context, outcome: ServiceOutcome, lease: Lease, entry: De
     context.store.start_rollout(entry, holder, context.clock(), {
         "event": "started", "steps": list(rollout.steps), "from_commit": outcome.from_commit,
         "to_commit": outcome.to_commit, "by": context.by})
-    ended = run_rollout(context, lease, outcome)
+    ended = run_rollout(context, lease, outcome, may_pause=not in_group)
     outcome.steps += ended.steps
     if ended.state == "promoted":
         outcome.reason = ended.reason

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from ..config.rollout import rollout_values
@@ -23,6 +22,7 @@ from ..core.render import short
 from ..core.status import Status
 from ..core.text import plural
 from .outcome import ServiceOutcome
+from .rollout_baseline import StepSamples
 from .rollout_core import Measurement, decide
 from .rollout_measure import measure
 from .shell import command_env, run_streamed
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from ..store.rollouts import RolloutRecord
     from .steps import Context, Lease
 
-__all__ = ["ACTIVE_STATES", "OPEN_STATES", "RolloutEnd", "active_rollout", "check_rollout", "end_rollout",
+__all__ = ["ACTIVE_STATES", "OPEN_STATES", "RolloutEnd", "active_rollout", "check_rollout", "deployed_rollout",
+           "end_rollout",
            "rollout_outcome", "rollout_plan", "run_rollout", "set_weight", "weight_zero"]
 
 ACTIVE_STATES = ("started", "paused")  # ledger statuses of a rollout that runs or waits for a human
@@ -113,8 +114,10 @@ def set_weight(context: Context, rollout: RolloutConfig, outcome: ServiceOutcome
     return step
 
 
-def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, start: int = 0) -> RolloutEnd:
-    """Run the rollout's steps from ``start`` (see the module)."""
+def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, start: int = 0,
+                may_pause: bool = True) -> RolloutEnd:
+    """Run the rollout's steps from ``start`` (see the module); without ``may_pause`` (a group member: a pause would
+    leave the group split) an inconclusive step fails the rollout instead."""
     service, store = outcome.service, context.store
     loaded = context.workspace.loaded
     rollout = loaded.config.services[service].rollout
@@ -140,12 +143,18 @@ def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, star
             return _fail(context, lease, rollout, outcome, end, f"step {index + 1} ({weight}%): {traffic.detail}",
                          index)
         since = context.clock()
-        decision_step, action = _analyse(context, lease, rollout, outcome, index, since)
+        started = record.entry.started_at if record is not None and record.entry.id == entry_id else None
+        step = StepSamples(store, started or outcome.started_at or since, since)
+        decision_step, action = _analyse(context, lease, rollout, outcome, index, step)
         end.steps.append(decision_step)
         if lease.lost:
             return RolloutEnd("lost", "the lock was taken over during the analysis", end.steps)
         if action == "fail":
             return _fail(context, lease, rollout, outcome, end, decision_step.detail, index)
+        if action == "pause" and not may_pause:
+            why = f"{decision_step.detail}; a group member cannot pause (the group would be left split): it fails"
+            end.steps[-1] = replace(decision_step, detail=why)
+            return _fail(context, lease, rollout, outcome, end, why, index)
         if action == "pause":
             store.rollout_event(entry_id, context.clock(), {"event": "paused", "step": index + 1, "weight": weight,
                                                              "why": decision_step.detail})
@@ -154,7 +163,7 @@ def run_rollout(context: Context, lease: Lease, outcome: ServiceOutcome, *, star
 
 
 def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: ServiceOutcome, index: int,
-             since: datetime) -> tuple[Step, str]:
+             samples: StepSamples) -> tuple[Step, str]:
     """Soak, then measure until the decision is not ``remeasure``: the step's ``rollout`` Step and the action."""
     service, weight = outcome.service, rollout.steps[index]
     started = time.monotonic()
@@ -172,7 +181,7 @@ def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
     limits = {a.title: a.consecutive_failures for a in rollout.analysis}
     failures: dict[str, int] = {}
     rounds = 0
-    base = _base(outcome)
+    base, since = _base(outcome), samples.step_began
     values = rollout_values(base, weight=weight, step=index + 1, since=format_timestamp(since), target="canary",
                             revision=outcome.to_commit)
     baseline = rollout_values(base, weight=weight, step=index + 1, since=format_timestamp(since), target="baseline",
@@ -181,7 +190,8 @@ def _analyse(context: Context, lease: Lease, rollout: RolloutConfig, outcome: Se
         rounds += 1
         measured: list[Measurement] = [
             measure(context.workspace.loaded, a, cwd=context.workspace.repo.path, values=values,
-                    baseline_values=baseline, now=context.clock(), tick=lease.tick) for a in rollout.analysis]
+                    baseline_values=baseline, now=context.clock(), tick=lease.tick, step=samples)
+            for a in rollout.analysis]
         decision = decide(measured, limits, failures)
         failures = decision.failures
         context.store.rollout_event(outcome.entry_id or 0, context.clock(), {
@@ -247,6 +257,14 @@ def rollout_outcome(context: Context, record: RolloutRecord) -> ServiceOutcome:
     return ServiceOutcome(entry.service, "deploy", entry.to_commit, entry.from_commit, status="started",
                           entry_id=entry.id, by=context.by, runbook=config.runbook, started_at=context.clock(),
                           relevant_commits=entry.relevant_commits)
+
+
+def deployed_rollout(context: Context, outcome: ServiceOutcome) -> RolloutRecord | None:
+    """The rollout that ``outcome``'s deploy ran (a group member's, before the group rolls it back), if any."""
+    if context.workspace.loaded.config.services[outcome.service].rollout is None or outcome.entry_id is None:
+        return None
+    record = context.store.latest_rollout(outcome.service)
+    return record if record is not None and record.entry.id == outcome.entry_id else None
 
 
 def weight_zero(context: Context, record: RolloutRecord) -> Callable[[Lease], Step]:

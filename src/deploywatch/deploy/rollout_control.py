@@ -10,7 +10,7 @@ left to clean up by hand. A ``deploywatch rollback`` of a service in a rollout d
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.durations import format_timestamp
 from ..core.errors import UsageError
@@ -23,7 +23,10 @@ from .rollout import OPEN_STATES, active_rollout, end_rollout, rollout_outcome, 
 from .steps import Context, Lease, new_holder
 from .verify import plan_post_deploy, run_post_deploy
 
-__all__ = ["ROLLOUT_SCHEMA", "abort", "promote", "resume", "rollout_status"]
+if TYPE_CHECKING:
+    from ..store.database import Store
+
+__all__ = ["ROLLOUT_SCHEMA", "abort", "promote", "resume", "rollout_document", "rollout_status"]
 
 ROLLOUT_SCHEMA = "deploywatch.rollout/v1"
 
@@ -153,14 +156,20 @@ def _continue(context: Context, record: RolloutRecord, *, now: datetime, what: s
 
 
 def rollout_status(context: Context, service: str) -> dict[str, Any]:
-    """The ``deploywatch.rollout/v1`` document: the service's newest rollout (its state is its ledger entry's
-    status), the configured steps, the deploy lock, and every event."""
+    """The ``deploywatch.rollout/v1`` document of the service (see :func:`rollout_document`)."""
     _configured(context, service)
     rollout = context.workspace.loaded.config.services[service].rollout
     assert rollout is not None
-    record = context.store.latest_rollout(service)
-    locks = [lock_json(lock) for lock in context.store.deploy_locks([service]) if lock.live(context.clock())]
-    document: dict[str, Any] = {"schema": ROLLOUT_SCHEMA, "service": service, "steps": list(rollout.steps),
+    return rollout_document(context.store, service, list(rollout.steps), context.clock())
+
+
+def rollout_document(store: Store, service: str, steps: list[int], now: datetime) -> dict[str, Any]:
+    """The ``deploywatch.rollout/v1`` document: the service's newest rollout (its state is its ledger entry's
+    status), the configured ``steps``, the live deploy lock, and every event; also what ``GET /api/rollouts``
+    answers."""
+    record = store.latest_rollout(service)
+    locks = [lock_json(lock) for lock in store.deploy_locks([service]) if lock.live(now)]
+    document: dict[str, Any] = {"schema": ROLLOUT_SCHEMA, "service": service, "steps": steps,
                                 "lock": locks[0] if locks else None, "rollout": None}
     if record is not None:
         entry = record.entry

@@ -24,6 +24,7 @@ from .shell import command_env
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..config.rollout import AnalysisConfig
+    from .rollout_baseline import StepSamples
 
 __all__ = ["measure", "run_ticking"]
 
@@ -66,9 +67,11 @@ def _samples(command: str, *, cwd: Path, values: dict[str, str], timeout: float,
 
 
 def measure(loaded: LoadedConfig, analysis: AnalysisConfig, *, cwd: Path, values: dict[str, str],
-            baseline_values: dict[str, str], now: datetime, tick: Callable[[], None]) -> Measurement:
+            baseline_values: dict[str, str], now: datetime, tick: Callable[[], None],
+            step: StepSamples | None = None) -> Measurement:
     """Measure ``analysis`` once; ``values`` fill its template for the canary, ``baseline_values`` for the stable
-    revision (``baseline_compare``)."""
+    revision (``baseline_compare``); a checks or probes analysis with ``baseline_compare`` compares this ``step``'s
+    values with the stored ones from before the deploy (:mod:`.rollout_baseline`)."""
     name = analysis.title
     if analysis.command is not None:
         canary, problem = _samples(fill_command(analysis.command, values), cwd=cwd, values=values,
@@ -85,6 +88,11 @@ def measure(loaded: LoadedConfig, analysis: AnalysisConfig, *, cwd: Path, values
         assert analysis.success is not None
         return judge_samples(name, canary, parse_threshold(analysis.success), aggregate=analysis.aggregate,
                              min_samples=analysis.min_samples, shadow=analysis.shadow)
+    if analysis.baseline_compare:
+        from .rollout_baseline import compare_with_baseline
+
+        assert step is not None
+        return run_ticking(lambda: compare_with_baseline(loaded, analysis, step, now), tick)
     return run_ticking(lambda: _health(loaded, analysis, now), tick)
 
 

@@ -49,6 +49,23 @@ class RolloutMethods:
         with self._reading() as conn:
             return rollout_queries.latest(conn, service)
 
+    def latest_rollouts(self) -> list[rollout_queries.RolloutRecord]:
+        """Every service's newest rollout, by service name."""
+        with self._reading() as conn:
+            return rollout_queries.latest_per_service(conn)
+
+    def check_samples(self, check: str, *, since: datetime | None, until: datetime,
+                      limit: int) -> list[rollout_queries.StoredSample]:
+        """Stored values of ``check`` measured in ``[since, until)``, newest first (a baseline or canary's)."""
+        with self._reading() as conn:
+            return rollout_queries.check_samples(conn, check, since=since, until=until, limit=limit)
+
+    def probe_samples(self, probe: str, *, since: datetime | None, until: datetime,
+                      limit: int) -> list[rollout_queries.StoredSample]:
+        """Stored values of ``probe`` from runs started in ``[since, until)``, newest first."""
+        with self._reading() as conn:
+            return rollout_queries.probe_samples(conn, probe, since=since, until=until, limit=limit)
+
     def resume_rollout(self, entry: DeploymentRecord, *, old_holder: str, holder: str, lease: float,
                        now: datetime) -> bool:
         """Take a paused rollout over (lock and entry back to ``started``); False when it was no longer paused."""

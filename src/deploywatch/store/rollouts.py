@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.redact import mask, mask_values
-from .common import to_utc
+from .common import read_json, to_utc
 from .db import Tx
 from .deployments import DeploymentRecord, lock_name, read_one
 
-__all__ = ["RolloutRecord", "add_event", "latest", "request", "resume", "start", "update"]
+__all__ = ["RolloutRecord", "StoredSample", "add_event", "check_samples", "latest", "latest_per_service",
+           "probe_samples", "request",
+           "resume", "start", "update"]
 
 _COLUMNS = "entry_id, service, step_index, weight, holder, request, request_reason, updated_at, events"
 
@@ -34,6 +36,48 @@ class RolloutRecord:
     request_reason: str | None
     updated_at: datetime
     events: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    """One stored value of a check or probe: what a checks or probes analysis compares with ``baseline_compare``."""
+
+    value: float
+    run_id: str
+    measured_at: datetime
+
+
+def check_samples(tx: Tx, check: str, *, since: datetime | None, until: datetime,
+                  limit: int) -> list[StoredSample]:
+    """The values of ``check`` (every group) measured from ``since`` (None: any time) until before ``until``,
+    newest first, at most ``limit``; rows without a value are not samples."""
+    where, params = ["check_name = ?", "value IS NOT NULL", "measured_at < ?"], [check, tx.d.ts(to_utc(until))]
+    if since is not None:
+        where.append("measured_at >= ?")
+        params.append(tx.d.ts(to_utc(since)))
+    rows = tx.rows(f"SELECT value, run_id, measured_at FROM metrics WHERE {' AND '.join(where)} "
+                   "ORDER BY measured_at DESC, id DESC LIMIT ?", [*params, max(limit, 0)])
+    return [StoredSample(float(r[0]), str(r[1]), tx.d.read_ts(r[2])) for r in rows]
+
+
+def probe_samples(tx: Tx, probe: str, *, since: datetime | None, until: datetime,
+                  limit: int) -> list[StoredSample]:
+    """The values (``deploywatch health``'s findings: an HTTP probe's seconds, a command's exit code) of ``probe``
+    recorded by runs started from ``since`` until before ``until``, newest first, at most ``limit``."""
+    where, params = ["f.kind = 'probe'", "f.subject = ?", "r.started_at < ?"], [probe, tx.d.ts(to_utc(until))]
+    if since is not None:
+        where.append("r.started_at >= ?")
+        params.append(tx.d.ts(to_utc(since)))
+    rows = tx.rows(f"SELECT f.details, r.id, r.started_at FROM findings f JOIN runs r ON r.id = f.run_id WHERE "
+                   f"{' AND '.join(where)} ORDER BY r.started_at DESC, f.id DESC", params)
+    found: list[StoredSample] = []
+    for details, run_id, started_at in rows:
+        value = (read_json(details) or {}).get("value")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found.append(StoredSample(float(value), str(run_id), tx.d.read_ts(started_at)))
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _lock(tx: Tx, service: str) -> None:
@@ -86,6 +130,13 @@ def latest(tx: Tx, service: str) -> RolloutRecord | None:
         return None
     return RolloutRecord(entry, int(row[2]), int(row[3]), row[4], row[5], row[6], tx.d.read_ts(row[7]),
                          tuple(json.loads(row[8])))
+
+
+def latest_per_service(tx: Tx) -> list[RolloutRecord]:
+    """Every service's newest rollout, by service name (what ``/metrics`` shows)."""
+    rows = tx.rows("SELECT r.service FROM rollouts r GROUP BY r.service ORDER BY r.service")
+    found = [latest(tx, str(row[0])) for row in rows]
+    return [record for record in found if record is not None]
 
 
 def resume(tx: Tx, entry: DeploymentRecord, *, old_holder: str, holder: str, lease: float, now: datetime) -> bool:

@@ -43,7 +43,7 @@ from .bodies import completion_fields
 from .cache import PageCache
 from .endpoints import ENDPOINTS, MAX_BODY, BadRequest, Endpoint
 from .guards import AuthThrottle, BodyTooLarge, read_body
-from .ledger_api import deployments, ledger, remediation
+from .ledger_api import deployments, ledger, remediation, rollout, rollouts
 from .openapi import openapi_document
 from .pages import page_routes
 from .replies import answer, error, safe
@@ -287,7 +287,7 @@ async def openapi(ctx: DaemonContext, request: Request, params: Params) -> Respo
 HANDLERS: dict[str, Handler] = {"healthz": healthz, "check_latest": check_latest, "drift": drift, "runs": runs,
                                 "job_runs": job_runs, "trigger": trigger, "completions": completions,
                                 "ledger": ledger, "deployments": deployments, "remediation": remediation,
-                                "metrics": metrics, "openapi": openapi}
+                                "rollouts": rollouts, "rollout": rollout, "metrics": metrics, "openapi": openapi}
 
 
 def _endpoint(ctx: DaemonContext, spec: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Response]]:

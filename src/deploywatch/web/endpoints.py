@@ -113,6 +113,8 @@ KIND = Param("kind", "query", "Only runs of this command (drift, canary, gate, c
 JOB = Param("job", "query", "Only runs of this job", enum=JOBS, problem=f"job must be one of {', '.join(JOBS)}")
 SERVICE = Param("service", "query", "Only this service's entries", pattern=r"[A-Za-z0-9_-]{1,200}",
                 problem="service must be a service name (letters, digits, - and _)")
+ROLLOUT_SERVICE = Param("service", "path", "A service with [services.NAME.rollout]", pattern=r"[A-Za-z0-9_-]{1,200}",
+                        problem="service must be a service name (letters, digits, - and _)")
 JOB_PATH = Param("kind", "path", "The job to run", enum=JOBS,
                  problem=f"unknown job: the jobs are {', '.join(JOBS)}")
 
@@ -184,6 +186,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("remediation", "GET", "/api/remediate", "Remediation's kill switch, its breaker (tripped until "
              "deploywatch remediate reset) and each service's remediation state", "read",
              {"200": _json(_OBJECT, "The deploywatch.remediate-status/v1 document")}),
+    Endpoint("rollouts", "GET", "/api/rollouts", "Every progressive rollout: per service with a rollout configured, "
+             "its newest rollout's state, step, weight, lock and events (as deploywatch rollout status)", "read",
+             {"200": _json({"type": "object", "required": ["rollouts"], "properties": {
+                 "rollouts": {"type": "array", "items": _ref("Rollout")}}}, "One deploywatch.rollout/v1 document "
+                 "per service with a rollout, by service name")}),
+    Endpoint("rollout", "GET", "/api/rollouts/{service}", "One service's progressive rollout (deploywatch rollout "
+             "status SERVICE --format json)", "read",
+             {"200": _json(_ref("Rollout"), "The deploywatch.rollout/v1 document"),
+              "404": _error("No such service, or it has no rollout configured")}, params=(ROLLOUT_SERVICE,)),
     Endpoint("metrics", "GET", "/metrics", "Prometheus metrics (text exposition format; OpenMetrics when asked for)",
              "read", {"200": {"description": "The metrics", "content": {"text/plain": {"schema": {
                  "type": "string"}}}}}),

@@ -1,4 +1,7 @@
-"""The ledger's endpoints: ``GET``/``POST /api/deployments``, and ``GET /api/remediate`` (switches, breaker)."""
+"""The ledger's endpoints: ``/api/deployments``, ``/api/rollouts``, and ``GET /api/remediate``.
+
+``GET``/``POST /api/deployments`` read and record ledger entries, ``GET /api/rollouts[/SERVICE]`` answers each
+progressive rollout's ``deploywatch.rollout/v1``, ``GET /api/remediate`` remediation's switches and breaker."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from .replies import answer, error
 if TYPE_CHECKING:
     from .app import DaemonContext
 
-__all__ = ["deployments", "ledger", "remediation"]
+__all__ = ["deployments", "ledger", "remediation", "rollout", "rollouts"]
 
 Params = Mapping[str, Any]
 
@@ -73,5 +76,44 @@ async def remediation(ctx: DaemonContext, request: Request, params: Params) -> R
 
     def read() -> dict[str, Any]:
         return status(ctx.store, ctx.loaded.config.remediate, now=ctx.now())
+
+    return answer(await run_in_threadpool(read))
+
+
+def _rollout_steps(ctx: DaemonContext) -> dict[str, list[int]]:
+    """The configured steps of each service with a rollout, by service name."""
+    services = ctx.loaded.config.services
+    return {name: list(config.rollout.steps) for name, config in sorted(services.items())
+            if config.rollout is not None}
+
+
+async def rollouts(ctx: DaemonContext, request: Request, params: Params) -> Response:
+    """``GET /api/rollouts``: one ``deploywatch.rollout/v1`` document per service with a rollout configured."""
+    from ..deploy.rollout_control import rollout_document
+
+    steps = _rollout_steps(ctx)
+
+    def read() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        ctx.store.reap_deployments(now)  # a rollout whose process died shows as abandoned, as the CLI shows it
+        return {"rollouts": [rollout_document(ctx.store, name, weights, now) for name, weights in steps.items()]}
+
+    return answer(await run_in_threadpool(read))
+
+
+async def rollout(ctx: DaemonContext, request: Request, params: Params) -> Response:
+    """``GET /api/rollouts/{service}``: the service's ``deploywatch.rollout/v1`` (``rollout status`` as JSON)."""
+    from ..deploy.rollout_control import rollout_document
+
+    service = str(params["service"])
+    steps = _rollout_steps(ctx)
+    if service not in steps:
+        known = "no service" if service not in ctx.loaded.config.services else "no rollout configured for"
+        return error(404, f"{known} {service}: services with a rollout: {', '.join(steps) or 'none'}")
+
+    def read() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        ctx.store.reap_deployments(now)
+        return rollout_document(ctx.store, service, steps[service], now)
 
     return answer(await run_in_threadpool(read))

@@ -12,7 +12,11 @@ Gauges (read from the store when scraped):
 - ``deploywatch_health_score``: the newest ``check`` run's score (0-100);
 - ``deploywatch_last_run_timestamp{job}``: when each job last started (``job_runs``, skipped slots not counted);
 - ``deploywatch_remediation_breaker_tripped``, ``deploywatch_remediation_paused``: 1 while remediation's breaker is
-  tripped (until ``deploywatch remediate reset``) or it is paused, else 0.
+  tripped (until ``deploywatch remediate reset``) or it is paused, else 0;
+- ``deploywatch_rollout_weight{service}``, ``deploywatch_rollout_step{service}``: the traffic percent and the
+  1-based step (0 before the first weight is set) of each service's newest progressive rollout;
+  ``deploywatch_rollout_active{service}``, ``deploywatch_rollout_paused{service}``: 1 while it runs or waits (or
+  its process died with traffic on the canary), or while it is paused, else 0.
 
 Histogram (observed in-process by the scheduler): ``deploywatch_job_duration_seconds{job}``.
 """
@@ -82,6 +86,7 @@ class StoreCollector(Collector):
             last.add_metric([job], run.started_at.timestamp())
         yield last
         yield from self._deploys()
+        yield from self._rollouts()
 
     def _deploys(self) -> Iterator[Metric]:
         from datetime import UTC, datetime
@@ -107,6 +112,23 @@ class StoreCollector(Collector):
             family = GaugeMetricFamily(name, text)
             family.add_metric([], 1.0 if on else 0.0)
             yield family
+
+    def _rollouts(self) -> Iterator[Metric]:
+        from ..deploy.rollout import OPEN_STATES
+
+        families = {name: GaugeMetricFamily(f"deploywatch_rollout_{name}", text, labels=["service"]) for name, text in (
+            ("weight", "The traffic percent of the service's newest progressive rollout."),
+            ("step", "Its step, from 1 (0 before the first weight was set)."),
+            ("active", "1 while it runs or is paused, or its process died with traffic on the canary."),
+            ("paused", "1 while it is paused (deploywatch rollout resume, promote or abort)."))}
+        for record in self._store.latest_rollouts():
+            state, service = record.entry.status, [record.entry.service]
+            families["weight"].add_metric(service, float(record.weight))
+            families["step"].add_metric(service, float(record.step_index + 1))
+            open_ = state in OPEN_STATES and not (state == "abandoned" and record.weight == 0)
+            families["active"].add_metric(service, 1.0 if open_ else 0.0)
+            families["paused"].add_metric(service, 1.0 if state == "paused" else 0.0)
+        yield from families.values()
 
     def _drift(self, newest: tuple[RunRecord, list[FindingRecord]] | None) -> Iterator[Metric]:
         families = [GaugeMetricFamily(name, text, labels=["service"]) for name, _, text in _DRIFT_GAUGES]

@@ -112,6 +112,21 @@ _SCHEMAS: dict[str, Any] = {
                 "service": {"type": "string"}, "holder": {"type": "string"}, "acquired_at": _STAMP,
                 "expires_at": _STAMP}}}},
     },
+    "Rollout": {
+        "type": "object", "required": ["schema", "service", "steps", "lock", "rollout"],
+        "description": "deploywatch.rollout/v1 (docs/schemas/rollout.v1.json)",
+        "properties": {
+            "schema": {"const": "deploywatch.rollout/v1"}, "service": {"type": "string"},
+            "steps": {"type": "array", "items": {"type": "integer"}},
+            "lock": {"type": ["object", "null"]},
+            "rollout": {"type": ["object", "null"], "properties": {
+                "entry_id": {"type": "integer"}, "state": {"type": "string"}, "step": {"type": ["integer", "null"]},
+                "weight": {"type": "integer"}, "from_commit": {"type": ["string", "null"]},
+                "to_commit": {"type": "string"}, "holder": {"type": "string"},
+                "request": {"type": ["string", "null"]}, "request_reason": {"type": ["string", "null"]},
+                "reason": {"type": ["string", "null"]}, "started_at": _STAMP, "updated_at": _STAMP,
+                "events": {"type": "array", "items": {"type": "object"}}}}},
+    },
     "Health": {
         "type": "object", "required": ["status"],
         "description": "With protect_reads and no valid token: only the status.",

@@ -52,7 +52,25 @@ def service_page(page: Page, name: str) -> dict[str, Any] | None:
     status = status_of(newest.status if newest else None)
     return {"name": name, "group": spec.group, "finding": newest, "status": status,
             "plot": drift_plot, "commits": commits, "ledger": ledger, "can_compare": web.compare_url is not None,
-            "skew": _skew(page, spec.group) if spec.group else None}
+            "skew": _skew(page, spec.group) if spec.group else None, "rollout": _rollout(page, name)}
+
+
+def _rollout(page: Page, name: str) -> dict[str, Any] | None:
+    """The service's ``deploywatch.rollout/v1`` (as ``rollout status`` and ``GET /api/rollouts/NAME`` give it),
+    its newest verdict and whether it is still active; None without a rollout configured."""
+    from ..deploy.rollout import OPEN_STATES
+    from ..deploy.rollout_control import rollout_document
+
+    rollout = page.loaded.config.services[name].rollout
+    if rollout is None:
+        return None
+    document = rollout_document(page.store, name, list(rollout.steps), page.now)
+    found = document["rollout"]
+    if found is None:
+        return {**document, "active": False, "last": None}
+    active = found["state"] in OPEN_STATES and not (found["state"] == "abandoned" and found["weight"] == 0)
+    last = next((e for e in reversed(found["events"]) if e.get("why") or e.get("reason")), None)
+    return {**document, "active": active, "last": mask(str(last.get("why") or last.get("reason"))) if last else None}
 
 
 def _skew(page: Page, group: str) -> dict[str, Any]:
