@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from . import cli_deploy, cli_hooks, cli_ledger, cli_remediate, cli_report, cli_rollout
+from . import cli_deploy, cli_hooks, cli_init, cli_ledger, cli_remediate, cli_report, cli_rollout
 from .commands import exits
 from .commands.options import (
     alert_mode,
@@ -360,8 +360,8 @@ def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webho
     return command.run(directory or Path("deploywatch-demo"), now=now, webhook=webhook, slack_webhook=slack_webhook)
 
 
-for _command in (*cli_deploy.COMMANDS, *cli_hooks.COMMANDS, *cli_ledger.COMMANDS, *cli_remediate.COMMANDS,
-                 *cli_report.COMMANDS, *cli_rollout.COMMANDS):
+for _command in (*cli_deploy.COMMANDS, *cli_hooks.COMMANDS, *cli_init.COMMANDS, *cli_ledger.COMMANDS,
+                 *cli_remediate.COMMANDS, *cli_report.COMMANDS, *cli_rollout.COMMANDS):
     cli.add_command(_command)
 
 
