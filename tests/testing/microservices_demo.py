@@ -55,7 +55,8 @@ def _service_files(s: DemoService) -> dict[str, str]:
                                    "COPY --from=builder /app/build /app\nENTRYPOINT [\"/app/bin/AdService\"]\n",
                 f"{d}/build.gradle": "plugins { id 'java'; id 'com.google.protobuf' version '0.9.4' }\n",
                 f"{d}/src/main/proto/demo.proto": 'syntax = "proto3";\npackage hipstershop;\n',
-                f"{d}/src/main/java/hipstershop/AdService.java": "package hipstershop;\npublic final class AdService {}\n"}
+                f"{d}/src/main/java/hipstershop/AdService.java":
+                    "package hipstershop;\npublic final class AdService {}\n"}
     if s.language == "csharp":
         return {f"{d}/src/Dockerfile": "FROM mcr.microsoft.com/dotnet/sdk:8.0 AS builder\nWORKDIR /app\n"
                                        "COPY cartservice.csproj .\nRUN dotnet restore\nCOPY . .\n"
@@ -70,7 +71,8 @@ def _service_files(s: DemoService) -> dict[str, str]:
     files = {f"{d}/Dockerfile": f"FROM base\nWORKDIR /src\nCOPY . .\nRUN build {s.name}\n"}
     if s.uses_protos:
         files[f"{d}/genproto.sh"] = {
-            "go": f"#!/bin/bash -e\nPROTODIR=../../protos\nprotoc --go_out=./genproto -I $PROTODIR $PROTODIR/demo.proto\n",
+            "go": "#!/bin/bash -e\nPROTODIR=../../protos\n"
+                  "protoc --go_out=./genproto -I $PROTODIR $PROTODIR/demo.proto\n",
             "node": "#!/bin/bash -e\nmkdir -p proto\ncp ../../protos/demo.proto proto/\n",
             "python": "#!/bin/bash -e\npython -m grpc_tools.protoc -I../../protos --python_out=. "
                       "--grpc_python_out=. ../../protos/demo.proto\n"}[s.language]

@@ -150,7 +150,8 @@ def _attach_cloud_run(files: RepoFiles, services: list[Service]) -> None:
     """A Cloud Build file deploying a service to Cloud Run makes the cloudrun preset its source: the file in
     the service's directory first, else one anywhere naming the service."""
     def deploys(service: Service) -> list[tuple[str, str, str, str | None]]:
-        inside, elsewhere = [], []
+        inside: list[tuple[str, str, str, str | None]] = []
+        elsewhere: list[tuple[str, str, str, str | None]] = []
         for path in files.files:
             if posixpath.basename(path) not in ("cloudbuild.yaml", "cloudbuild.yml") or ignored(path):
                 continue

@@ -9,7 +9,7 @@ import tomllib
 
 from .scan import RepoFiles, ignored, parent
 
-__all__ = ["Evidence", "SHARED_NAMES", "markers"]
+__all__ = ["SHARED_NAMES", "Evidence", "markers"]
 
 # Directories of code services share; never a service themselves.
 SHARED_NAMES = frozenset({"protos", "proto", "shared", "libs", "lib", "common", "pkg"})
