@@ -340,12 +340,17 @@ def config() -> None:
 
 @config.command("check")
 @date_option("The run date check templates are rendered for")
+@click.option("--probe-sources", is_flag=True,
+              help="Read each service's deployed source once and show what it said; warn when a preset's CLI is "
+                   "not on PATH.")
 @report_options(("table", "json"))
-def config_check(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+def config_check(run_date: date | None, probe_sources: bool, config_path: Path | None, output_format: str | None,
+                 now: datetime) -> int:
     """Validate the config and explain the effective settings of every service."""
     from .commands import config_check as command
 
-    return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date)
+    return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date,
+                       probe_sources=probe_sources)
 
 
 @cli.command()
