@@ -54,7 +54,7 @@ def version_server() -> Iterator[tuple[int, dict[str, str]]]:
     document: dict[str, str] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             document["requests"] = str(int(document.get("requests", "0")) + 1)
             body = json.dumps(document).encode()
             self.send_response(200 if self.path == "/version.json" else 404)
