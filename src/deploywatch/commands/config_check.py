@@ -147,10 +147,12 @@ def _probe_sources(workspace: Workspace) -> tuple[list[dict[str, str | None]], l
     warnings: list[str] = []
     for name, service in services.items():
         kind = service.deployed.kind
-        if kind not in ("file", "command", "url", "ledger"):
-            program = preset_argv(service.deployed)[0]
-            if shutil.which(program) is None:
-                warnings.append(f"services.{name}.deployed: the {kind} preset runs {program}, which is not on PATH")
+        try:  # a preset that runs a command: its program must be on PATH
+            program = preset_argv(service.deployed)[0] if kind not in ("file", "command", "url", "ledger") else None
+        except ValueError:
+            program = None
+        if program is not None and shutil.which(program) is None:
+            warnings.append(f"services.{name}.deployed: the {kind} preset runs {program}, which is not on PATH")
         reading = readings[name]
         commit = commits.get(reading.value) if reading.value else None
         error = reading.error if reading.value is None else \

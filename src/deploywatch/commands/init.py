@@ -23,6 +23,8 @@ def run(*, repo_path: Path, config_path: Path | None, detect_only: bool, force: 
     repo = Repo(repo_path)
     repo.check()  # a directory inside a work tree becomes the work tree's top
     target = (config_path or repo.path / CONFIG_FILENAME).absolute()
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory; --config names the file to write")
     if not detect_only and target.exists() and not force:
         raise UsageError(f"{target} exists; pass --force to overwrite it (or --detect to only print what init finds)")
     detection = detect(scan(repo))
@@ -49,7 +51,10 @@ def _write_checked(target: Path, text: str) -> None:
     from ..config import DRIFT_SECTIONS, load_config
 
     partial = target.with_name(f".{target.name}.init")
-    partial.write_text(text, encoding="utf-8")
+    try:
+        partial.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         load_config(partial, sections=DRIFT_SECTIONS)
         os.replace(partial, target)

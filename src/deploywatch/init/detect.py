@@ -101,7 +101,14 @@ def _names(directories: list[str], top: str) -> dict[str, str]:
     """Directory → service name: its base name (``top`` for the top), or its whole path where base names collide."""
     base = {d: _BAD_NAME.sub("-", posixpath.basename(d) or top).strip("-_") or "app" for d in directories}
     counts = {n: list(base.values()).count(n) for n in base.values()}
-    return {d: base[d] if counts[base[d]] == 1 else _BAD_NAME.sub("-", d).strip("-_") for d in directories}
+    names: dict[str, str] = {}
+    for d in directories:
+        name = base[d] if counts[base[d]] == 1 else _BAD_NAME.sub("-", d).strip("-_") or "app"
+        unique, n = name, 2
+        while unique in names.values():  # two paths that spell the same name
+            unique, n = f"{name}-{n}", n + 1
+        names[d] = unique
+    return names
 
 
 def _attach_manifests(files: RepoFiles, services: list[Service], skipped: list[tuple[str, str]]) -> None:
@@ -149,24 +156,18 @@ def _service_of(workload: Workload, by_name: dict[str, Service]) -> Service | No
 def _attach_cloud_run(files: RepoFiles, services: list[Service]) -> None:
     """A Cloud Build file deploying a service to Cloud Run makes the cloudrun preset its source: the file in
     the service's directory first, else one anywhere naming the service."""
-    def deploys(service: Service) -> list[tuple[str, str, str, str | None]]:
-        inside: list[tuple[str, str, str, str | None]] = []
-        elsewhere: list[tuple[str, str, str, str | None]] = []
-        for path in files.files:
-            if posixpath.basename(path) not in ("cloudbuild.yaml", "cloudbuild.yml") or ignored(path):
-                continue
-            for deploy in cloud_run_deploys(files.read(path) or ""):
-                here = service.directory == "" or path.startswith(service.directory + "/")
-                if deploy.region and (here or deploy.service == service.name):
-                    (inside if here else elsewhere).append((path, deploy.service, deploy.region, deploy.project))
-        return inside + elsewhere
-
+    deploys = [(path, deploy) for path in files.files
+               if posixpath.basename(path) in ("cloudbuild.yaml", "cloudbuild.yml") and not ignored(path)
+               for deploy in cloud_run_deploys(files.read(path) or "") if deploy.region]
     for service in services:
-        found = deploys(service)
-        if found:
-            path, name, region, project = found[0]
-            settings = {"service": name, "region": region, **({"project": project} if project else {})}
-            service.deployed = Deployed("cloudrun", settings, (path, f"gcloud run deploy {name}"))
+        inside = [(p, d) for p, d in deploys if service.directory == "" or p.startswith(service.directory + "/")]
+        named = [(p, d) for p, d in deploys if d.service == service.name and (p, d) not in inside]
+        if inside or named:
+            path, deploy = (inside + named)[0]
+            assert deploy.region is not None
+            settings = {"service": deploy.service, "region": deploy.region,
+                        **({"project": deploy.project} if deploy.project else {})}
+            service.deployed = Deployed("cloudrun", settings, (path, f"gcloud run deploy {deploy.service}"))
 
 
 def _quote(value: str) -> str:
