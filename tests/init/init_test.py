@@ -187,3 +187,31 @@ def test_not_a_repository_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert code == 3
     assert err.count("\n") == 1 and "not a git repository" in err
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("missing/dir/deploywatch.toml", "cannot write"),
+    ("a-directory", "is a directory"),
+])  # fmt: skip
+def test_a_config_path_that_cannot_be_written_is_one_line_and_exit_3(
+        mono: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, message: str) -> None:
+    (tmp_path / "a-directory").mkdir()
+
+    code = main(["init", "--repo", str(mono.path), "--config", str(tmp_path / where)])
+    err = capsys.readouterr().err
+
+    assert code == 3
+    assert err.count("\n") == 1 and message in err and str(tmp_path / where) in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_config_written_elsewhere_points_back_at_the_repository(
+        mono: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "ops" / "deploywatch.toml"
+    config.parent.mkdir()
+
+    assert main(["init", "--repo", str(mono.path / "web"), "--config", str(config)]) == 0
+    capsys.readouterr()
+
+    assert 'path = "../mono"' in config.read_text(encoding="utf-8")
+    assert main(["config", "check", "--config", str(config)]) == 0
