@@ -215,3 +215,24 @@ def test_a_config_written_elsewhere_points_back_at_the_repository(
 
     assert 'path = "../mono"' in config.read_text(encoding="utf-8")
     assert main(["config", "check", "--config", str(config)]) == 0
+
+
+def test_a_chart_of_its_own_is_a_service_and_the_branch_is_main_on_a_feature_branch(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "platform")
+    repo.commit("apps", {
+        "api/Dockerfile": "FROM scratch\n",
+        "charts/redis/Chart.yaml": "apiVersion: v2\nname: redis\n",
+        "charts/redis/templates/statefulset.yaml": "kind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}\n",
+        "charts/api/Chart.yaml": "apiVersion: v2\nname: api\n",
+        "charts/api/values.yaml": "image: ghcr.io/acme/api\n",
+    })
+    repo.checkout("add-deploywatch", new=True)
+
+    _, document = init_json(capsys, "--detect", "--repo", str(repo.path))
+
+    assert document["branch"] == "main"
+    services = {s["name"]: s for s in document["services"]}
+    assert {name: s["paths"] for name, s in services.items()} == {"api": ["api/**"], "redis": ["charts/redis/**"]}
+    assert services["redis"]["evidence"] == [{"file": "charts/redis/Chart.yaml", "why": "Helm chart"}]
+    assert {"file": "charts/api/Chart.yaml", "why": "Helm chart deploying api"} in document["skipped"]

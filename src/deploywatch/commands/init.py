@@ -28,7 +28,7 @@ def run(*, repo_path: Path, config_path: Path | None, detect_only: bool, force: 
     if not detect_only and target.exists() and not force:
         raise UsageError(f"{target} exists; pass --force to overwrite it (or --detect to only print what init finds)")
     detection = detect(scan(repo))
-    branch = repo.current_branch() or "main"
+    branch = _deployed_branch(repo)
     written = None
     if not detect_only:
         text = config_text(detection, repo_path=os.path.relpath(repo.path.resolve(), target.parent.resolve()),
@@ -43,6 +43,16 @@ def run(*, repo_path: Path, config_path: Path | None, detect_only: bool, force: 
         return 0
     _print(detection, repo.path, written)
     return 0
+
+
+def _deployed_branch(repo: Repo) -> str:
+    """The branch whose tip should be deployed: ``main`` or ``master`` when the repository has one (init is
+    often run on a feature branch), else the branch checked out, else ``main``."""
+    current = repo.current_branch()
+    if current in ("main", "master"):
+        return current
+    found = repo.resolve_many(["refs/heads/main", "refs/heads/master"])
+    return next((name.removeprefix("refs/heads/") for name, sha in found.items() if sha), current or "main")
 
 
 def _write_checked(target: Path, text: str) -> None:

@@ -143,8 +143,23 @@ def _attach_manifests(files: RepoFiles, services: list[Service], skipped: list[t
         users = [s.name for s in services if re.search(rf"\b{re.escape(s.name.lower())}\b", text)]
         if users:
             skipped.append((f"{chart}/Chart.yaml", f"Helm chart deploying {', '.join(users)}"))
-        else:
-            skipped.append((f"{chart}/Chart.yaml", "Helm chart of no detected service: add it as a service by hand"))
+        elif chart and not any(_inside(chart, s.directory) for s in services):
+            # a chart of its own (a third-party app, an operator …): its files are what is deployed
+            name = _unique(_BAD_NAME.sub("-", posixpath.basename(chart)).strip("-_") or "chart", by_name)
+            chart_service = Service(name, chart, [(f"{chart}/Chart.yaml", "Helm chart")])
+            services.append(chart_service)
+            by_name[name] = chart_service
+
+
+def _inside(path: str, directory: str) -> bool:
+    return not directory or path == directory or path.startswith(directory + "/")
+
+
+def _unique(name: str, taken: dict[str, Service]) -> str:
+    unique, n = name, 2
+    while unique in taken:
+        unique, n = f"{name}-{n}", n + 1
+    return unique
 
 
 def _service_of(workload: Workload, by_name: dict[str, Service]) -> Service | None:
