@@ -236,3 +236,47 @@ def test_a_chart_of_its_own_is_a_service_and_the_branch_is_main_on_a_feature_bra
     assert {name: s["paths"] for name, s in services.items()} == {"api": ["api/**"], "redis": ["charts/redis/**"]}
     assert services["redis"]["evidence"] == [{"file": "charts/redis/Chart.yaml", "why": "Helm chart"}]
     assert {"file": "charts/api/Chart.yaml", "why": "Helm chart deploying api"} in document["skipped"]
+
+
+def test_a_go_module_at_the_top_with_several_programs_is_one_service_each(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "gomono")
+    repo.commit("programs", {
+        "go.mod": "module example.com/mono\n", "go.sum": "",
+        "cmd/api/main.go": 'package main\n\nimport "example.com/mono/internal/auth"\n\nfunc main() { auth.Check() }\n',
+        "cmd/worker/main.go": 'package main\n\nimport (\n\t"example.com/mono/internal/queue"\n)\n\nfunc main() {}\n',
+        "internal/auth/auth.go": "package auth\n", "internal/queue/queue.go": "package queue\n",
+        "lib/Dockerfile": "FROM scratch\n",  # under a shared directory: never a service
+    })
+
+    _, document = init_json(capsys, "--repo", str(repo.path))
+
+    assert {s["name"]: s["paths"] for s in document["services"]} == {
+        "api": ["cmd/api/**", "internal/auth/**", "go.mod", "go.sum"],
+        "worker": ["cmd/worker/**", "internal/queue/**", "go.mod", "go.sum"],
+    }
+    assert main(["config", "check", "--config", str(repo.path / "deploywatch.toml")]) == 0
+
+
+def test_one_program_built_at_the_top_is_the_whole_repository(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "server")
+    repo.commit("server", {"Dockerfile": "FROM golang\nCOPY lib/ /src/lib/\n", "go.mod": "module example.com/s\n",
+                           "cmd/server/main.go": "package main\n", "lib/x.go": "package lib\n"})
+
+    _, document = init_json(capsys, "--detect", "--repo", str(repo.path))
+
+    assert [(s["name"], s["paths"]) for s in document["services"]] == [("server", ["**"])]
+
+
+def test_a_copy_source_beside_the_dockerfile_is_the_service_s_own(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "two")
+    repo.commit("two", {"api/Dockerfile": "FROM python\nCOPY lib/ /app/lib/\nCOPY config/ /app/config/\n",
+                        "api/lib/a.py": "\n", "lib/b.py": "\n", "config/app.toml": "\n",
+                        "web/Dockerfile": "FROM node\n"})
+
+    _, document = init_json(capsys, "--detect", "--repo", str(repo.path))
+
+    assert {s["name"]: s["paths"] for s in document["services"]} == {
+        "api": ["api/**", "config/**"], "web": ["web/**"]}

@@ -42,14 +42,15 @@ class Service:
     directory: str
     evidence: list[Evidence]
     shared: dict[str, Evidence] = field(default_factory=dict)
-    manifests: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # outside its directory: its manifests, its module's go.mod
     deployed: Deployed | None = None
 
     @property
     def paths(self) -> list[str]:
-        """The globs of its ``paths``: its directory, the shared directories it uses, its own manifests."""
+        """The globs of its ``paths``: its directory, the shared directories it uses, its own files elsewhere
+        (its manifests, the ``go.mod`` and ``go.sum`` of a module above it)."""
         own = f"{self.directory}/**" if self.directory else "**"
-        return [own, *(f"{d}/**" for d in sorted(self.shared)), *self.manifests]
+        return [own, *(f"{d}/**" for d in sorted(self.shared)), *self.files]
 
     def to_json(self) -> dict[str, object]:
         """A ``services[]`` item of ``deploywatch.init/v1``."""
@@ -78,9 +79,14 @@ def detect(files: RepoFiles) -> Detection:
             directory = parent(directory)
         found.setdefault(directory, []).extend(evidence)
     skipped: list[tuple[str, str]] = []
-    if "" in found and len(found) > 1:  # the top's files build or deploy the whole repository
-        skipped += [(f, f"{why} at the top of the repository (it builds the whole repository)")
-                    for f, why in found.pop("")]
+    if "" in found and len(found) > 1:
+        go_mains = all(file == "go.mod" for d, evidence in found.items() if d for file, _ in evidence)
+        if go_mains and any(file != "go.mod" for file, _ in found[""]):  # one program built at the top
+            for directory in [d for d in found if d]:
+                found[""].extend(found.pop(directory))
+        else:  # the top's files build or deploy the whole repository
+            skipped += [(f, f"{why} at the top of the repository (it builds the whole repository)")
+                        for f, why in found.pop("")]
     outer = sorted(found)
     for directory in sorted(found, key=len, reverse=True):
         owner = next((o for o in outer if o != directory and o and directory.startswith(o + "/")), None)
@@ -92,9 +98,20 @@ def detect(files: RepoFiles) -> Detection:
     owned = [s.directory for s in services]
     for service in services:
         service.shared = shared_directories(files, service.directory, owned)
+        service.files += _module_files(files, service)
         if service.deployed is None:
             service.deployed = Deployed("file", {"file": f"deployed/{service.name}.sha"})
     return Detection(services, skipped)
+
+
+def _module_files(files: RepoFiles, service: Service) -> list[str]:
+    """The ``go.mod`` and ``go.sum`` of the module a Go service's main package is in, when above its directory."""
+    found = []
+    for go_mod, _ in service.evidence:
+        if posixpath.basename(go_mod) == "go.mod" and not _inside(go_mod, service.directory):
+            module = parent(go_mod)
+            found += [p for p in (go_mod, posixpath.join(module, "go.sum")) if p in files.files and p not in found]
+    return found
 
 
 def _names(directories: list[str], top: str) -> dict[str, str]:
@@ -137,7 +154,7 @@ def _attach_manifests(files: RepoFiles, services: list[Service], skipped: list[t
         if len(owners) == 1 and None not in matched.values():
             owner = by_name[owners.pop()]
             if not path.startswith(owner.directory + "/"):
-                owner.manifests.append(path)
+                owner.files.append(path)
     for chart in [parent(p) for p in files.files if posixpath.basename(p) == "Chart.yaml" and not ignored(p)]:
         text = " ".join((files.read(p) or "").lower() for p in files.under(chart))
         users = [s.name for s in services if re.search(rf"\b{re.escape(s.name.lower())}\b", text)]

@@ -26,6 +26,12 @@ def markers(files: RepoFiles) -> dict[str, list[Evidence]]:
         if ignored(path) or any(part in SHARED_NAMES for part in path.split("/")[:-1]):
             continue
         directory, name = parent(path), posixpath.basename(path)
+        if name == "go.mod":  # a module with one program is one; the top's, or one with several, is one each
+            mains = _go_mains(files, directory)
+            for main_dir, main_file in mains.items():
+                at = directory if directory and len(mains) == 1 else main_dir
+                found.setdefault(at, []).append((path, f"go.mod with package main in {main_file}"))
+            continue
         why = _why(files, path, name)
         if why is not None:
             found.setdefault(directory, []).append((path, why))
@@ -50,9 +56,6 @@ def _why(files: RepoFiles, path: str, name: str) -> str | None:
         return _package_main(files.read(path))
     if name == "pyproject.toml":
         return _pyproject_scripts(files.read(path))
-    if name == "go.mod":
-        main = _go_main(files, parent(path))
-        return f"go.mod with package main in {main}" if main else None
     return None
 
 
@@ -85,15 +88,16 @@ def _pyproject_scripts(text: str | None) -> str | None:
     return None
 
 
-def _go_main(files: RepoFiles, module_dir: str) -> str | None:
-    """The first ``package main`` file of the module at ``module_dir`` (not of a nested module)."""
+def _go_mains(files: RepoFiles, module_dir: str) -> dict[str, str]:
+    """Directory → its first ``package main`` file, for the module at ``module_dir`` (not nested modules)."""
     nested = {parent(f) for f in files.under(module_dir) if f.endswith("/go.mod") and parent(f) != module_dir}
+    mains: dict[str, str] = {}
     for path in files.under(module_dir):
-        if not path.endswith(".go") or path.endswith("_test.go") or ignored(path):
+        if not path.endswith(".go") or path.endswith("_test.go") or ignored(path) or parent(path) in mains:
             continue
         if any(path.startswith(n + "/") for n in nested):
             continue
         text = files.read(path)
         if text and _PACKAGE_MAIN.search(text):
-            return path
-    return None
+            mains[parent(path)] = path
+    return mains

@@ -42,7 +42,7 @@ def shared_directories(files: RepoFiles, service_dir: str, owned: list[str]) -> 
         text = files.read(path)
         if not text:
             continue
-        for target, why in _references(path, text, modules):
+        for target, why in _references(files, path, text, modules):
             directory = _shared_directory(files, target, service_dir, owned)
             if directory is not None and directory not in found:
                 found[directory] = (path, why)
@@ -54,7 +54,7 @@ def _is_text(path: str) -> bool:
     return name.endswith(_TEXT_SUFFIXES) or name in _TEXT_NAMES or name.startswith("Dockerfile")
 
 
-def _references(path: str, text: str, modules: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _references(files: RepoFiles, path: str, text: str, modules: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """(repository path, why) of every path ``text`` names."""
     here = parent(path)
     refs = [(posixpath.normpath(posixpath.join(here, m.group(1).replace("\\", "/"))), f"names {m.group(1)}")
@@ -66,7 +66,9 @@ def _references(path: str, text: str, modules: list[tuple[str, str]]) -> list[tu
             if any(w.startswith("--from") for w in words):
                 continue
             sources = [w for w in words if w and not w.startswith("--")][:-1]
-            refs += [(posixpath.normpath(s), f"COPY {s}") for s in sources if not s.startswith(("/", "$", "."))]
+            # a source that exists beside the Dockerfile is read from there (the service's own build context)
+            refs += [(posixpath.normpath(s), f"COPY {s}") for s in sources
+                     if not s.startswith(("/", "$", ".")) and not files.exists(posixpath.join(here, s).rstrip("/"))]
     if name.endswith(".go"):
         for module, module_dir in modules:
             refs += [(posixpath.join(module_dir, m.group(1)[len(module) + 1:]), f"imports {m.group(1)}")
