@@ -29,8 +29,8 @@ def markers(files: RepoFiles) -> dict[str, list[Evidence]]:
         if name == "go.mod":  # a module with one program is one; the top's, or one with several, is one each
             mains = _go_mains(files, directory)
             for main_dir, main_file in mains.items():
-                at = directory if directory and len(mains) == 1 else main_dir
-                found.setdefault(at, []).append((path, f"go.mod with package main in {main_file}"))
+                program_dir = directory if directory and len(mains) == 1 else main_dir
+                found.setdefault(program_dir, []).append((path, f"go.mod with package main in {main_file}"))
             continue
         why = _why(files, path, name)
         if why is not None:
