@@ -133,6 +133,8 @@ def test_the_written_config_loads_and_drift_reports_unfilled_stubs_unknown(
     config = mono.path / "deploywatch.toml"
     text = config.read_text(encoding="utf-8")
     assert "# Write the commit you deploy to deployed/web.sha" in text
+    assert "kubectl label statefulset/worker commit-sha=$COMMIT" in text  # the comment says how to fill the source
+    assert "#   common/ is shared: worker/pyproject.toml names ../common\n" in text
     assert 'deployed = { cloudrun = { service = "billing-svc", region = "europe-west1", project = "acme" } }' in text
 
     assert main(["config", "check", "--config", str(config)]) == 0

@@ -110,7 +110,7 @@ def _module_files(files: RepoFiles, service: Service) -> list[str]:
     for go_mod, _ in service.evidence:
         if posixpath.basename(go_mod) == "go.mod" and not _inside(go_mod, service.directory):
             module = parent(go_mod)
-            found += [p for p in (go_mod, posixpath.join(module, "go.sum")) if p in files.files and p not in found]
+            found += [p for p in (go_mod, posixpath.join(module, "go.sum")) if files.exists(p) and p not in found]
     return found
 
 

@@ -42,13 +42,17 @@ def _service(service: Service) -> list[str]:
 def _deployed_comment(name: str, deployed: Deployed) -> list[str]:
     where = f" (from {deployed.evidence[0]}: {deployed.evidence[1]})" if deployed.evidence else ""
     if deployed.kind == "cloudrun":
-        return [f"# The Cloud Run service{where}; the preset reads its revision's commit-sha label:",
-                "# deploy with --labels=commit-sha=$COMMIT_SHA (or set label = \"…\" to the label you use)."]
+        return [f"# The Cloud Run service{where};",
+                "# the preset reads its revision's commit-sha label: deploy with --labels=commit-sha=$COMMIT_SHA",
+                '# (or set label = "…" to the label you use).']
     if deployed.kind == "kubernetes":
-        return [f"# The Kubernetes workload{where}; the preset reads its commit-sha label:",
-                f"# kubectl label deployment/{deployed.settings['name']} commit-sha=$COMMIT when you deploy "
-                "(or set label/annotation).",
-                "# Add namespace = \"…\" and context = \"…\" when they are not kubectl's current ones."]
+        workload = f"{deployed.settings.get('kind', 'deployment')}/{deployed.settings['name']}"
+        lines = [f"# The Kubernetes workload{where};",
+                 f"# the preset reads its commit-sha label: kubectl label {workload} commit-sha=$COMMIT when you",
+                 '# deploy (or set label = "…" or annotation = "…" to the one you use).']
+        if "namespace" not in deployed.settings:
+            lines.append('# Add namespace = "…" and context = "…" when they are not kubectl\'s current ones.')
+        return lines
     return ["# Nothing said where this service runs: until its deployed commit is known its drift is unknown.",
             f"# Write the commit you deploy to {deployed.settings['file']} (beside this file), or replace this",
             '# with a source: { url = "https://…/version.json" }, { command = "…" }, { cloudrun = { … } },',
