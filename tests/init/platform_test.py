@@ -73,8 +73,9 @@ metadata:
                                Workload("cronjob", "nightly", None, ())]
 
 
-def test_a_helm_template_is_no_manifest() -> None:
+def test_a_helm_template_or_a_kustomize_patch_is_no_manifest() -> None:
     assert workloads("kind: Deployment\nmetadata:\n  name: {{ .Values.name }}\n") == []
+    assert workloads("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: loadgenerator\n$patch: delete\n") == []
 
 
 @pytest.mark.parametrize(("image", "name"), [

@@ -78,11 +78,12 @@ def _flag(tokens: list[str], name: str) -> str | None:
 
 
 def workloads(text: str) -> list[Workload]:
-    """The workloads of a (multi-document) Kubernetes manifest; templated text (``{{``) yields none."""
+    """The workloads of a (multi-document) Kubernetes manifest; templated text (``{{``) and kustomize patches
+    (``$patch:``) yield none."""
     found = []
     for document in _DOCUMENT.split(text):
         kind = _top_value(document, "kind")
-        if kind not in WORKLOAD_KINDS or "{{" in document:
+        if kind not in WORKLOAD_KINDS or "{{" in document or "$patch:" in document:  # templates, kustomize patches
             continue
         metadata = _block(document, "metadata")
         name = _key_value(metadata, "name")
