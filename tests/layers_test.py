@@ -28,7 +28,7 @@ LAYERS = [
     frozenset({"core"}),
     frozenset({"config"}),
     frozenset({"store"}),
-    frozenset({"drift", "checks", "health", "notify", "deploy", "report", "remediate"}),
+    frozenset({"drift", "checks", "health", "notify", "deploy", "report", "remediate", "init"}),
     frozenset({"daemon", "web", "demo"}),
     frozenset({"commands"}),
     frozenset({"cli"}),
@@ -37,11 +37,12 @@ LAYERS = [
 AREAS = {
     "core": "core", "config": "config", "store": "store",
     "drift": "drift", "checks": "checks", "health": "health", "notify": "notify", "deploy": "deploy",
-    "report": "report", "remediate": "remediate",
+    "report": "report", "remediate": "remediate", "init": "init",
     "daemon": "daemon", "web": "web", "demo": "demo",
     "commands": "commands",
     "cli": "cli", "cli_ledger": "cli", "cli_deploy": "cli", "cli_hooks": "cli",
-    "cli_report": "cli", "cli_remediate": "cli", "cli_rollout": "cli", "__init__": "cli", "__main__": "cli",
+    "cli_report": "cli", "cli_remediate": "cli", "cli_rollout": "cli", "cli_init": "cli",
+    "__init__": "cli", "__main__": "cli",
 }  # fmt: skip
 
 def violations(root: Path, package: str) -> set[str]:

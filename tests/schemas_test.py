@@ -43,6 +43,7 @@ COMMANDS = {
     "history": (["history", "phase4.vegas_line_coverage.yesterday"], "history"),
     "phases": (["phases"], "phases"),
     "config": (["config", "check"], "config"),
+    "config-probe-sources": (["config", "check", "--probe-sources"], "config"),
     "preflight": (["preflight", "prediction-worker"], "preflight"),
     "alerts-pending": (["alerts", "pending"], "outbox"),
     "silence-list": (["silence", "list", "--all"], "silences"),
@@ -54,7 +55,8 @@ COMMANDS = {
 # The documents the state-writing tests below validate.
 WRITTEN = {"complete", "silence", "silences", "phases", "alerts-test", "notification", "outbox", "flush",
            "deployments", "deploy",
-           "rollout"}  # validated by tests/deploy/rollout_test.py, whose fleet checks every document it reads
+           "rollout",  # validated by tests/deploy/rollout_test.py, whose fleet checks every document it reads
+           "init"}  # validated by tests/init/init_test.py (init scans a repository; it takes no --now)
 # A service the guarded deploy tests add to a copy of the demo: its deploy command writes the file its deployed
 # source reads (the command runs in the repository's work tree, beside the config's deployed/ folder); the
 # post-deploy probe fails while smoke.fail exists (probe commands run in the config's folder).

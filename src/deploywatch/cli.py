@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from . import cli_deploy, cli_hooks, cli_ledger, cli_remediate, cli_report, cli_rollout
+from . import cli_deploy, cli_hooks, cli_init, cli_ledger, cli_remediate, cli_report, cli_rollout
 from .commands import exits
 from .commands.options import (
     alert_mode,
@@ -351,12 +351,17 @@ def config() -> None:
 
 @config.command("check")
 @date_option("The run date check templates are rendered for")
+@click.option("--probe-sources", is_flag=True,
+              help="Read each service's deployed source once and show what it said; warn when a preset's CLI is "
+                   "not on PATH.")
 @report_options(("table", "json"))
-def config_check(run_date: date | None, config_path: Path | None, output_format: str | None, now: datetime) -> int:
+def config_check(run_date: date | None, probe_sources: bool, config_path: Path | None, output_format: str | None,
+                 now: datetime) -> int:
     """Validate the config and explain the effective settings of every service."""
     from .commands import config_check as command
 
-    return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date)
+    return command.run(config_path=config_path, output_format=output_format, now=now, run_date=run_date,
+                       probe_sources=probe_sources)
 
 
 @cli.command()
@@ -371,8 +376,8 @@ def demo(directory: Path | None, now: datetime, webhook: str | None, slack_webho
     return command.run(directory or Path("deploywatch-demo"), now=now, webhook=webhook, slack_webhook=slack_webhook)
 
 
-for _command in (*cli_deploy.COMMANDS, *cli_hooks.COMMANDS, *cli_ledger.COMMANDS, *cli_remediate.COMMANDS,
-                 *cli_report.COMMANDS, *cli_rollout.COMMANDS):
+for _command in (*cli_deploy.COMMANDS, *cli_hooks.COMMANDS, *cli_init.COMMANDS, *cli_ledger.COMMANDS,
+                 *cli_remediate.COMMANDS, *cli_report.COMMANDS, *cli_rollout.COMMANDS):
     cli.add_command(_command)
 
 

@@ -39,16 +39,20 @@ class ServiceExplanation:
                 "deploy": self.deploy, "thresholds": asdict(self.thresholds)}
 
 
-def run(*, config_path: Path | None, output_format: str | None, now: datetime, run_date: date | None = None) -> int:
+def run(*, config_path: Path | None, output_format: str | None, now: datetime, run_date: date | None = None,
+        probe_sources: bool = False) -> int:
     """Validate (errors exit 3) and explain; exit 1 when a glob matches no file at the branch tip.
 
-    Check templates are rendered for ``run_date`` (default: ``now``'s date in the warehouse time zone)."""
+    Check templates are rendered for ``run_date`` (default: ``now``'s date in the warehouse time zone). With
+    ``probe_sources`` each service's deployed source is read once (a failed read or a preset's missing CLI is a
+    warning)."""
     from ..checks.validate import load_config
 
     loaded = load_config(config_path)
     services: list[ServiceExplanation] = []
     warnings: list[str] = []
     repo: dict[str, object] | None = None
+    sources: list[dict[str, str | None]] | None = None
     if loaded.config.services:
         workspace = workspace_for(loaded)
         workspace.fetch()
@@ -56,13 +60,16 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
         repo = {"path": str(workspace.repo.path), "branch": workspace.branch, "tip": tip,
                 "fetch": loaded.config.repo.fetch}
         services, warnings = _explain_services(workspace, tip)
+        if probe_sources:
+            sources, probe_warnings = _probe_sources(workspace)
+            warnings += probe_warnings
     data = _explain_checks(loaded, now=now, run_date=run_date) if loaded.config.checks else None
     alerts = _explain_alerts(loaded)
     daemon = _explain_daemon(loaded)
     if output_format == "json":
         emit_json({"schema": "deploywatch.config/v1", "path": str(loaded.path), "repo": repo,
                    "services": [s.to_json() for s in services], "data": data, "alerts": alerts, **daemon,
-                   "warnings": warnings})
+                   **({"sources": sources} if sources is not None else {}), "warnings": warnings})
         return 1 if warnings else 0
     out = console()
     out.print(f"{loaded.path}: valid", markup=False)
@@ -92,6 +99,12 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
                       f"resolved {'sent' if sink['send_resolved'] else 'not sent'} after "
                       f"{plural(sink['resolve_after'], 'ok run')}", markup=False)
     _print_daemon(daemon)
+    if sources is not None:
+        out.print(styled("\ndeployed sources (each read once)", "bold"))
+        for read in sources:
+            said = f"{read['commit']}" + (f" (read {read['read']})" if read["read"] != read["commit"] else "") \
+                if read["commit"] else f"error: {read['error']}"
+            out.print(f"  {read['service']}: {said}  ← {read['source']}", markup=False, soft_wrap=True)
     for warning in warnings:
         out.print(styled(f"warning: {warning}", "yellow"))
     return 1 if warnings else 0
@@ -118,6 +131,37 @@ def _explain_services(workspace: Workspace, tip: str) -> tuple[list[ServiceExpla
             mask(service.deploy) if service.deploy else None,
             loaded.thresholds(name)))
     return services, warnings
+
+
+def _probe_sources(workspace: Workspace) -> tuple[list[dict[str, str | None]], list[str]]:
+    """Each service's deployed source read once: what it said, the commit that names, or the error; and a
+    warning per failed read and per preset whose CLI is not on ``PATH``."""
+    import shutil
+
+    from ..drift.sources.factory import preset_argv
+
+    services = workspace.loaded.config.services
+    readings = workspace.read_sources(list(services))
+    commits = workspace.repo.resolve_many(r.value for r in readings.values() if r.value)
+    found: list[dict[str, str | None]] = []
+    warnings: list[str] = []
+    for name, service in services.items():
+        kind = service.deployed.kind
+        try:  # a preset that runs a command: its program must be on PATH
+            program = preset_argv(service.deployed)[0] if kind not in ("file", "command", "url", "ledger") else None
+        except ValueError:
+            program = None
+        if program is not None and shutil.which(program) is None:
+            warnings.append(f"services.{name}.deployed: the {kind} preset runs {program}, which is not on PATH")
+        reading = readings[name]
+        commit = commits.get(reading.value) if reading.value else None
+        error = reading.error if reading.value is None else \
+            None if commit else f"read {reading.value!r}, which names no commit of the repository"
+        if error:
+            warnings.append(f"services.{name}.deployed: {error}")
+        found.append({"service": name, "source": reading.source, "read": reading.value, "commit": commit,
+                      "error": error})
+    return found, warnings
 
 
 def _explain_daemon(loaded: LoadedConfig) -> dict[str, Any]:

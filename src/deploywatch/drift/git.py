@@ -341,6 +341,11 @@ class Repo:
         out = self.run("ls-tree", "-r", "-z", "--name-only", commit).stdout
         return [p for p in out.split(b"\0") if p]
 
+    def work_tree_files(self) -> list[bytes]:
+        """Every file of the work tree git would track: tracked ones and untracked ones not ignored."""
+        out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout
+        return sorted({p for p in out.split(b"\0") if p})
+
     def patch_ids(self, commits: Sequence[str]) -> dict[str, str]:
         """``git patch-id --stable`` of each commit's diff against its first parent."""
         if not commits:
