@@ -4,7 +4,8 @@ an annotation for each service whose deployed commit is unknown.
 Outputs (appended to ``$GITHUB_OUTPUT``): ``changes`` (a JSON array of the affected services, for a matrix),
 ``any``, ``unknown`` (a JSON array), ``services`` (as ``changes``, kept for older workflows) and, per configured
 service, ``<service>`` (``true``, ``false`` or ``unknown``), ``<service>_files``, ``<service>_count`` and
-``<service>_commits`` (JSON arrays, newest commit first).
+``<service>_commits`` (JSON arrays, newest commit first); ``all`` holds every one of them in one JSON object
+(the action passes it on as ``fromJSON(steps.ID.outputs.all)``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def outputs(change: Change, names: Sequence[str]) -> dict[str, str]:
         result[f"{name}_files"] = json.dumps(entry.files if entry else [])
         result[f"{name}_count"] = str(len(entry.files) if entry else 0)
         result[f"{name}_commits"] = json.dumps(entry.commits if entry else [])
+    # a composite action passes on only the outputs it declares: the per-service ones travel in `all`
+    result["all"] = json.dumps({k: json.loads(v) if v.startswith("[") else v for k, v in result.items()})
     return result
 
 
