@@ -23,11 +23,12 @@ esac
 # The args input as shell words (quotes respected, nothing executed): Python's shlex, one word per NUL.
 args=()
 if [[ -n "${DEPLOYWATCH_ARGS:-}" ]]; then
-  words="$("${DEPLOYWATCH_BIN}/python" -c 'import os, shlex, sys; sys.stdout.write("\0".join(shlex.split(os.environ["DEPLOYWATCH_ARGS"])))')" || {
+  split='import os, shlex, sys; sys.stdout.write("".join(w + "\0" for w in shlex.split(os.environ["DEPLOYWATCH_ARGS"])))'
+  if ! "${DEPLOYWATCH_BIN}/python" -c "$split" > /dev/null 2>&1; then
     echo "::error title=deploywatch action::input 'args' is not valid shell words: ${DEPLOYWATCH_ARGS}"
     exit 3
-  }
-  mapfile -d '' -t args < <(printf '%s' "$words")
+  fi
+  mapfile -d '' -t args < <("${DEPLOYWATCH_BIN}/python" -c "$split")
 fi
 if [[ -n "${DEPLOYWATCH_CONFIG_INPUT:-}" ]]; then
   export DEPLOYWATCH_CONFIG="$DEPLOYWATCH_CONFIG_INPUT"
