@@ -169,7 +169,7 @@ def test_annotations_point_at_the_service_in_a_config_inside_the_repository(
     for n in range(3):
         repo.commit(f"worker change {n}", {"worker/w.py": str(n + 1)})
     write_deployed(tmp_path / "repo", "worker", base)
-    config = DRIFT_CONFIG.split("[services.api]")[0].replace('path = "repo"', 'path = "."')
+    config = DRIFT_CONFIG.split("[services.api]", maxsplit=1)[0].replace('path = "repo"', 'path = "."')
     config += '[services.worker]\npaths = ["worker/**"]\ndeployed = { file = "deployed/worker.sha" }\n'
     path = write_config(tmp_path / "repo", config)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))

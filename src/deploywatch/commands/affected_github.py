@@ -1,5 +1,6 @@
-"""``deploywatch affected --format github``: step outputs compatible with dorny/paths-filter, a job summary, and
-an annotation for each service whose deployed commit is unknown.
+"""``deploywatch affected --format github``: step outputs compatible with dorny/paths-filter, and a job summary.
+
+An annotation is printed for each service whose deployed commit is unknown.
 
 Outputs (appended to ``$GITHUB_OUTPUT``): ``changes`` (a JSON array of the affected services, for a matrix),
 ``any``, ``unknown`` (a JSON array), ``services`` (as ``changes``, kept for older workflows) and, per configured
