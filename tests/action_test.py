@@ -251,6 +251,26 @@ def test_docs_workflows_are_complete_and_pinned() -> None:
                     assert check.returncode == 0, f"{name}: {check.stderr}"
 
 
+def test_shellcheck_accepts_every_script() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        assert os.environ.get("CI") != "true", ".ci/run installs shellcheck; CI never skips this"
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    scripts = {f"action.yml step {n}": step["run"] for n, step in enumerate(action["runs"]["steps"])}
+    scripts["action/run.sh"] = (ROOT / "action" / "run.sh").read_text(encoding="utf-8")
+    for name, workflow in workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            for n, step in enumerate(job["steps"]):
+                if "run" in step:  # an expression is text GitHub substitutes: a word for shellcheck
+                    scripts[f"{name}.{job_name}[{n}]"] = re.sub(r"\$\{\{.*?\}\}", "X", step["run"])
+    assert len(scripts) >= 5
+    for name, script in scripts.items():
+        proc = subprocess.run([shellcheck, "--shell=bash", "-"], input=script, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert proc.returncode == 0, f"{name}:\n{proc.stdout}"
+
+
 def test_actionlint_accepts_the_action_and_the_workflows(tmp_path: Path) -> None:
     actionlint = shutil.which("actionlint")
     if actionlint is None:

@@ -2,7 +2,7 @@
 
 A report command turns its report into :class:`CiCase` items (one per service, check or item) and
 :func:`emit_ci` prints them as ``--format junit`` or ``--format github`` asks. The mapping of statuses is the
-same everywhere and documented in docs/ci/formats.md:
+same everywhere and documented in each command page's "CI formats" section (docs/commands/drift.md):
 
 * JUnit: ``critical`` is a ``<failure>``, ``unknown`` is ``<skipped>`` (nothing was verified, so it is neither
   a pass nor a failure of the thing measured), ``warning`` passes with the warning in ``<system-out>``.
