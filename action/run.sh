@@ -49,8 +49,13 @@ else
       "$deploywatch" "$command" "${args[@]}" --format github || status=$?
       ;;
     report)
-      "$deploywatch" report "${args[@]}" --format markdown | tee -a "${GITHUB_STEP_SUMMARY:-/dev/null}"
-      status=${PIPESTATUS[0]}
+      # the report is the job summary, cut to GitHub's 1 MiB limit with a note (deploywatch.core.ci)
+      markdown="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/deploywatch-report.md"
+      "$deploywatch" report "${args[@]}" --format markdown > "$markdown" || status=$?
+      cat "$markdown"
+      if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+        "${DEPLOYWATCH_BIN}/python" -c 'import sys; from deploywatch.core.ci import write_summary; write_summary(sys.stdin.read())' < "$markdown"
+      fi
       ;;
     deploy)
       "$deploywatch" deploy "${args[@]}" || status=$?

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,21 @@ def test_scheduled_drift_keeps_an_issue_per_drifted_service(scene: dict[str, Any
         cwd=scene["repo"].path, capture_output=True, text=True, timeout=120, check=False).stdout)
     expected = [s["name"] for s in drifted["services"] if s["status"] in ("warning", "critical")]
     assert expected and [c[3] for c in created] == [f"deploywatch: {n} is drifting" for n in expected]
+
+
+def test_report_is_the_job_summary(scene: dict[str, Any]) -> None:
+    # one fixed instant for both runs: an hour after the scene's deploy wrote its deployed file
+    written = (scene["root"] / "deployed" / "api.sha").stat().st_mtime
+    now = datetime.fromtimestamp(written + 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    job = new_job(scene, "job-report")
+    run = run_ours(scene, job, {"command": "report", "args": f"--since 30d --now {now}"})
+    assert run.failed is None, run.processes["run"].stderr
+    expected = subprocess.run([str(Path(scene["install"]["bin"]) / "deploywatch"), "report", "--since", "30d",
+                               "--now", now, "--format", "markdown"], cwd=scene["repo"].path, capture_output=True,
+                              text=True, timeout=120, check=True).stdout
+    assert "api" in expected
+    assert job.summary.read_text(encoding="utf-8") == expected
+    assert run.processes["run"].stdout == expected
 
 
 @pytest.mark.parametrize(("with_", "message"), [
