@@ -135,6 +135,32 @@ def test_a_shallow_clone_without_the_deployed_commit_says_fetch_depth_0(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_json_follows_the_schema(scene: tuple[Path, GitRepo], tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    config, _ = scene
+    write_deployed(tmp_path, "web", "f" * 40)
+    assert main(["affected", "--since", "deployed", "--config", str(config), "--format", "json"]) == 3
+    document = json.loads(capsys.readouterr().out)
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "schemas" / "affected.v1.json").read_text())
+    jsonschema.validate(document, schema)
+    assert document["unknown"][0]["name"] == "web" and "not in this repository" in document["unknown"][0]["reason"]
+
+
+def test_a_service_named_like_an_aggregate_output_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("base", {"any/a.py": "0"})
+    config = write_config(tmp_path, '[repo]\npath = "repo"\n[services.any]\npaths = ["any/**"]\n'
+                                    'deployed = { file = "deployed/any.sha" }\n')
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    assert main(["affected", "--files", "any/a.py", "--config", str(config), "--format", "github"]) == 3
+    err = capsys.readouterr().err
+    assert "service 'any'" in err and "rename the service" in err
+    assert not (tmp_path / "out").exists() or (tmp_path / "out").read_text() == ""
+
+
 def test_since_deployed_takes_no_other_base(scene: tuple[Path, GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
     config, _ = scene
     assert main(["affected", "--since", "deployed", "--base", "main", "--config", str(config)]) == 3

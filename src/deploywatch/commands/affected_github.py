@@ -26,7 +26,18 @@ from ..core.text import plural
 if TYPE_CHECKING:
     from .affected import Change
 
-__all__ = ["outputs", "summary", "write_github"]
+__all__ = ["RESERVED", "outputs", "summary", "write_github"]
+
+RESERVED = ("changes", "any", "unknown", "services", "all")  # outputs about every service
+
+
+def _check_names(names: Sequence[str]) -> None:
+    """A service's own output must not overwrite one about every service (a service named ``any``)."""
+    clash = [n for n in names if n in RESERVED or any(n == f"{other}{suffix}" for other in names
+                                                      for suffix in ("_files", "_count", "_commits"))]
+    if clash:
+        raise UsageError(f"service {clash[0]!r}: --format github writes a step output of that name for something "
+                         f"else ({', '.join(RESERVED)} and SERVICE_files/_count/_commits); rename the service")
 
 
 def outputs(change: Change, names: Sequence[str]) -> dict[str, str]:
@@ -62,6 +73,7 @@ def summary(change: Change, names: Sequence[str]) -> str:
 def write_github(change: Change, names: Sequence[str]) -> None:
     """Append the outputs to ``$GITHUB_OUTPUT``, the summary to ``$GITHUB_STEP_SUMMARY``, print annotations and the
     affected services one a line."""
+    _check_names(names)
     target = os.environ.get("GITHUB_OUTPUT")
     if not target:
         raise UsageError("--format github needs $GITHUB_OUTPUT (set by GitHub Actions)")
