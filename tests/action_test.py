@@ -211,6 +211,20 @@ def test_scheduled_drift_keeps_an_issue_per_drifted_service(scene: dict[str, Any
     assert expected and [c[3] for c in created] == [f"deploywatch: {n} is drifting" for n in expected]
 
 
+@pytest.mark.parametrize(("fail_on", "fails"), [("any", True), ("critical", True), ("never", False)])
+def test_fail_on_decides_which_exit_codes_fail_the_step(scene: dict[str, Any], fail_on: str, fails: bool) -> None:
+    deployed = scene["root"] / "deployed" / "api.sha"
+    kept = deployed.read_text()
+    deployed.write_text(scene["base"])  # critically drifted (exit 2)
+    try:
+        run = run_ours(scene, new_job(scene, f"job-fail-on-{fail_on}"),
+                       {"command": "drift", "args": "api --no-alerts", "fail-on": fail_on})
+    finally:
+        deployed.write_text(kept)
+    assert run.outputs["exit-code"] == "2"
+    assert (run.failed == "run") is fails
+
+
 def test_report_is_the_job_summary(scene: dict[str, Any]) -> None:
     # one fixed instant for both runs: an hour after the scene's deploy wrote its deployed file
     written = (scene["root"] / "deployed" / "api.sha").stat().st_mtime
