@@ -17,6 +17,7 @@ import click
 from . import cli_deploy, cli_hooks, cli_init, cli_ledger, cli_remediate, cli_report, cli_rollout
 from .commands import exits
 from .commands.options import (
+    CI_REPORT_FORMATS,
     alert_mode,
     alert_options,
     config_option,
@@ -59,7 +60,7 @@ def cli(color: str) -> None:
 @click.option("--max-commits", type=click.IntRange(min=0), default=None,
               help="Relevant commits listed per service (default: 3 in a table or Markdown, 20 in JSON).")
 @alert_options
-@report_options()
+@report_options(CI_REPORT_FORMATS)
 def drift(services: tuple[str, ...], max_commits: int | None, config_path: Path | None, output_format: str | None,
           now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """How far each service's deployed commit is behind the branch, and whether it matters."""
@@ -84,13 +85,15 @@ def contains(commit: str, config_path: Path | None, output_format: str | None, n
 
 @cli.command()
 @click.option("--base", help="The revision the change is based on (e.g. origin/main).")
+@click.option("--since", type=click.Choice(["deployed"]), default=None,
+              help="Per service, the commit it runs now as the base: what deploying --head now would ship.")
 @click.option("--head", default="HEAD", show_default=True, help="The revision with the change.")
 @click.option("--staged", is_flag=True, help="Use the files staged in the index instead of a revision range.")
 @click.option("--files", "use_files", is_flag=True,
               help="Use the PATH arguments instead of git: --files a.py b.py (or --files a.py --files b.py).")
 @click.argument("paths", nargs=-1, metavar="[--files PATH...]")
 @report_options(("lines", "json", "github", "table", "markdown"))
-def affected(base: str | None, head: str, staged: bool, use_files: bool, paths: tuple[str, ...],
+def affected(base: str | None, since: str | None, head: str, staged: bool, use_files: bool, paths: tuple[str, ...],
              config_path: Path | None, output_format: str | None, now: datetime) -> int:
     """Which services a change touches, and which glob matched each file."""
     # --files is a flag and the paths are arguments: click options take a fixed number of values, and this
@@ -98,7 +101,7 @@ def affected(base: str | None, head: str, staged: bool, use_files: bool, paths: 
     from .commands import affected as command
 
     return command.run(base=base, head=head, staged=staged, files=paths, use_files=use_files,
-                       config_path=config_path, output_format=output_format)
+                       config_path=config_path, output_format=output_format, since=since)
 
 
 @cli.command()
@@ -118,7 +121,7 @@ def skew(groups: tuple[str, ...], config_path: Path | None, output_format: str |
 @date_option()
 @click.option("--explain", is_flag=True, help="Print the SQL statements instead of running them.")
 @alert_options
-@report_options()
+@report_options(CI_REPORT_FORMATS)
 def canary(phases: tuple[str, ...], patterns: tuple[str, ...], run_date: date | None, explain: bool,
            config_path: Path | None, output_format: str | None, now: datetime, no_alerts: bool,
            dry_run_alerts: bool) -> int:
@@ -134,7 +137,7 @@ def canary(phases: tuple[str, ...], patterns: tuple[str, ...], run_date: date | 
 @click.argument("name")
 @date_option()
 @alert_options
-@report_options()
+@report_options(CI_REPORT_FORMATS)
 def gate(name: str, run_date: date | None, config_path: Path | None, output_format: str | None,
          now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """Should the next pipeline phase run? PROCEED (0), PROCEED_WITH_WARNING (1), FAIL (2)."""
@@ -149,7 +152,7 @@ def gate(name: str, run_date: date | None, config_path: Path | None, output_form
 @click.option("--fail-fast-on-drift", is_flag=True,
               help="Stop after drift when a service is critically drifted (its data is not worth validating).")
 @alert_options
-@report_options()
+@report_options(CI_REPORT_FORMATS)
 def check(run_date: date | None, fail_fast_on_drift: bool, config_path: Path | None, output_format: str | None,
           now: datetime, no_alerts: bool, dry_run_alerts: bool) -> int:
     """The unified health check: drift, data checks, phase completion and probes as one score (0-100)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.plan import Plan
 from ..checks.results import CanaryReport, CheckResult, format_value, group_label
+from ..core.ci import CiCase
 from ..core.render import (
     console,
     emit_json,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from ..config.checks import CheckConfig
     from ..notify.model import AlertMode
 
-__all__ = ["explain_json", "render_explain", "render_markdown", "render_table", "run"]
+__all__ = ["ci_cases", "explain_json", "render_explain", "render_markdown", "render_table", "run"]
 
 EXPLAIN_SCHEMA = "deploywatch.explain/v1"
 
@@ -60,8 +61,20 @@ def run(*, config_path: Path | None, phases: Sequence[str], patterns: Sequence[s
     ready = plancache.plan_for(config_path, ["canary", list(phases), list(patterns)], select, now=now,
                                run_date=run_date)
     report = run_plan(ready.target, ready.plan, ready.day, now=now, alert_mode=alert_mode, started=started)
-    emit_report(output_format, report, as_json=CanaryReport.as_json, markdown=render_markdown, text=render_table)
+    emit_report(output_format, report, as_json=CanaryReport.as_json, markdown=render_markdown, text=render_table,
+                ci=ci_cases, now=now)
     return report.status.exit_code
+
+
+def ci_cases(report: CanaryReport) -> tuple[str, list[CiCase]]:
+    """One case per check (per group of a grouped check), in a suite per phase, for ``--format junit``/``github``."""
+    return "deploywatch canary", [_case(r) for r in report.results]
+
+
+def _case(result: CheckResult) -> CiCase:
+    detail = f"value {result.shown_value}; thresholds {_thresholds(result)}"
+    return CiCase(result.phase or "(no phase)", result.subject, result.status,
+                  f"{result.subject}: {result.reason or result.shown_value}", detail)
 
 
 def explain_json(plan: Plan) -> dict[str, Any]:

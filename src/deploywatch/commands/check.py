@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.validate import load_config
 from ..config import COMMAND_SECTIONS
+from ..core.ci import CiCase
 from ..core.render import console, emit_report, markdown_table, status_style, styled
 from ..core.status import Status
 from ..health import HealthReport, run_health
@@ -16,7 +17,7 @@ from ..health import HealthReport, run_health
 if TYPE_CHECKING:
     from ..notify.model import AlertMode
 
-__all__ = ["render_markdown", "render_text", "run"]
+__all__ = ["ci_cases", "render_markdown", "render_text", "run"]
 
 _VERDICT_STYLE = {"OK": "bold green", "DEGRADED": "bold yellow", "CRITICAL": "bold red"}
 _LABELS = {"drift": "deployment drift", "checks": "data checks", "completion": "phase completion",
@@ -33,8 +34,15 @@ def run(*, config_path: Path | None, output_format: str | None, now: datetime, r
     else:
         report = run_health(loaded, now=now, run_date=run_date, alert_mode=alert_mode,
                             fail_fast_on_drift=fail_fast_on_drift)
-    emit_report(fmt, report, as_json=HealthReport.as_json, markdown=render_markdown, text=render_text)
+    emit_report(fmt, report, as_json=HealthReport.as_json, markdown=render_markdown, text=render_text,
+                ci=ci_cases, now=now)
     return report.exit_code
+
+
+def ci_cases(report: HealthReport) -> tuple[str, list[CiCase]]:
+    """One case per item of the check (a service's drift, a data check, a phase, a probe), suites by kind."""
+    return "deploywatch check", [CiCase(item.kind, item.name, item.status, f"{item.name}: {item.summary}",
+                                        seconds=item.duration_seconds) for item in report.items]
 
 
 def _with_progress(loaded: Any, now: datetime, run_date: date | None, fail_fast: bool,

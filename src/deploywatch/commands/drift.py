@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core.ci import CiCase
 from ..core.durations import format_age
 from ..core.redact import mask
 from ..core.render import (
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from ..store import Store
 from .skew import describe as describe_skew
 
-__all__ = ["render_markdown", "render_table", "run"]
+__all__ = ["ci_cases", "render_markdown", "render_table", "run"]
 
 SHOWN_COMMITS = 3  # relevant commits a table or Markdown lists per service without --max-commits
 
@@ -68,8 +69,34 @@ def run(services: Sequence[str], *, config_path: Path | None, output_format: str
     shown = SHOWN_COMMITS if max_commits is None else max_commits
     emit_report(output_format, report, as_json=DriftReport.to_json,
                 markdown=functools.partial(render_markdown, shown=shown),
-                text=functools.partial(render_table, shown=shown))
+                text=functools.partial(render_table, shown=shown),
+                ci=functools.partial(ci_cases, config=workspace.loaded), now=now)
     return report.status.exit_code
+
+
+def ci_cases(report: DriftReport, *, config: LoadedConfig | None = None) -> tuple[str, list[CiCase]]:
+    """One case per service for ``--format junit``/``github``: its status, reason and what to deploy; annotations
+    point at the service's table in the config file when that is inside the repository."""
+    from ..config.file import find_line
+
+    config_file = _repo_relative(config) if config is not None else None
+    cases = []
+    for s in report.services:
+        detail = [s.composition, *(f"{short(c.sha)} {c.subject}" for c in s.commits)]
+        if s.deploy and s.status.value in ("warning", "critical"):
+            detail.append(f"deploy: {s.deploy}")
+        cases.append(CiCase("drift", s.name, s.status, f"{s.name}: {s.reason}", "\n".join(d for d in detail if d),
+                            file=config_file, line=find_line(config.text or "", ("services", s.name))
+                            if config is not None and config_file else None))
+    return "deploywatch drift", cases
+
+
+def _repo_relative(loaded: LoadedConfig) -> str | None:
+    """The config file relative to the repository (where an annotation points), when it is inside it."""
+    try:
+        return loaded.path.resolve().relative_to(loaded.repo_path.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def store_in_use(loaded: LoadedConfig) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks.gate import FAIL, PROCEED, GateResult
 from ..checks.results import group_label
+from ..core.ci import CiCase
 from ..core.render import console, emit_report, markdown_table, status_style, styled, table
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ..config.checks import CheckConfig
     from ..notify.model import AlertMode
 
-__all__ = ["run"]
+__all__ = ["ci_cases", "run"]
 
 _STYLE = {PROCEED: "green", FAIL: "bold red"}
 
@@ -38,8 +39,20 @@ def run(name: str, *, config_path: Path | None, run_date: date | None, output_fo
     ready = plancache.plan_for(config_path, ["gate", name], select, now=now, run_date=run_date)
     result = run_gate_plan(name, ready.target, ready.plan, ready.day, min_score=ready.extra.get("min_score"),
                            now=now, alert_mode=alert_mode, started=started)
-    emit_report(output_format, result, as_json=GateResult.as_json, markdown=render_markdown, text=render_table)
+    emit_report(output_format, result, as_json=GateResult.as_json, markdown=render_markdown, text=render_table,
+                ci=ci_cases, now=now)
     return result.exit_code
+
+
+def ci_cases(result: GateResult) -> tuple[str, list[CiCase]]:
+    """The verdict as a case of its own (FAIL a failure, PROCEED_WITH_WARNING a warning), then one per check."""
+    suite = f"gate {result.gate}"
+    verdict = result.finding()
+    cases = [CiCase(suite, "verdict", verdict.status, f"gate {result.gate}: {result.status} "
+                    f"(score {result.score:g}/100): {result.message}", "\n".join(result.issues))]
+    cases += [CiCase(suite, c.subject, c.status, f"{c.subject}: {c.reason or c.shown_value}",
+                     f"value {c.shown_value}") for c in result.checks]
+    return "deploywatch gate", cases
 
 
 def render_table(result: GateResult) -> None:

@@ -16,11 +16,12 @@ import click
 if TYPE_CHECKING:
     from ..notify.model import AlertMode
 
-__all__ = ["FORMATS", "alert_mode", "alert_options", "config_option", "date_option", "one_of", "parse_date",
-           "parse_now", "report_options"]
+__all__ = ["CI_REPORT_FORMATS", "FORMATS", "alert_mode", "alert_options", "config_option", "date_option", "one_of",
+           "parse_date", "parse_now", "report_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown")
+CI_REPORT_FORMATS = (*FORMATS, "junit", "github")  # see deploywatch.core.ci
 
 
 def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:

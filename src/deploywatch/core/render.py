@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .status import Status
@@ -20,6 +21,8 @@ from .text import json_text, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from .ci import CiCase
 
 __all__ = ["COLOR_MODES", "Column", "console", "emit_json", "emit_report", "emit_text", "markdown_table",
            "markdown_text", "set_color", "short", "status_counts", "status_style", "styled", "table"]
@@ -127,13 +130,23 @@ def emit_json(document: dict[str, Any]) -> None:
 
 
 def emit_report(output_format: str | None, report: Report, *, as_json: Callable[[Report], dict[str, Any]],
-                markdown: Callable[[Report], str], text: Callable[[Report], None]) -> None:
-    """Print ``report`` as ``--format`` asks: ``json`` (the ``as_json`` document), ``markdown``, else (``table``,
-    the default) for people through ``text``."""
+                markdown: Callable[[Report], str], text: Callable[[Report], None],
+                ci: Callable[[Report], tuple[str, Sequence[CiCase]]] | None = None,
+                now: datetime | None = None) -> None:
+    """Print ``report`` as ``--format`` asks: ``json`` (the ``as_json`` document), ``markdown``, ``junit`` or
+    ``github`` (the title and cases ``ci`` makes, see :mod:`deploywatch.core.ci`), else (``table``, the default)
+    for people through ``text``."""
     if output_format == "json":
         emit_json(as_json(report))
     elif output_format == "markdown":
         emit_text(markdown(report))
+    elif output_format in ("junit", "github") and ci is not None:
+        from datetime import UTC
+
+        from .ci import emit_ci
+
+        title, cases = ci(report)
+        emit_ci(output_format, title, cases, markdown=markdown(report), timestamp=now or datetime.now(UTC))
     else:
         text(report)
 
