@@ -111,7 +111,9 @@ def test_deployed_sources_are_filled_from_cloud_build_and_manifests(
     assert deployed["billing"]["settings"] == {"service": "billing-svc", "region": "europe-west1", "project": "acme"}
     assert deployed["billing"]["evidence"]["file"] == "billing/cloudbuild.yaml"
     assert deployed["worker"]["kind"] == "kubernetes"
-    assert deployed["worker"]["settings"] == {"name": "worker", "kind": "statefulset", "namespace": "jobs"}
+    # one container: the commit is read from its image tag
+    assert deployed["worker"]["settings"] == {"name": "worker", "kind": "statefulset", "namespace": "jobs",
+                                              "from": "image-tag"}
     assert deployed["web"] == {"kind": "file", "settings": {"file": "deployed/web.sha"}, "evidence": None}
 
 
@@ -133,7 +135,7 @@ def test_the_written_config_loads_and_drift_reports_unfilled_stubs_unknown(
     config = mono.path / "deploywatch.toml"
     text = config.read_text(encoding="utf-8")
     assert "# Write the commit you deploy to deployed/web.sha" in text
-    assert "kubectl label statefulset/worker commit-sha=$COMMIT" in text  # the comment says how to fill the source
+    assert "image tag" in text and "tag_pattern" in text  # the comment says where the commit is read from
     assert "#   common/ is shared: worker/pyproject.toml names ../common\n" in text
     assert 'deployed = { cloudrun = { service = "billing-svc", region = "europe-west1", project = "acme" } }' in text
 

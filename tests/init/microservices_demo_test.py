@@ -49,7 +49,7 @@ def test_init_finds_the_twelve_services_with_protos_where_their_build_reads_it(
         assert found["directory"] == s.directory  # cartservice's Dockerfile is in src/cartservice/src
         assert found["paths"] == expected_paths(s.name, s.uses_protos), s.name
         assert found["deployed"]["kind"] == "kubernetes"
-        assert found["deployed"]["settings"] == {"name": s.name}
+        assert found["deployed"]["settings"] == {"name": s.name, "from": "image-tag"}  # one container: its tag
         assert found["deployed"]["evidence"]["file"] == f"kubernetes-manifests/{s.name}.yaml"
         evidence = {e["file"] for e in found["evidence"]}
         assert any(f.startswith(s.directory + "/") and "Dockerfile" in f for f in evidence), s.name

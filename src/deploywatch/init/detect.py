@@ -148,6 +148,8 @@ def _attach_manifests(files: RepoFiles, services: list[Service], skipped: list[t
                     settings["kind"] = workload.kind
                 if workload.namespace:
                     settings["namespace"] = workload.namespace
+                if len(workload.images) == 1:  # most teams put the commit in the image tag
+                    settings["from"] = "image-tag"
                 service.deployed = Deployed("kubernetes", settings, (path, f"{workload.kind} {workload.name}"))
                 service.evidence.append((path, f"Kubernetes {workload.kind} {workload.name}"))
         owners = {s.name for s in matched.values() if s is not None}

@@ -47,9 +47,16 @@ def _deployed_comment(name: str, deployed: Deployed) -> list[str]:
                 '# (or set label = "…" to the label you use).']
     if deployed.kind == "kubernetes":
         workload = f"{deployed.settings.get('kind', 'deployment')}/{deployed.settings['name']}"
-        lines = [f"# The Kubernetes workload{where};",
-                 f"# the preset reads its commit-sha label: kubectl label {workload} commit-sha=$COMMIT when you",
-                 '# deploy (or set label = "…" or annotation = "…" to the one you use).']
+        if deployed.settings.get("from") == "image-tag":
+            lines = [f"# The Kubernetes workload{where};",
+                     "# the preset reads the commit from its container's image tag (a 7-40 hex run, e.g.",
+                     '# cart:3f2a9c0; set tag_pattern = "…(?P<commit>…)…" for another layout, or from = "label"',
+                     "# to read a commit-sha label)."]
+        else:
+            lines = [f"# The Kubernetes workload{where};",
+                     f"# the preset reads its commit-sha label: kubectl label {workload} commit-sha=$COMMIT when you",
+                     '# deploy (or set label = "…" or annotation = "…" to the one you use; with one container per pod,',
+                     '# from = "image-tag", container = "…" reads the commit from the image tag).']
         if "namespace" not in deployed.settings:
             lines.append('# Add namespace = "…" and context = "…" when they are not kubectl\'s current ones.')
         return lines
