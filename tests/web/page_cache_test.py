@@ -114,6 +114,26 @@ def test_the_oldest_pages_are_dropped_beyond_the_size_and_max_age_0_turns_cachin
     assert world.renders == 7
 
 
+def test_a_store_that_does_not_answer_never_stalls_the_event_loop() -> None:
+    world = World()
+    answer = threading.Event()
+
+    def slow_generation() -> int:
+        answer.wait(10)  # a store that hangs (PostgreSQL unreachable: up to the store's timeout)
+        return world.generation
+
+    cache = PageCache(slow_generation, lambda: world.now)
+
+    async def scenario() -> tuple[bool, bytes | None]:
+        reader = asyncio.ensure_future(cache.page("/", world.render()))
+        await asyncio.sleep(0.05)  # the loop runs other requests (the health check, the API) meanwhile
+        still_waiting = not reader.done()
+        answer.set()
+        return still_waiting, await reader
+
+    assert asyncio.run(scenario()) == (True, b"page#1")
+
+
 def test_the_placeholder_cannot_be_mistaken_for_page_text() -> None:
     assert re.fullmatch(r"csrf-[0-9a-f]{32}", PLACEHOLDER)
 

@@ -5,7 +5,8 @@ cached page is served only while the generation it was rendered at is still the 
 a change renders afresh. Time moves what a page shows without a write (ages, silences ending, the git repository
 behind the skew table), so an entry is also re-rendered once it is older than ``max_age`` seconds of the daemon's
 clock. Concurrent requests for a page being rendered wait for that one render (single flight) instead of each
-rendering it. Rendering runs in a worker thread; the event loop only reads the generation (one primary-key read).
+rendering it. Reading the generation (one primary-key read) and rendering run in worker threads, so a slow or
+unreachable store never stalls the event loop (the health check and the API keep answering).
 
 A cached body holds :data:`PLACEHOLDER` where a form's CSRF value goes; :meth:`PageCache.page` writes each
 request's own value in. Entries are keyed by the page, its query variant and whether the reader signed in, and
@@ -59,7 +60,7 @@ class PageCache:
     async def page(self, key: Hashable, render: Callable[[], bytes | None]) -> bytes | None:
         """The body of page ``key``: cached while fresh, else ``render()`` (in a worker thread, once for all the
         requests waiting for it). None when ``render`` says the page does not exist."""
-        generation = self._generation()
+        generation = await run_in_threadpool(self._generation)  # never a store read on the event loop
         entry = self._entries.get(key)
         if entry is not None and self._fresh(entry, generation):
             self._entries.move_to_end(key)
