@@ -134,6 +134,34 @@ def test_a_store_that_does_not_answer_never_stalls_the_event_loop() -> None:
     assert asyncio.run(scenario()) == (True, b"page#1")
 
 
+def test_readers_share_one_generation_read_that_began_after_they_asked() -> None:
+    world = World()
+    reads: list[int] = []
+    gate = threading.Event()
+
+    def generation() -> int:
+        seen = world.generation  # what the store said when the read began
+        reads.append(seen)
+        gate.wait(10)
+        return seen
+
+    cache = PageCache(generation, lambda: world.now)
+
+    async def scenario() -> list[bytes | None]:
+        first = asyncio.ensure_future(cache.page("/", world.render()))
+        await asyncio.sleep(0.05)  # the first read is under way (waiting at the gate)
+        world.generation += 1  # a write commits while it runs: who asks now must see it
+        later = [asyncio.ensure_future(cache.page("/", world.render())) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return [await first, *[await reader for reader in later]]
+
+    bodies = asyncio.run(scenario())
+    assert reads == [0, 1]  # two reads for eleven readers; the second began after the write
+    assert len(set(bodies[1:])) == 1 and bodies[0] not in bodies[1:]  # the later readers got the new page
+    assert world.renders == 2
+
+
 def test_the_placeholder_cannot_be_mistaken_for_page_text() -> None:
     assert re.fullmatch(r"csrf-[0-9a-f]{32}", PLACEHOLDER)
 

@@ -6,7 +6,9 @@ a change renders afresh. Time moves what a page shows without a write (ages, sil
 behind the skew table), so an entry is also re-rendered once it is older than ``max_age`` seconds of the daemon's
 clock. Concurrent requests for a page being rendered wait for that one render (single flight) instead of each
 rendering it. Reading the generation (one primary-key read) and rendering run in worker threads, so a slow or
-unreachable store never stalls the event loop (the health check and the API keep answering).
+unreachable store never stalls the event loop (the health check and the API keep answering); the readers waiting
+at one moment share one read that began after they asked (:class:`_Reads`), so a busy dashboard costs one worker
+thread hop per batch of requests, not per request.
 
 A cached body holds :data:`PLACEHOLDER` where a form's CSRF value goes; :meth:`PageCache.page` writes each
 request's own value in. Entries are keyed by the page, its query variant and whether the reader signed in, and
@@ -37,13 +39,48 @@ class _Entry:
     body: bytes | None  # None: the page does not exist (a 404 the caller words)
 
 
+class _Reads:
+    """A value read in a worker thread, one read at a time: every caller gets a value whose read began after it
+    asked (so a write it saw committed is in it), and the callers that arrive while a read runs share the next."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+        self._next: asyncio.Future[int] | None = None  # the read the callers arriving now will get
+        self._running = False
+        self._task: asyncio.Future[None] | None = None
+
+    async def read(self) -> int:
+        """The value, read after this call began."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if not self._running:
+                self._running = True
+                self._task = asyncio.ensure_future(self._run())
+        return await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                waiting, self._next = self._next, None  # who arrives from now on waits for the next read
+                try:
+                    waiting.set_result(await run_in_threadpool(self._read))
+                except asyncio.CancelledError:
+                    waiting.cancel()
+                    raise
+                except Exception as exc:  # every waiter gets the store's error
+                    waiting.set_exception(exc)
+                    waiting.exception()  # retrieved: no warning when every waiter has left
+        finally:
+            self._running = False
+
+
 class PageCache:
     """Rendered pages by key, valid for one store generation and ``max_age`` seconds."""
 
     def __init__(self, generation: Callable[[], int], now: Callable[[], datetime], *, max_age: float = 10.0,
                  size: int = 256) -> None:
         """Cache pages of the store whose generation ``generation()`` reads, aged on the clock ``now``."""
-        self._generation = generation
+        self._generation = _Reads(generation)
         self._now = now
         self.max_age = max_age
         self._size = size
@@ -60,7 +97,7 @@ class PageCache:
     async def page(self, key: Hashable, render: Callable[[], bytes | None]) -> bytes | None:
         """The body of page ``key``: cached while fresh, else ``render()`` (in a worker thread, once for all the
         requests waiting for it). None when ``render`` says the page does not exist."""
-        generation = await run_in_threadpool(self._generation)  # never a store read on the event loop
+        generation = await self._generation.read()  # never a store read on the event loop
         entry = self._entries.get(key)
         if entry is not None and self._fresh(entry, generation):
             self._entries.move_to_end(key)
