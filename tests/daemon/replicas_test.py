@@ -3,6 +3,10 @@ docs/operations.md): each scheduled slot runs once, a replica killed with SIGKIL
 replaced by the other one within the job's lease, an alert goes out once per transition, and both replicas answer
 the API and the dashboard with the same store behind them.
 
+A replica is killed twice: in a slot both replicas reached for at start-up (the survivor knew of the lease from
+the start), and in a job it claimed after the survivor's last look at the leases (the survivor must find the lease
+on its own, within the lease: before the fix it looked again only 5 minutes later).
+
 The slots come from the scheduler's catch-up rule: a yearly schedule (``0 0 1 1 *``) with ``catch_up = true``
 has a most recent slot (1 January) that has not run, so both replicas, started together, reach for it at
 start-up — the same claim a slot due on the clock goes through (many clock-driven slots of two schedulers on one
