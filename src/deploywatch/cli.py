@@ -314,7 +314,7 @@ def serve(config_path: Path | None, listen: str | None, once: bool, grace: float
     return command.run(config_path=config_path, listen=listen, once=once, grace=grace)
 
 
-EXPORT_FORMATS = ("crontab", "kubernetes", "github-actions", "systemd")
+EXPORT_FORMATS = ("crontab", "kubernetes", "kubernetes-deployment", "github-actions", "systemd")
 
 
 @cli.group()
@@ -324,25 +324,29 @@ def schedule() -> None:
 
 @schedule.command("export")
 @click.option("--format", "output_format", type=click.Choice(EXPORT_FORMATS),
-              help="What to write (required): crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or "
-                   "systemd units.")
+              help="What to write (required): crontab lines, Kubernetes CronJobs, a GitHub Actions workflow, "
+                   "systemd units, or the daemon itself as a Kubernetes Deployment of replicas "
+                   "(kubernetes-deployment).")
 @click.option("--image", metavar="NAME", default=None,
-              help="kubernetes: the image the CronJobs run, built from deploywatch's Dockerfile "
+              help="kubernetes, kubernetes-deployment: the image the pods run, built from deploywatch's Dockerfile "
                    "(default: deploywatch:VERSION).")
 @click.option("--repo-url", metavar="URL", default=None,
-              help="kubernetes: the repository URL the container clones (default: the repository's origin remote).")
+              help="kubernetes*: the repository URL the container clones (default: the repository's origin remote).")
 @click.option("--install", metavar="REQUIREMENT", default=None,
               help="github-actions: the pip requirement the workflow installs deploywatch from (default: where "
                    "this deploywatch was installed from, e.g. 'deploywatch @ git+https://…@COMMIT').")
 @config_option
 def schedule_export(output_format: str | None, image: str | None, repo_url: str | None, install: str | None,
                     config_path: Path | None) -> int:
-    """Print the [schedule] jobs as crontab lines, Kubernetes CronJobs, a GitHub Actions workflow or systemd timers."""
+    """Print the [schedule] jobs for crontab, Kubernetes (CronJobs or serve's Deployment), GitHub Actions or systemd."""
     from .commands import schedule as command
 
     if output_format is None:  # required, but click's own message lists the choices on several lines
         raise click.UsageError(f"missing --format: {one_of(EXPORT_FORMATS)}")
+    if output_format == "kubernetes-deployment":
+        from .commands import schedule_deployment
 
+        return schedule_deployment.run(config_path=config_path, options=command.ExportOptions(image, repo_url))
     return command.run(config_path=config_path, output_format=output_format,
                        options=command.ExportOptions(image=image, repo_url=repo_url, install=install))
 

@@ -171,7 +171,8 @@ def test_missing_format_is_a_one_line_usage_error(tmp_path: Path, capsys: pytest
     config = write_config(tmp_path, '[schedule]\ndrift = "0 8 * * *"\n')
     assert main(["schedule", "export", "--config", str(config)]) == 3
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--format" in err and "crontab, kubernetes, github-actions or systemd" in err
+    assert err.count("\n") == 1 and "--format" in err
+    assert "crontab, kubernetes, kubernetes-deployment, github-actions or systemd" in err
 
 
 def test_unknown_format_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,7 +31,7 @@ from deploywatch.daemon.scheduler import (
     one_line,
 )
 from deploywatch.store import Store
-from deploywatch.store.jobs import JobRunRecord
+from deploywatch.store.jobs import JobClaim, JobRunRecord
 from testing.webhook_api import FakeWebhook
 
 NY = "America/New_York"
@@ -149,12 +149,15 @@ class FakeJobs:
         self.durations: dict[str, list[float]] = {}  # seconds per call, in order; the last one repeats
         self.failures: dict[str, list[BaseException | None]] = {}
         self.exit_codes: dict[str, int] = {}
+        self.before: dict[str, Callable[[datetime], object]] = {}  # what else happens when the job starts
         self._lock = threading.Lock()
 
     def __call__(self, job: str, now: datetime) -> JobResult:
         with self._lock:
             self.calls.append((job, now))
             n = sum(1 for j, _ in self.calls if j == job) - 1
+        if job in self.before:
+            self.before[job](now)
         durations = self.durations.get(job, [0.0])
         seconds = durations[min(n, len(durations) - 1)]
         if seconds:
@@ -483,6 +486,19 @@ def test_a_daemon_that_dies_while_another_runs_is_reaped_by_the_survivor(make: M
     assert canary[2].trigger == "catch-up" and canary[2].scheduled_for == utc("2026-05-01T09:00:00")
     assert utc("2026-05-01T09:01:00") <= canary[2].started_at <= utc("2026-05-01T09:06:00")
     assert jobs.times("drift") == []
+
+
+def test_a_lease_taken_after_this_daemons_last_look_is_reaped_when_it_runs_out(make: Make, store: Store) -> None:
+    # At 09:00, while this daemon runs its drift, another daemon claims the canary and dies. This daemon's last
+    # look at the leases was at 08:59: it must find the new lease by itself, before the lease runs out at 09:02.
+    scheduler, _, jobs = make({"drift": "0 9 * * *"}, utc("2026-05-01T08:59:00"), lease=120)
+    claims: list[JobClaim] = []
+    jobs.before["drift"] = lambda now: claims.append(store.claim_job(
+        "canary", slot=now, trigger="schedule", holder="died:2", now=now, lease=120))
+    scheduler.run(until=utc("2026-05-01T09:30:00"))
+    [canary] = rows(store, "canary")
+    assert (canary.id, canary.state) == (claims[0].job_run_id, "abandoned")
+    assert canary.finished_at == utc("2026-05-01T09:02:00")  # not at the next 5-minute look (09:04)
 
 
 # ---------------------------------------------------------------- two daemons, one store

@@ -100,6 +100,7 @@ class Daemon:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     preexec: Callable[[], None] | None = None  # run in the child before it starts (resource limits)
+    store_url: str | None = None  # the config's [store] url; None: the default SQLite file beside the config
 
     def __post_init__(self) -> None:
         self.log = self.config.parent / f"serve-{self.port}.log"
@@ -129,7 +130,7 @@ class Daemon:
         return self.log.read_text(encoding="utf-8")
 
     def store(self) -> Store:
-        return Store.open(f"sqlite:///{self.config.parent / '.deploywatch' / 'state.db'}")
+        return Store.open(self.store_url or f"sqlite:///{self.config.parent / '.deploywatch' / 'state.db'}")
 
     def post(self, path: str, token: str | None = TOKEN, headers: dict[str, str] | None = None,
              **kwargs: Any) -> httpx.Response:

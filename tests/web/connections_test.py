@@ -137,6 +137,10 @@ def test_repeated_log_records_are_collapsed_and_counted() -> None:
               for _ in range(500)]
     assert passed == [False] * 500
     assert keep.filter(record("deploywatch.web", "something else"))
+    # deploywatch's own records are alike only when the whole message is: one job's start does not hide another's.
+    started = [logging.LogRecord("deploywatch.scheduler", logging.INFO, __file__, 1, "%s: started", (job,), None)
+               for job in ("drift", "check", "check")]
+    assert [keep.filter(r) for r in started] == [True, True, False]
     now[0] = 61.0
     again = record("asyncio", "socket.accept() out of system resource", OSError(24, "Too many open files"))
     assert keep.filter(again)

@@ -1,6 +1,7 @@
 """``deploywatch schedule export``: the ``[schedule]`` jobs for another scheduler.
 
-The targets: crontab, Kubernetes CronJobs, a GitHub Actions workflow, or systemd timers.
+The targets: crontab, Kubernetes CronJobs, a GitHub Actions workflow, or systemd timers; or, instead of another
+scheduler, the daemon itself as a Kubernetes Deployment of replicas (:mod:`.schedule_deployment`).
 
 Each export runs the job's command (``deploywatch drift``, ``canary``, ``check``, ``report --send``) at the
 configured times in the configured time zone, and mirrors the daemon's rules where the target can: no
@@ -44,10 +45,11 @@ from .schedule_sources import (
     without_credentials,
 )
 
-__all__ = ["FORMATS", "ExportOptions", "crontab", "expand", "github_actions", "github_cron", "job_args",
-           "kubernetes", "on_calendar", "run", "systemd"]
+__all__ = ["FORMATS", "Container", "ExportOptions", "crontab", "expand", "github_actions", "github_cron",
+           "image_container", "job_args", "kubernetes", "on_calendar", "print_export", "run", "systemd", "to_yaml",
+           "warn"]
 
-FORMATS = ("crontab", "kubernetes", "github-actions", "systemd")
+FORMATS = ("crontab", "kubernetes", "kubernetes-deployment", "github-actions", "systemd")
 CONFIGMAP_DIR = "/etc/deploywatch"  # where a config that is not in the repository is mounted in the CronJob
 
 
@@ -62,7 +64,8 @@ class ExportOptions:
 
 
 def run(*, config_path: Path | None, output_format: str, options: ExportOptions | None = None) -> int:
-    """Print the export; exit 0 (3 with a one-line error when ``[schedule]`` has no jobs)."""
+    """Print the export; exit 0 (3 with a one-line error when ``[schedule]`` has no jobs). The
+    ``kubernetes-deployment`` format is :func:`.schedule_deployment.run`'s."""
     loaded = load_config(config_path)
     jobs = loaded.config.schedule.jobs()
     if not jobs:
@@ -70,7 +73,11 @@ def run(*, config_path: Path | None, output_format: str, options: ExportOptions 
                           "in [schedule]",
                           file=str(loaded.path), key="schedule")
     render = {"crontab": crontab, "kubernetes": kubernetes, "github-actions": github_actions, "systemd": systemd}
-    text, warnings = render[output_format](loaded, options or ExportOptions())
+    return print_export(*render[output_format](loaded, options or ExportOptions()))
+
+
+def print_export(text: str, warnings: Sequence[str]) -> int:
+    """Write an export to stdout and its warnings to stderr; exit 0."""
     for warning in warnings:
         print(f"deploywatch: warning: {warning}", file=sys.stderr)
     sys.stdout.write(text)
@@ -99,7 +106,7 @@ def _header(loaded: LoadedConfig, fmt: str) -> list[str]:
             "# (job_runs, heartbeat); a warning or critical result exits 1 or 2."]
 
 
-def _warn(message: str, lines: list[str], warnings: list[str]) -> None:
+def warn(message: str, lines: list[str], warnings: list[str]) -> None:
     """``message`` for stderr (``warnings``) and as a ``# WARNING:`` comment in the export."""
     warnings.append(message)
     lines.append(f"# WARNING: {message}")
@@ -123,7 +130,7 @@ def crontab(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str
                               "--config", config])
         problem = nonstandard(cron)
         if problem:
-            _warn(f"{job}: '{cron}' may not work in crontab: {problem}", lines, warnings)
+            warn(f"{job}: '{cron}' may not work in crontab: {problem}", lines, warnings)
         lines.append(f"{cron} {command.replace('%', chr(92) + '%')} >/dev/null")
     return "\n".join(lines) + "\n", warnings
 
@@ -162,54 +169,74 @@ def to_yaml(value: Any, indent: int = 0) -> list[str]:
     return lines
 
 
-def kubernetes(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str]]:
-    """One ``batch/v1`` CronJob per job, with ``timeZone``, ``concurrencyPolicy: Forbid`` and the timeout, running
-    the image the ``Dockerfile`` builds: its entrypoint clones the repository, then runs the job on the clone."""
-    schedule = loaded.config.schedule
+@dataclass(frozen=True)
+class Container:
+    """The parts of a pod that run deploywatch on a clone of the repository (the CronJobs' and the Deployment's)."""
+
+    image: str
+    config_arg: str  # the config's path in the container
+    env: list[dict[str, Any]]
+    volume_mounts: list[dict[str, Any]]
+    volumes: list[dict[str, Any]]
+    security: dict[str, int]
+
+
+def image_container(loaded: LoadedConfig, options: ExportOptions, lines: list[str], warnings: list[str], *,
+                    what: str) -> Container:
+    """The image, its environment and volumes for ``loaded``; warns (in ``lines`` and ``warnings``) about what the
+    container will lack. ``what`` names the workload in the warnings ("the CronJob")."""
     image = options.image or default_image()
-    warnings: list[str] = []
     url = clone_url(loaded, options.repo_url)
     if without_credentials(url) != url:
         url = without_credentials(url)
         warnings.append("credentials removed from the clone URL: give the container a URL with credentials "
                         "from a Secret (env DEPLOYWATCH_REPO_URL, valueFrom.secretKeyRef)")
-    in_repo = config_in_repo(loaded)
-    lines = [
-        *_header(loaded, "kubernetes"),
+    lines += [
         "# Build the image from deploywatch's Dockerfile and push it where the cluster pulls from (then use that",
         f"# name with --image): {build_hint(options.install or install_requirement(), image)}",
         f"# The container clones DEPLOYWATCH_REPO_URL (branch DEPLOYWATCH_REPO_BRANCH) into {REPO_DIR} and runs",
-        "# the job there; replace the emptyDir with a PersistentVolumeClaim to fetch instead of clone each run.",
+        "# deploywatch there; replace the emptyDir with a PersistentVolumeClaim to fetch instead of clone each start.",
         "# For a private repository take DEPLOYWATCH_REPO_URL from a Secret (a URL with a token).",
-        "# Every run must reach the same store: a PostgreSQL [store] url, or a persistent volume for SQLite.",
-        "# A non-zero exit (warning or critical findings) marks the Job failed.",
     ]
     for gap in container_gaps(loaded):
-        _warn(gap, lines, warnings)
+        warn(gap, lines, warnings)
+    in_repo = config_in_repo(loaded)
+    mounts: list[dict[str, Any]] = [{"name": "workspace", "mountPath": WORKSPACE}]
+    volumes: list[dict[str, Any]] = [{"name": "workspace", "emptyDir": {}}]
     if in_repo is None:
         config_arg = f"{CONFIGMAP_DIR}/{loaded.path.name}"
-        _warn(f"{loaded.path} is outside the repository, so the CronJob reads it from the ConfigMap "
+        warn(f"{loaded.path} is outside the repository, so {what} reads it from the ConfigMap "
               f"deploywatch-config (mounted at {CONFIGMAP_DIR}): there, [repo] path must name the clone, e.g. "
               f'path = "${{DEPLOYWATCH_REPO_DIR:-{loaded.config.repo.path}}}"', lines, warnings)
+        mounts.append({"name": "config", "mountPath": CONFIGMAP_DIR, "readOnly": True})
+        volumes.append({"name": "config", "configMap": {"name": "deploywatch-config"}})
     else:
         config_arg = f"{REPO_DIR}/{in_repo}"
+    env = [{"name": "DEPLOYWATCH_REPO_URL", "value": url},
+           {"name": "DEPLOYWATCH_REPO_BRANCH", "value": clone_branch(loaded)}]
+    return Container(image, config_arg, env, mounts, volumes,
+                     {"runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER})
+
+
+def kubernetes(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str]]:
+    """One ``batch/v1`` CronJob per job, with ``timeZone``, ``concurrencyPolicy: Forbid`` and the timeout, running
+    the image the ``Dockerfile`` builds: its entrypoint clones the repository, then runs the job on the clone."""
+    schedule = loaded.config.schedule
+    warnings: list[str] = []
+    lines = _header(loaded, "kubernetes")
+    made = image_container(loaded, options, lines, warnings, what="the CronJob")
+    lines += ["# Every run must reach the same store: a PostgreSQL [store] url, or a persistent volume for SQLite.",
+              "# A non-zero exit (warning or critical findings) marks the Job failed."]
     for job, cron in schedule.jobs().items():
         labels = {"app.kubernetes.io/name": "deploywatch", "app.kubernetes.io/component": job}
         spec: dict[str, Any] = {"schedule": cron, "timeZone": schedule.timezone, "concurrencyPolicy": "Forbid"}
         if not schedule.catch_up:
             spec["startingDeadlineSeconds"] = 60  # a run that could not start within a minute is not made up
         container: dict[str, Any] = {
-            "name": "deploywatch", "image": image, "args": [*job_args(job), "--config", config_arg],
-            "env": [{"name": "DEPLOYWATCH_REPO_URL", "value": url},
-                    {"name": "DEPLOYWATCH_REPO_BRANCH", "value": clone_branch(loaded)}],
-            "volumeMounts": [{"name": "workspace", "mountPath": WORKSPACE}]}
-        volumes: list[dict[str, Any]] = [{"name": "workspace", "emptyDir": {}}]
-        if in_repo is None:
-            container["volumeMounts"].append({"name": "config", "mountPath": CONFIGMAP_DIR, "readOnly": True})
-            volumes.append({"name": "config", "configMap": {"name": "deploywatch-config"}})
-        pod = {"restartPolicy": "Never",
-               "securityContext": {"runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER},
-               "containers": [container], "volumes": volumes}
+            "name": "deploywatch", "image": made.image, "args": [*job_args(job), "--config", made.config_arg],
+            "env": made.env, "volumeMounts": made.volume_mounts}
+        pod = {"restartPolicy": "Never", "securityContext": made.security, "containers": [container],
+               "volumes": made.volumes}
         spec.update({"successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3, "jobTemplate": {"spec": {
             "backoffLimit": 0, "activeDeadlineSeconds": int(schedule.timeout),
             "template": {"metadata": {"labels": labels}, "spec": pod}}}})
@@ -218,7 +245,7 @@ def kubernetes(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[
         lines.append("---")
         problem = nonstandard(cron)
         if problem:
-            _warn(f"{job}: '{cron}' may not work in a CronJob: {problem}", lines, warnings)
+            warn(f"{job}: '{cron}' may not work in a CronJob: {problem}", lines, warnings)
         lines += to_yaml(document)
     return "\n".join(lines) + "\n", warnings
 
@@ -302,7 +329,7 @@ def systemd(loaded: LoadedConfig, options: ExportOptions) -> tuple[str, list[str
                   f"### deploywatch-{job}.timer", "[Unit]",
                   f"Description=deploywatch {job} on schedule ({cron}, {schedule.timezone})", "", "[Timer]"]
         if calendar is None:
-            _warn(f"{job}: '{cron}' uses cron syntax systemd cannot express (L, W, #); write OnCalendar= by hand",
+            warn(f"{job}: '{cron}' uses cron syntax systemd cannot express (L, W, #); write OnCalendar= by hand",
                   lines, warnings)
         else:
             lines += [f"OnCalendar={value}" for value in calendar]

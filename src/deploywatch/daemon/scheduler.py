@@ -21,9 +21,12 @@ Rules, each recorded in ``job_runs``:
 - **Catch-up.** At start-up, a job whose most recent slot (at or before now) has no row at or after it runs
   once, trigger ``catch-up`` (not once per missed slot). A job that never ran counts as missed.
 - **Abandoned runs.** A ``running`` row whose daemon died (``kill -9``, a lost machine) is marked ``abandoned``
-  once its lease expires: at start-up, when another daemon's lease ends (the loop wakes up for it) and every
-  ``reap_every`` seconds (a daemon that dies later). An abandoned row does not count as its slot having run: with
-  ``catch_up`` the slot then runs, trigger ``catch-up``, if it is still the job's most recent one.
+  once its lease expires: at start-up, when another daemon's lease ends (the loop wakes up for it) and at least
+  every ``lease`` seconds (``reap_every`` if shorter). That last look finds the leases other daemons took since
+  the previous one (a replica that claimed a job after this one started): a lease seen is then followed to its
+  end, so a daemon that dies while others run is reaped when its lease runs out, not a reap interval later. An
+  abandoned row does not count as its slot having run: with ``catch_up`` the slot then runs, trigger
+  ``catch-up``, if it is still the job's most recent one.
 - **Stopping.** :meth:`Scheduler.stop` (SIGTERM, SIGINT) stops scheduling; running jobs get ``grace`` seconds
   to finish, then are recorded ``cancelled``. A second stop cancels at once.
 - **Heartbeat** (healthchecks.io protocol): ``{url}/start`` before a job, ``{url}`` after one that ended ok or
@@ -69,7 +72,7 @@ log = logging.getLogger("deploywatch.scheduler")
 
 DEFAULT_LEASE = 120.0  # seconds; renewed every third of it while the job runs
 DEFAULT_GRACE = 30.0
-DEFAULT_REAP_EVERY = 300.0  # seconds between looks for runs of daemons that died
+DEFAULT_REAP_EVERY = 300.0  # at most this many seconds between looks for runs of daemons that died (and ``lease``)
 
 
 class Clock(Protocol):
@@ -333,12 +336,13 @@ class Scheduler:
 
     def _reap(self, now: datetime) -> int:
         """Mark the runs of daemons that died as abandoned; plan the next look (when another daemon's lease ends,
-        or in ``reap_every`` seconds). Returns how many were reaped."""
+        or in ``lease`` seconds, ``reap_every`` if shorter: a lease taken since this look is found before it can
+        run out). Returns how many were reaped."""
         reaped = store_call(lambda: self.store.reap_job_runs(now)) or []
         if reaped:
             log.warning("marked %d job run(s) of a daemon that stopped as abandoned", len(reaped))
         expiry = store_call(lambda: self.store.next_lease_expiry(self.holder, now))
-        periodic = now + timedelta(seconds=self.reap_every)
+        periodic = now + timedelta(seconds=min(self.reap_every, self.lease))
         with self._lock:
             self._next_reap = min(expiry, periodic) if expiry is not None else periodic
         return len(reaped)

@@ -139,9 +139,12 @@ def http_server(app: ASGIApp) -> uvicorn.Server:
 
 
 class RepeatFilter(logging.Filter):
-    """Lets the first record of a kind (logger and message template) through per ``window`` seconds and counts the
-    rest, reported on the next one let through. Records of asyncio lose their traceback: they are about sockets
-    (accept failures when descriptors run out), never a bug to debug here, and each is many lines."""
+    """Lets the first record of a kind through per ``window`` seconds and counts the rest, reported on the next one
+    let through. A kind is the logger and the message template for other libraries' records (a flood of accept
+    failures differs only in its values), and the whole message for deploywatch's own: ``drift: started`` must not
+    hide ``check: started`` (with replicas, the log is where an operator sees which one ran a job). Records of
+    asyncio lose their traceback: they are about sockets (accept failures when descriptors run out), never a bug to
+    debug here, and each is many lines."""
 
     def __init__(self, window: float = 60.0, *, clock: Any = time.monotonic) -> None:
         super().__init__()
@@ -151,7 +154,8 @@ class RepeatFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """True to emit ``record`` (amended with how many like it were held back)."""
-        key = (record.name, str(record.msg))  # the template: records that differ only in their values are alike
+        own = record.name == "deploywatch" or record.name.startswith("deploywatch.")
+        key = (record.name, record.getMessage() if own else str(record.msg))
         if record.name == "asyncio" and record.exc_info:
             exc = record.exc_info[1]
             record.msg = f"{record.getMessage().splitlines()[0]}: {type(exc).__name__}: {exc}"
