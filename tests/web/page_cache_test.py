@@ -51,14 +51,22 @@ def test_a_page_is_rendered_once_until_the_store_changes_or_it_ages() -> None:
         seen.append(await cache.page("/", world.render()))
         world.generation += 1  # any write by any process
         seen.append(await cache.page("/", world.render()))
-        world.now += timedelta(seconds=11)  # older than max_age
+        world.now += timedelta(seconds=11)  # older than max_age: served once more while it renders again
+        world.gate.clear()
+        seen.append(await cache.page("/", world.render()))
+        world.gate.set()
+        while cache.renders < 3:
+            await asyncio.sleep(0.01)
+        seen.append(await cache.page("/", world.render()))  # the background render's page
+        world.now += timedelta(seconds=21)  # older than twice max_age: the reader waits for the new render
         seen.append(await cache.page("/", world.render()))
         world.now -= timedelta(hours=1)  # a clock set back never makes an entry fresh for longer
         seen.append(await cache.page("/", world.render()))
         return seen
 
-    assert asyncio.run(scenario()) == [b"page#1", b"page#1", b"page#1", b"page#2", b"page#3", b"page#4"]
-    assert world.renders == cache.renders == 4
+    assert asyncio.run(scenario()) == [b"page#1", b"page#1", b"page#1", b"page#2", b"page#2", b"page#3", b"page#4",
+                                       b"page#5"]
+    assert world.renders == cache.renders == 5
 
 
 def test_concurrent_readers_share_one_render_and_each_gets_its_body() -> None:

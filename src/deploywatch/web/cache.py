@@ -1,18 +1,19 @@
 """The dashboard's page cache: a page is rendered once per store generation, not once per request.
 
 Every write transaction that changes the store bumps its generation (:meth:`.Store.generation`, any process), so a
-cached page is served only while the generation it was rendered at is still the store's; the first request after
-a change renders afresh. Time moves what a page shows without a write (ages, silences ending, the git repository
-behind the skew table), so an entry is also re-rendered once it is older than ``max_age`` seconds of the daemon's
-clock. Concurrent requests for a page being rendered wait for that one render (single flight) instead of each
-rendering it. Reading the generation (one primary-key read) and rendering run in worker threads, so a slow or
-unreachable store never stalls the event loop (the health check and the API keep answering); the readers waiting
-at one moment share one read that began after they asked (:class:`_Reads`), so a busy dashboard costs one worker
-thread hop per batch of requests, not per request.
+cached page is served only while the generation it was rendered at is still the store's; the first request after a
+change renders afresh. Time moves what a page shows without a write (ages, silences ending, the git repository behind
+the skew table), so an entry is also re-rendered once it is older than ``max_age`` seconds of the daemon's clock: up
+to twice that age it is still served while the new render runs in the background (only time moved on, so nobody waits
+for it); older, the reader waits. Concurrent requests for a page being rendered wait for that one render (single
+flight) instead of each rendering it. Reading the generation (one primary-key read) and rendering run in worker
+threads, so a slow or unreachable store never stalls the event loop (the health check and the API keep answering);
+the readers waiting at one moment share one read that began after they asked (:class:`_Reads`), so a busy dashboard
+costs one worker thread hop per batch of requests, not per request.
 
-A cached body holds :data:`PLACEHOLDER` where a form's CSRF value goes; :meth:`PageCache.page` writes each
-request's own value in. Entries are keyed by the page, its query variant and whether the reader signed in, and
-at most ``size`` are kept (least recently used dropped).
+A cached body holds :data:`PLACEHOLDER` where a form's CSRF value goes; :meth:`PageCache.page` writes each request's
+own value in. Entries are keyed by the page, its query variant and whether the reader signed in, and at most ``size``
+are kept (least recently used dropped).
 """
 
 from __future__ import annotations
@@ -88,11 +89,12 @@ class PageCache:
         self._pending: dict[tuple[Hashable, int], asyncio.Future[_Entry]] = {}
         self.renders = 0  # how many times a page was rendered (for tests and the benchmark's notes)
 
-    def _fresh(self, entry: _Entry | None, generation: int) -> bool:
+    def _fresh(self, entry: _Entry | None, generation: int, *, stale_for: float = 0.0) -> bool:
+        """Rendered at ``generation`` and at most ``max_age`` (plus ``stale_for``) seconds ago."""
         if entry is None or entry.generation != generation:
             return False
         age = (self._now() - entry.rendered_at).total_seconds()
-        return 0 <= age <= self.max_age
+        return 0 <= age <= self.max_age + stale_for
 
     async def page(self, key: Hashable, render: Callable[[], bytes | None]) -> bytes | None:
         """The body of page ``key``: cached while fresh, else ``render()`` (in a worker thread, once for all the
@@ -104,13 +106,21 @@ class PageCache:
             return entry.body
         if self.max_age <= 0:  # caching off: every request renders
             return await run_in_threadpool(render)
+        task = self._start(key, generation, render)
+        if entry is not None and self._fresh(entry, generation, stale_for=self.max_age):
+            return entry.body  # only time moved on: served while the new render runs, nobody waits for it
+        return (await asyncio.shield(task)).body
+
+    def _start(self, key: Hashable, generation: int, render: Callable[[], bytes | None]) -> asyncio.Future[_Entry]:
+        """The render of ``key`` at ``generation``, started unless it runs already (a task of its own: a reader
+        who leaves does not cancel it for the rest)."""
         flight = (key, generation)
         task = self._pending.get(flight)
-        if task is None:  # the render is a task of its own: a reader who leaves does not cancel it for the rest
+        if task is None:
             task = asyncio.ensure_future(self._render(key, generation, render))
             self._pending[flight] = task
             task.add_done_callback(lambda done: self._settled(flight, done))
-        return (await asyncio.shield(task)).body
+        return task
 
     async def _render(self, key: Hashable, generation: int, render: Callable[[], bytes | None]) -> _Entry:
         rendered_at = self._now()
