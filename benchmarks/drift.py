@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -182,6 +183,34 @@ def prepare(args: argparse.Namespace) -> Fixture:
     return fx
 
 
+class InProcess:
+    """``_drift_daemon.py`` kept running: drift measured as the daemon's job measures it (imports and config done)."""
+
+    def __init__(self, fx: Fixture) -> None:
+        helper = Path(__file__).with_name("_drift_daemon.py")
+        self.proc = subprocess.Popen([sys.executable, str(helper), str(fx.config)], cwd=fx.home,
+                                     env=_synthrepo.git_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("the in-process contender (_drift_daemon.py) did not start; is deploywatch installed?")
+
+    def measure(self, cache: Path) -> tuple[Sample, dict[str, Any]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{cache}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the in-process contender ended (exit {self.proc.wait(DRIFT_TIMEOUT)})")
+        answer = json.loads(line)
+        return Sample(answer["wall"], answer["cpu"], 0), answer["document"]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(DRIFT_TIMEOUT)
+
+
 def prime(fx: Fixture) -> None:
     """Keep the walk of the run before (the tip ``--new-commits`` back) in the ``primed`` cache folder."""
     assert fx.previous_config is not None
@@ -221,18 +250,32 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
         result.documents.append(doc)
         return sample
 
+    def in_process(folder: str, like: str | None) -> Callable[[], Sample]:
+        def measure() -> Sample:
+            assert daemon is not None
+            sample, doc = daemon.measure(cache_folder(fx, folder, like=like))
+            result.documents.append(doc)
+            return sample
+        return measure
+
     def naive() -> Sample:
         sample, counts = run_naive(fx)
         result.naive_counts.append(counts)
         return sample
 
     contenders: dict[str, Callable[[], Sample]] = {"floor": lambda: run_floor(fx), "naive": naive}
+    daemon = None
     if with_deploywatch:
-        contenders = {"deploywatch": deploywatch, **({"warm": warm} if fx.previous_config else {}), **contenders}
+        contenders = {"deploywatch": deploywatch, **contenders}
         deploywatch()  # warm-up: byte-compile, fill the page cache
         result.documents.clear()
         if fx.previous_config:
             prime(fx)
+            daemon = InProcess(fx)
+            contenders = {"daemon_warm": in_process("daemon-warm", "primed"), "warm": warm,
+                          "daemon_cold": in_process("daemon-cold", None), **contenders}
+            contenders["daemon_cold"]()  # its warm-up: the first run in a process fills its own caches
+            result.documents.clear()
     run_floor(fx)
     result.samples = {name: [] for name in contenders}
     order = list(contenders)
@@ -242,6 +285,8 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
             result.samples[name].append(contenders[name]())
         log(f"round {round_no + 1}/{repeat}: "
             + ", ".join(f"{name} {s[-1].wall:.3f}s" for name, s in result.samples.items()))
+    if daemon is not None:
+        daemon.close()
     return result
 
 
