@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,31 +103,76 @@ def test_other_service_paths_keep_another_walk(tmp_path: Path) -> None:
     assert len(kept_files(tmp_path / "cache")) == 2
 
 
-@pytest.mark.parametrize("spoil", [
-    lambda doc: b"\x00not json",
-    lambda doc: json.dumps({**doc, "schema": "deploywatch.walkcache/v0"}).encode(),
-    lambda doc: json.dumps({**doc, "repo": "/somewhere/else"}).encode(),
-    lambda doc: json.dumps({**doc, "paths": [[["**"], []]]}).encode(),
-    lambda doc: json.dumps({**doc, "commits": {sha: [1 << 5, 0, [0]] for sha in doc["commits"]}}).encode(),
-    lambda doc: json.dumps({**doc, "commits": {sha: [1, 3, [0]] for sha in doc["commits"]}}).encode(),
-    lambda doc: json.dumps({**doc, "commits": {sha: [1, 1, [999]] for sha in doc["commits"]}}).encode(),
-    lambda doc: json.dumps({**doc, "commits": {sha: [1, 1, [-1]] for sha in doc["commits"]}}).encode(),
-    lambda doc: json.dumps({**doc, "commits": {sha: [0, 0] for sha in doc["commits"]}}).encode(),
-    lambda doc: json.dumps({**doc, "commits": [1, 2]}).encode(),
-    lambda doc: json.dumps([doc]).encode(),
-], ids=["garbage", "schema", "foreign-repo", "foreign-paths", "mask-too-wide", "relevant-not-positive",
-        "file-index", "negative-index", "short-entry", "not-a-map", "not-a-document"])
-def test_a_corrupt_or_foreign_file_is_ignored_and_rewritten(tmp_path: Path, spoil: object) -> None:
+Doc = dict[str, Any]
+
+
+def read_kept(file: Path) -> tuple[Doc, Doc]:
+    """A kept walk's header and payload."""
+    header, _, payload = file.read_bytes().partition(b"\n")
+    return json.loads(header), json.loads(payload)
+
+
+def signed(header: Doc, payload: Doc) -> bytes:
+    """A file as deploywatch writes it: the header with the payload's SHA-256, then the payload."""
+    data = json.dumps(payload).encode()
+    return json.dumps({**header, "sha256": hashlib.sha256(data).hexdigest()}).encode() + b"\n" + data
+
+
+def each(payload: Doc, column: str, value: object) -> Doc:
+    return {**payload, column: [value] * len(payload["shas"])}
+
+
+SPOILED: dict[str, Callable[[Doc, Doc, bytes], bytes]] = {
+    "garbage": lambda h, p, raw: b"\x00not json",
+    "truncated": lambda h, p, raw: raw[: len(raw) // 2],
+    "payload-changed-after-signing": lambda h, p, raw: raw.replace(b'"positive":[', b'"positive":[0,', 1),
+    "schema": lambda h, p, raw: signed({**h, "schema": "deploywatch.walkcache/v0"}, p),
+    "foreign-repo": lambda h, p, raw: signed({**h, "repo": "/somewhere/else"}, p),
+    "foreign-paths": lambda h, p, raw: signed({**h, "paths": [[["**"], []]]}, p),
+    "count": lambda h, p, raw: signed({**h, "count": h["count"] + 1}, p),
+    "mask-too-wide": lambda h, p, raw: signed(h, each(each(p, "positive", 1 << 5), "touched", [0])),
+    "relevant-not-positive": lambda h, p, raw: signed(h, each(each(each(p, "positive", 1), "relevant", 3),
+                                                             "touched", [0])),
+    "negative-mask": lambda h, p, raw: signed(h, each(each(p, "relevant", -1), "positive", -1)),
+    "bool-mask": lambda h, p, raw: signed(h, each(each(each(p, "positive", True), "relevant", True), "touched", [0])),
+    "file-index": lambda h, p, raw: signed(h, each(each(each(p, "positive", 1), "relevant", 1), "touched", [999])),
+    "negative-index": lambda h, p, raw: signed(h, each(each(each(p, "positive", 1), "relevant", 1), "touched", [-1])),
+    "files-without-mask": lambda h, p, raw: signed(h, each(each(each(p, "positive", 0), "relevant", 0),
+                                                          "touched", [0])),
+    "short-sha": lambda h, p, raw: signed(h, {**p, "shas": [s[:12] for s in p["shas"]]}),
+    "column-missing": lambda h, p, raw: signed(h, {k: v for k, v in p.items() if k != "relevant"}),
+    "not-a-list": lambda h, p, raw: signed(h, {**p, "shas": dict.fromkeys(p["shas"], 1)}),
+    "not-a-document": lambda h, p, raw: signed(h, [p]),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("spoil", SPOILED.values(), ids=SPOILED.keys())
+def test_a_corrupt_or_foreign_file_is_ignored_and_rewritten(tmp_path: Path,
+                                                            spoil: Callable[[Doc, Doc, bytes], bytes]) -> None:
     repo, shas = build(tmp_path / "repo")
     cache = WalkCache(tmp_path / "cache")
     cached(repo, cache, shas[-1], [shas[0]])
     [file] = kept_files(tmp_path / "cache")
-    good = json.loads(file.read_bytes())
-    file.write_bytes(spoil(good))  # type: ignore[operator]
+    good = file.read_bytes()
+    file.write_bytes(spoil(*read_kept(file), good))
     warm, asked = cached(repo, cache, shas[-1], [shas[0]])
     assert warm == exact(repo, shas[-1], [shas[0]])
     assert asked == []  # not extended: walked afresh
-    assert json.loads(file.read_bytes()) == good
+    assert file.read_bytes() == good
+
+
+def test_a_file_signed_as_deploywatch_writes_it_is_used(tmp_path: Path) -> None:
+    """The other side of the test above: re-signing an unchanged payload keeps it trusted (the checks are not
+    failing on everything)."""
+    repo, shas = build(tmp_path / "repo")
+    cache = WalkCache(tmp_path / "cache")
+    cached(repo, cache, shas[-1], [shas[1]])
+    [file] = kept_files(tmp_path / "cache")
+    file.write_bytes(signed(*read_kept(file)))
+    new = repo.commit("web again", {"web/x.js": "1"})
+    warm, asked = cached(repo, cache, new, [shas[1]])
+    assert warm == exact(repo, new, [shas[1]])
+    assert asked == [new]
 
 
 def test_the_kept_walk_is_the_last_range_and_writes_leave_no_partial_file(tmp_path: Path) -> None:
@@ -135,7 +182,9 @@ def test_the_kept_walk_is_the_last_range_and_writes_leave_no_partial_file(tmp_pa
     cached(repo, cache, shas[-1], [shas[3]])
     [file] = list((tmp_path / "cache").iterdir())
     listed = repo.git("rev-list", shas[-1], "--not", repo.git("merge-base", shas[-1], shas[3])).split()
-    assert sorted(json.loads(file.read_bytes())["commits"]) == sorted(listed)
+    header, payload = read_kept(file)
+    assert sorted(payload["shas"]) == sorted(listed)
+    assert header["count"] == len(listed)
 
 
 def test_the_cache_lives_in_the_user_cache_folder_and_can_be_turned_off(monkeypatch: pytest.MonkeyPatch,

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import operator
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -36,7 +38,6 @@ __all__ = ["ENV_SWITCH", "ClassifiedEntry", "WalkCache", "cache_dir", "classify_
 
 # sha, parents, positive mask, relevant mask, paths (kept only when the positive mask is not 0)
 ClassifiedEntry = tuple[str, list[str], int, int, list[bytes]]
-_Known = dict[str, tuple[int, int, list[bytes]]]
 
 SCHEMA = "deploywatch.walkcache/v1"
 ENV_SWITCH = "DEPLOYWATCH_WALK_CACHE"
@@ -89,40 +90,98 @@ class WalkCache:
         """The classified walk from ``heads`` down to ``boundary``, from the kept one and git; ``full_walk`` (a
         walk already started, stopped with ``cancel`` when not used) serves when the kept one is missing or of little
         use. The walk is kept once it has been read to its end."""
-        file = self.folder / f"walk-{_digest(str(repo.path.resolve()))}-{_paths_digest(services)}.json"
-        known = _load(file, str(repo.path.resolve()), services)
-        if known:
+        where = str(repo.path.resolve())
+        file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}.json"
+        known = _load(file, where, services)
+        if known is not None:
             listing = repo.topo_parents(heads, boundary)
-            unknown = [sha for sha, parents in listing if sha not in known and len(parents) <= 1]
+            index = known.index
+            unknown = [sha for sha, parents in listing if sha not in index and len(parents) <= 1]
             if len(unknown) <= max(_ALWAYS_ASK, (len(listing) - len(unknown))):
                 if full_walk is not None:
                     cancel()
                     if isinstance(full_walk, Generator):
                         full_walk.close()
-                return self._extended(file, repo, services, classifier, listing, unknown, known)
+                return self._extended(file, where, repo, services, classifier, listing, unknown, known)
         entries = full_walk if full_walk is not None else repo.walk(heads, boundary)
-        return self._recorded(file, repo, services, classify_walk(entries, classifier))
+        return self._recorded(file, where, services, classify_walk(entries, classifier))
 
-    def _extended(self, file: Path, repo: Repo, services: Sequence[ServicePaths], classifier: PathClassifier,
-                  listing: list[tuple[str, list[str]]], unknown: list[str], known: _Known) -> Iterator[ClassifiedEntry]:
-        fresh: _Known = {}
+    def _extended(self, file: Path, where: str, repo: Repo, services: Sequence[ServicePaths],
+                  classifier: PathClassifier, listing: list[tuple[str, list[str]]], unknown: list[str],
+                  known: _Kept) -> Iterator[ClassifiedEntry]:
+        fresh: dict[str, tuple[int, int, list[bytes]]] = {}
         for sha, _, positive, relevant, files in classify_walk(repo.commits_with_paths(unknown), classifier):
             fresh[sha] = (positive, relevant, files if positive else [])
-        kept: _Known = {}
+        kept = _Kept()
+        index, positives, relevants, paths_of = known.index, known.positive, known.relevant, known.paths_of
         for sha, parents in listing:
-            found = fresh.get(sha) or known.get(sha) or (0, 0, [])
-            kept[sha] = found
-            yield sha, parents, *found
-        if fresh or kept.keys() != known.keys():
-            _save(file, str(repo.path.resolve()), services, kept)
-
-    def _recorded(self, file: Path, repo: Repo, services: Sequence[ServicePaths],
-                  entries: Iterator[ClassifiedEntry]) -> Iterator[ClassifiedEntry]:
-        kept: _Known = {}
-        for sha, parents, positive, relevant, files in entries:
-            kept[sha] = (positive, relevant, files if positive else [])
+            k = index.get(sha)
+            if k is not None:
+                positive, relevant = positives[k], relevants[k]
+                files = paths_of(k) if positive else []
+            else:
+                positive, relevant, files = fresh.get(sha) or (0, 0, [])
+            kept.add(sha, positive, relevant, files)
             yield sha, parents, positive, relevant, files
-        _save(file, str(repo.path.resolve()), services, kept)
+        if fresh or len(kept.shas) != len(known.shas) or set(kept.shas) != set(known.shas):
+            kept.save(file, where, services)
+
+    def _recorded(self, file: Path, where: str, services: Sequence[ServicePaths],
+                  entries: Iterator[ClassifiedEntry]) -> Iterator[ClassifiedEntry]:
+        kept = _Kept()
+        for sha, parents, positive, relevant, files in entries:
+            kept.add(sha, positive, relevant, files if positive else [])
+            yield sha, parents, positive, relevant, files
+        kept.save(file, where, services)
+
+
+class _Kept:
+    """One kept walk, by column: the commits, their two masks and (for commits touching a service) their files as
+    indexes into a table of paths."""
+
+    def __init__(self) -> None:
+        self.shas: list[str] = []
+        self.positive: list[int] = []
+        self.relevant: list[int] = []
+        self.touched: list[list[int]] = []
+        self.table: list[bytes] = []
+        self._number: dict[bytes, int] = {}
+        self.index: dict[str, int] = {}
+
+    def add(self, sha: str, positive: int, relevant: int, files: list[bytes]) -> None:
+        """Keep one commit (``files`` only when it touches a service)."""
+        number = self._number
+        self.shas.append(sha)
+        self.positive.append(positive)
+        self.relevant.append(relevant)
+        self.touched.append([number[f] if f in number else self._new(f) for f in files])
+
+    def _new(self, path: bytes) -> int:
+        self._number[path] = len(self.table)
+        self.table.append(path)
+        return self._number[path]
+
+    def paths_of(self, k: int) -> list[bytes]:
+        """The files of the ``k``-th commit that touches a service."""
+        table = self.table
+        return [table[i] for i in self.touched[k]]
+
+    def save(self, file: Path, repo: str, services: Sequence[ServicePaths]) -> None:
+        """Write the walk atomically: a header line (what it is for, the payload's SHA-256) and the payload; a
+        failure only means the next run walks more."""
+        payload = json.dumps({"files": [os.fsdecode(f) for f in self.table], "shas": self.shas,
+                              "positive": self.positive, "relevant": self.relevant, "touched": self.touched},
+                             separators=(",", ":")).encode()
+        header = json.dumps({"schema": SCHEMA, "repo": repo, "paths": _describe_paths(services),
+                             "count": len(self.shas), "sha256": hashlib.sha256(payload).hexdigest()})
+        partial = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        try:
+            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            partial.write_bytes(header.encode() + b"\n" + payload)
+            os.replace(partial, file)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                partial.unlink()
 
 
 def _digest(text: str) -> str:
@@ -138,46 +197,40 @@ def _paths_digest(services: Sequence[ServicePaths]) -> str:
     return _digest(json.dumps(_describe_paths(services)))
 
 
-def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> _Known:
-    """The commits kept in ``file``; empty when it is missing or not to be trusted."""
+def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> _Kept | None:
+    """The walk kept in ``file``; None when it is missing, empty or not to be trusted."""
     try:
-        document = json.loads(file.read_bytes())
-        return _decode(document, repo, services)
+        header, _, payload = file.read_bytes().partition(b"\n")
+        return _decode(json.loads(header), payload, repo, services)
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
-        return {}
+        return None
 
 
-def _decode(document: Any, repo: str, services: Sequence[ServicePaths]) -> _Known:
-    if (not isinstance(document, dict) or document.get("schema") != SCHEMA or document.get("repo") != repo
-            or document.get("paths") != _describe_paths(services)):
-        return {}
-    table, commits = document["files"], document["commits"]
-    if not isinstance(table, list) or not isinstance(commits, dict) or not all(isinstance(f, str) for f in table):
-        return {}
-    paths = [os.fsencode(f) for f in table]
-    limit = 1 << len(services)
-    known: _Known = {}
-    for sha, (positive, relevant, indexes) in commits.items():
-        if (type(positive) is not int or type(relevant) is not int or not 0 <= relevant <= positive < limit
-                or relevant & ~positive or len(sha) not in (40, 64) or not isinstance(indexes, list)
-                or bool(indexes) != bool(positive) or not all(type(i) is int and 0 <= i < len(paths) for i in indexes)):
-            return {}
-        known[sha] = (positive, relevant, [paths[i] for i in indexes] if indexes else [])
-    return known
-
-
-def _save(file: Path, repo: str, services: Sequence[ServicePaths], kept: _Known) -> None:
-    """Write the walk atomically; a failure only means the next run walks more."""
-    table: dict[bytes, int] = {}
-    commits = {sha: [positive, relevant, [table.setdefault(f, len(table)) for f in files]]
-               for sha, (positive, relevant, files) in kept.items()}
-    document = {"schema": SCHEMA, "repo": repo, "paths": _describe_paths(services),
-                "files": [os.fsdecode(f) for f in table], "commits": commits}
-    partial = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    try:
-        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8", errors="surrogateescape")
-        os.replace(partial, file)
-    except (OSError, ValueError):
-        with contextlib.suppress(OSError):
-            partial.unlink()
+def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePaths]) -> _Kept | None:
+    """The kept walk when the header is this repository's and paths' and the payload is intact and consistent;
+    every check runs over whole columns (the file may hold a hundred thousand commits)."""
+    if (not isinstance(header, dict) or header.get("schema") != SCHEMA or header.get("repo") != repo
+            or header.get("paths") != _describe_paths(services)
+            or header.get("sha256") != hashlib.sha256(payload).hexdigest()):
+        return None
+    document = json.loads(payload)
+    table, shas = document["files"], document["shas"]
+    positive, relevant, touched = document["positive"], document["relevant"], document["touched"]
+    count = header["count"]
+    columns = (table, shas, positive, relevant, touched)
+    if not all(type(c) is list for c in columns) or not count or not len(shas) == len(positive) == len(relevant) \
+            == len(touched) == count:
+        return None
+    numbers = list(itertools.chain.from_iterable(touched))
+    if (set(map(type, table)) - {str} or set(map(type, shas)) - {str} or set(map(len, shas)) - {40, 64}
+            or set(map(type, positive)) - {int} or set(map(type, relevant)) - {int} or set(map(type, touched)) - {list}
+            or set(map(type, numbers)) - {int} or min(relevant) < 0 or max(positive) >= 1 << len(services)
+            or any(map(int.__and__, relevant, map(int.__invert__, positive)))
+            or not all(map(operator.eq, map(bool, touched), map(bool, positive)))
+            or (numbers and (min(numbers) < 0 or max(numbers) >= len(table)))):
+        return None
+    kept = _Kept()
+    kept.shas, kept.positive, kept.relevant, kept.touched = shas, positive, relevant, touched
+    kept.table = [os.fsencode(f) for f in table]
+    kept.index = dict(zip(shas, range(count), strict=True))
+    return kept
