@@ -26,6 +26,7 @@ import itertools
 import json
 import operator
 import os
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,17 +113,19 @@ class WalkCache:
         fresh: dict[str, tuple[int, int, list[bytes]]] = {}
         for sha, _, positive, relevant, files in classify_walk(repo.commits_with_paths(unknown), classifier):
             fresh[sha] = (positive, relevant, files if positive else [])
-        kept = _Kept()
-        index, positives, relevants, paths_of = known.index, known.positive, known.relevant, known.paths_of
+        kept = known.successor()
+        index, positives, relevants, touches, table = (known.index, known.positive, known.relevant, known.touched,
+                                                       known.table)
         for sha, parents in listing:
             k = index.get(sha)
             if k is not None:
-                positive, relevant = positives[k], relevants[k]
-                files = paths_of(k) if positive else []
+                positive, relevant, touched = positives[k], relevants[k], touches[k]
+                kept.keep(sha, positive, relevant, touched)
+                yield sha, parents, positive, relevant, list(map(table.__getitem__, touched)) if touched else []
             else:
                 positive, relevant, files = fresh.get(sha) or (0, 0, [])
-            kept.add(sha, positive, relevant, files)
-            yield sha, parents, positive, relevant, files
+                kept.add(sha, positive, relevant, files)
+                yield sha, parents, positive, relevant, files
         if fresh or len(kept.shas) != len(known.shas) or set(kept.shas) != set(known.shas):
             kept.save(file, where, services)
 
@@ -145,26 +148,33 @@ class _Kept:
         self.relevant: list[int] = []
         self.touched: list[list[int]] = []
         self.table: list[bytes] = []
-        self._number: dict[bytes, int] = {}
+        self._number: dict[bytes, int] | None = None  # path -> its index in the table, made when first needed
         self.index: dict[str, int] = {}
+
+    def successor(self) -> _Kept:
+        """An empty walk with this one's table of paths, to keep the next run's commits in."""
+        following = _Kept()
+        following.table = list(self.table)
+        return following
+
+    def keep(self, sha: str, positive: int, relevant: int, touched: list[int]) -> None:
+        """Keep one commit of the walk this one succeeds, its files already as table indexes."""
+        self.shas.append(sha)
+        self.positive.append(positive)
+        self.relevant.append(relevant)
+        self.touched.append(touched)
 
     def add(self, sha: str, positive: int, relevant: int, files: list[bytes]) -> None:
         """Keep one commit (``files`` only when it touches a service)."""
         number = self._number
-        self.shas.append(sha)
-        self.positive.append(positive)
-        self.relevant.append(relevant)
-        self.touched.append([number[f] if f in number else self._new(f) for f in files])
+        if number is None:
+            number = self._number = {path: k for k, path in enumerate(self.table)}
+        self.keep(sha, positive, relevant, [number[f] if f in number else self._new(number, f) for f in files])
 
-    def _new(self, path: bytes) -> int:
-        self._number[path] = len(self.table)
+    def _new(self, number: dict[bytes, int], path: bytes) -> int:
+        number[path] = len(self.table)
         self.table.append(path)
-        return self._number[path]
-
-    def paths_of(self, k: int) -> list[bytes]:
-        """The files of the ``k``-th commit that touches a service."""
-        table = self.table
-        return [table[i] for i in self.touched[k]]
+        return number[path]
 
     def save(self, file: Path, repo: str, services: Sequence[ServicePaths]) -> None:
         """Write the walk atomically: a header line (what it is for, the payload's SHA-256) and the payload; a
@@ -174,7 +184,7 @@ class _Kept:
                              separators=(",", ":")).encode()
         header = json.dumps({"schema": SCHEMA, "repo": repo, "paths": _describe_paths(services),
                              "count": len(self.shas), "sha256": hashlib.sha256(payload).hexdigest()})
-        partial = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        partial = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
         try:
             file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             partial.write_bytes(header.encode() + b"\n" + payload)
