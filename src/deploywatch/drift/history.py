@@ -50,11 +50,12 @@ def start_walk(repo: Repo, heads: Sequence[str],
     ``with_paths`` only the first-parent chain is started (for a history read from the walk cache)."""
     tip = heads[0]
     boundary = repo.merge_bases(heads, octopus=True) if len(heads) > 1 else [tip]
-    entries = None
-    if with_paths:
-        output = repo.walk_output(heads, boundary)  # git starts walking now, and so does the shorter walk below
-        entries = parse_walk(relay(output) if relay else output)
-    return StartedWalk(list(heads), boundary, entries, repo.first_parent_times(tip, boundary))
+    if not with_paths:
+        return StartedWalk(list(heads), boundary, None, repo.first_parent_times(tip, boundary))
+    output = repo.walk_output(heads, boundary)  # git starts walking now, and so does the shorter walk below
+    entries = parse_walk(relay(output) if relay else output)
+    # Closing the stream stops git (with a relay, its owner says how to stop it).
+    return StartedWalk(list(heads), boundary, entries, repo.first_parent_times(tip, boundary), output.close)
 
 
 class History:
