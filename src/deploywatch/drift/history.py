@@ -6,6 +6,9 @@ once, with the files each commit changed. While reading the walk (children befor
 streams it) it propagates a bitmask per commit: bit *k* is set when head *k* (the tip or a deployed
 commit) can reach it. ``DEPLOYED..TIP`` is then "tip bit set, deployed bit clear", and a commit is
 relevant to a service when it is not a merge and changed a path the service owns.
+
+With a walk cache (:mod:`deploywatch.drift.walkcache`) the entries come already classified, from the
+walk kept by the last run and the diffs of the commits it does not know; the rest is the same.
 """
 
 from __future__ import annotations
