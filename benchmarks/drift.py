@@ -1,11 +1,13 @@
 """Drift benchmark: deploywatch against one ``git log`` walk (the floor) and per-service ``git rev-list``.
 
     .venv/bin/python benchmarks/drift.py [--commits 100000] [--services 50] [--repeat 5]
-                                         [--workdir benchmarks/.work] [--json]
+                                         [--workdir benchmarks/.work] [--incremental] [--json]
 
 Builds (once, cached) a synthetic monorepo, places each service's deployed commit 0…20,000 commits
 back, times the three contenders in alternation, checks deploywatch's counts against git and prints
-the ratios set as targets (docs/drift-semantics.md). Exit code: 0 all good, 1 deploywatch missing, failing or
+the ratios set as targets (docs/drift-semantics.md). deploywatch runs with an empty walk cache (cold); with
+``--incremental`` also warm: its cache kept by a run at the tip ``--new-commits`` first-parent commits back.
+Exit code: 0 all good, 1 deploywatch missing, failing or
 disagreeing with git, 2 a performance target missed.
 """
 
@@ -15,6 +17,8 @@ import argparse
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -52,6 +56,7 @@ class Fixture:
     deployed: dict[str, tuple[str, int]]
     oldest: str
     widest: int
+    previous_config: Path | None = None  # --incremental: the config at the tip of the run before
 
 
 def log(message: str) -> None:
@@ -65,10 +70,25 @@ def deploywatch_cmd(*args: str) -> list[str]:
 # ------------------------------------------------------------------ contenders
 
 
-def run_deploywatch(fx: Fixture) -> tuple[Sample, dict[str, Any]]:
-    """``deploywatch drift --format json`` for every service; fail unless it prints the v1 schema."""
-    m = run(deploywatch_cmd("drift", "--config", str(fx.config), "--format", "json"), cwd=fx.home,
-            env=_synthrepo.git_env(), timeout=DRIFT_TIMEOUT)
+def cache_folder(fx: Fixture, name: str, *, empty: bool = True, like: str | None = None) -> Path:
+    """A walk-cache folder of the fixture: emptied, then (``like``) holding a copy of another one's files."""
+    folder = fx.home / "walk-cache" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if empty:
+        for old in folder.iterdir():
+            old.unlink()
+    if like is not None:
+        for kept in (fx.home / "walk-cache" / like).iterdir():
+            shutil.copyfile(kept, folder / kept.name)
+    return folder
+
+
+def run_deploywatch(fx: Fixture, cache: Path, config: Path | None = None) -> tuple[Sample, dict[str, Any]]:
+    """``deploywatch drift --format json`` for every service with the walk cache in ``cache``; fail unless it
+    prints the v1 schema."""
+    m = run(deploywatch_cmd("drift", "--config", str(config or fx.config), "--format", "json"), cwd=fx.home,
+            env={**_synthrepo.git_env(), "DEPLOYWATCH_CACHE_DIR": str(cache), "DEPLOYWATCH_WALK_CACHE": "1"},
+            timeout=DRIFT_TIMEOUT)
     try:
         doc = json.loads(m.stdout)
     except ValueError:
@@ -118,7 +138,8 @@ def deploywatch_self_rss(fx: Fixture) -> int | None:
     """Peak RSS (KiB) of the deploywatch Python process alone, without the git it runs (one untimed run)."""
     out = fx.home / "self-rss.txt"
     out.unlink(missing_ok=True)
-    env = {**_synthrepo.git_env(), "DWBENCH_RSS_FILE": str(out)}
+    env = {**_synthrepo.git_env(), "DWBENCH_RSS_FILE": str(out),
+           "DEPLOYWATCH_CACHE_DIR": str(cache_folder(fx, "rss"))}
     run([sys.executable, "-c", _SELF_RSS_WRAPPER, "drift", "--config", str(fx.config), "--format", "json"],
         cwd=fx.home, env=env, timeout=DRIFT_TIMEOUT, keep_stdout=False)
     return int(out.read_text()) if out.is_file() else None
@@ -154,7 +175,48 @@ def prepare(args: argparse.Namespace) -> Fixture:
     deployed = _synthrepo.choose_deployed(chain, args.services, max_behind, args.seed)
     config = _synthrepo.write_config(home, deployed)
     oldest, widest = max(deployed.values(), key=lambda d: d[1])
-    return Fixture(home, repo, config, info, deployed, oldest, widest)
+    fx = Fixture(home, repo, config, info, deployed, oldest, widest)
+    if args.incremental:
+        fx.previous_config = home / "deploywatch-previous.toml"
+        previous = config.read_text().replace('branch = "main"', f'branch = "main~{args.new_commits}"')
+        fx.previous_config.write_text(previous)
+    return fx
+
+
+class InProcess:
+    """``_drift_daemon.py`` kept running: drift measured as the daemon's job measures it (imports and config done)."""
+
+    def __init__(self, fx: Fixture) -> None:
+        helper = Path(__file__).with_name("_drift_daemon.py")
+        self.proc = subprocess.Popen([sys.executable, str(helper), str(fx.config)], cwd=fx.home,
+                                     env=_synthrepo.git_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("the in-process contender (_drift_daemon.py) did not start; is deploywatch installed?")
+
+    def measure(self, cache: Path) -> tuple[Sample, dict[str, Any]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{cache}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the in-process contender ended (exit {self.proc.wait(DRIFT_TIMEOUT)})")
+        answer = json.loads(line)
+        return Sample(answer["wall"], answer["cpu"], 0), answer["document"]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(DRIFT_TIMEOUT)
+
+
+def prime(fx: Fixture) -> None:
+    """Keep the walk of the run before (the tip ``--new-commits`` back) in the ``primed`` cache folder."""
+    assert fx.previous_config is not None
+    run_deploywatch(fx, cache_folder(fx, "primed"), fx.previous_config)
+    if not any((fx.home / "walk-cache" / "primed").iterdir()):
+        raise SystemExit("deploywatch drift kept no walk in its cache folder")
 
 
 def ask_git(fx: Fixture) -> list[_oracle.Expected]:
@@ -179,9 +241,22 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
     result = Race({}, [], [])
 
     def deploywatch() -> Sample:
-        sample, doc = run_deploywatch(fx)
+        sample, doc = run_deploywatch(fx, cache_folder(fx, "cold"))
         result.documents.append(doc)
         return sample
+
+    def warm() -> Sample:
+        sample, doc = run_deploywatch(fx, cache_folder(fx, "warm", like="primed"))
+        result.documents.append(doc)
+        return sample
+
+    def in_process(folder: str, like: str | None) -> Callable[[], Sample]:
+        def measure() -> Sample:
+            assert daemon is not None
+            sample, doc = daemon.measure(cache_folder(fx, folder, like=like))
+            result.documents.append(doc)
+            return sample
+        return measure
 
     def naive() -> Sample:
         sample, counts = run_naive(fx)
@@ -189,9 +264,18 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
         return sample
 
     contenders: dict[str, Callable[[], Sample]] = {"floor": lambda: run_floor(fx), "naive": naive}
+    daemon = None
     if with_deploywatch:
         contenders = {"deploywatch": deploywatch, **contenders}
-        run_deploywatch(fx)  # warm-up: byte-compile, fill caches
+        deploywatch()  # warm-up: byte-compile, fill the page cache
+        result.documents.clear()
+        if fx.previous_config:
+            prime(fx)
+            daemon = InProcess(fx)
+            contenders = {"daemon_warm": in_process("daemon-warm", "primed"), "warm": warm,
+                          "daemon_cold": in_process("daemon-cold", None), **contenders}
+            contenders["daemon_cold"]()  # its warm-up: the first run in a process fills its own caches
+            result.documents.clear()
     run_floor(fx)
     result.samples = {name: [] for name in contenders}
     order = list(contenders)
@@ -201,6 +285,8 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
             result.samples[name].append(contenders[name]())
         log(f"round {round_no + 1}/{repeat}: "
             + ", ".join(f"{name} {s[-1].wall:.3f}s" for name, s in result.samples.items()))
+    if daemon is not None:
+        daemon.close()
     return result
 
 
@@ -255,11 +341,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="oldest deployed commit, in first-parent commits back (default commits/5)")
     parser.add_argument("--merge-every", type=int, default=50, help="main commits between merges (~)")
     parser.add_argument("--cold-runs", type=int, default=9, help="runs per start-up command (default 9)")
+    parser.add_argument("--incremental", action="store_true",
+                        help="also time a warm run: the walk cache kept by a run --new-commits back")
+    parser.add_argument("--new-commits", type=int, default=10,
+                        help="with --incremental: first-parent commits since the run before (default 10)")
     parser.add_argument("--per-service", action="store_true", help="also print a row per service")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
     if args.services < 1 or args.commits < args.services * 4 or args.repeat < 1 or args.cold_runs < 1:
         parser.error("need --services ≥ 1, --commits ≥ 4 × services, --repeat ≥ 1, --cold-runs ≥ 1")
+    if args.new_commits < 1:
+        parser.error("need --new-commits ≥ 1")
     return args
 
 

@@ -1,9 +1,11 @@
-"""Drift counts equal git's on random small histories (merges, branches, deletes, odd globs)."""
+"""Drift counts equal git's on random small histories (merges, branches, deletes, odd globs), with the walk cache off
+(cold: today's walk) and on, after a run that kept another walk (warm: another tip, other deployed commits)."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -67,9 +69,11 @@ def build(root: Path, steps: list[tuple[object, ...]]) -> tuple[GitRepo, list[st
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=3, max_size=14), data=st.data())
+@pytest.mark.parametrize("cache", ["cold", "warm"])
 def test_drift_counts_equal_git_on_random_histories(tmp_path_factory: pytest.TempPathFactory,
-                                                   capsys: pytest.CaptureFixture[str],
-                                                   steps: list[tuple[object, ...]], data: st.DataObject) -> None:
+                                                   capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                                   cache: str, steps: list[tuple[object, ...]],
+                                                   data: st.DataObject) -> None:
     root = tmp_path_factory.mktemp("random")
     repo, shas = build(root / "repo", steps)
     tip = repo.head("main")
@@ -79,12 +83,23 @@ def test_drift_counts_equal_git_on_random_histories(tmp_path_factory: pytest.Tem
         exclude = data.draw(st.sampled_from(EXCLUDES))
         deployed = data.draw(st.sampled_from(shas))
         services[f"s{k}"] = (paths, exclude, deployed)
-        write_deployed(root, f"s{k}", deployed)
-    write_config(root, '[repo]\npath = "repo"\n' + "".join(
-        f'[services.{n}]\npaths = {json.dumps(p)}\nexclude = {json.dumps(e)}\n'
-        f'deployed = {{ file = "deployed/{n}.sha" }}\n' for n, (p, e, _) in services.items()))
+    config = "".join(f'[services.{n}]\npaths = {json.dumps(p)}\nexclude = {json.dumps(e)}\n'
+                     f'deployed = {{ file = "deployed/{n}.sha" }}\n' for n, (p, e, _) in services.items())
+    monkeypatch.setenv("DEPLOYWATCH_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("DEPLOYWATCH_WALK_CACHE", "0" if cache == "cold" else "1")
+    if cache == "warm":  # the run before: another tip (older, or off the branch: a force-push) and other deploys
+        for name in services:
+            write_deployed(root, name, data.draw(st.sampled_from(shas)))
+        write_config(root, f'[repo]\npath = "repo"\nbranch = "{data.draw(st.sampled_from(shas))}"\n' + config)
+        main(["drift", "--config", str(root / "deploywatch.toml"), "--format", "json"])
+        capsys.readouterr()
+        assert len(os.listdir(root / "cache")) == 1
+    for name, (_, _, deployed) in services.items():
+        write_deployed(root, name, deployed)
+    write_config(root, '[repo]\npath = "repo"\n' + config)
     main(["drift", "--config", str(root / "deploywatch.toml"), "--format", "json", "--max-commits", "1000"])
     report = json.loads(capsys.readouterr().out)
+    assert os.path.isdir(root / "cache") == (cache == "warm")
     for service in report["services"]:
         paths, exclude, deployed = services[service["name"]]
         assert service["commits_behind"] == oracle.commits_behind(repo, deployed, tip)

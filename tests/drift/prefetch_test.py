@@ -98,3 +98,43 @@ def test_a_broken_config_still_gets_the_normal_error(tmp_path: Path, capsys: pyt
     assert Prefetch(config, ()).take() is None
     assert main(["drift", "--config", str(config)]) == 3
     assert "invalid TOML" in capsys.readouterr().err
+
+
+def test_no_early_walk_when_a_walk_of_the_repository_is_kept(workspace: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOYWATCH_CACHE_DIR", str(workspace.parent / "cache"))
+    unused = Prefetch(workspace, ())
+    assert unused.take() is not None  # nothing kept yet
+    unused.cancel()
+    first = drift(workspace, capsys)
+    assert Prefetch(workspace, ()).take() is None  # the kept walk and a rev-list serve instead
+    assert drift(workspace, capsys) == first
+    monkeypatch.setenv("DEPLOYWATCH_WALK_CACHE", "0")
+    unused = Prefetch(workspace, ())
+    assert unused.take() is not None
+    unused.cancel()
+    assert _no_prefetch_threads()
+
+
+def test_a_started_walk_is_stopped_when_the_kept_walk_serves(workspace: Path, tmp_path: Path) -> None:
+    from deploywatch.core.paths import ServicePaths, compile_glob
+    from deploywatch.drift.git import Repo
+    from deploywatch.drift.history import History, start_walk
+    from deploywatch.drift.walkcache import WalkCache
+
+    repo = Repo(workspace.parent / "repo")
+    tip = repo.resolve("main")
+    assert tip is not None
+    root = repo.output("rev-list", "--max-parents=0", "main")
+    services = [ServicePaths("a", (compile_glob("a/**"),))]
+    cache = WalkCache(tmp_path / "cache")
+    kept = History(repo, tip, [root], services, cache=cache)
+    started = start_walk(repo, [tip, root])  # git walking with paths: stopped (a leaked one fails the test run)
+    cancel = started.cancel
+    stopped: list[bool] = []
+    started.cancel = lambda: (stopped.append(True), cancel())  # type: ignore[func-returns-value]
+    warm = History(repo, tip, [root], services, started, cache)
+    assert stopped == [True]
+    assert started.entries is not None
+    assert list(started.entries) == []  # closed: git's output was not read
+    assert (warm.shas, warm.masks, warm.touching) == (kept.shas, kept.masks, kept.touching)

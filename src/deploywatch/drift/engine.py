@@ -27,6 +27,7 @@ from ..core.text import plural
 from .git import Repo
 from .history import History, StartedWalk
 from .sources import Reading
+from .walkcache import WalkCache
 
 if TYPE_CHECKING:
     from ..config.alerts import AlertsConfig
@@ -220,12 +221,14 @@ def resolve_readings(repo: Repo, readings: Mapping[str, Reading]) -> dict[str, D
 
 def measure_drift(repo: Repo, branch: str, tip: str, specs: Sequence[ServiceSpec],
                   readings: Mapping[str, Reading], *, now: datetime,
-                  max_commits: int = DEFAULT_MAX_COMMITS, started: StartedWalk | None = None) -> DriftReport:
+                  max_commits: int = DEFAULT_MAX_COMMITS, started: StartedWalk | None = None,
+                  cache: WalkCache | None = None) -> DriftReport:
     """Drift of every service in ``specs``, from the sources' ``readings``, with one history walk
-    (``started`` when it was begun early for the same heads, see :mod:`deploywatch.drift.prefetch`)."""
+    (``started`` when it was begun early for the same heads, see :mod:`deploywatch.drift.prefetch`; extending the
+    one kept in ``cache``, see :mod:`deploywatch.drift.walkcache`)."""
     deployed = resolve_readings(repo, readings)
     heads = sorted({d.commit for d in deployed.values() if d.commit is not None})
-    history = History(repo, tip, heads, [s.paths for s in specs], started)
+    history = History(repo, tip, heads, [s.paths for s in specs], started, cache)
     relevant = {spec.name: list(history.relevant_behind(index, deployed[spec.name].commit or ""))
                 for index, spec in enumerate(specs) if deployed[spec.name].commit is not None}
     described = history.describe(sorted({i for found in relevant.values() for i in found[:max_commits]}))

@@ -22,6 +22,7 @@ from typing import IO, Any
 from ..core.errors import GitError
 from ..core.procs import collect, kill_group, read_chunks
 from ..core.redact import mask
+from .walkparse import WalkEntry, parse_walk
 
 __all__ = ["Commit", "Repo", "WalkEntry", "clean_env", "parse_walk"]
 
@@ -39,7 +40,6 @@ _PINNED = ("-c", "core.quotepath=false", "-c", "log.showSignature=false", "-c", 
 # Variables git needs to reach a remote (repo.fetch); every other inherited GIT_* is dropped.
 _KEPT_GIT_VARIABLES = frozenset({"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
                                  "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_HTTP_PROXY_AUTHMETHOD"})
-WalkEntry = tuple[str, list[str], list[bytes]]
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -280,6 +280,20 @@ class Repo:
         args.append("--")
         return self.stream(*args)
 
+    def topo_parents(self, include: Sequence[str], exclude: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+        """The :meth:`walk`'s commits and parents without their paths (``git rev-list --topo-order --parents``)."""
+        args = ["rev-list", "--topo-order", "--parents", *include, *(["--not", *exclude] if exclude else []), "--"]
+        return [(words[0], words[1:]) for line in self.output(*args).splitlines() if (words := line.split())]
+
+    def commits_with_paths(self, commits: Sequence[str]) -> Iterator[WalkEntry]:
+        """The :meth:`walk`'s entries for just ``commits`` (one ``git log --no-walk --stdin``), in any order."""
+        if not commits:
+            return iter(())
+        out = self.run("log", "--no-walk=unsorted", "--stdin", "-z", "--name-only", "--no-renames", "--root",
+                       "--no-ext-diff", "--no-textconv", "--no-color", _WALK_FORMAT,
+                       input="".join(f"{c}\n" for c in commits).encode()).stdout
+        return parse_walk([out])
+
     def first_parent_times(self, tip: str, exclude: Sequence[str] = ()) -> Callable[[], dict[str, int]]:
         """Start listing the first-parent chain of ``tip`` (down to ``exclude``) with committer times;
         the returned function waits for the result, ``{sha: committer time}``."""
@@ -366,32 +380,3 @@ class Repo:
                                          include, "--not", exclude, "--"))
         return [sha for sha, _, paths in entries if set(paths) == wanted]
 
-
-def parse_walk(chunks: Iterable[bytes]) -> Iterator[WalkEntry]:
-    """Parse ``git log -z --name-only`` output made with the walk format, chunk by chunk.
-
-    Each commit is ``\\0SHA PARENTS`` followed by ``\\0\\nPATH\\0PATH…\\0`` when it changed paths,
-    or by ``\\0`` alone, so two NULs in a row (never inside a commit: paths are not empty) separate
-    commits and one record is parsed at a time.
-    """
-    rest = b""
-    for chunk in chunks:
-        records = (rest + chunk).split(b"\0\0")
-        rest = records.pop()
-        for record in records:
-            if record:
-                yield _parse_record(record)
-    if rest.startswith(b"\0"):
-        rest = rest[1:]
-    if rest.endswith(b"\0"):
-        rest = rest[:-1]
-    if rest:
-        yield _parse_record(rest)
-
-
-def _parse_record(record: bytes) -> WalkEntry:
-    header, newline, paths = record.lstrip(b"\0").partition(b"\0\n")
-    if b"\0" in header or (paths and not newline):
-        raise GitError("unexpected git log output (is a log.* or format.* setting overriding it?)")
-    sha, *parents = header.decode().split(" ")
-    return sha, [p for p in parents if p], paths.split(b"\0") if newline else []

@@ -6,6 +6,9 @@ once, with the files each commit changed. While reading the walk (children befor
 streams it) it propagates a bitmask per commit: bit *k* is set when head *k* (the tip or a deployed
 commit) can reach it. ``DEPLOYED..TIP`` is then "tip bit set, deployed bit clear", and a commit is
 relevant to a service when it is not a merge and changed a path the service owns.
+
+With a walk cache (:mod:`deploywatch.drift.walkcache`) the entries come already classified, from the
+walk kept by the last run and the diffs of the commits it does not know; the rest is the same.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..core.paths import PathClassifier, ServicePaths
-from .git import Commit, Repo, WalkEntry, parse_walk
+from .git import Commit, Repo
+from .walkcache import ClassifiedEntry, WalkCache, classify_walk
+from .walkparse import WalkEntry, parse_walk
 
 __all__ = ["HeadCounts", "History", "StartedWalk", "start_walk"]
 
@@ -30,31 +35,37 @@ class HeadCounts:
 
 @dataclass
 class StartedWalk:
-    """A history walk under way: git is running, ``entries`` yields commits as its output arrives."""
+    """A history walk under way: git is running, ``entries`` yields commits as its output arrives (None: the
+    walk with paths is not started; the history reads it from the walk cache or starts it)."""
 
     heads: list[str]
     boundary: list[str]
-    entries: Iterator[WalkEntry]
+    entries: Iterator[WalkEntry] | None
     first_parent_times: Callable[[], dict[str, int]]  # Repo.first_parent_times, also under way
     cancel: Callable[[], None] = field(default=lambda: None)
 
 
 def start_walk(repo: Repo, heads: Sequence[str],
-               relay: Callable[[Generator[bytes, None, None]], Iterator[bytes]] | None = None) -> StartedWalk:
+               relay: Callable[[Generator[bytes, None, None]], Iterator[bytes]] | None = None, *,
+               with_paths: bool = True) -> StartedWalk:
     """Start the walk from ``heads`` (the tip first) down to their common ancestors; ``relay`` may
-    hand git's output on through another thread (see :mod:`deploywatch.drift.prefetch`)."""
+    hand git's output on through another thread (see :mod:`deploywatch.drift.prefetch`). Without
+    ``with_paths`` only the first-parent chain is started (for a history read from the walk cache)."""
     tip = heads[0]
     boundary = repo.merge_bases(heads, octopus=True) if len(heads) > 1 else [tip]
+    if not with_paths:
+        return StartedWalk(list(heads), boundary, None, repo.first_parent_times(tip, boundary))
     output = repo.walk_output(heads, boundary)  # git starts walking now, and so does the shorter walk below
     entries = parse_walk(relay(output) if relay else output)
-    return StartedWalk(list(heads), boundary, entries, repo.first_parent_times(tip, boundary))
+    # Closing the stream stops git (with a relay, its owner says how to stop it).
+    return StartedWalk(list(heads), boundary, entries, repo.first_parent_times(tip, boundary), output.close)
 
 
 class History:
     """The walk from ``tip`` and ``heads`` with ancestry masks and per-service touch lists."""
 
     def __init__(self, repo: Repo, tip: str, heads: Sequence[str], services: Sequence[ServicePaths],
-                 started: StartedWalk | None = None) -> None:
+                 started: StartedWalk | None = None, cache: WalkCache | None = None) -> None:
         self.repo = repo
         self.tip = tip
         self.heads = list(dict.fromkeys([tip, *heads]))
@@ -64,14 +75,19 @@ class History:
         if started is not None and started.heads != self.heads:
             started.cancel()  # started for other heads: of no use here
             started = None
-        walk = started or start_walk(repo, self.heads)
+        walk = started or start_walk(repo, self.heads, with_paths=cache is None)
+        if cache is not None:
+            entries = cache.walk(repo, walk.heads, walk.boundary, self.services, self.classifier, walk.entries,
+                                 walk.cancel)
+        else:
+            entries = classify_walk(walk.entries or repo.walk(walk.heads, walk.boundary), self.classifier)
         self.shas: list[str] = []
         self.files: dict[int, list[bytes]] = {}  # paths of commits that touch any service
         self.masks: list[int] = []
         self.touching: list[list[int]] = [[] for _ in self.services]
         self.excluded_only: list[list[int]] = [[] for _ in self.services]
         self._described: dict[str, Commit] = {}
-        fp_of, fp_shas = self._propagate(walk.entries)
+        fp_of, fp_shas = self._propagate(entries)
         self.branch_point = fp_of  # per commit: its index in first_parent (-1: not on the branch)
         self.first_parent = {sha: k for k, sha in enumerate(fp_shas)}  # the tip's first-parent chain, tip = 0
         times = walk.first_parent_times()
@@ -81,8 +97,8 @@ class History:
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
         self.mask_counts = Counter(self.masks)
 
-    def _propagate(self, entries: Iterable[WalkEntry]) -> tuple[list[int], list[str]]:
-        """Read the walk (children first): ancestry masks, touch lists, and for each commit the index of
+    def _propagate(self, entries: Iterable[ClassifiedEntry]) -> tuple[list[int], list[str]]:
+        """Read the classified walk (children first): ancestry masks, touch lists, and for each commit the index of
         the oldest first-parent commit of the tip that reaches it (-1 for none) and that chain."""
         pending: dict[str, int] = {}
         pending_fp: dict[str, int] = {}
@@ -90,11 +106,10 @@ class History:
         fp_shas: list[str] = []
         next_fp: str | None = self.tip
         head_bit = self.head_bit
-        classify = self.classifier.classify_all
         masks, shas = self.masks, self.shas
         touching, excluded_only = self.touching, self.excluded_only
         bits = _BitCache()
-        for idx, (sha, parents, files) in enumerate(entries):
+        for idx, (sha, parents, positive, relevant, files) in enumerate(entries):
             mask = pending.pop(sha, 0) | head_bit.get(sha, 0)
             fp = pending_fp.pop(sha, -1)
             if sha == next_fp:  # the chain's own index is older than any inherited one
@@ -108,15 +123,13 @@ class History:
             shas.append(sha)
             masks.append(mask)
             fp_of.append(fp)
-            if files and len(parents) <= 1:  # git lists no paths for merges; relevance excludes them
-                positive, relevant = classify(files)
-                if positive:
-                    self.files[idx] = files
-                    for service in bits(relevant):
-                        touching[service].append(idx)
-                    if positive != relevant:
-                        for service in bits(positive & ~relevant):
-                            excluded_only[service].append(idx)
+            if positive:  # never for merges: git lists no paths for them, and relevance excludes them
+                self.files[idx] = files
+                for service in bits(relevant):
+                    touching[service].append(idx)
+                if positive != relevant:
+                    for service in bits(positive & ~relevant):
+                        excluded_only[service].append(idx)
         return fp_of, fp_shas
 
     # ------------------------------------------------------------ queries

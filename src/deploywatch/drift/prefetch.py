@@ -30,6 +30,7 @@ from ..core.errors import GitError
 from .git import Repo
 from .history import StartedWalk, start_walk
 from .sources.file import FileSource
+from .walkcache import walk_cache
 
 __all__ = ["Prefetch"]
 
@@ -51,7 +52,8 @@ class Prefetch:
         self._started: StartedWalk | None = None
         try:
             plan = _plan(config_path, tuple(names))
-            if plan is not None:
+            cache = walk_cache()
+            if plan is not None and (cache is None or not cache.has_walks(plan[0].path)):  # else rev-list is enough
                 repo, heads = plan
                 self._started = start_walk(repo, heads, relay=self._relay)
                 self._started.cancel = self.cancel

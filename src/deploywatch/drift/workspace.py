@@ -13,6 +13,7 @@ from ..core.errors import GitError, UsageError
 from . import DEFAULT_MAX_COMMITS, DriftReport, ServiceSpec, measure_drift
 from .git import Repo
 from .sources import Reading, read_all, source_for
+from .walkcache import walk_cache
 
 if TYPE_CHECKING:
     from .prefetch import Prefetch
@@ -75,7 +76,8 @@ class Workspace:
         tip = self.tip()
         readings = self.read_sources(selected)
         return measure_drift(self.repo, self.branch, tip, self.specs(selected), readings, now=now,
-                             max_commits=max_commits, started=prefetch.take() if prefetch else None)
+                             max_commits=max_commits, started=prefetch.take() if prefetch else None,
+                             cache=walk_cache())
 
     def read_sources(self, names: Sequence[str]) -> dict[str, Reading]:
         """Ask every named service's deployed source (concurrently, bounded)."""

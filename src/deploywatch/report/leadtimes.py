@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ..core.paths import ServicePaths
-from ..drift.git import Repo, parse_walk
+from ..drift.git import Repo
 from ..drift.history import History, StartedWalk
+from ..drift.walkcache import walk_cache
 from ..store.deployments import DeploymentRecord
 from .delivery import Shipped, live_entries
 
@@ -63,15 +64,16 @@ def _history(repo: Repo, tip: str, heads: Sequence[str], services: Sequence[Serv
     """The walk the lead times read. When every live commit is on the tip's first-parent chain (deploys of the
     branch), it is the tip's history down to the oldest of them, and containment is read from the chain (see
     :func:`_first_live`); otherwise every live commit is a head of the walk, down to their common ancestors."""
+    cache = walk_cache()
     chain = repo.first_parent_times(tip)()
     if not all(sha in chain for sha in heads):
-        return History(repo, tip, heads, services)
+        return History(repo, tip, heads, services, cache=cache)
     position = {sha: k for k, sha in enumerate(chain)}  # tip first
     oldest = max(heads, key=position.__getitem__)
     if oldest == tip:
-        return History(repo, tip, heads, services)
-    walk = StartedWalk([tip], [oldest], parse_walk(repo.walk_output([tip], [oldest])), lambda: chain)
-    return History(repo, tip, [], services, started=walk)
+        return History(repo, tip, heads, services, cache=cache)
+    walk = StartedWalk([tip], [oldest], None, lambda: chain)  # the walk with paths: from the cache, else git
+    return History(repo, tip, [], services, started=walk, cache=cache)
 
 
 def _earlier(live: Sequence[DeploymentRecord]) -> list[tuple[str, int]]:
