@@ -38,7 +38,7 @@ class Shipped:
     deployed_commit: str
     previous_commit: str  # the live commit before this deploy's
     earlier_live: int  # how many distinct live commits came before it (the rev-list's negative ends)
-    commits: list[str]  # oldest on the branch first
+    commits: list[str]  # oldest on the branch first (those of one merge in git's walk order, reversed)
     on_branch_at: list[int]  # Unix seconds, per commit
     seconds: list[float]  # lead times, per commit
 

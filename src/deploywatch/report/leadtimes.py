@@ -38,11 +38,13 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
         return found
     heads = list(dict.fromkeys(e.to_commit for _, _, live in active for e in live))
     history = _history(repo, tip, heads, [paths for _, paths, _ in active])
+    on_branch_at, shas = history.on_branch_at, history.shas
     for number, (service, _, live) in enumerate(active):
         first_live = _first_live(history, [e.to_commit for e in live])
         by_deploy: dict[int, list[int]] = {}
-        for idx, k in zip(history.touching[number], first_live(history.touching[number]), strict=True):
-            if k and history.on_branch_at[idx] >= 0:  # not live, live since before the ledger knew, off the branch
+        touching = history.touching[number]
+        for idx, k in zip(touching, first_live(touching), strict=True):
+            if k and on_branch_at[idx] >= 0:  # not live, live since before the ledger knew, off the branch
                 by_deploy.setdefault(k, []).append(idx)
         earlier = _earlier(live)
         for k in sorted(by_deploy):
@@ -50,13 +52,16 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
             deployed_at = entry.finished_at or entry.started_at
             if deployed_at < since:
                 continue
-            ordered = sorted(by_deploy[k], key=lambda i: (history.on_branch_at[i], history.shas[i]))
-            branch_times = [history.on_branch_at[i] for i in ordered]
+            # oldest on the branch first; commits that reached it together (one merge) in git's walk order, reversed
+            ordered = by_deploy[k]
+            ordered.reverse()
+            ordered.sort(key=on_branch_at.__getitem__)  # stable: the reversed walk order within one branch time
+            branch_times = [on_branch_at[i] for i in ordered]
             end = deployed_at.timestamp()
             previous, count = earlier[k]
             found[service].append(Shipped(entry.id, deployed_at, entry.to_commit, previous, count,
-                                          [history.shas[i] for i in ordered], branch_times,
-                                          [max(0.0, end - t) for t in branch_times]))
+                                          [shas[i] for i in ordered], branch_times,
+                                          [end - t if t < end else 0.0 for t in branch_times]))
     return found
 
 
