@@ -40,7 +40,7 @@ __all__ = ["ENV_SWITCH", "ClassifiedEntry", "WalkCache", "cache_dir", "classify_
 # sha, parents, positive mask, relevant mask, paths (kept only when the positive mask is not 0)
 ClassifiedEntry = tuple[str, list[str], int, int, list[bytes]]
 
-SCHEMA = "deploywatch.walkcache/v1"
+SCHEMA = "deploywatch walk cache, format 1"  # a private file, not a deploywatch.NAME/v1 document
 ENV_SWITCH = "DEPLOYWATCH_WALK_CACHE"
 CACHE_DIR = "DEPLOYWATCH_CACHE_DIR"
 # Up to this many unknown commits are always asked for by SHA; beyond it, only while they are fewer than the known
