@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.file import find_config, read_config_text, variable_references
+from ..core.caches import CACHE_DIR, cache_folder, switched_off
 from ..core.errors import DeploywatchError
 from ..core.redact import mask, register_secret
 from .plan import AnomalySpec, CheckSpec, Plan, PlannedCheck, Scan
@@ -52,22 +53,17 @@ Selector = Callable[["LoadedConfig"], tuple["Sequence[CheckConfig]", dict[str, A
 
 FORMAT = 1
 ENV_SWITCH = "DEPLOYWATCH_PLAN_CACHE"
-CACHE_DIR = "DEPLOYWATCH_CACHE_DIR"
 KEEP = 64  # entries in the cache folder; the least recently written go first
 
 
 def cache_dir() -> Path:
     """Where plans are kept: ``$DEPLOYWATCH_CACHE_DIR``, else ``deploywatch/plans`` in the XDG cache folder."""
-    configured = os.environ.get(CACHE_DIR)
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "deploywatch" / "plans"
+    return cache_folder("plans")
 
 
 def enabled() -> bool:
     """False when ``DEPLOYWATCH_PLAN_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+    return not switched_off(ENV_SWITCH)
 
 
 @dataclass(frozen=True)

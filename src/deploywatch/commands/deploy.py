@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -86,15 +86,17 @@ class TerminalProgress:
             self.stream.flush()
 
 
-def open_context(config_path: Path | None, output_format: str | None, by: str | None) -> Context:
-    """The deploy context: the workspace, the store (abandoned deploys reaped), progress on the terminal."""
+def open_context(config_path: Path | None, output_format: str | None, by: str | None, *,
+                 sections: Collection[str] = DEPLOY_SECTIONS) -> Context:
+    """The deploy context: the workspace (its config read for ``sections``), the store (abandoned deploys reaped),
+    progress on the terminal."""
     from ..checks.runner import open_store
     from ..checks.validate import load_config
     from ..deploy.ledger import who
     from ..deploy.steps import Context
     from ..drift.workspace import workspace_for
 
-    workspace = workspace_for(load_config(config_path, sections=DEPLOY_SECTIONS))
+    workspace = workspace_for(load_config(config_path, sections=sections))
     store = open_store(workspace.loaded)
     store.reap_deployments(datetime.now(UTC))
     stream = sys.stdout if (output_format or "table") == "table" else sys.stderr

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,6 @@ from ..core.render import emit_json, emit_text, markdown_table, short
 from ..core.text import printable
 
 if TYPE_CHECKING:
-    from ..deploy.steps import Context
     from ..notify.model import AlertMode
 
 __all__ = ["AUDIT_SCHEMA", "audit", "run", "status", "switch"]
@@ -24,29 +22,14 @@ __all__ = ["AUDIT_SCHEMA", "audit", "run", "status", "switch"]
 AUDIT_SCHEMA = "deploywatch.audit/v1"
 
 
-def _context(config_path: Path | None, output_format: str | None, by: str | None) -> Context:
-    from ..checks.runner import open_store
-    from ..checks.validate import load_config
-    from ..deploy.ledger import who
-    from ..deploy.steps import Context
-    from ..drift.workspace import workspace_for
-    from .deploy import TerminalProgress
-
-    workspace = workspace_for(load_config(config_path, sections=REMEDIATE_SECTIONS))
-    store = open_store(workspace.loaded)
-    store.reap_deployments(datetime.now(UTC))
-    stream = sys.stdout if (output_format or "table") == "table" else sys.stderr
-    return Context(workspace, store, TerminalProgress(stream), lambda: datetime.now(UTC), by or who(workspace.repo),
-                   float(workspace.loaded.config.deploy.lease))
-
-
 def run(services: Sequence[str], *, all_services: bool, apply: bool, by: str | None, config_path: Path | None,
         output_format: str | None, now: datetime, alerts: AlertMode) -> int:
     """Plan (or with ``apply`` run) the remediation; print it; its exit code (see ``RemediationReport``)."""
     from ..remediate.run import RemediateRequest, remediate
     from ..remediate.scheduled import notify_decisions
+    from .deploy import open_context
 
-    context = _context(config_path, output_format, by)
+    context = open_context(config_path, output_format, by, sections=REMEDIATE_SECTIONS)
     with context.store:
         report = remediate(context, RemediateRequest(tuple(services), all_services, apply), now=now)
         if apply:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.caches import cache_folder, switched_off
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Repo
 from .walkparse import WalkEntry
@@ -42,7 +43,6 @@ ClassifiedEntry = tuple[str, list[str], int, int, list[bytes]]
 
 SCHEMA = "deploywatch walk cache, format 1"  # a private file, not a deploywatch.NAME/v1 document
 ENV_SWITCH = "DEPLOYWATCH_WALK_CACHE"
-CACHE_DIR = "DEPLOYWATCH_CACHE_DIR"
 # Up to this many unknown commits are always asked for by SHA; beyond it, only while they are fewer than the known
 # ones (one git log over the range is cheaper than naming most of it on stdin).
 _ALWAYS_ASK = 256
@@ -50,16 +50,12 @@ _ALWAYS_ASK = 256
 
 def cache_dir() -> Path:
     """Where walks are kept: ``$DEPLOYWATCH_CACHE_DIR``, else ``deploywatch/walks`` in the XDG cache folder."""
-    configured = os.environ.get(CACHE_DIR)
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "deploywatch" / "walks"
+    return cache_folder("walks")
 
 
 def walk_cache() -> WalkCache | None:
     """The user's walk cache; None when ``DEPLOYWATCH_WALK_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
-    if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
+    if switched_off(ENV_SWITCH):
         return None
     return WalkCache(cache_dir())
 

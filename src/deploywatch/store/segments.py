@@ -153,8 +153,7 @@ def add_samples(tx: Tx, samples: Sequence[tuple[str, Sample]]) -> None:
             continue
         if last is not None and last.status == sample.status and last.runs < SEGMENT_SAMPLES:
             if service not in changed and all(last is not s for s in fresh):
-                last.samples = _read_samples(_samples_of(tx, last), last.status)
-                changed[service] = last
+                changed[service] = last  # its samples were read with it
             last.add(sample)
             continue
         newest[service] = _start(service, sample)
@@ -170,13 +169,10 @@ def add_samples(tx: Tx, samples: Sequence[tuple[str, Sample]]) -> None:
 
 
 def _newest(tx: Tx, services: Sequence[str]) -> list[Segment]:
-    rows = tx.rows(f"SELECT {_COLUMNS} FROM drift_segments WHERE id IN (SELECT max(id) FROM drift_segments WHERE "
-                   f"service IN ({placeholders(len(services))}) GROUP BY service)", services)
-    return [_segment(tx, row) for row in rows]
-
-
-def _samples_of(tx: Tx, segment: Segment) -> str:
-    return str(tx.scalar("SELECT samples FROM drift_segments WHERE id = ?", (segment.id,)))
+    """Each service's newest segment with its samples (at most :data:`SEGMENT_SAMPLES`), in one query."""
+    rows = tx.rows(f"SELECT {_COLUMNS}, samples FROM drift_segments WHERE id IN (SELECT max(id) FROM drift_segments "
+                   f"WHERE service IN ({placeholders(len(services))}) GROUP BY service)", services)
+    return [_segment(tx, row[:-1], row[-1]) for row in rows]
 
 
 _FINDINGS = ("SELECT f.subject, r.started_at, f.status, f.details FROM findings f JOIN runs r ON r.id = f.run_id "

@@ -136,7 +136,3 @@ class PageCache:
         self._pending.pop(flight, None)
         if not task.cancelled():
             task.exception()  # retrieved: every waiter got it already; none left is no "never retrieved" warning
-
-    def clear(self) -> None:
-        """Forget every page (the next request of each renders)."""
-        self._entries.clear()
