@@ -32,9 +32,17 @@ step = st.one_of(
 def build(root: Path, steps: list[tuple[object, ...]]) -> tuple[GitRepo, list[str]]:
     repo = GitRepo(root)
     shas = [repo.commit("root", {"a/x.py": "0", "shared/s.py": "0", "docs/d.md": "0"})]
-    branches = ["main"]
+    return repo, shas + extend_repo(repo, steps, shas)
+
+
+def extend_repo(repo: GitRepo, steps: list[tuple[object, ...]], shas: list[str] | None = None) -> list[str]:
+    """Apply ``steps`` to ``repo`` (from main; its branches br1, br2 … reused), back on main after; the new SHAs."""
+    pool = list(shas) if shas is not None else repo.git("rev-list", "--all").split()
+    branches = ["main", *sorted(b for b in repo.git("for-each-ref", "--format=%(refname:short)",
+                                                    "refs/heads").split() if b != "main")]
     current = "main"
-    counter = itertools.count(1)
+    counter = itertools.count(len(pool) * 1000)
+    made: list[str] = []
     for item in steps:
         kind = item[0]
         if kind == "commit":
@@ -43,27 +51,31 @@ def build(root: Path, steps: list[tuple[object, ...]]) -> tuple[GitRepo, list[st
             change: dict[str, str | None] = {}
             for f in files:  # type: ignore[union-attr]
                 change[f] = None if delete and f in tracked else f"v{next(counter)}"
-            shas.append(repo.commit(f"change {next(counter)}", change))
+            made.append(repo.commit(f"change {next(counter)}", change))
         elif kind == "branch":
             name = f"br{len(branches)}"
-            start = shas[int(item[1]) % len(shas)]  # type: ignore[call-overload]
+            start = pool[int(item[1]) % len(pool)]  # type: ignore[call-overload]
             repo.checkout(name, new=True, start=start)
             branches.append(name)
             current = name
+            continue
         elif kind == "switch":
             current = branches[int(item[1]) % len(branches)]  # type: ignore[call-overload]
             repo.checkout(current)
+            continue
         else:
             other = branches[int(item[1]) % len(branches)]  # type: ignore[call-overload]
-            if other != current:
-                try:
-                    repo.git("merge", "-q", "--no-ff", "--no-edit", "-X", "theirs", other)
-                except AssertionError:
-                    repo.git("merge", "--abort")
-                    continue
-                shas.append(repo.head())
+            if other == current:
+                continue
+            try:
+                repo.git("merge", "-q", "--no-ff", "--no-edit", "-X", "theirs", other)
+            except AssertionError:
+                repo.git("merge", "--abort")
+                continue
+            made.append(repo.head())
+        pool.append(made[-1])
     repo.checkout("main")
-    return repo, shas
+    return made
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

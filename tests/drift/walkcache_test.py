@@ -31,6 +31,11 @@ class CountingRepo(Repo):
         self.asked = [*getattr(self, "asked", []), *commits]
         return super().commits_with_paths(commits)
 
+    def new_commits(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[WalkEntry, int]]:
+        found = super().new_commits(include, exclude)
+        self.asked = [*getattr(self, "asked", []), *(entry[0] for entry, _ in found)]
+        return found
+
 
 def build(path: Path) -> tuple[GitRepo, list[str]]:
     """main with a merged topic branch, a docs-only change and changes to each service."""
@@ -47,10 +52,10 @@ def build(path: Path) -> tuple[GitRepo, list[str]]:
 
 
 def as_seen(history: History) -> dict[str, object]:
-    """Everything a history answers from its walk."""
-    return {"shas": history.shas, "masks": history.masks, "touching": history.touching,
-            "excluded_only": history.excluded_only, "files": history.files, "on_branch_at": history.on_branch_at,
-            "first_parent": history.first_parent, "branch_point": history.branch_point}
+    """Everything a history answers from its walk (see tests/drift/keptgraph_test.py)."""
+    from .keptgraph_test import seen
+
+    return seen(history)
 
 
 def exact(repo: GitRepo, tip: str, heads: Sequence[str], services: Sequence[ServicePaths] = SERVICES) -> object:
@@ -124,6 +129,8 @@ def each(payload: Doc, column: str, value: object) -> Doc:
 
 SPOILED: dict[str, Callable[[Doc, Doc, bytes], bytes]] = {
     "garbage": lambda h, p, raw: b"\x00not json",
+    "class-too-wide": lambda h, p, raw: signed(h, {**p, "classes": [[1 << 5, 0]] * len(p["classes"])}),
+    "class-relevant-not-positive": lambda h, p, raw: signed(h, {**p, "classes": [[0, 1]] * len(p["classes"])}),
     "truncated": lambda h, p, raw: raw[: len(raw) // 2],
     "payload-changed-after-signing": lambda h, p, raw: raw.replace(b'"positive":[', b'"positive":[0,', 1),
     "schema": lambda h, p, raw: signed({**h, "schema": "deploywatch.walkcache/v0"}, p),

@@ -272,6 +272,10 @@ class PathClassifier:
             cached = self._cache[path] = (positive, positive & ~excluded)
         return cached
 
+    def learn(self, classified: Iterable[tuple[bytes, tuple[int, int]]]) -> None:
+        """Take ``(path, (positive, relevant))`` pairs classified earlier for the same services (a kept walk's)."""
+        self._cache.update(classified)
+
     def classify_all(self, paths: Iterable[bytes]) -> tuple[int, int]:
         """OR of :meth:`classify` over ``paths``."""
         positive = relevant = 0

@@ -294,6 +294,27 @@ class Repo:
                        input="".join(f"{c}\n" for c in commits).encode()).stdout
         return parse_walk([out])
 
+    def new_commits(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[WalkEntry, int]]:
+        """The :meth:`walk` of ``include`` down to what ``exclude`` reaches (a missing ``exclude`` ignored), each entry
+        with its committer time; for the few commits a run finds new."""
+        out = self.run("log", "--topo-order", "-z", "--name-only", "--no-renames", "--root", "--no-ext-diff",
+                       "--no-textconv", "--no-color", "--ignore-missing", "--format=%x00%H %P %x01%ct", *include,
+                       "--not", *exclude, "--").stdout
+        found = []
+        for sha, parents, files in parse_walk([out]):
+            *parents, stamp = parents  # "%P %x01%ct": the time is the last word, after a \x01
+            found.append(((sha, parents, files), int(stamp.lstrip("\x01"))))
+        return found
+
+    def commit_times(self, commits: Sequence[str]) -> dict[str, int]:
+        """Committer time of each commit (one ``git log --no-walk --stdin``)."""
+        if not commits:
+            return {}
+        out = self.run("log", "--no-walk=unsorted", "--stdin", "--format=%H %ct",
+                       input="".join(f"{c}\n" for c in commits).encode()).stdout.decode()
+        words = out.split()
+        return dict(zip(words[0::2], map(int, words[1::2]), strict=True))
+
     def first_parent_times(self, tip: str, exclude: Sequence[str] = ()) -> Callable[[], dict[str, int]]:
         """Start listing the first-parent chain of ``tip`` (down to ``exclude``) with committer times;
         the returned function waits for the result, ``{sha: committer time}``."""

@@ -14,12 +14,13 @@ walk kept by the last run and the diffs of the commits it does not know; the res
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Commit, Repo
-from .walkcache import ClassifiedEntry, WalkCache, classify_walk
+from .keptgraph import Graph, Grown, numbered, subgraph
+from .walkcache import ClassifiedEntry, KeptWalk, WalkCache, classify_walk
 from .walkparse import WalkEntry, parse_walk
 
 __all__ = ["HeadCounts", "History", "StartedWalk", "start_walk"]
@@ -43,6 +44,7 @@ class StartedWalk:
     entries: Iterator[WalkEntry] | None
     first_parent_times: Callable[[], dict[str, int]]  # Repo.first_parent_times, also under way
     cancel: Callable[[], None] = field(default=lambda: None)
+    common: bool = True  # the boundary is the heads' common ancestors (else a commit the caller chose)
 
 
 def start_walk(repo: Repo, heads: Sequence[str],
@@ -72,22 +74,42 @@ class History:
         self.head_bit = {sha: 1 << k for k, sha in enumerate(self.heads)}
         self.services = list(services)
         self.classifier = PathClassifier(self.services)
-        if started is not None and started.heads != self.heads:
-            started.cancel()  # started for other heads: of no use here
-            started = None
-        walk = started or start_walk(repo, self.heads, with_paths=cache is None)
-        if cache is not None:
-            entries = cache.walk(repo, walk.heads, walk.boundary, self.services, self.classifier, walk.entries,
-                                 walk.cancel)
-        else:
-            entries = classify_walk(walk.entries or repo.walk(walk.heads, walk.boundary), self.classifier)
         self.shas: list[str] = []
-        self.files: dict[int, list[bytes]] = {}  # paths of commits that touch any service
+        self.files: Mapping[int, list[bytes]] = {}  # paths of commits that touch any service
         self.masks: list[int] = []
         self.touching: list[list[int]] = [[] for _ in self.services]
         self.excluded_only: list[list[int]] = [[] for _ in self.services]
         self._described: dict[str, Commit] = {}
-        fp_of, fp_shas = self._propagate(entries)
+        self._kept: Graph | None = None  # the graph to keep for the next run, when walked
+        kept = cache.open(repo, self.services) if cache is not None else None
+        if kept is not None and kept.graph is not None:
+            self.classifier.learn(zip(kept.graph.table, kept.graph.classes, strict=True))
+        if started is not None and started.heads != self.heads:
+            started.cancel()  # started for other heads: of no use here
+            started = None
+        grown = kept.extend(repo, self.heads, self.classifier) if kept is not None and started is None else None
+        if grown is not None:
+            if started is not None:
+                started.cancel()
+            self._grown(grown)
+        else:
+            self._walked(repo, started, kept)
+        self.mask_counts = Counter(self.masks)
+        if kept is not None:
+            graph = self._kept if grown is None else grown.kept if grown.changed else None
+            if graph is not None:
+                kept.save(graph, self.classifier)
+            self._kept = None
+
+    def _walked(self, repo: Repo, started: StartedWalk | None, kept: KeptWalk | None) -> None:
+        """The history from git's walk (with the masks of commits the kept walk knows)."""
+        walk = started or start_walk(repo, self.heads, with_paths=kept is None)
+        if kept is not None:
+            entries = kept.walk(repo, walk.heads, walk.boundary, self.classifier, walk.entries, walk.cancel)
+        else:
+            entries = classify_walk(walk.entries or repo.walk(walk.heads, walk.boundary), self.classifier)
+        keep = _Columns() if kept is not None else None
+        fp_of, fp_shas = self._propagate(entries, keep)
         self.branch_point = fp_of  # per commit: its index in first_parent (-1: not on the branch)
         self.first_parent = {sha: k for k, sha in enumerate(fp_shas)}  # the tip's first-parent chain, tip = 0
         times = walk.first_parent_times()
@@ -95,9 +117,37 @@ class History:
         # Committer time of the first-parent commit of the tip that brought each commit in (or -1).
         self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in fp_of]
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
-        self.mask_counts = Counter(self.masks)
+        if keep is not None:
+            self._kept = keep.graph(self, times, not walk.common)
 
-    def _propagate(self, entries: Iterable[ClassifiedEntry]) -> tuple[list[int], list[str]]:
+    def _grown(self, grown: Grown) -> None:
+        """The history from the kept graph extended by the new commits (see :mod:`.keptgraph`)."""
+        graph, masks, point = grown.graph, grown.masks, grown.branch_point
+        order = grown.order
+        self.shas = [graph.shas[at] for at in order]
+        self.masks = [masks[at] for at in order]
+        self.branch_point = [point[at] for at in order]
+        self.first_parent = {graph.shas[at]: k for k, at in enumerate(grown.chain)}
+        fp_times = [graph.times[at] for at in grown.chain]
+        self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in self.branch_point]
+        self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
+        positives, relevants, touched = graph.positive, graph.relevant, graph.touched
+        touching, excluded_only = self.touching, self.excluded_only
+        bits = _BitCache()
+        numbers: dict[int, list[int]] = {}
+        self.files = _Files(numbers, graph.table)
+        for idx, at in enumerate(order):
+            positive = positives[at]
+            if positive:
+                relevant = relevants[at]
+                numbers[idx] = touched[at]
+                for service in bits(relevant):
+                    touching[service].append(idx)
+                if positive != relevant:
+                    for service in bits(positive & ~relevant):
+                        excluded_only[service].append(idx)
+
+    def _propagate(self, entries: Iterable[ClassifiedEntry], keep: _Columns | None) -> tuple[list[int], list[str]]:
         """Read the classified walk (children first): ancestry masks, touch lists, and for each commit the index of
         the oldest first-parent commit of the tip that reaches it (-1 for none) and that chain."""
         pending: dict[str, int] = {}
@@ -108,6 +158,8 @@ class History:
         head_bit = self.head_bit
         masks, shas = self.masks, self.shas
         touching, excluded_only = self.touching, self.excluded_only
+        files_of: dict[int, list[bytes]] = {}
+        self.files = files_of
         bits = _BitCache()
         for idx, (sha, parents, positive, relevant, files) in enumerate(entries):
             mask = pending.pop(sha, 0) | head_bit.get(sha, 0)
@@ -123,8 +175,10 @@ class History:
             shas.append(sha)
             masks.append(mask)
             fp_of.append(fp)
+            if keep is not None:
+                keep.add(parents, positive, relevant, files)
             if positive:  # never for merges: git lists no paths for them, and relevance excludes them
-                self.files[idx] = files
+                files_of[idx] = files
                 for service in bits(relevant):
                     touching[service].append(idx)
                 if positive != relevant:
@@ -155,9 +209,11 @@ class History:
             return True  # at or below the boundary: an ancestor of every head
         return bool(self.masks[self.index[head]] & self.head_bit[self.tip])
 
-    def relevant_behind(self, service: int, head: str) -> Iterator[int]:
-        """Indexes of non-merge commits in ``HEAD..TIP`` that change the service's paths, newest first."""
-        return self._behind(self.touching[service], head)
+    def relevant_behind(self, service: int, head: str) -> list[int]:
+        """Indexes of non-merge commits in ``HEAD..TIP`` that change the service's paths, newest first: by the time
+        they reached the branch, then (commits one merge brought) in walk order. That walk order is git's
+        ``--topo-order`` for a walked history and may differ for one extended from the walk cache (the same commits)."""
+        return sorted(self._behind(self.touching[service], head), key=self.on_branch_at.__getitem__, reverse=True)
 
     def excluded_behind(self, service: int, head: str) -> Iterator[int]:
         """Indexes of commits in ``HEAD..TIP`` that changed only excluded files under the service's paths."""
@@ -185,6 +241,57 @@ class History:
         missing = [sha for sha in wanted if sha not in self._described]
         self._described.update(self.repo.describe(missing))
         return {self.index[sha]: self._described[sha] for sha in wanted}
+
+
+class _Files(Mapping[int, list[bytes]]):
+    """The files of the commits that touch a service, by index, kept as positions in a table of paths."""
+
+    def __init__(self, numbers: dict[int, list[int]], table: list[bytes]) -> None:
+        self._numbers, self._table = numbers, table
+
+    def __getitem__(self, idx: int) -> list[bytes]:
+        return list(map(self._table.__getitem__, self._numbers[idx]))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __contains__(self, idx: object) -> bool:
+        return idx in self._numbers
+
+
+class _Columns:
+    """What a walk's commits add to the graph kept for the next run, besides what the history keeps anyway."""
+
+    def __init__(self) -> None:
+        self.parents: list[list[str]] = []
+        self.positive: list[int] = []
+        self.relevant: list[int] = []
+        self.touched: list[list[int]] = []
+        self.table: list[bytes] = []
+        self._number: dict[bytes, int] = {}
+
+    def add(self, parents: list[str], positive: int, relevant: int, files: list[bytes]) -> None:
+        self.parents.append(parents)
+        self.positive.append(positive)
+        self.relevant.append(relevant)
+        self.touched.append(numbered(files, self.table, self._number) if positive else [])
+
+    def graph(self, history: History, times: dict[str, int], bounded: bool) -> Graph:
+        """The walk as a graph: with every commit when ``bounded``, else the range (the commits some but not every
+        head reaches) and the heads."""
+        index = history.index
+        first = [index.get(p[0], -1) if p else -1 for p in self.parents]
+        merges = {k: [index.get(p, -1) for p in ps[1:]] for k, ps in enumerate(self.parents) if len(ps) > 1}
+        whole = Graph(history.shas, first, merges, self.positive, self.relevant, self.touched, self.table,
+                      [times.get(sha, -1) for sha in history.shas], [], [], index, bounded)
+        every = (1 << len(history.heads)) - 1
+        order = range(len(history.shas)) if bounded else [k for k, mask in enumerate(history.masks) if mask != every]
+        kept = subgraph(whole, order, history.heads, [index.get(h, -1) for h in history.heads])
+        kept.bounded = bounded
+        return kept
 
 
 class _BitCache(dict[int, tuple[int, ...]]):

@@ -34,14 +34,15 @@ from typing import Any
 from ..core.caches import cache_folder, switched_off
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Repo
+from .keptgraph import Graph, Grown, extend
 from .walkparse import WalkEntry
 
-__all__ = ["ENV_SWITCH", "ClassifiedEntry", "WalkCache", "cache_dir", "classify_walk", "walk_cache"]
+__all__ = ["ENV_SWITCH", "ClassifiedEntry", "KeptWalk", "WalkCache", "cache_dir", "classify_walk", "walk_cache"]
 
 # sha, parents, positive mask, relevant mask, paths (kept only when the positive mask is not 0)
 ClassifiedEntry = tuple[str, list[str], int, int, list[bytes]]
 
-SCHEMA = "deploywatch walk cache, format 1"  # a private file, not a deploywatch.NAME/v1 document
+SCHEMA = "deploywatch walk cache, format 2"  # a private file, not a deploywatch.NAME/v1 document
 ENV_SWITCH = "DEPLOYWATCH_WALK_CACHE"
 # Up to this many unknown commits are always asked for by SHA; beyond it, only while they are fewer than the known
 # ones (one git log over the range is cheaper than naming most of it on stdin).
@@ -81,15 +82,54 @@ class WalkCache:
         """True when some walk of ``repo`` is kept (for any service paths)."""
         return any(self.folder.glob(f"walk-{_digest(str(repo.resolve()))}-*.json"))
 
+    def open(self, repo: Repo, services: Sequence[ServicePaths]) -> KeptWalk:
+        """The walk kept for ``repo`` and ``services`` (its ``graph`` None when there is none to trust)."""
+        where = str(repo.path.resolve())
+        file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}.json"
+        return KeptWalk(file, where, services, _load(file, where, services))
+
     def walk(self, repo: Repo, heads: Sequence[str], boundary: Sequence[str], services: Sequence[ServicePaths],
              classifier: PathClassifier, full_walk: Iterator[WalkEntry] | None = None,
              cancel: Callable[[], None] = lambda: None) -> Iterator[ClassifiedEntry]:
-        """The classified walk from ``heads`` down to ``boundary``, from the kept one and git; ``full_walk`` (a
-        walk already started, stopped with ``cancel`` when not used) serves when the kept one is missing or of little
-        use. The walk is kept once it has been read to its end."""
-        where = str(repo.path.resolve())
-        file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}.json"
-        known = _load(file, where, services)
+        """:meth:`KeptWalk.walk` of the walk kept for ``repo`` and ``services`` (nothing is written)."""
+        return self.open(repo, services).walk(repo, heads, boundary, classifier, full_walk, cancel)
+
+
+class KeptWalk:
+    """The walk kept in one file: extended by today's new commits, read for the masks of known commits, rewritten."""
+
+    def __init__(self, file: Path, where: str, services: Sequence[ServicePaths], graph: Graph | None) -> None:
+        self.file, self.where, self.services, self.graph = file, where, services, graph
+
+    def extend(self, repo: Repo, heads: Sequence[str], classifier: PathClassifier) -> Grown | None:
+        """Today's range from the kept graph and the commits git finds new (see :mod:`.keptgraph`); None when the
+        history has to be walked (no graph, a bounded one, too many new commits, or no exact answer from it)."""
+        graph = self.graph
+        if graph is None or graph.bounded or not graph.heads:
+            return None
+        found = repo.new_commits(heads, graph.heads + graph.base)
+        if len(found) > max(_ALWAYS_ASK, len(graph.shas)):
+            return None  # mostly new: the plain walk is as cheap
+        classified = classify_walk((entry for entry, _ in found), classifier)
+        new = [(*entry, stamp) for entry, (_, stamp) in zip(classified, found, strict=True)]
+        grown = extend(graph, new, heads)
+        if grown is not None:
+            times = grown.graph.times
+            missing = [grown.graph.shas[at] for at in grown.chain if times[at] < 0]
+            if missing:
+                known = repo.commit_times(missing)
+                for at in grown.chain:
+                    if times[at] < 0:
+                        times[at] = known[grown.graph.shas[at]]
+        return grown
+
+    def walk(self, repo: Repo, heads: Sequence[str], boundary: Sequence[str], classifier: PathClassifier,
+             full_walk: Iterator[WalkEntry] | None = None,
+             cancel: Callable[[], None] = lambda: None) -> Iterator[ClassifiedEntry]:
+        """The classified walk from ``heads`` down to ``boundary``: the commits listed by git (without paths) with
+        the masks kept for the ones known and the paths of the others asked for; or, with nothing kept or little of
+        it of use, ``full_walk`` (a walk already started, stopped with ``cancel`` when not used) or a new one."""
+        known = self.graph
         if known is not None:
             listing = repo.topo_parents(heads, boundary)
             index = known.index
@@ -99,87 +139,22 @@ class WalkCache:
                     cancel()
                     if isinstance(full_walk, Generator):
                         full_walk.close()
-                return self._extended(file, where, repo, services, classifier, listing, unknown, known)
+                return _merged(repo, classifier, listing, unknown, known)
         entries = full_walk if full_walk is not None else repo.walk(heads, boundary)
-        return self._recorded(file, where, services, classify_walk(entries, classifier))
+        return classify_walk(entries, classifier)
 
-    def _extended(self, file: Path, where: str, repo: Repo, services: Sequence[ServicePaths],
-                  classifier: PathClassifier, listing: list[tuple[str, list[str]]], unknown: list[str],
-                  known: _Kept) -> Iterator[ClassifiedEntry]:
-        fresh: dict[str, tuple[int, int, list[bytes]]] = {}
-        for sha, _, positive, relevant, files in classify_walk(repo.commits_with_paths(unknown), classifier):
-            fresh[sha] = (positive, relevant, files if positive else [])
-        kept = known.successor()
-        index, positives, relevants, touches, table = (known.index, known.positive, known.relevant, known.touched,
-                                                       known.table)
-        for sha, parents in listing:
-            k = index.get(sha)
-            if k is not None:
-                positive, relevant, touched = positives[k], relevants[k], touches[k]
-                kept.keep(sha, positive, relevant, touched)
-                yield sha, parents, positive, relevant, list(map(table.__getitem__, touched)) if touched else []
-            else:
-                positive, relevant, files = fresh.get(sha) or (0, 0, [])
-                kept.add(sha, positive, relevant, files)
-                yield sha, parents, positive, relevant, files
-        if fresh or len(kept.shas) != len(known.shas) or set(kept.shas) != set(known.shas):
-            kept.save(file, where, services)
-
-    def _recorded(self, file: Path, where: str, services: Sequence[ServicePaths],
-                  entries: Iterator[ClassifiedEntry]) -> Iterator[ClassifiedEntry]:
-        kept = _Kept()
-        for sha, parents, positive, relevant, files in entries:
-            kept.add(sha, positive, relevant, files if positive else [])
-            yield sha, parents, positive, relevant, files
-        kept.save(file, where, services)
-
-
-class _Kept:
-    """One kept walk, by column: the commits, their two masks and (for commits touching a service) their files as
-    indexes into a table of paths."""
-
-    def __init__(self) -> None:
-        self.shas: list[str] = []
-        self.positive: list[int] = []
-        self.relevant: list[int] = []
-        self.touched: list[list[int]] = []
-        self.table: list[bytes] = []
-        self._number: dict[bytes, int] | None = None  # path -> its index in the table, made when first needed
-        self.index: dict[str, int] = {}
-
-    def successor(self) -> _Kept:
-        """An empty walk with this one's table of paths, to keep the next run's commits in."""
-        following = _Kept()
-        following.table = list(self.table)
-        return following
-
-    def keep(self, sha: str, positive: int, relevant: int, touched: list[int]) -> None:
-        """Keep one commit of the walk this one succeeds, its files already as table indexes."""
-        self.shas.append(sha)
-        self.positive.append(positive)
-        self.relevant.append(relevant)
-        self.touched.append(touched)
-
-    def add(self, sha: str, positive: int, relevant: int, files: list[bytes]) -> None:
-        """Keep one commit (``files`` only when it touches a service)."""
-        number = self._number
-        if number is None:
-            number = self._number = {path: k for k, path in enumerate(self.table)}
-        self.keep(sha, positive, relevant, [number[f] if f in number else self._new(number, f) for f in files])
-
-    def _new(self, number: dict[bytes, int], path: bytes) -> int:
-        number[path] = len(self.table)
-        self.table.append(path)
-        return number[path]
-
-    def save(self, file: Path, repo: str, services: Sequence[ServicePaths]) -> None:
-        """Write the walk atomically: a header line (what it is for, the payload's SHA-256) and the payload; a
-        failure only means the next run walks more."""
-        payload = json.dumps({"files": [os.fsdecode(f) for f in self.table], "shas": self.shas,
-                              "positive": self.positive, "relevant": self.relevant, "touched": self.touched},
-                             separators=(",", ":")).encode()
-        header = json.dumps({"schema": SCHEMA, "repo": repo, "paths": _describe_paths(services),
-                             "count": len(self.shas), "sha256": hashlib.sha256(payload).hexdigest()})
+    def save(self, graph: Graph, classifier: PathClassifier) -> None:
+        """Write ``graph`` atomically: a header line (what it is for, the payload's SHA-256) and the payload, with
+        the masks of each path of its table (``classifier``'s); a failure only means the next run walks more."""
+        classes = [list(classifier.classify(f)) for f in graph.table]
+        payload = json.dumps({"files": [os.fsdecode(f) for f in graph.table], "classes": classes, "shas": graph.shas,
+                              "positive": graph.positive, "relevant": graph.relevant, "touched": graph.touched,
+                              "first": graph.first, "merges": [[k, v] for k, v in graph.merges.items()],
+                              "times": graph.times, "heads": graph.heads, "base": graph.base,
+                              "bounded": graph.bounded}, separators=(",", ":")).encode()
+        header = json.dumps({"schema": SCHEMA, "repo": self.where, "paths": _describe_paths(self.services),
+                             "count": len(graph.shas), "sha256": hashlib.sha256(payload).hexdigest()})
+        file = self.file
         partial = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
         try:
             file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -188,6 +163,22 @@ class _Kept:
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
                 partial.unlink()
+
+
+def _merged(repo: Repo, classifier: PathClassifier, listing: list[tuple[str, list[str]]], unknown: list[str],
+            known: Graph) -> Iterator[ClassifiedEntry]:
+    fresh: dict[str, tuple[int, int, list[bytes]]] = {}
+    for sha, _, positive, relevant, paths in classify_walk(repo.commits_with_paths(unknown), classifier):
+        fresh[sha] = (positive, relevant, paths if positive else [])
+    index, positives, relevants = known.index, known.positive, known.relevant
+    touched, table = known.touched, known.table
+    for sha, parents in listing:
+        k = index.get(sha)
+        if k is not None:
+            yield sha, parents, positives[k], relevants[k], list(map(table.__getitem__, touched[k]))
+        else:
+            positive, relevant, changed = fresh.get(sha) or (0, 0, [])
+            yield sha, parents, positive, relevant, changed
 
 
 def _digest(text: str) -> str:
@@ -203,7 +194,7 @@ def _paths_digest(services: Sequence[ServicePaths]) -> str:
     return _digest(json.dumps(_describe_paths(services)))
 
 
-def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> _Kept | None:
+def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
     """The walk kept in ``file``; None when it is missing, empty or not to be trusted."""
     try:
         header, _, payload = file.read_bytes().partition(b"\n")
@@ -212,7 +203,7 @@ def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> _Kept | No
         return None
 
 
-def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePaths]) -> _Kept | None:
+def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
     """The kept walk when the header is this repository's and paths' and the payload is intact and consistent;
     every check runs over whole columns (the file may hold a hundred thousand commits)."""
     if (not isinstance(header, dict) or header.get("schema") != SCHEMA or header.get("repo") != repo
@@ -220,23 +211,41 @@ def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePa
             or header.get("sha256") != hashlib.sha256(payload).hexdigest()):
         return None
     document = json.loads(payload)
-    table, shas = document["files"], document["shas"]
+    table, shas, heads, base = document["files"], document["shas"], document["heads"], document["base"]
+    classes = document["classes"]
     positive, relevant, touched = document["positive"], document["relevant"], document["touched"]
+    first, merges, times, bounded = document["first"], document["merges"], document["times"], document["bounded"]
     count = header["count"]
-    columns = (table, shas, positive, relevant, touched)
-    if not all(type(c) is list for c in columns) or not count or not len(shas) == len(positive) == len(relevant) \
-            == len(touched) == count:
+    columns = (table, shas, positive, relevant, touched, first, times, merges, heads, base, classes)
+    if (not all(type(c) is list for c in columns) or type(count) is not int or type(bounded) is not bool
+            or not len(shas) == len(positive) == len(relevant) == len(touched) == len(first) == len(times) == count
+            or len(classes) != len(table)):
+        return None
+    masks = list(itertools.chain.from_iterable(classes))
+    if (set(map(type, classes)) - {list} or set(map(len, classes)) - {2} or set(map(type, masks)) - {int}
+            or min(masks, default=0) < 0 or max(masks, default=0) >= 1 << len(services)
+            or any(r & ~p for p, r in classes)):
         return None
     numbers = list(itertools.chain.from_iterable(touched))
+    others = [p for _, parents in merges for p in parents]
     if (set(map(type, table)) - {str} or set(map(type, shas)) - {str} or set(map(len, shas)) - {40, 64}
             or set(map(type, positive)) - {int} or set(map(type, relevant)) - {int} or set(map(type, touched)) - {list}
-            or set(map(type, numbers)) - {int} or min(relevant) < 0 or max(positive) >= 1 << len(services)
+            or set(map(type, numbers)) - {int} or min(relevant, default=0) < 0
+            or max(positive, default=0) >= 1 << len(services)
             or any(map(int.__and__, relevant, map(int.__invert__, positive)))
             or not all(map(operator.eq, map(bool, touched), map(bool, positive)))
-            or (numbers and (min(numbers) < 0 or max(numbers) >= len(table)))):
+            or (numbers and (min(numbers) < 0 or max(numbers) >= len(table)))
+            or set(map(type, first)) - {int} or set(map(type, times)) - {int} or set(map(type, others)) - {int}
+            or any(not (0 <= k < count) or type(p) is not list or len(p) == 0 for k, p in merges)
+            or any(not (-1 <= p < count) for p in itertools.chain(first, others))
+            or not all(p < 0 or p > k for k, p in enumerate(first)) or any(p >= 0 and p <= k for k, ps in merges
+                                                                            for p in ps)):
         return None
-    kept = _Kept()
-    kept.shas, kept.positive, kept.relevant, kept.touched = shas, positive, relevant, touched
-    kept.table = [os.fsencode(f) for f in table]
-    kept.index = dict(zip(shas, range(count), strict=True))
-    return kept
+    index = dict(zip(shas, range(count), strict=True))
+    if (any(h not in index for h in heads) or set(map(type, base)) - {str} or any(h in index for h in base)
+            or len(set(heads + base)) != len(heads) + len(base)):
+        return None
+    graph = Graph(shas, first, dict(merges), positive, relevant, touched, [os.fsencode(f) for f in table], times,
+                  heads, base, index, bounded)
+    graph.classes = [(p, r) for p, r in classes]
+    return graph

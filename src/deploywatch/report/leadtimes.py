@@ -77,7 +77,8 @@ def _history(repo: Repo, tip: str, heads: Sequence[str], services: Sequence[Serv
     oldest = max(heads, key=position.__getitem__)
     if oldest == tip:
         return History(repo, tip, heads, services, cache=cache)
-    walk = StartedWalk([tip], [oldest], None, lambda: chain)  # the walk with paths: from the cache, else git
+    # the walk with paths: from the cache, else git
+    walk = StartedWalk([tip], [oldest], None, lambda: chain, common=False)
     return History(repo, tip, [], services, started=walk, cache=cache)
 
 

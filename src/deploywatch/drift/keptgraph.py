@@ -1,0 +1,169 @@
+"""Extending the last run's commit graph by the commits that are new, without walking the range again.
+
+The walk cache (:mod:`deploywatch.drift.walkcache`) keeps, besides each commit's service masks and files, the graph
+of the last drift walk: per commit its parents (as positions in the kept walk; -1 for a parent below it) and, for
+the commits of the tip's first-parent chain, the committer time; and the heads it was walked from. The next run
+asks git only for the commits reachable from its heads and not from the kept heads (``git log HEADS --not
+KEPT_HEADS``: a handful), puts them before the kept ones (still children before parents) and computes the ancestry
+masks and the first-parent chain over both in Python.
+
+Why this is exact. The kept walk holds every commit that some but not every kept head reaches (the range of the
+last run) and the kept heads themselves. A commit reachable from today's heads is therefore new, kept, or reachable
+from every kept head. When each of today's heads reaches some kept head (checked on the computed masks), a commit of
+the last kind is reachable from every head of today: below today's range, like the parents marked -1. So the masks
+computed over new + kept are git's, and today's range is the commits some but not every head reaches. Otherwise —
+a head that is neither new nor kept (a deployed commit older than the kept range), a head that reaches no kept head
+(a force-push), new commits git says are kept (a kept head gone from the repository) — :func:`extend` answers None
+and the history is walked as without the graph.
+
+The first-parent chain runs from the tip along first parents while the commits are in the range; as git's
+``rev-list --first-parent TIP --not BOUNDARY`` it stops where every head reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Graph", "Grown", "extend"]
+
+NewEntry = tuple[str, list[str], int, int, list[bytes], int]  # sha, parents, positive, relevant, files, commit time
+
+
+@dataclass
+class Graph:
+    """A kept walk by column, children before parents (see :mod:`deploywatch.drift.walkcache` for the file)."""
+
+    shas: list[str]
+    first: list[int]  # first parent's position, -1 below the walk or none
+    merges: dict[int, list[int]]  # position -> positions of the other parents (merges only)
+    positive: list[int]
+    relevant: list[int]
+    touched: list[list[int]]  # per commit: its files (positions in ``table``) when it touches a service, else []
+    table: list[bytes]
+    times: list[int]  # committer time of first-parent chain commits, -1 where not known
+    heads: list[str]  # the walk's heads that are in it (some but not every head reaches them)
+    base: list[str]  # the walk's other heads: every head reaches them (not in ``shas``)
+    index: dict[str, int]
+    bounded: bool = False  # walked down to a given commit, not to where every head reaches: not to be extended
+    classes: list[tuple[int, int]] = field(default_factory=list)  # as read: (positive, relevant) per path of table
+
+
+@dataclass
+class Grown:
+    """The range of today's heads over the kept graph and the new commits, ready for a history, and the graph to keep
+    for the next run (the range and today's heads)."""
+
+    order: list[int]  # positions (in new + kept) of the range's commits, children first
+    masks: list[int]  # per position
+    chain: list[int]  # positions of the tip's first-parent chain, tip first
+    branch_point: list[int]  # per position: index in ``chain`` of its oldest chain commit reaching it, or -1
+    graph: Graph  # new + kept (positions are into this one's columns)
+    kept: Graph  # what to keep: the range and today's heads
+    changed: bool  # whether ``kept`` differs from the graph it grew from
+
+
+def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str]) -> Grown | None:
+    """Today's range over ``new`` (git's walk of ``heads --not kept.heads``, children first) and the kept graph; None
+    when the kept graph cannot give the exact answer (see the module's docstring)."""
+    index = kept.index
+    count = len(new)
+    where = {entry[0]: k for k, entry in enumerate(new)}
+    if any(sha in index for sha in where):
+        return None  # a kept head is gone: git did not exclude what it reaches
+    offset = count
+
+    def position(sha: str) -> int:
+        found = where.get(sha)
+        if found is not None:
+            return found
+        found = index.get(sha)
+        return -1 if found is None else found + offset
+
+    first = [position(parents[0]) if parents else -1 for _, parents, *_ in new]
+    first += [p + offset if p >= 0 else -1 for p in kept.first]
+    merges = {k: [position(p) for p in parents[1:]] for k, (_, parents, *_) in enumerate(new) if len(parents) > 1}
+    merges.update({k + offset: [p + offset if p >= 0 else -1 for p in others] for k, others in kept.merges.items()})
+    head_at = [position(sha) for sha in heads]
+    base = set(kept.base)
+    if any(at < 0 and sha not in base for sha, at in zip(heads, head_at, strict=True)):
+        return None  # a head older than the kept range (or unknown to it)
+    total = count + len(kept.shas)
+    masks = [0] * total
+    for bit, at in enumerate(head_at):
+        if at >= 0:
+            masks[at] |= 1 << bit
+    for k in range(total):
+        mask = masks[k]
+        if mask:
+            parent = first[k]
+            if parent >= 0:
+                masks[parent] |= mask
+            others = merges.get(k)
+            if others:
+                for parent in others:
+                    if parent >= 0:
+                        masks[parent] |= mask
+    every = (1 << len(heads)) - 1
+    kept_heads = [index[sha] + offset for sha in kept.heads]
+    for bit, at in enumerate(head_at):
+        if at >= 0 and not any(masks[k] >> bit & 1 for k in kept_heads):
+            return None  # this head reaches no kept head: the commits below the kept range may not all be below it
+    chain: list[int] = []
+    at = head_at[0]
+    while at >= 0 and masks[at] != every:
+        chain.append(at)
+        at = first[at]
+    branch_point = [-1] * total
+    for number, at in enumerate(chain):
+        branch_point[at] = number
+    for k in range(total):
+        point = branch_point[k]
+        if point >= 0:
+            parent = first[k]
+            if parent >= 0 and branch_point[parent] < point:
+                branch_point[parent] = point
+            for parent in merges.get(k, ()):
+                if parent >= 0 and branch_point[parent] < point:
+                    branch_point[parent] = point
+    order = [k for k in range(total) if masks[k] and masks[k] != every]
+    table = list(kept.table)
+    numbers = {path: k for k, path in enumerate(table)}
+    touched = [numbered(e[4], table, numbers) if e[2] else [] for e in new]
+    graph = Graph([e[0] for e in new] + kept.shas, first, merges, [e[2] for e in new] + kept.positive,
+                  [e[3] for e in new] + kept.relevant, touched + kept.touched, table,
+                  [e[5] for e in new] + kept.times, [], [], {})
+    changed = bool(new) or len(order) != len(kept.shas) or set(heads) != set(kept.heads + kept.base)
+    return Grown(order, masks, chain, branch_point, graph, subgraph(graph, order, heads, head_at), changed)
+
+
+def numbered(files: Sequence[bytes], table: list[bytes], number: dict[bytes, int] | None = None) -> list[int]:
+    """``files`` as positions in ``table`` (new paths appended; ``number`` maps the table's paths to positions)."""
+    if number is None:
+        number = {path: k for k, path in enumerate(table)}
+    found = []
+    for path in files:
+        k = number.get(path)
+        if k is None:
+            k = number[path] = len(table)
+            table.append(path)
+        found.append(k)
+    return found
+
+
+def subgraph(graph: Graph, order: Sequence[int], heads: Sequence[str], head_at: Sequence[int]) -> Graph:
+    """The commits at ``order`` (positions in ``graph``, in the graph's order: today's range), parents outside it -1;
+    the ``heads`` at ``head_at`` (-1: not in the graph) that are in the range are its heads, the others its base."""
+    keep = list(order)
+    renumber = [-1] * (len(graph.shas) + 1)  # position -> position in the subgraph; [-1] (a parent below) -> -1
+    for k, at in enumerate(keep):
+        renumber[at] = k
+    pick = renumber.__getitem__
+    first = list(map(pick, map(graph.first.__getitem__, keep)))
+    merges = {renumber[at]: list(map(pick, graph.merges[at])) for at in keep if at in graph.merges}
+    shas = list(map(graph.shas.__getitem__, keep))
+    inside = [sha for sha, at in zip(heads, head_at, strict=True) if at >= 0 and renumber[at] >= 0]
+    return Graph(shas, first, merges, list(map(graph.positive.__getitem__, keep)),
+                 list(map(graph.relevant.__getitem__, keep)), list(map(graph.touched.__getitem__, keep)), graph.table,
+                 list(map(graph.times.__getitem__, keep)), inside, [sha for sha in heads if sha not in inside],
+                 dict(zip(shas, range(len(shas)), strict=True)))

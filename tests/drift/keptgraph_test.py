@@ -1,0 +1,119 @@
+"""The kept graph extended by new commits gives exactly the history of a fresh walk, on random histories and runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deploywatch.core.paths import ServicePaths, compile_glob
+from deploywatch.drift.git import Repo, WalkEntry
+from deploywatch.drift.history import History
+from deploywatch.drift.walkcache import WalkCache
+from testing.gitrepo import GitRepo
+
+from .history_test import build, extend_repo, step
+
+SERVICES = [ServicePaths("a", (compile_glob("a/**"),), (compile_glob("**/*.md"),)),
+            ServicePaths("b", (compile_glob("b/**"), compile_glob("shared/**"))),
+            ServicePaths("top", (compile_glob("*.py"),))]
+
+
+class Watched(Repo):
+    """A real repository that records how each history was made: extended from the kept graph, or walked."""
+
+    extended: list[str]
+    walked: int
+
+    def new_commits(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[WalkEntry, int]]:
+        found = super().new_commits(include, exclude)
+        self.extended = [entry[0] for entry, _ in found]
+        return found
+
+    def walk_output(self, include: Sequence[str], exclude: Sequence[str] = ()) -> Iterator[bytes]:  # type: ignore[override]
+        self.walked = getattr(self, "walked", 0) + 1
+        return super().walk_output(include, exclude)
+
+    def topo_parents(self, include: Sequence[str], exclude: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+        self.walked = getattr(self, "walked", 0) + 1
+        return super().topo_parents(include, exclude)
+
+
+def seen(history: History) -> dict[str, object]:
+    """Everything a history answers, by commit (the order of commits one merge brought may differ from git's walk
+    in an extended history; every list the history hands out newest first is compared as handed out)."""
+    sha = history.shas.__getitem__
+    return {"commits": {sha(i): (history.masks[i], history.on_branch_at[i], history.branch_point[i],
+                                 history.files.get(i)) for i in range(len(history.shas))},
+            "touching": [sorted(map(sha, t)) for t in history.touching],
+            "excluded_only": [sorted(map(sha, t)) for t in history.excluded_only],
+            "first_parent": history.first_parent, "heads": history.heads,
+            "relevant_behind": {(k, head): [(history.on_branch_at[i], sha(i)) for i in
+                                             history.relevant_behind(k, head)]
+                                for k in range(len(history.services)) for head in history.heads},
+            "counts": {head: history.counts(head) for head in history.heads}}
+
+
+def run(path: Path, cache: WalkCache | None, tip: str, heads: Sequence[str]) -> tuple[dict[str, object], Watched]:
+    repo = Watched(path)
+    return seen(History(repo, tip, heads, SERVICES, cache=cache)), repo
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(steps=st.lists(step, min_size=3, max_size=16), later=st.lists(step, min_size=0, max_size=8),
+       data=st.data())
+def test_an_extended_graph_is_the_fresh_walk(tmp_path_factory: pytest.TempPathFactory,
+                                             steps: list[tuple[object, ...]], later: list[tuple[object, ...]],
+                                             data: st.DataObject) -> None:
+    root = tmp_path_factory.mktemp("kept")
+    repo, shas = build(root / "repo", steps)
+    cache = WalkCache(root / "cache")
+    before = data.draw(st.lists(st.sampled_from(shas), min_size=1, max_size=4))
+    run(repo.path, cache, before[0], before[1:])
+    more = extend_repo(repo, later)  # new commits (and merges of old branches) since the run before
+    everything = shas + more
+    tip = repo.head("main")
+    heads = data.draw(st.lists(st.sampled_from(everything), max_size=4))
+    warm, watched = run(repo.path, cache, tip, heads)
+    fresh = run(repo.path, None, tip, heads)[0]
+    assert {k: v for k, v in warm.items() if v != fresh[k]} == {}, (fresh, before, heads, tip)
+    again, watched = run(repo.path, cache, tip, heads)  # nothing new: extended by nothing
+    assert again == warm
+    if warm["commits"]:  # (with every head at the tip there is no range to keep)
+        assert getattr(watched, "walked", 0) == 0 and watched.extended == []
+
+
+def test_new_commits_and_a_merged_old_branch_extend_the_graph(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    root = repo.commit("root", {"a/x.py": "0", "b/y.py": "0"})
+    repo.checkout("old", new=True)
+    side = repo.commit("old branch", {"b/y.py": "side"})  # forked before every deployed commit
+    repo.checkout("main")
+    deployed = [repo.commit(f"a {k}", {"a/x.py": str(k + 1)}) for k in range(3)]
+    cache = WalkCache(tmp_path / "cache")
+    run(repo.path, cache, deployed[-1], deployed[:2])
+    new = [repo.commit("b", {"b/z.py": "1"}), repo.merge("old"), repo.commit("top", {"t.py": "1"})]
+    warm, watched = run(repo.path, cache, new[-1], [deployed[0], deployed[2]])  # one service deployed since
+    assert warm == run(repo.path, None, new[-1], [deployed[0], deployed[2]])[0]
+    assert getattr(watched, "walked", 0) == 0
+    assert sorted(watched.extended) == sorted([*new, side])  # the old branch's commit is new to this range
+    assert root not in warm["commits"]  # type: ignore[operator]
+
+
+def test_a_head_older_than_the_kept_range_or_a_rewritten_tip_walks_again(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    shas = [repo.commit(f"c{k}", {"a/x.py": str(k)}, allow_empty=True) for k in range(6)]
+    cache = WalkCache(tmp_path / "cache")
+    run(repo.path, cache, shas[-1], [shas[3]])
+    warm, watched = run(repo.path, cache, shas[-1], [shas[1]])  # rolled back below the kept range
+    assert warm == run(repo.path, None, shas[-1], [shas[1]])[0]
+    assert watched.walked == 1
+    repo.git("reset", "-q", "--hard", shas[2])
+    rewritten = repo.commit("rewritten", {"b/y.py": "9"})
+    warm, watched = run(repo.path, cache, rewritten, [shas[1]])  # reaches no kept head
+    assert warm == run(repo.path, None, rewritten, [shas[1]])[0]
+    assert watched.walked == 1
