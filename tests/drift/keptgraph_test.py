@@ -104,7 +104,7 @@ def test_new_commits_and_a_merged_old_branch_extend_the_graph(tmp_path: Path) ->
     assert root not in warm["commits"]  # type: ignore[operator]
 
 
-def test_a_head_older_than_the_kept_range_or_a_rewritten_tip_walks_again(tmp_path: Path) -> None:
+def test_a_head_older_than_the_kept_range_or_an_unrelated_tip_walks_again(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "repo")
     shas = [repo.commit(f"c{k}", {"a/x.py": str(k)}, allow_empty=True) for k in range(6)]
     cache = WalkCache(tmp_path / "cache")
@@ -114,6 +114,22 @@ def test_a_head_older_than_the_kept_range_or_a_rewritten_tip_walks_again(tmp_pat
     assert watched.walked == 1
     repo.git("reset", "-q", "--hard", shas[2])
     rewritten = repo.commit("rewritten", {"b/y.py": "9"})
-    warm, watched = run(repo.path, cache, rewritten, [shas[1]])  # reaches no kept head
+    warm, watched = run(repo.path, cache, rewritten, [shas[1]])  # force-pushed, but it reaches the kept base
     assert warm == run(repo.path, None, rewritten, [shas[1]])[0]
+    assert getattr(watched, "walked", 0) == 0 and watched.extended == [rewritten]
+    unrelated = repo.orphan_commit("unrelated", {"a/x.py": "u"})
+    warm, watched = run(repo.path, cache, unrelated, [shas[1]])  # reaches no kept head, nor the base
+    assert warm == run(repo.path, None, unrelated, [shas[1]])[0]
     assert watched.walked == 1
+
+
+def test_a_head_that_reaches_the_kept_base_extends_the_graph(tmp_path: Path) -> None:
+    """The report's walk: the tip down to the oldest live commit, which moves up as the window does."""
+    repo = GitRepo(tmp_path / "repo")
+    shas = [repo.commit(f"c{k}", {"a/x.py" if k % 2 else "b/y.py": str(k)}) for k in range(8)]
+    cache = WalkCache(tmp_path / "cache")
+    run(repo.path, cache, shas[5], [shas[1]])  # shas[1] lies below the walk: its base
+    new = repo.commit("new", {"a/x.py": "new"})
+    warm, watched = run(repo.path, cache, new, [shas[3]])  # reaches only the base, not the kept tip
+    assert warm == run(repo.path, None, new, [shas[3]])[0]
+    assert getattr(watched, "walked", 0) == 0 and watched.extended == [new, shas[7], shas[6]]

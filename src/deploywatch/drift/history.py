@@ -44,7 +44,6 @@ class StartedWalk:
     entries: Iterator[WalkEntry] | None
     first_parent_times: Callable[[], dict[str, int]]  # Repo.first_parent_times, also under way
     cancel: Callable[[], None] = field(default=lambda: None)
-    common: bool = True  # the boundary is the heads' common ancestors (else a commit the caller chose)
 
 
 def start_walk(repo: Repo, heads: Sequence[str],
@@ -118,7 +117,7 @@ class History:
         self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in fp_of]
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
         if keep is not None:
-            self._kept = keep.graph(self, times, not walk.common)
+            self._kept = keep.graph(self, times)
 
     def _grown(self, grown: Grown) -> None:
         """The history from the kept graph extended by the new commits (see :mod:`.keptgraph`)."""
@@ -279,19 +278,16 @@ class _Columns:
         self.relevant.append(relevant)
         self.touched.append(numbered(files, self.table, self._number) if positive else [])
 
-    def graph(self, history: History, times: dict[str, int], bounded: bool) -> Graph:
-        """The walk as a graph: with every commit when ``bounded``, else the range (the commits some but not every
-        head reaches) and the heads."""
+    def graph(self, history: History, times: dict[str, int]) -> Graph:
+        """The walk as a graph: the range (the commits some but not every head reaches) and the heads."""
         index = history.index
         first = [index.get(p[0], -1) if p else -1 for p in self.parents]
         merges = {k: [index.get(p, -1) for p in ps[1:]] for k, ps in enumerate(self.parents) if len(ps) > 1}
         whole = Graph(history.shas, first, merges, self.positive, self.relevant, self.touched, self.table,
-                      [times.get(sha, -1) for sha in history.shas], [], [], index, bounded)
+                      [times.get(sha, -1) for sha in history.shas], [], [], index)
         every = (1 << len(history.heads)) - 1
-        order = range(len(history.shas)) if bounded else [k for k, mask in enumerate(history.masks) if mask != every]
-        kept = subgraph(whole, order, history.heads, [index.get(h, -1) for h in history.heads])
-        kept.bounded = bounded
-        return kept
+        order = [k for k, mask in enumerate(history.masks) if mask != every]
+        return subgraph(whole, order, history.heads, [index.get(h, -1) for h in history.heads])
 
 
 class _BitCache(dict[int, tuple[int, ...]]):

@@ -10,8 +10,9 @@ masks and the first-parent chain over both in Python.
 Why this is exact. The kept walk holds every commit that some but not every kept head reaches (the range of the
 last run) and the kept heads themselves. A commit reachable from today's heads is therefore new, kept, or reachable
 from every kept head. When each of today's heads reaches some kept head (checked on the computed masks), a commit of
-the last kind is reachable from every head of today: below today's range, like the parents marked -1. So the masks
-computed over new + kept are git's, and today's range is the commits some but not every head reaches. Otherwise —
+the last kind is reachable from every head of today: below today's range, like the parents marked -1. (The kept
+heads every kept head reached lie below the graph, as its "base"; reaching one of them is as good: git says.) So the
+masks computed over new + kept are git's, and today's range is the commits some but not every head reaches. Otherwise —
 a head that is neither new nor kept (a deployed commit older than the kept range), a head that reaches no kept head
 (a force-push), new commits git says are kept (a kept head gone from the repository) — :func:`extend` answers None
 and the history is walked as without the graph.
@@ -22,7 +23,7 @@ The first-parent chain runs from the tip along first parents while the commits a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["Graph", "Grown", "extend"]
@@ -45,7 +46,6 @@ class Graph:
     heads: list[str]  # the walk's heads that are in it (some but not every head reaches them)
     base: list[str]  # the walk's other heads: every head reaches them (not in ``shas``)
     index: dict[str, int]
-    bounded: bool = False  # walked down to a given commit, not to where every head reaches: not to be extended
     classes: list[tuple[int, int]] = field(default_factory=list)  # as read: (positive, relevant) per path of table
 
 
@@ -63,9 +63,12 @@ class Grown:
     changed: bool  # whether ``kept`` differs from the graph it grew from
 
 
-def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str]) -> Grown | None:
-    """Today's range over ``new`` (git's walk of ``heads --not kept.heads``, children first) and the kept graph; None
-    when the kept graph cannot give the exact answer (see the module's docstring)."""
+def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str],
+           reaches: Callable[[str, str], bool] = lambda ancestor, head: False) -> Grown | None:
+    """Today's range over ``new`` (git's walk of ``heads --not kept.heads kept.base``, children first) and the kept
+    graph; None when the kept graph cannot give the exact answer (see the module's docstring). ``reaches(A, H)`` says
+    whether commit H reaches commit A (asked only for a head that reaches no kept head in the graph, of the kept
+    heads every head reached: they lie below the graph)."""
     index = kept.index
     count = len(new)
     where = {entry[0]: k for k, entry in enumerate(new)}
@@ -106,8 +109,9 @@ def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str]) -> Grown 
                         masks[parent] |= mask
     every = (1 << len(heads)) - 1
     kept_heads = [index[sha] + offset for sha in kept.heads]
-    for bit, at in enumerate(head_at):
-        if at >= 0 and not any(masks[k] >> bit & 1 for k in kept_heads):
+    for bit, (sha, at) in enumerate(zip(heads, head_at, strict=True)):
+        if at >= 0 and not any(masks[k] >> bit & 1 for k in kept_heads) and not any(
+                reaches(base_head, sha) for base_head in kept.base):
             return None  # this head reaches no kept head: the commits below the kept range may not all be below it
     chain: list[int] = []
     at = head_at[0]

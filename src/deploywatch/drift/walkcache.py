@@ -54,11 +54,12 @@ def cache_dir() -> Path:
     return cache_folder("walks")
 
 
-def walk_cache() -> WalkCache | None:
-    """The user's walk cache; None when ``DEPLOYWATCH_WALK_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
+def walk_cache(kind: str = "") -> WalkCache | None:
+    """The user's walk cache (``kind`` names walks kept apart from drift's, such as the report's, whose heads
+    differ); None when ``DEPLOYWATCH_WALK_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
     if switched_off(ENV_SWITCH):
         return None
-    return WalkCache(cache_dir())
+    return WalkCache(cache_dir(), kind)
 
 
 def classify_walk(entries: Iterable[WalkEntry], classifier: PathClassifier) -> Iterator[ClassifiedEntry]:
@@ -75,8 +76,9 @@ def classify_walk(entries: Iterable[WalkEntry], classifier: PathClassifier) -> I
 class WalkCache:
     """Kept walks in ``folder``, one file per repository and service paths."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, kind: str = "") -> None:
         self.folder = folder
+        self.suffix = f"-{kind}" if kind else ""
 
     def has_walks(self, repo: Path) -> bool:
         """True when some walk of ``repo`` is kept (for any service paths)."""
@@ -85,7 +87,7 @@ class WalkCache:
     def open(self, repo: Repo, services: Sequence[ServicePaths]) -> KeptWalk:
         """The walk kept for ``repo`` and ``services`` (its ``graph`` None when there is none to trust)."""
         where = str(repo.path.resolve())
-        file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}.json"
+        file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}{self.suffix}.json"
         return KeptWalk(file, where, services, _load(file, where, services))
 
     def walk(self, repo: Repo, heads: Sequence[str], boundary: Sequence[str], services: Sequence[ServicePaths],
@@ -103,16 +105,16 @@ class KeptWalk:
 
     def extend(self, repo: Repo, heads: Sequence[str], classifier: PathClassifier) -> Grown | None:
         """Today's range from the kept graph and the commits git finds new (see :mod:`.keptgraph`); None when the
-        history has to be walked (no graph, a bounded one, too many new commits, or no exact answer from it)."""
+        history has to be walked (no graph, one with no heads, too many new commits, or no exact answer from it)."""
         graph = self.graph
-        if graph is None or graph.bounded or not graph.heads:
+        if graph is None or not graph.heads:
             return None
         found = repo.new_commits(heads, graph.heads + graph.base)
         if len(found) > max(_ALWAYS_ASK, len(graph.shas)):
             return None  # mostly new: the plain walk is as cheap
         classified = classify_walk((entry for entry, _ in found), classifier)
         new = [(*entry, stamp) for entry, (_, stamp) in zip(classified, found, strict=True)]
-        grown = extend(graph, new, heads)
+        grown = extend(graph, new, heads, repo.is_ancestor)
         if grown is not None:
             times = grown.graph.times
             missing = [grown.graph.shas[at] for at in grown.chain if times[at] < 0]
@@ -150,8 +152,8 @@ class KeptWalk:
         payload = json.dumps({"files": [os.fsdecode(f) for f in graph.table], "classes": classes, "shas": graph.shas,
                               "positive": graph.positive, "relevant": graph.relevant, "touched": graph.touched,
                               "first": graph.first, "merges": [[k, v] for k, v in graph.merges.items()],
-                              "times": graph.times, "heads": graph.heads, "base": graph.base,
-                              "bounded": graph.bounded}, separators=(",", ":")).encode()
+                              "times": graph.times, "heads": graph.heads, "base": graph.base},
+                             separators=(",", ":")).encode()
         header = json.dumps({"schema": SCHEMA, "repo": self.where, "paths": _describe_paths(self.services),
                              "count": len(graph.shas), "sha256": hashlib.sha256(payload).hexdigest()})
         file = self.file
@@ -214,10 +216,10 @@ def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePa
     table, shas, heads, base = document["files"], document["shas"], document["heads"], document["base"]
     classes = document["classes"]
     positive, relevant, touched = document["positive"], document["relevant"], document["touched"]
-    first, merges, times, bounded = document["first"], document["merges"], document["times"], document["bounded"]
+    first, merges, times = document["first"], document["merges"], document["times"]
     count = header["count"]
     columns = (table, shas, positive, relevant, touched, first, times, merges, heads, base, classes)
-    if (not all(type(c) is list for c in columns) or type(count) is not int or type(bounded) is not bool
+    if (not all(type(c) is list for c in columns) or type(count) is not int
             or not len(shas) == len(positive) == len(relevant) == len(touched) == len(first) == len(times) == count
             or len(classes) != len(table)):
         return None
@@ -246,6 +248,6 @@ def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePa
             or len(set(heads + base)) != len(heads) + len(base)):
         return None
     graph = Graph(shas, first, dict(merges), positive, relevant, touched, [os.fsencode(f) for f in table], times,
-                  heads, base, index, bounded)
+                  heads, base, index)
     graph.classes = [(p, r) for p, r in classes]
     return graph

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..core.paths import ServicePaths
 from ..drift.git import Repo
-from ..drift.history import History, StartedWalk
+from ..drift.history import History
 from ..drift.walkcache import walk_cache
 from ..store.deployments import DeploymentRecord
 from .delivery import Shipped, live_entries
@@ -66,20 +66,17 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
 
 
 def _history(repo: Repo, tip: str, heads: Sequence[str], services: Sequence[ServicePaths]) -> History:
-    """The walk the lead times read. When every live commit is on the tip's first-parent chain (deploys of the
-    branch), it is the tip's history down to the oldest of them, and containment is read from the chain (see
-    :func:`_first_live`); otherwise every live commit is a head of the walk, down to their common ancestors."""
-    cache = walk_cache()
+    """The walk the lead times read (kept apart from drift's walks in the walk cache). When every live commit is on
+    the tip's first-parent chain (deploys of the branch), it is the tip's history down to the oldest of them, and
+    containment is read from the chain (see :func:`_first_live`); otherwise every live commit is a head of the walk,
+    down to their common ancestors."""
+    cache = walk_cache("report")
     chain = repo.first_parent_times(tip)()
     if not all(sha in chain for sha in heads):
         return History(repo, tip, heads, services, cache=cache)
     position = {sha: k for k, sha in enumerate(chain)}  # tip first
     oldest = max(heads, key=position.__getitem__)
-    if oldest == tip:
-        return History(repo, tip, heads, services, cache=cache)
-    # the walk with paths: from the cache, else git
-    walk = StartedWalk([tip], [oldest], None, lambda: chain, common=False)
-    return History(repo, tip, [], services, started=walk, cache=cache)
+    return History(repo, tip, [oldest], services, cache=cache)  # the tip's history down to the oldest
 
 
 def _earlier(live: Sequence[DeploymentRecord]) -> list[tuple[str, int]]:
