@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from testing.golden_checks import EDGE_TABLES, GOLDEN, golden_statements
@@ -80,10 +81,11 @@ def native_results(connection: duckdb.DuckDBPyConnection) -> dict[str, tuple[str
     return {sid: (sql, run(connection, sql)) for sid, _, sql in golden_statements(NATIVE)}
 
 
-def approximate(alias: str, native_sql: str) -> bool:
-    """Whether the metric column ``alias`` of a native statement is computed by an approximate aggregate."""
-    column = next(c for c in sqlglot.parse_one(native_sql, read=NATIVE).selects if c.alias_or_name == alias)
-    return column.sql(dialect=NATIVE).upper().startswith(APPROXIMATE)
+def approximate(native_sql: str) -> set[str]:
+    """The metric columns of a native statement computed by an approximate aggregate (in any of its sub-selects:
+    DuckDB's plan aggregates DISTINCT arguments apart and selects ``p0.m4`` … from them)."""
+    return {alias.alias for alias in sqlglot.parse_one(native_sql, read=NATIVE).find_all(exp.Alias)
+            if alias.this.sql(dialect=NATIVE).upper().startswith(APPROXIMATE)}
 
 
 def same(expected: Any, got: Any, *, tolerance: float) -> bool:
@@ -118,10 +120,34 @@ def test_golden_sql_transpiled_back_gives_the_native_values(dialect: str,
         got = run(warehouse, back)
         assert set(got) == set(expected), f"{dialect} {sid}: groups {sorted(got, key=repr)} != " \
                                           f"{sorted(expected, key=repr)}\n{back}"
+        approximated = approximate(native_sql) if kind == "scan" else set()
         for group, metrics in expected.items():
             for alias, value in metrics.items():
-                tolerance = APPROXIMATE_TOLERANCE if kind == "scan" and approximate(alias, native_sql) else 0.0
+                tolerance = APPROXIMATE_TOLERANCE if alias in approximated else 0.0
                 if not same(value, got[group][alias], tolerance=tolerance):
                     differences.append(f"{sid}.{alias} group {group!r}: duckdb {value!r}, "
                                        f"{dialect} {got[group][alias]!r}\n    {dialect}: {sql}\n    back: {back}")
     assert not differences, f"{len(differences)} metric values differ:\n" + "\n".join(differences)
+
+
+# What checks/portable.py rewrites, as sqlglot alone writes it: the edge rows must tell each from DuckDB's value,
+# or the guard would pass without seeing it. When a case fails here, sqlglot writes it right by itself: drop the
+# rewrite from portable.py and the case from this list.
+SQLGLOT_ALONE_DIFFERS = [
+    ("bigquery", "sum(least(parcels, 3))"), ("trino", "sum(least(parcels, 3))"),
+    ("snowflake", "sum(epoch(delivered_at))"),
+    ("bigquery", "sum(date_diff('week', shipped_on, delivered_on))"),
+    ("snowflake", "sum(date_diff('week', shipped_on, delivered_on))"),
+    ("postgres", "sum(date_diff('week', shipped_at, delivered_at))"),
+    ("trino", "sum(dayofweek(delivered_on))"),
+    ("snowflake", "count_if(signed)"), ("postgres", "count_if(signed)"),
+]
+
+
+@pytest.mark.parametrize(("dialect", "metric"), SQLGLOT_ALONE_DIFFERS)
+def test_the_edge_rows_show_what_sqlglot_alone_gets_wrong(dialect: str, metric: str,
+                                                          warehouse: duckdb.DuckDBPyConnection) -> None:
+    sql = f"SELECT carrier AS g0, {metric} AS m0 FROM sales.shipments GROUP BY carrier"
+    forward = sqlglot.parse_one(sql, read=NATIVE).sql(dialect=dialect)  # without checks/portable.py
+    back = sqlglot.transpile(forward, read=dialect, write=NATIVE, unsupported_level=ErrorLevel.RAISE)[0]
+    assert run(warehouse, back) != run(warehouse, sql), forward

@@ -46,3 +46,21 @@ def test_the_tree_it_is_given_is_left_alone() -> None:
     assert tree.sql(dialect="duckdb") == before
     untouched = sqlglot.parse_one("sum(amount)", read="duckdb")
     assert portable(untouched, "bigquery") is untouched
+
+
+@pytest.mark.parametrize(("dialect", "written"), [
+    ("duckdb", "DATE_DIFF('WEEK', a, b)"),
+    ("bigquery", "DIV(DATE_DIFF(b, a, DAY), 7)"),
+    ("snowflake", "CAST(TRUNC(DATEDIFF(DAY, a, b) / 7) AS BIGINT)"),
+    ("postgres", "DIV((CAST(b AS DATE) - CAST(a AS DATE)), 7)"),
+])
+def test_a_week_difference_is_whole_weeks_of_days(dialect: str, written: str) -> None:
+    tree = sqlglot.parse_one("date_diff('week', a, b)", read="duckdb")
+    assert portable(tree, dialect).sql(dialect=dialect) == written
+
+
+@pytest.mark.parametrize(("dialect", "written"), [
+    ("duckdb", "DAYOFWEEK(d)"), ("trino", "DAY_OF_WEEK(d) % 7"), ("postgres", "EXTRACT(DOW FROM d)"),
+])
+def test_the_day_of_the_week_counts_from_sunday_0(dialect: str, written: str) -> None:
+    assert portable(sqlglot.parse_one("dayofweek(d)", read="duckdb"), dialect).sql(dialect=dialect) == written

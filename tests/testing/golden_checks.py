@@ -23,9 +23,10 @@ RECENT = "order_date >= DATE '{{ yesterday }}' - INTERVAL 7 DAY AND lower(status
 ITEMS = '"Sales"."Order Items"'
 SHIPMENTS = "sales.shipments"
 # Every metric kind, a templated where with an INTERVAL, group_by (one and two columns), quoted identifiers,
-# transpiled functions (count_if, approx_count_distinct), a custom query, and (on sales.shipments) the
-# functions whose spelling differs most between warehouses: date and timestamp differences, epoch seconds,
-# integer division, string length, exact and approximate quantiles, booleans and NULL-skipping LEAST.
+# transpiled functions (count_if, approx_count_distinct), a custom query, and (on sales.shipments) the functions
+# whose spelling differs most between warehouses: date and timestamp differences in days, hours and weeks, the
+# day of the week, epoch seconds, integer division, string length, exact and approximate quantiles, booleans and
+# NULL-skipping LEAST.
 CHECKS: list[dict[str, Any]] = [
     {"name": "orders.rows", "table": "sales.orders", "where": RECENT, "metric": "row_count", "critical": "< 1"},
     {"name": "orders.paid", "table": "sales.orders", "where": RECENT,
@@ -54,6 +55,9 @@ CHECKS: list[dict[str, Any]] = [
     *({"name": f"shipments.{name}", "table": SHIPMENTS, "group_by": "carrier", "sql": sql} for name, sql in [
         ("transit_days", "avg(date_diff('day', shipped_on, delivered_on))"),
         ("transit_hours", "sum(date_diff('hour', shipped_at, delivered_at))"),
+        ("transit_weeks", "sum(date_diff('week', shipped_on, delivered_on))"),
+        ("transit_weeks_at", "sum(date_diff('week', shipped_at, delivered_at))"),
+        ("delivery_weekdays", "sum(dayofweek(delivered_on))"),
         ("transit_seconds", "sum(epoch(delivered_at) - epoch(shipped_at))"),
         ("pairs", "sum(parcels // 2)"),
         ("quarters", "avg(parcels / 4)"),
@@ -112,10 +116,10 @@ EDGE_TABLES = [
         (3, "ups", None, -5, None, None, D(2024, 2, 29), D(2025, 2, 28), T(2026, 11, 22, 23, 59, 59, 999000),
          T(2026, 11, 23, 0, 0, 0, 1000)),
         (4, "dhl", 7, 2, "héllo wörld", True, None, D(2026, 11, 22), None, T(2026, 11, 22, 10)),
-        (5, "dhl", -7, 2, "ab", False, D(2026, 5, 31), D(2026, 6, 30), T(2026, 5, 31, 12), T(2026, 6, 1, 11)),
+        (5, "dhl", -7, 2, "ab", False, D(2026, 5, 31), D(2026, 6, 30), T(2026, 5, 31, 12), T(2026, 6, 5, 11)),
         (6, "dhl", 0, 750, "日本語", True, D(2026, 3, 8), D(2026, 3, 7), T(2026, 3, 8, 3, 0), T(2026, 3, 7, 22, 15)),
         (7, None, 5, 1000, "ab", True, D(2026, 11, 1), D(2026, 11, 30), T(2026, 11, 1, 1, 30), T(2026, 11, 30, 23)),
-        (8, "", 2, 1000, "x", None, D(2026, 12, 31), D(2027, 1, 1), T(2026, 12, 31, 23, 0), T(2027, 1, 1, 1, 0)),
+        (8, "", 2, 1000, "x", None, D(2026, 12, 31), D(2027, 1, 1), T(2026, 12, 31, 23, 0), T(2027, 1, 7, 1, 0)),
     ]),
 ]
 

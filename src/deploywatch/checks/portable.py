@@ -11,6 +11,11 @@ back, on DuckDB. Each rewrite here keeps the meaning of the SQL as the checks we
 - ``least``/``greatest`` that skip NULLs (as DuckDB, PostgreSQL and Spark define them) keep skipping them where
   the target's ``LEAST`` is NULL when any argument is (BigQuery, Trino): sqlglot writes a plain ``LEAST`` there.
   Each argument is coalesced with the others, so a NULL one is replaced by another and only all NULL is NULL.
+- ``date_diff('week', a, b)`` (DuckDB: the days between the two dates, divided by 7 and truncated) is written as
+  that, since sqlglot's spelling counts week boundaries on BigQuery (weeks from Sunday) and Snowflake (from
+  Monday) and elapsed time on PostgreSQL and Trino (so 6 days 2 hours across a week's end is 0, not 1).
+- ``dayofweek(x)`` (DuckDB: Sunday 0 … Saturday 6) is ``DAY_OF_WEEK(x) % 7`` on Trino (not sqlglot's Sunday-1
+  form) and ``EXTRACT(DOW FROM x)`` on PostgreSQL (not ``DAY_OF_WEEK``, which it lacks).
 - ``epoch(ts)`` (DuckDB: seconds as a double, with the fraction) is microseconds / 1e6 where sqlglot's spelling
   truncates to whole seconds (Snowflake ``EXTRACT(epoch_second …)``) or is not a function of the engine
   (BigQuery ``TIME_TO_UNIX``; ``UNIX_MICROS`` is).
@@ -43,13 +48,33 @@ def _rewrite(node: exp.Expr, dialect: str) -> exp.Expr:
         coalesced = [exp.Coalesce(this=a.copy(), expressions=[b.copy() for b in arguments if b is not a])
                      for a in arguments]
         return type(node)(this=coalesced[0], expressions=coalesced[1:], ignore_nulls=True)
+    if (isinstance(node, exp.DateDiff) and dialect != "duckdb" and node.text("unit").upper() == "WEEK"
+            and not node.args.get("date_part_boundary")):
+        days = exp.DateDiff(this=node.this.copy(), expression=node.expression.copy(), unit=exp.var("DAY"),
+                            date_part_boundary=True)
+        return exp.IntDiv(this=days, expression=exp.Literal.number(7))
+    if isinstance(node, exp.DayOfWeek) and dialect in _WEEKDAY:
+        return _WEEKDAY[dialect](node.this.copy())
     if isinstance(node, exp.TimeToUnix) and dialect in _EPOCH_MICROSECONDS:
         micros = _EPOCH_MICROSECONDS[dialect](node.this.copy())
         return exp.Div(this=micros, expression=exp.Literal.number(1_000_000))
     return node
 
 
-_REWRITTEN = (exp.CountIf, exp.Least, exp.Greatest, exp.TimeToUnix)
+_REWRITTEN = (exp.CountIf, exp.Least, exp.Greatest, exp.DateDiff, exp.DayOfWeek, exp.TimeToUnix)
+
+
+def _iso_weekday_mod_7(day: exp.Expr) -> exp.Expr:
+    """Sunday 0 … Saturday 6 from an ISO weekday (Monday 1 … Sunday 7), the only one Trino and Presto have."""
+    return exp.Mod(this=exp.DayOfWeekIso(this=day), expression=exp.Literal.number(7))
+
+
+# DuckDB's dayofweek (Sunday 0 … Saturday 6) where sqlglot writes another numbering, (DAY_OF_WEEK(x) % 7) + 1
+# (Sunday 1 … Saturday 7) on Trino, or a function the engine lacks, DAY_OF_WEEK(x) on PostgreSQL.
+_WEEKDAY: dict[str, Callable[[exp.Expr], exp.Expr]] = {
+    "trino": _iso_weekday_mod_7, "presto": _iso_weekday_mod_7, "athena": _iso_weekday_mod_7,
+    "postgres": lambda day: exp.Extract(this=exp.var("DOW"), expression=day),
+}
 
 # Microseconds since the epoch, as each of these engines documents it.
 _EPOCH_MICROSECONDS: dict[str, Callable[[exp.Expr], exp.Expr]] = {
