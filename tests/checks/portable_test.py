@@ -61,6 +61,18 @@ def test_a_week_difference_is_whole_weeks_of_days(dialect: str, written: str) ->
 
 @pytest.mark.parametrize(("dialect", "written"), [
     ("duckdb", "DAYOFWEEK(d)"), ("trino", "DAY_OF_WEEK(d) % 7"), ("postgres", "EXTRACT(DOW FROM d)"),
+    ("bigquery", "EXTRACT(DAYOFWEEK FROM d) - 1"),
 ])
 def test_the_day_of_the_week_counts_from_sunday_0(dialect: str, written: str) -> None:
     assert portable(sqlglot.parse_one("dayofweek(d)", read="duckdb"), dialect).sql(dialect=dialect) == written
+
+
+@pytest.mark.parametrize(("dialect", "written"), [
+    ("snowflake", "MAX(3 / (DATE_PART(epoch_microsecond, ts) / 1000000))"),
+    ("bigquery", "SUM(2 * (EXTRACT(DAYOFWEEK FROM d) - 1))"),
+    ("spark", "SUM(2 * (DATEDIFF(DAY, a, b) DIV 7))"),
+])
+def test_a_rewrite_inside_an_operation_keeps_its_parentheses(dialect: str, written: str) -> None:
+    metric = {"snowflake": "max(3 / epoch(ts))", "bigquery": "sum(2 * dayofweek(d))",
+              "spark": "sum(2 * date_diff('week', a, b))"}[dialect]
+    assert portable(sqlglot.parse_one(metric, read="duckdb"), dialect).sql(dialect=dialect) == written

@@ -14,8 +14,9 @@ back, on DuckDB. Each rewrite here keeps the meaning of the SQL as the checks we
 - ``date_diff('week', a, b)`` (DuckDB: the days between the two dates, divided by 7 and truncated) is written as
   that, since sqlglot's spelling counts week boundaries on BigQuery (weeks from Sunday) and Snowflake (from
   Monday) and elapsed time on PostgreSQL and Trino (so 6 days 2 hours across a week's end is 0, not 1).
-- ``dayofweek(x)`` (DuckDB: Sunday 0 … Saturday 6) is ``DAY_OF_WEEK(x) % 7`` on Trino (not sqlglot's Sunday-1
-  form) and ``EXTRACT(DOW FROM x)`` on PostgreSQL (not ``DAY_OF_WEEK``, which it lacks).
+- ``dayofweek(x)`` (DuckDB: Sunday 0 … Saturday 6) is ``DAY_OF_WEEK(x) % 7`` on Trino and
+  ``EXTRACT(DAYOFWEEK FROM x) - 1`` on BigQuery (whose own numberings start at Sunday 1), and ``EXTRACT(DOW FROM
+  x)`` on PostgreSQL (not ``DAY_OF_WEEK``, which it lacks).
 - ``epoch(ts)`` (DuckDB: seconds as a double, with the fraction) is microseconds / 1e6 where sqlglot's spelling
   truncates to whole seconds (Snowflake ``EXTRACT(epoch_second …)``) or is not a function of the engine
   (BigQuery ``TIME_TO_UNIX``; ``UNIX_MICROS`` is).
@@ -36,7 +37,18 @@ def portable(expression: exp.Expr, dialect: str) -> exp.Expr:
     """``expression`` with the rewrites of this module for ``dialect`` (a new tree when any applies)."""
     if not any(isinstance(node, _REWRITTEN) for node in expression.walk()):
         return expression
-    return expression.transform(functools.partial(_rewrite, dialect=dialect))
+    return expression.transform(functools.partial(_rewrite_in_place, dialect=dialect))
+
+
+def _rewrite_in_place(node: exp.Expr, dialect: str) -> exp.Expr:
+    """:func:`_rewrite`, in parentheses when it became an operation inside another (``3 / epoch(ts)`` must not
+    become ``3 / micros / 1000000``)."""
+    rewritten = _rewrite(node, dialect)
+    parent = node.parent
+    if (rewritten is not node and isinstance(rewritten, exp.Binary)
+            and isinstance(parent, exp.Binary | exp.Unary) and not isinstance(parent, exp.Paren)):
+        return exp.paren(rewritten, copy=False)
+    return rewritten
 
 
 def _rewrite(node: exp.Expr, dialect: str) -> exp.Expr:
@@ -69,11 +81,13 @@ def _iso_weekday_mod_7(day: exp.Expr) -> exp.Expr:
     return exp.Mod(this=exp.DayOfWeekIso(this=day), expression=exp.Literal.number(7))
 
 
-# DuckDB's dayofweek (Sunday 0 … Saturday 6) where sqlglot writes another numbering, (DAY_OF_WEEK(x) % 7) + 1
-# (Sunday 1 … Saturday 7) on Trino, or a function the engine lacks, DAY_OF_WEEK(x) on PostgreSQL.
+# DuckDB's dayofweek (Sunday 0 … Saturday 6) where sqlglot writes another numbering, (DAY_OF_WEEK(x) % 7) + 1 on
+# Trino and EXTRACT(DAYOFWEEK FROM x) on BigQuery (both Sunday 1 … Saturday 7), or a function the engine lacks,
+# DAY_OF_WEEK(x) on PostgreSQL.
 _WEEKDAY: dict[str, Callable[[exp.Expr], exp.Expr]] = {
     "trino": _iso_weekday_mod_7, "presto": _iso_weekday_mod_7, "athena": _iso_weekday_mod_7,
     "postgres": lambda day: exp.Extract(this=exp.var("DOW"), expression=day),
+    "bigquery": lambda day: exp.Sub(this=exp.DayOfWeek(this=day), expression=exp.Literal.number(1)),
 }
 
 # Microseconds since the epoch, as each of these engines documents it.
