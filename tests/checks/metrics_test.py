@@ -75,6 +75,8 @@ METRICS: list[tuple[str, str, str]] = [
     ("sql", "sum(amount * quantity) / nullif(count(distinct region), 0)",
      "SELECT (SELECT SUM(amount * quantity) FROM {rows} AS a) / NULLIF((SELECT COUNT(1) FROM (SELECT region "
      "FROM {rows} AS b WHERE region IS NOT NULL GROUP BY region) AS c), 0)"),
+    # A count like any other: 0 with nothing to count (DuckDB's own count_if is NULL on no rows or all-NULL input).
+    ("sql", "count_if(amount > 50)", "SELECT COUNT(1) FROM {rows} AS a WHERE amount > 50"),
 ]
 
 
@@ -220,7 +222,8 @@ def test_empty_table_counts_are_values_and_everything_else_is_unknown(warehouse:
     assert [p for p in problems if p] == []
     # Counts of nothing are 0; percent, ratio, avg, min … of nothing have no value, and are never ok.
     valued = {text for (_, text, _), value in zip(METRICS, expected, strict=True) if value is not None}
-    assert valued == {"row_count", "missing_count(customer)", "duplicate_count(customer)", "distinct_count(customer)"}
+    assert valued == {"row_count", "missing_count(customer)", "duplicate_count(customer)", "distinct_count(customer)",
+                      "count_if(amount > 50)"}
     for i, (_, text, _) in enumerate(METRICS):
         result = one(report, f"c{i:02d}")
         if text not in valued:

@@ -1,6 +1,7 @@
 """The compiler: checks -> one aggregate ``SELECT`` per (table, where, group_by), in the warehouse dialect.
 
-Identical aggregates are computed once (``row_count`` used by five checks is one ``COUNT(*)``).
+Identical aggregates are computed once (``row_count`` used by five checks is one ``COUNT(*)``). Expressions go
+through :func:`~.portable.portable` first, so that they mean in the warehouse what they meant as written.
 Custom ``query`` checks run as written, one statement each.
 """
 
@@ -15,6 +16,7 @@ from sqlglot.errors import SqlglotError
 from ..config.checks import CheckConfig
 from .metrics import CompiledMetric, MetricError, compile_metric, compile_sql_metric
 from .plan import CheckSpec, Plan, PlannedCheck, Scan
+from .portable import portable
 from .template import render
 
 __all__ = ["compile_check_metric", "compile_plan", "parse_group", "parse_table", "parse_where",
@@ -90,9 +92,9 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
         where = None
         if where_text is not None:
             if where_text not in parsed_where:
-                parsed_where[where_text] = parse_where(where_text, read_dialect)
+                parsed_where[where_text] = portable(parse_where(where_text, read_dialect), dialect)
             where = parsed_where[where_text]
-        groups = tuple(parse_group(g, read_dialect) for g in check.group_columns)
+        groups = tuple(portable(parse_group(g, read_dialect), dialect) for g in check.group_columns)
         key = (_sql(table, dialect, sql_cache), _sql(where, dialect, sql_cache) if where is not None else "",
                tuple(g.sql(dialect=dialect) for g in groups))
         found = scans.get(key)
@@ -106,7 +108,8 @@ def compile_plan(checks: Sequence[CheckConfig], *, variables: dict[str, str], re
             scan = found
         scan.timeout = max(scan.timeout, timeout)
         metric = compile_check_metric(check, read_dialect)
-        alias = _add_column(scan, metric.expression, dialect, sql_cache, column_sql.setdefault(scan.id, {}))
+        alias = _add_column(scan, portable(metric.expression, dialect), dialect, sql_cache,
+                            column_sql.setdefault(scan.id, {}))
         planned.append(PlannedCheck(spec, scan, alias, metric.unit, metric.freshness))
         scan.checks.append(planned[-1])
     for scan in ordered:
