@@ -306,15 +306,6 @@ class Repo:
             found.append(((sha, parents, files), int(stamp.lstrip("\x01"))))
         return found
 
-    def commit_times(self, commits: Sequence[str]) -> dict[str, int]:
-        """Committer time of each commit (one ``git log --no-walk --stdin``)."""
-        if not commits:
-            return {}
-        out = self.run("log", "--no-walk=unsorted", "--stdin", "--format=%H %ct",
-                       input="".join(f"{c}\n" for c in commits).encode()).stdout.decode()
-        words = out.split()
-        return dict(zip(words[0::2], map(int, words[1::2]), strict=True))
-
     def first_parent_times(self, tip: str, exclude: Sequence[str] = ()) -> Callable[[], dict[str, int]]:
         """Start listing the first-parent chain of ``tip`` (down to ``exclude``) with committer times;
         the returned function waits for the result, ``{sha: committer time}``."""

@@ -119,10 +119,10 @@ class KeptWalk:
             times = grown.graph.times
             missing = [grown.graph.shas[at] for at in grown.chain if times[at] < 0]
             if missing:
-                known = repo.commit_times(missing)
+                known = repo.describe(missing)
                 for at in grown.chain:
                     if times[at] < 0:
-                        times[at] = known[grown.graph.shas[at]]
+                        times[at] = known[grown.graph.shas[at]].committed_at
         return grown
 
     def walk(self, repo: Repo, heads: Sequence[str], boundary: Sequence[str], classifier: PathClassifier,
