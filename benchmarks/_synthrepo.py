@@ -23,7 +23,10 @@ from typing import IO
 # Bump when the shape of the generated history changes, so cached repositories are rebuilt.
 GENERATOR_VERSION = 1
 GIT_TIMEOUT = 300.0
+# fast-import's time grows with commits and with the width of services/ (a 500-entry tree rewritten per commit:
+# 100k commits x 500 services took 330s on a loaded machine), so its limit grows with the commits.
 FAST_IMPORT_TIMEOUT = 900.0
+FAST_IMPORT_SECONDS_PER_COMMIT = 0.01
 START_TIME = 1_672_531_200  # 2023-01-01T00:00:00Z
 AUTHORS = (
     ("Ada Lovelace", "ada@example.com"),
@@ -297,7 +300,7 @@ def _fast_import(repo: Path, spec: RepoSpec) -> tuple[_History, int]:
     with errors.open("wb") as err:
         proc = subprocess.Popen(["git", "-C", str(repo), "fast-import", "--quiet", "--done"],
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=git_env())
-        timer = threading.Timer(FAST_IMPORT_TIMEOUT, proc.kill)
+        timer = threading.Timer(max(FAST_IMPORT_TIMEOUT, spec.commits * FAST_IMPORT_SECONDS_PER_COMMIT), proc.kill)
         timer.start()
         try:
             history, written = _feed(proc, spec)

@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/drift.py [--commits 100000] [--services 50] [--repeat 5]
                                          [--workdir benchmarks/.work] [--incremental] [--json]
+    .venv/bin/python benchmarks/drift.py --scale   # the scale row: 1,000,000 commits, 500 services
 
 Builds (once, cached) a synthetic monorepo, places each service's deployed commit 0…20,000 commits
 back, times the three contenders in alternation, checks deploywatch's counts against git and prints
 the ratios set as targets (docs/drift-semantics.md). deploywatch runs with an empty walk cache (cold); with
 ``--incremental`` also warm: its cache kept by a run at the tip ``--new-commits`` first-parent commits back.
+``--scale`` times cold deploywatch against the floor only (no naive contender: 500 rev-lists), checks a
+sample of services against git and holds deploywatch's peak RSS to 1 GiB.
 Exit code: 0 all good, 1 deploywatch missing, failing or
 disagreeing with git, 2 a performance target missed.
 """
@@ -219,11 +222,24 @@ def prime(fx: Fixture) -> None:
         raise SystemExit("deploywatch drift kept no walk in its cache folder")
 
 
-def ask_git(fx: Fixture) -> list[_oracle.Expected]:
-    """Git's answer per service (untimed; also warms the page cache for every contender)."""
+def sample_services(deployed: dict[str, tuple[str, int]], size: int | None) -> set[str]:
+    """``size`` services spread evenly over the deployed range by commits back (the oldest and the
+    newest always among them); every service when ``size`` is None or not smaller than their number."""
+    ranked = sorted(deployed, key=lambda name: (deployed[name][1], name))
+    if size is None or size >= len(ranked):
+        return set(ranked)
+    if size == 1:
+        return {ranked[-1]}
+    return {ranked[round(k * (len(ranked) - 1) / (size - 1))] for k in range(size)}
+
+
+def ask_git(fx: Fixture, sample: int | None = None) -> list[_oracle.Expected]:
+    """Git's answer per service, or per service of an even ``sample`` of them (untimed; also warms the page
+    cache for every contender)."""
     brought = _oracle.on_branch_times(fx.repo, fx.oldest)
+    chosen = sample_services(fx.deployed, sample)
     return [_oracle.expected(fx.repo, name, sha, back, brought)
-            for name, sha, back in _synthrepo.iter_services(fx.deployed)]
+            for name, sha, back in _synthrepo.iter_services(fx.deployed) if name in chosen]
 
 
 @dataclass
@@ -235,7 +251,7 @@ class Race:
     naive_counts: list[dict[str, int]]
 
 
-def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
+def race(fx: Fixture, repeat: int, with_deploywatch: bool, with_naive: bool = True) -> Race:
     """Time the contenders ``repeat`` times each, rotating their order every round so that noise
     (other processes, CPU frequency) falls on all of them alike."""
     result = Race({}, [], [])
@@ -263,7 +279,9 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool) -> Race:
         result.naive_counts.append(counts)
         return sample
 
-    contenders: dict[str, Callable[[], Sample]] = {"floor": lambda: run_floor(fx), "naive": naive}
+    contenders: dict[str, Callable[[], Sample]] = {"floor": lambda: run_floor(fx)}
+    if with_naive:
+        contenders["naive"] = naive
     daemon = None
     if with_deploywatch:
         contenders = {"deploywatch": deploywatch, **contenders}
@@ -331,9 +349,17 @@ def slowest_imports(limit: int = 10) -> list[tuple[str, float]]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--commits", type=int, default=100_000, help="commits on main (default 100000)")
-    parser.add_argument("--services", type=int, default=50, help="services (default 50)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each contender (default 5)")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scale row: defaults 1,000,000 commits, 500 services, 3 rounds, 12 services checked "
+                             "against git; cold deploywatch against the floor only, peak RSS held to 1 GiB")
+    parser.add_argument("--commits", type=int, default=None,
+                        help="commits on main (default 100000; 1000000 with --scale)")
+    parser.add_argument("--services", type=int, default=None, help="services (default 50; 500 with --scale)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timed runs of each contender (default 5; 3 with --scale)")
+    parser.add_argument("--check", type=int, default=None,
+                        help="services checked against git, spread over the deployed range, the oldest "
+                             "among them (default all; 12 with --scale)")
     parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / ".work",
                         help="where repositories are built and cached (default benchmarks/.work)")
     parser.add_argument("--seed", type=int, default=7, help="RNG seed of the history (default 7)")
@@ -348,6 +374,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-service", action="store_true", help="also print a row per service")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
+    scale = {"commits": 1_000_000, "services": 500, "repeat": 3, "check": 12} if args.scale else {}
+    defaults = {"commits": 100_000, "services": 50, "repeat": 5, "check": None, **scale}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.check is not None and args.check < 1:
+        parser.error("need --check ≥ 1")
     if args.services < 1 or args.commits < args.services * 4 or args.repeat < 1 or args.cold_runs < 1:
         parser.error("need --services ≥ 1, --commits ≥ 4 × services, --repeat ≥ 1, --cold-runs ≥ 1")
     if args.new_commits < 1:
@@ -360,25 +393,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     load_before = os.getloadavg()
     fx = prepare(args)
-    log(f"asking git for the expected answers ({args.services} services) …")
-    wanted = ask_git(fx)
+    checked = args.services if args.check is None else min(args.check, args.services)
+    log(f"asking git for the expected answers ({checked} of {args.services} services) …")
+    wanted = ask_git(fx, args.check)
     missing = deploywatch_available()
     log(compile_bytecode("deploywatch"))
     if missing:
         log(f"deploywatch drift is not available ({missing}); timing git only")
-    result = race(fx, args.repeat, with_deploywatch=missing is None)
-    for exp in wanted:
+    result = race(fx, args.repeat, with_deploywatch=missing is None, with_naive=not args.scale)
+    for exp in wanted if result.naive_counts else ():
         counts = {c[exp.name] for c in result.naive_counts}
         exp.naive_count = counts.pop() if len(counts) == 1 else -1
     verdicts = [_oracle.compare(doc, wanted) for doc in result.documents]
     startup: dict[str, Summary] = {}
     self_rss = None
     if missing is None:
-        log("measuring start-up and memory …")
-        startup = cold_start(args.cold_runs)
+        log("measuring start-up and memory …" if not args.scale else "measuring memory …")
+        startup = {} if args.scale else cold_start(args.cold_runs)  # the scale row is about the walk
         self_rss = deploywatch_self_rss(fx)
     help_slow = any(s.median > _report.TARGET_HELP_SECONDS for k, s in startup.items() if "deploywatch" in k)
-    report = _report.build(fx, wanted, result, verdicts, startup, missing, self_rss,
+    report = _report.build(fx, wanted, result, verdicts, startup, missing, self_rss, scale=args.scale,
                            environment=_report.environment(load_before, os.getloadavg()),
                            imports=slowest_imports() if help_slow else [])
     if args.json:

@@ -91,3 +91,20 @@ def test_classifier_separates_paths_from_excluded() -> None:
     assert classifier.classify(b"docs/x.md") == (0b10, 0b10)
     assert classifier.classify_all([b"worker/a.py", b"docs/y"]) == (0b11, 0b11)
     assert classifier.classify(b"elsewhere.py") == (0, 0)
+
+
+def test_classifier_agrees_with_each_service_matching_on_its_own() -> None:
+    # globs whose literal prefixes are prefixes of one another, end mid-segment, or are empty
+    specs = [("services/a/**", "shared/**"), ("services/ab/**", "services/a*/x.py"), ("foo**/x", "docs"),
+             ("*.toml", "services/**/*.py"), ("shared", "services/a")]
+    services = [ServicePaths(f"s{k}", tuple(map(compile_glob, paths)),
+                             (compile_glob("**/*.md"), compile_glob("services/ab/t*")))
+                for k, paths in enumerate(specs)]
+    classifier = PathClassifier(services)
+    files = [b"services/a/x.py", b"services/ab/x.py", b"services/abc/x.py", b"services/a", b"services/ab/tests/t.py",
+             b"services/ab/README.md", b"shared/u.py", b"shared", b"sharedx", b"foo/x", b"foo/a/b/x", b"foobar/x",
+             b"docs/a.md", b"docs", b"pyproject.toml", b"a/pyproject.toml", b"", b"s", b"services/a/deep/y.md"]
+    for path in files:
+        positive = sum(1 << k for k, s in enumerate(services) if s.match(path)[0] is not None)
+        relevant = sum(1 << k for k, s in enumerate(services) if s.owns(path))
+        assert classifier.classify(path) == (positive, relevant), path

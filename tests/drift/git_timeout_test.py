@@ -108,3 +108,13 @@ def test_a_streamed_git_past_its_timeout_is_not_held_by_a_stray_process(
     with pytest.raises(GitError, match=r"git log timed out after 1s"):
         list(Repo(git_repo.path, timeout=1).walk(["HEAD"]))
     assert time.monotonic() - started < 10
+
+
+def test_a_git_that_ended_in_time_is_no_timeout_when_its_output_is_read_later(git_repo: GitRepo) -> None:
+    # The first-parent listing writes to a file and ends at once; a drift walk of a million commits may take longer
+    # than the timeout before it reads that file.
+    first = git_repo.commit("one", {"a.txt": "1"})
+    second = git_repo.commit("two", {"a.txt": "2"})
+    times = Repo(git_repo.path, timeout=0.5).first_parent_times(second)
+    time.sleep(1.5)
+    assert set(times()) == {first, second}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["Glob", "GlobError", "PathClassifier", "ServicePaths", "compile_glob", "unmatched_globs"]
@@ -241,7 +241,9 @@ class PathClassifier:
 
     Bit ``i`` stands for ``services[i]``. ``classify`` returns (matched by ``paths``, relevant =
     matched by ``paths`` and by no ``exclude``). Each distinct glob is matched once per path, however
-    many services share it (every service may list ``shared/**`` and inherit the same excludes).
+    many services share it (every service may list ``shared/**`` and inherit the same excludes), and only
+    when the path starts with the glob's literal prefix (globs are grouped by prefix: with 500 services,
+    ``services/svcNNN/**`` each, a path meets a handful of globs, not 500).
     """
 
     def __init__(self, services: Sequence[ServicePaths]) -> None:
@@ -254,19 +256,19 @@ class PathClassifier:
                 for glob in globs:
                     _, mask = table.get(glob.pattern, (glob, 0))
                     table[glob.pattern] = (glob, mask | 1 << bit)
-        self._positive = tuple(positive.values())
-        self._exclude = tuple(exclude.values())
+        self._positive = _by_prefix(positive.values())
+        self._exclude = _by_prefix(exclude.values())
 
     def classify(self, path: bytes) -> tuple[int, int]:
         """Bitmasks (positive, relevant) of the services ``path`` belongs to."""
         cached = self._cache.get(path)
         if cached is None:
             positive = excluded = 0
-            for glob, mask in self._positive:
+            for glob, mask in _candidates(self._positive, path):
                 if glob.matches(path):
                     positive |= mask
             if positive:
-                for glob, mask in self._exclude:
+                for glob, mask in _candidates(self._exclude, path):
                     if mask & positive and glob.matches(path):
                         excluded |= mask
             cached = self._cache[path] = (positive, positive & ~excluded)
@@ -285,3 +287,23 @@ class PathClassifier:
             positive |= p
             relevant |= r
         return positive, relevant
+
+
+# Globs with their service masks, grouped by literal prefix: (prefix lengths, {prefix: [(glob, mask), ...]}).
+_Grouped = tuple[tuple[int, ...], dict[bytes, list[tuple[Glob, int]]]]
+
+
+def _by_prefix(globs: Iterable[tuple[Glob, int]]) -> _Grouped:
+    groups: dict[bytes, list[tuple[Glob, int]]] = {}
+    for glob, mask in globs:
+        groups.setdefault(glob.prefix, []).append((glob, mask))
+    return tuple(sorted({len(prefix) for prefix in groups})), groups
+
+
+def _candidates(grouped: _Grouped, path: bytes) -> Iterator[tuple[Glob, int]]:
+    """The globs that may match ``path``: those whose literal prefix it starts with (no other can)."""
+    lengths, groups = grouped
+    for length in lengths:
+        if length > len(path):
+            break
+        yield from groups.get(path[:length], ())

@@ -307,7 +307,7 @@ def _service_drift(history: History, index: int, spec: ServiceSpec, reading: Rea
                    now: datetime) -> ServiceDrift:
     counts = history.counts(commit)
     excluded = sum(1 for _ in history.excluded_behind(index, commit))
-    oldest = min((history.on_branch_at[i] for i in relevant_idx), default=None)
+    oldest = min(map(history.on_branch_at.__getitem__, relevant_idx), default=None)  # no Python frame per commit
     age = max(0, int(now.timestamp()) - oldest) if oldest is not None else None
     if commit == history.tip:
         state = State.CURRENT

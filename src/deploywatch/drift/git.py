@@ -230,6 +230,8 @@ class Repo:
         expired = threading.Event()
 
         def kill() -> None:
+            if proc.poll() is not None:  # ended in time, only not read yet (output to a file): no timeout
+                return
             expired.set()
             kill_group(proc)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Commit, Repo
@@ -94,6 +95,12 @@ class History:
         else:
             self._walked(repo, started, kept)
         self.mask_counts = Counter(self.masks)
+        # Each distinct mask numbered (a few per head): a head's range is then one flag per number, and a touch list
+        # is filtered in C, with no arithmetic on (heads)-bit integers per commit.
+        numbers: dict[int, int] = {}
+        self._mask_number = [numbers.setdefault(mask, len(numbers)) for mask in self.masks]
+        self._distinct_masks = list(numbers)
+        self._behind_flags: dict[int, bytes] = {}
         if kept is not None:
             graph = self._kept if grown is None else grown.kept if grown.changed else None
             if graph is not None:
@@ -219,9 +226,12 @@ class History:
         return self._behind(self.excluded_only[service], head)
 
     def _behind(self, indexes: list[int], head: str) -> Iterator[int]:
+        """The ``indexes`` in ``HEAD..TIP`` (tip bit set, head bit clear), in their order."""
         tip_bit, bit = self.head_bit[self.tip], self.bit_of(head)
-        masks = self.masks
-        return (i for i in indexes if masks[i] & tip_bit and not masks[i] & bit)
+        flags = self._behind_flags.get(bit)
+        if flags is None:
+            flags = self._behind_flags[bit] = bytes(bool(m & tip_bit and not m & bit) for m in self._distinct_masks)
+        return compress(indexes, map(flags.__getitem__, map(self._mask_number.__getitem__, indexes)))
 
     def only_in(self, head: str, other: str) -> Iterator[int]:
         """Indexes of non-merge commits that change some service's files, reachable from ``head`` but not ``other``."""
