@@ -53,9 +53,11 @@ class SparkServer:
 
         from deploywatch.checks.spark import acquire_local
 
+        # Four task slots and one partition per range(): a test's deliberately endless statements hold a slot each
+        # and leave the others free (Spark does not take a running task's slot away).
         settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2",
-                    "spark.default.parallelism": "2", "spark.sql.warehouse.dir": str(directory / "spark-warehouse")}
-        self.local = acquire_local("local[2]", settings, directory)
+                    "spark.default.parallelism": "1", "spark.sql.warehouse.dir": str(directory / "spark-warehouse")}
+        self.local = acquire_local("local[4]", settings, directory)
         self.url = self.local.url
         self.session: Any = SparkSession(connection=self.url)
         _servers[self.url] = self

@@ -229,12 +229,16 @@ class SparkWarehouse:
         if session is None:
             return None, failed, "connect"
         tag = f"deploywatch-{uuid.uuid4().hex}"
-        fired = threading.Event()
+        fired, ended = threading.Event(), threading.Event()
 
         def interrupt() -> None:
+            # Again until the statement ends: an interrupt that reaches the server before the operation is
+            # registered there (a busy server, a slow network) finds nothing to cancel.
             fired.set()
-            with contextlib.suppress(Exception):  # the statement ended meanwhile, or the session is gone
-                session.interruptTag(tag)
+            while not ended.is_set():
+                with contextlib.suppress(Exception):  # the statement ended meanwhile, or the session is gone
+                    session.interruptTag(tag)
+                ended.wait(0.5)
 
         session.addTag(tag)  # tags are per thread: this statement's operations carry it
         timer = threading.Timer(timeout, interrupt)
@@ -250,6 +254,7 @@ class SparkWarehouse:
                 return None, f"cannot connect to {self.shown}: {_message(exc)}", "connect"
             return None, _message(exc), "statement"
         finally:
+            ended.set()
             timer.cancel()
             session.removeTag(tag)
 
