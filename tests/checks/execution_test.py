@@ -69,11 +69,14 @@ def postgres_database(request: pytest.FixtureRequest) -> str:
     return database_for_test(request)
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.spark)])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> ScratchWarehouse:
-    """A warehouse holding orders, customers and events: a DuckDB file, or a schema in the real PostgreSQL."""
+    """A warehouse holding orders, customers and events: a DuckDB file, a schema in the real PostgreSQL, or the
+    test session's Spark."""
     if request.param == "duckdb":
         built = ScratchWarehouse.duckdb(tmp_path)
+    elif request.param == "spark":
+        built = ScratchWarehouse.spark(request.getfixturevalue("spark_server"), tmp_path)
     else:
         built = ScratchWarehouse.postgres(request.getfixturevalue("postgres_database"), tmp_path)
     built.create(ORDERS, CUSTOMERS, EVENTS)
@@ -259,9 +262,11 @@ def test_scans_of_different_tables_run_concurrently(postgres_database: str, tmp_
 # ---------------------------------------------------------------- timeouts
 
 SLOW = {"duckdb": "SELECT sum(hash(i)) FROM range(100000000000) t(i)",
-        "postgres": "SELECT COUNT(*) FROM pg_sleep(60)"}
+        "postgres": "SELECT COUNT(*) FROM pg_sleep(60)",
+        "spark": "SELECT sum(hash(id)) FROM range(100000000000)"}
 SLOW_VIEW = {"duckdb": "CREATE VIEW slow AS SELECT i AS x FROM range(100000000000) t(i)",
-             "postgres": "CREATE VIEW slow AS SELECT x FROM pg_sleep(60), generate_series(1, 3) AS x"}
+             "postgres": "CREATE VIEW slow AS SELECT x FROM pg_sleep(60), generate_series(1, 3) AS x",
+             "spark": "CREATE VIEW slow AS SELECT id AS x FROM range(100000000000)"}
 
 
 def test_a_statement_that_times_out_is_unknown_and_the_others_finish(warehouse: ScratchWarehouse) -> None:
@@ -270,14 +275,16 @@ def test_a_statement_that_times_out_is_unknown_and_the_others_finish(warehouse: 
               {"name": "slow.query", "query": SLOW[warehouse.backend]},
               {"name": "slow.rows", "table": "slow", "metric": "row_count"},
               {"name": "slow.avg", "table": "slow", "metric": "avg(x)"}]
+    timeout = 5 if warehouse.backend == "spark" else 1  # any Spark statement takes a moment to plan and schedule
     started = time.monotonic()
     with record_statements() as executed:
-        report = run(warehouse.write_config(checks, warehouse={"timeout": "1s"}))
+        report = run(warehouse.write_config(checks, warehouse={"timeout": f"{timeout}s"}))
     elapsed = time.monotonic() - started
-    assert elapsed < 10  # the slow statements would take a minute or more
+    assert elapsed < 10 * timeout  # the slow statements would take a minute or more
     for name in ("slow.query", "slow.rows", "slow.avg"):
         result = one(report, name)
-        assert (result.status, result.value, result.reason) == (Status.UNKNOWN, None, "timed out after 1s"), name
+        assert (result.status, result.value, result.reason) == (Status.UNKNOWN, None, f"timed out after {timeout}s"), \
+            name
     assert {one(report, c["name"]).status for c in CHECKS[:3]} == {Status.OK}
     # A scan that timed out is not retried metric by metric (that would multiply the wait).
     assert len([e for e in executed if "slow" in e.statement]) == 1
