@@ -104,13 +104,17 @@ def deploywatch_threshold(check: Check, bound: Bound) -> str:
     return f"{side} {_number(bound.value)}{suffix}"
 
 
-def write_deploywatch_config(scenario: Scenario, bounds: dict[str, Bound], database: Path) -> Path:
-    """``deploywatch.toml`` beside the DuckDB file (warehouse path relative to it), store beside it too."""
+def write_deploywatch_config(scenario: Scenario, bounds: dict[str, Bound], database: Path, *,
+                             url: str | None = None, schema: str | None = "main") -> Path:
+    """``deploywatch.toml`` beside the DuckDB file (warehouse path relative to it), store beside it too.
+    ``url``: another warehouse (``spark://local[*]``), whose tables are named with ``schema`` (None: bare)."""
+    url = url or "duckdb:///" + database.name
     lines = ["# Written by benchmarks/checks.py; regenerated on every run.", "[warehouse]",
-             f"url = {json.dumps('duckdb:///' + database.name)}", "", "[store]",
+             f"url = {json.dumps(url)}", "", "[store]",
              f"url = {json.dumps(f'sqlite:///state-{scenario.name}.db')}", ""]
     for check in scenario.checks:
-        lines += ["[[checks]]", f"name = {json.dumps(check.name)}", f"table = {json.dumps('main.' + check.table)}"]
+        table = f"{schema}.{check.table}" if schema else check.table
+        lines += ["[[checks]]", f"name = {json.dumps(check.name)}", f"table = {json.dumps(table)}"]
         if check.where:
             lines.append(f"where = {json.dumps(check.where)}")
         lines.append(f"metric = {json.dumps(_metric_expression(check))}")
@@ -175,10 +179,17 @@ def _soda_check(check: Check, bound: Bound) -> list[str]:
 
 def write_soda_files(scenario: Scenario, bounds: dict[str, Bound], database: Path) -> tuple[Path, Path]:
     """``soda-<scenario>.yml`` (the DuckDB data source) and ``checks-<scenario>.yml`` (SodaCL) beside
-    the Soda venv's database. A filtered table becomes a table filter (``checks for t [day]``), which
-    is how SodaCL computes all of a filtered table's metrics in one query."""
+    the Soda venv's database."""
     config = database.parent / f"soda-{scenario.name}.yml"
     config.write_text(f"data_source {scenario.name}:\n  type: duckdb\n  path: {database}\n  read_only: true\n")
+    checks = database.parent / f"checks-{scenario.name}.yml"
+    checks.write_text(sodacl(scenario, bounds))
+    return config, checks
+
+
+def sodacl(scenario: Scenario, bounds: dict[str, Bound]) -> str:
+    """The scenario's checks in SodaCL. A filtered table becomes a table filter (``checks for t [day]``),
+    which is how SodaCL computes all of a filtered table's metrics in one query."""
     lines = ["# Written by benchmarks/checks.py; regenerated on every run."]
     for table, where in dict.fromkeys((c.table, c.where) for c in scenario.checks):
         target = table
@@ -190,9 +201,7 @@ def write_soda_files(scenario: Scenario, bounds: dict[str, Bound], database: Pat
             if (check.table, check.where) == (table, where):
                 lines += _soda_check(check, bounds[check.name])
         lines.append("")
-    checks = database.parent / f"checks-{scenario.name}.yml"
-    checks.write_text("\n".join(lines))
-    return config, checks
+    return "\n".join(lines)
 
 
 def soda_values(scenario: Scenario, results: dict[str, Any]) -> tuple[Values, dict[str, str]]:
