@@ -4,11 +4,12 @@ from __future__ import annotations
 
 __all__ = ["DialectError", "dialect_for_url", "known_dialect"]
 
-# SQLAlchemy backend name (the part of the URL scheme before "+driver") -> sqlglot dialect.
+# SQLAlchemy backend name (the part of the URL scheme before "+driver") -> sqlglot dialect; "sc" (Spark Connect)
+# and "spark" (a local Spark) are run by checks/spark.py.
 _BACKENDS = {
     "duckdb": "duckdb", "postgresql": "postgres", "postgres": "postgres", "bigquery": "bigquery",
     "snowflake": "snowflake", "trino": "trino", "presto": "presto", "databricks": "databricks",
-    "spark": "spark", "sparksql": "spark", "hive": "hive", "mysql": "mysql", "mariadb": "mysql",
+    "spark": "spark", "sc": "spark", "sparksql": "spark", "hive": "hive", "mysql": "mysql", "mariadb": "mysql",
     "sqlite": "sqlite", "mssql": "tsql", "redshift": "redshift", "clickhouse": "clickhouse",
     "oracle": "oracle", "athena": "athena", "teradata": "teradata",
 }

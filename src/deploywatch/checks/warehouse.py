@@ -1,4 +1,4 @@
-"""Running statements in the warehouse: any SQLAlchemy URL, bounded concurrency, a timeout per statement.
+"""Running statements in the warehouse: DuckDB, Spark or any SQLAlchemy URL, bounded concurrency, a timeout each.
 
 Only aggregates come back. A statement that fails does not fail the run: its outcome carries the
 warehouse's message. When a statement that computes several metrics fails for a reason other than
@@ -28,6 +28,7 @@ from ..core.redact import clip, mask, register_secret, register_url_secrets
 from ..core.text import plural
 from .dialects import backend
 from .plan import Scan
+from .spark import SparkWarehouse, import_pyspark, is_spark_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -61,6 +62,9 @@ def import_driver(url: str) -> None:
     if backend(url) == "duckdb":
         import duckdb  # noqa: F401
         return
+    if is_spark_url(url):
+        import_pyspark()
+        return
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -79,11 +83,12 @@ def warehouse_error(exc: BaseException) -> str:
 
 
 class Warehouse:
-    """The warehouse connection (a DuckDB database opened natively, or a SQLAlchemy engine) and the runner
-    of a plan's statements.
+    """The warehouse connection (a DuckDB database opened natively, a Spark session, or a SQLAlchemy engine) and
+    the runner of a plan's statements.
 
     DuckDB is driven through its own Python API: it is the embedded default, and skipping SQLAlchemy
-    there saves a third of a second of start-up on every run. Every other URL goes through SQLAlchemy.
+    there saves a third of a second of start-up on every run. Spark (``sc://``, ``spark://local``) goes through
+    PySpark's Spark Connect client (``checks/spark.py``). Every other URL goes through SQLAlchemy.
     """
 
     # Called with each statement before it runs (tests count statements with this).
@@ -100,6 +105,7 @@ class Warehouse:
         self.path: Path | None = None
         self.engine: Engine | None = None
         self._duckdb: Any = None
+        self._spark: SparkWarehouse | None = None
         self._duckdb_options: dict[str, str | bool | int | float | list[str]] = {}
         self._read_only = read_only is not False
         self._lock = threading.Lock()
@@ -107,6 +113,9 @@ class Warehouse:
         self._pools: list[ThreadPoolExecutor] = []
         if self.backend == "duckdb":
             self._init_duckdb(url, base_dir, key)
+        elif is_spark_url(url):
+            self._spark = SparkWarehouse(url, base_dir=base_dir, key=key)
+            self.shown = self._spark.shown
         else:
             self._init_sqlalchemy(url, base_dir, key)
 
@@ -163,6 +172,8 @@ class Warehouse:
         if self._duckdb is not None:
             self._duckdb.close()
             self._duckdb = None
+        if self._spark is not None:
+            self._spark.close()
 
     def start(self, scans: Sequence[Scan], dialect: str) -> Future[list[ScanOutcome]]:
         """Start :meth:`run` in the background (the caller can open the store meanwhile)."""
@@ -257,6 +268,8 @@ class Warehouse:
             listener(statement)
         if self.backend == "duckdb":
             return self._execute_duckdb(statement, timeout)
+        if self._spark is not None:
+            return self._spark.execute(statement, timeout)
         return self._execute_sqlalchemy(statement, timeout)
 
     def _duckdb_connection(self) -> Any:

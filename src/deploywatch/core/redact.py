@@ -110,12 +110,14 @@ _SECRET_KEY = re.compile(r"(?i)(?:pass(?:word)?|passwd|pwd|secret|token|api[_-]?
                          r"private[_-]?key|credentials?|signature|sig|auth)$")
 _USERINFO = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://([^/?#]*)@")
 _DSN_WORD = re.compile(r"(?i)(?:^|\s)([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']+)")
+_PARAM = re.compile(r";([^;=/?#]+)=([^;]*)")  # Spark Connect: sc://host:15002/;token=T;use_ssl=true
 
 
 def url_secrets(url: str) -> list[str]:
     """The credentials written in a database or HTTP URL: the password of its userinfo
     (``postgresql://u:PASS@h``), the values of credential query parameters (``?password=PASS``,
-    ``&token=T``) and of libpq DSN words (``host=h password=PASS``) — each raw and percent-decoded."""
+    ``&token=T``), of Spark Connect parameters (``/;token=T``) and of libpq DSN words (``host=h password=PASS``)
+    — each raw and percent-decoded."""
     found: list[str] = []
     userinfo = _USERINFO.match(url)
     if userinfo:
@@ -128,6 +130,9 @@ def url_secrets(url: str) -> list[str]:
             key, eq, value = pair.partition("=")
             if eq and _SECRET_KEY.search(unquote_plus(key)):
                 found.append(value)
+    for key, value in _PARAM.findall(url.split("?", 1)[0]):
+        if _SECRET_KEY.search(key):
+            found.append(value)
     for key, value in _DSN_WORD.findall(url):
         if _SECRET_KEY.search(key):
             found.append(value[1:-1].replace("\\'", "'").replace("\\\\", "\\") if value.startswith("'") else value)
