@@ -81,10 +81,21 @@ def tree_peak_rss_kib() -> int:
 
 
 def session(spec: dict[str, Any]) -> Any:
-    """A Spark session as the spec says: ``connect`` = Spark Connect (``remote("local[*]")`` starts a local
-    Connect server in a child JVM), ``classic`` = the py4j session Soda's spark-df package needs."""
+    """A Spark session as the spec says: ``connect`` = Spark Connect to a local server in a child JVM, started
+    the way deploywatch's ``spark://local[*]`` starts it when deploywatch is importable (the same kind of
+    session), else by ``remote("local[*]")``; ``classic`` = the py4j session Soda's spark-df package needs."""
     from pyspark.sql import SparkSession
 
+    if spec["session"] == "connect":
+        try:
+            from deploywatch.checks.spark import acquire_local
+        except ImportError:
+            pass
+        else:
+            from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+            server = acquire_local(spec["master"], spec.get("conf", {}), Path.cwd())
+            return ConnectSession(connection=server.url)
     builder = SparkSession.builder
     builder = builder.remote(spec["master"]) if spec["session"] == "connect" else builder.master(spec["master"])
     for key, value in spec.get("conf", {}).items():
