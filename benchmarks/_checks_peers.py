@@ -150,7 +150,7 @@ def _worst(a: str | None, b: str) -> str:
 # ------------------------------------------------------------------ Soda Core
 
 
-def _soda_bound(check: Check, bound: Bound) -> str:
+def _soda_bound(check: Check, bound: Bound, spark: bool = False) -> str:
     if check.metric == "freshness":
         return f"freshness({check.column}) < {int(bound.value // 3600)}h"
     if check.metric == "valid_percent":  # Soda counts the invalid rows: valid < B  <=>  invalid > 100 - B
@@ -158,10 +158,12 @@ def _soda_bound(check: Check, bound: Bound) -> str:
     side = "<=" if bound.upper else ">="
     metric = {"row_count": "row_count", "distinct_count": f"distinct_{check.column}",
               "conversion_ratio": "conversion"}.get(check.metric, f"{check.metric}({check.column})")
+    if spark and check.metric == "stddev":
+        metric = f"stddev_{check.column}"
     return f"{metric} {side} {_number(bound.value)}"
 
 
-def _soda_check(check: Check, bound: Bound) -> list[str]:
+def _soda_check(check: Check, bound: Bound, spark: bool = False) -> list[str]:
     if check.metric == "conversion_ratio":
         where = f" WHERE {check.where}" if check.where else ""
         return ["  - group by:", f"      name: {check.name}", "      query: |",
@@ -169,11 +171,13 @@ def _soda_check(check: Check, bound: Bound) -> list[str]:
                 f"        FROM {check.table}{where} GROUP BY {check.group_by}",
                 "      fields:", f"        - {check.group_by}", "      checks:",
                 f"        - {_soda_bound(check, bound)}:", f"            name: {check.name}"]
-    lines = [f"  - {_soda_bound(check, bound)}:", f"      name: {check.name}"]
+    lines = [f"  - {_soda_bound(check, bound, spark)}:", f"      name: {check.name}"]
     if check.metric == "valid_percent":
         lines.append(f"      valid values: [{', '.join(VALID_STATUSES)}]")
     if check.metric == "distinct_count":
         lines.append(f"      distinct_{check.column} expression: COUNT(DISTINCT {check.column})")
+    if spark and check.metric == "stddev":  # Soda on Spark: "Unsupported metric stddev"; a user metric instead
+        lines.append(f"      stddev_{check.column} expression: STDDEV_SAMP({check.column})")
     return lines
 
 
@@ -187,9 +191,10 @@ def write_soda_files(scenario: Scenario, bounds: dict[str, Bound], database: Pat
     return config, checks
 
 
-def sodacl(scenario: Scenario, bounds: dict[str, Bound]) -> str:
+def sodacl(scenario: Scenario, bounds: dict[str, Bound], *, spark: bool = False) -> str:
     """The scenario's checks in SodaCL. A filtered table becomes a table filter (``checks for t [day]``),
-    which is how SodaCL computes all of a filtered table's metrics in one query."""
+    which is how SodaCL computes all of a filtered table's metrics in one query. ``spark``: for Soda's
+    spark-df data source, which has no ``stddev`` (a user-defined metric computes it)."""
     lines = ["# Written by benchmarks/checks.py; regenerated on every run."]
     for table, where in dict.fromkeys((c.table, c.where) for c in scenario.checks):
         target = table
@@ -199,7 +204,7 @@ def sodacl(scenario: Scenario, bounds: dict[str, Bound]) -> str:
         lines.append(f"checks for {target}:")
         for check in scenario.checks:
             if (check.table, check.where) == (table, where):
-                lines += _soda_check(check, bounds[check.name])
+                lines += _soda_check(check, bounds[check.name], spark)
         lines.append("")
     return "\n".join(lines)
 

@@ -215,7 +215,7 @@ def prepare(scenario: spec.Scenario, env: SparkEnv, args: argparse.Namespace,
         soda_engine = f"Spark {soda_pyspark} (classic)"
         try:
             soda = start("soda", soda_python, {"mode": "soda", "session": "classic",
-                                               "sodacl": peers.sodacl(scenario, bounds),
+                                               "sodacl": peers.sodacl(scenario, bounds, spark=True),
                                                "variables": {"NOW": spec.NOW.isoformat()}},
                          {"HOME": str(env.soda_home)})
             soda_floor = start("soda_floor", soda_python, {"mode": "floor", "session": "classic",

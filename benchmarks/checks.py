@@ -2,13 +2,15 @@
 per check (naive), Soda Core 3.5.6 and Great Expectations 1.x, on the same data and the same checks.
 
     .venv/bin/python benchmarks/checks.py [--quick] [--runs N] [--scenario wide|many]
-                                          [--no-soda] [--no-gx] [--json]
+                                          [--no-soda] [--no-gx] [--json] [--engine duckdb|spark]
 
 Two scenarios: *wide* (2 tables x 10M rows, 20 checks on whole tables) and *many* (10 tables x 1M rows,
 100 checks filtered to one day, 33 failing). Every contender runs as a fresh subprocess, as users run
 it; each gets a ratio to a floor measured with the same engine version: deploywatch and naive against
 the venv's DuckDB, Soda against its own DuckDB 1.0, Great Expectations against PostgreSQL. Exit code:
 0 targets met and values equal, 1 deploywatch missing, failing or disagreeing, 2 a target missed.
+``--engine spark`` runs both scenarios on local Spark instead (``_checks_spark_bench``): deploywatch against
+hand-written Spark SQL and Soda Core's spark-df package.
 """
 
 from __future__ import annotations
@@ -194,14 +196,17 @@ def gx_on_duckdb(env: Env, scenario: spec.Scenario, files: dict[str, Path], home
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: wide 2 x 1M rows, many 10 x 100k rows, 3 runs")
-    parser.add_argument("--runs", type=int, default=None, help="timed runs of each contender (default 5, quick 3)")
+                        help="smoke run: wide 2 x 1M rows, many 10 x 100k rows, 3 runs (Spark: 200k, 20k, 1 run)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="timed runs of each contender (default 5, quick 3; on Spark 3, quick 1)")
     parser.add_argument("--scenario", choices=("wide", "many", "all"), default="all")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="duckdb (with Soda on DuckDB, GX on PostgreSQL) or spark (local Spark: deploywatch, "
                              "hand-written Spark SQL and Soda's spark-df package)")
-    parser.add_argument("--wide-rows", type=int, default=None, help="rows per wide table (default 10,000,000)")
-    parser.add_argument("--many-rows", type=int, default=None, help="rows per many table (default 1,000,000)")
+    parser.add_argument("--wide-rows", type=int, default=None,
+                        help="rows per wide table (default 10,000,000; on Spark 2,000,000)")
+    parser.add_argument("--many-rows", type=int, default=None,
+                        help="rows per many table (default 1,000,000; on Spark 200,000)")
     parser.add_argument("--workdir", type=Path, default=HERE / ".work",
                         help="where data, databases and the peers' venvs are cached (default benchmarks/.work)")
     parser.add_argument("--no-soda", action="store_true", help="leave Soda Core out")
@@ -215,6 +220,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="keep the loaded PostgreSQL database for the next run instead of dropping it")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     args = parser.parse_args(argv)
+    if args.engine == "spark":  # Spark's cost is mostly per statement and per stage; Soda needs ~4x the floor
+        args.runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+        args.wide_rows = args.wide_rows or (200_000 if args.quick else 2_000_000)
+        args.many_rows = args.many_rows or (20_000 if args.quick else 200_000)
     args.runs = args.runs if args.runs is not None else (3 if args.quick else 5)
     args.wide_rows = args.wide_rows or (1_000_000 if args.quick else 10_000_000)
     args.many_rows = args.many_rows or (100_000 if args.quick else 1_000_000)
