@@ -53,17 +53,19 @@ class Venv:
 
 
 def ensure_venv(home: Path, requirements: tuple[str, ...], packages: tuple[str, ...],
-                log: Callable[[str], None]) -> Venv:
-    """Create ``home`` with ``pip install requirements`` unless it already holds exactly them."""
+                log: Callable[[str], None], no_deps: tuple[str, ...] = ()) -> Venv:
+    """Create ``home`` with ``pip install requirements`` (then ``pip install --no-deps no_deps``: packages
+    whose declared requirements would refuse the others) unless it already holds exactly them."""
     python = home / "bin" / "python"
     marker = home / "dwbench-requirements.txt"
-    wanted = "\n".join(requirements)
+    wanted = "\n".join(requirements + tuple(f"--no-deps {r}" for r in no_deps))
     if not (python.is_file() and marker.is_file() and marker.read_text() == wanted):
         log(f"  creating {home.name}: pip install {' '.join(requirements)} (once) …")
         started = time.perf_counter()
         base = getattr(sys, "_base_executable", sys.executable)
-        for cmd in ([base, "-m", "venv", "--clear", str(home)],
-                    [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements]):
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        for cmd in ([base, "-m", "venv", "--clear", str(home)], [*pip, *requirements],
+                    *([[*pip, "--no-deps", *no_deps]] if no_deps else [])):
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
             except subprocess.TimeoutExpired:

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 REPORT_SCHEMA = "deploywatch.bench.checks/v1"
 TARGET_VS_FLOOR = 1.1
 TARGET_PEAK_MB = 150.0
-PEERS = {"soda": "Soda Core", "gx": "Great Expectations"}
-SHORT = {"deploywatch": "deploywatch", "naive": "naive", "soda": "Soda", "gx": "GX",
+PEERS = {"soda": "Soda Core", "soda_connect": "Soda Core on Spark Connect", "gx": "Great Expectations"}
+SHORT = {"deploywatch": "deploywatch", "naive": "naive", "soda": "Soda", "soda_connect": "Soda (Connect)", "gx": "GX",
          "soda_floor": "floor on Soda's engine", "pg_floor": "floor on PostgreSQL"}
 
 
@@ -51,7 +51,7 @@ def _same(check: Check, expected: Any, got: Any, contender: str) -> bool:
     tolerance = 1e-9
     if check.metric == "freshness":
         tolerance = 1.0
-    elif contender == "soda" and check.metric in PERCENT_METRICS:
+    elif contender in ("soda", "soda_connect") and check.metric in PERCENT_METRICS:
         tolerance = 0.005 + 1e-9  # Soda rounds percentages to two decimals
     return math.isclose(float(expected), float(got), rel_tol=1e-9, abs_tol=tolerance)
 
@@ -182,7 +182,8 @@ def build(env: Env, fixtures: list[Fixture], args: argparse.Namespace, *, pg_loa
     correct = env.deploywatch_missing is None and bool(fixtures) and all_ok
     code = 1 if not correct else (2 if not all(t["pass"] for t in targets) else 0)
     peers = {name: (venv.versions if venv.python else {"error": venv.error})
-             for name, venv in (("soda", env.soda), ("gx", env.gx)) if venv is not None}
+             for name, venv in (("soda", env.soda), ("soda_connect", getattr(env, "soda_connect", None)),
+                                ("gx", env.gx)) if venv is not None}
     spark = {"pyspark": env.pyspark} if hasattr(env, "pyspark") else None
     return {"schema": REPORT_SCHEMA, "exit_code": code, "engine": "spark" if spark else "duckdb", "spark": spark,
             "environment": {"python": platform.python_version(), "duckdb": env.duckdb_version, "cpus": os.cpu_count(),
@@ -202,6 +203,9 @@ def _peer_line(report: dict[str, Any]) -> str:
     for name, versions in report["environment"]["peers"].items():
         if "error" in versions:
             parts.append(f"{PEERS[name]}: NOT AVAILABLE ({versions['error']})")
+        elif name == "soda_connect":
+            parts.append(f"Soda Core {versions['soda-core']} on pyspark {versions['pyspark']} Spark Connect "
+                         "(installed --no-deps)")
         elif name == "soda" and "pyspark" in versions:
             parts.append(f"Soda Core {versions['soda-core']} (soda-core-spark-df, pyspark {versions['pyspark']})")
         elif name == "soda":

@@ -32,6 +32,8 @@ from _checks_run import Contender, ContenderFailed, Outcome, race
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_checks_spark.py"
 SODA_SPARK_REQUIREMENTS = ("soda-core-spark-df==3.5.6",)  # pulls pyspark>=3.4,<4 (3.5.x)
+# --soda-connect: the same package on the project's pyspark (outside its declared range, hence --no-deps).
+SODA_CONNECT_NO_DEPS = ("soda-core-spark-df==3.5.6",)
 DEPLOYWATCH_URL = "spark://local[*]"
 MASTER = "local[*]"
 # The same session settings for every contender: UTC (freshness), no UI, no console progress bar.
@@ -127,6 +129,7 @@ class SparkEnv:
     duckdb_version: str = ""
     gx: peers.Venv | None = None
     postgres_version: str | None = None
+    soda_connect: peers.Venv | None = None
     workers: list[Worker] = field(default_factory=list)
 
 
@@ -144,7 +147,13 @@ def setup(args: argparse.Namespace, log: Callable[[str], None]) -> SparkEnv:
     soda = None
     if not args.no_soda:
         soda = peers.ensure_venv(workdir / "soda-spark-venv", SODA_SPARK_REQUIREMENTS, ("soda-core", "pyspark"), log)
-    return SparkEnv(workdir, proc.stdout.strip(), soda, soda_home)
+    pyspark = proc.stdout.strip()
+    soda_connect = None
+    if args.soda_connect and not args.no_soda:
+        wanted = (f"pyspark[connect]=={pyspark}", "pandas<3", "soda-core-spark==3.5.6")
+        soda_connect = peers.ensure_venv(workdir / "soda-connect-venv", wanted, ("soda-core", "pyspark"), log,
+                                         no_deps=SODA_CONNECT_NO_DEPS)
+    return SparkEnv(workdir, pyspark, soda, soda_home, soda_connect=soda_connect)
 
 
 def table_folders(home: Path, files: dict[str, Path]) -> dict[str, str]:
@@ -230,6 +239,18 @@ def prepare(scenario: spec.Scenario, env: SparkEnv, args: argparse.Namespace,
             contenders["soda_floor"] = Contender("soda_floor", f"floor: {n_floor} Spark SQL statements", soda_engine,
                                                  None, lambda: _floor_outcome(soda_floor.run()),
                                                  startup_s=soda_floor.startup_s)
+    if env.soda_connect is not None and env.soda_connect.python is not None:
+        try:
+            soda_c = start("soda_connect", env.soda_connect.python,
+                           {"mode": "soda", "session": "connect", "sodacl": peers.sodacl(scenario, bounds, spark=True),
+                            "variables": {"NOW": spec.NOW.isoformat()}}, {"HOME": str(env.soda_home)})
+        except ContenderFailed as exc:
+            log(f"  Soda on Spark Connect is not available: {exc}")
+            env.soda_connect = peers.Venv(None, env.soda_connect.versions, f"did not start: {exc}")
+        else:
+            contenders["soda_connect"] = Contender(
+                "soda_connect", f"Soda Core {env.soda_connect.versions['soda-core']} (spark-df, Connect)", engine,
+                "floor", lambda: _soda_outcome(scenario, soda_c.run()), startup_s=soda_c.startup_s)
     return Fixture(scenario, home, oracle, bounds, contenders, engine="spark")
 
 

@@ -210,6 +210,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=HERE / ".work",
                         help="where data, databases and the peers' venvs are cached (default benchmarks/.work)")
     parser.add_argument("--no-soda", action="store_true", help="leave Soda Core out")
+    parser.add_argument("--soda-connect", action="store_true",
+                        help="on Spark, also Soda on the project's pyspark (Spark Connect; installed --no-deps)")
     parser.add_argument("--no-gx", action="store_true", help="leave Great Expectations (and PostgreSQL) out")
     parser.add_argument("--no-gx-duckdb", action="store_true", help="skip the one Great Expectations try on DuckDB")
     parser.add_argument("--postgres-url", default=os.environ.get("DEPLOYWATCH_TEST_POSTGRES_URL", DEFAULT_POSTGRES),
