@@ -6,10 +6,14 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from testing.gitrepo import GitRepo
+
+if TYPE_CHECKING:
+    from testing.spark import SparkServer
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -51,6 +55,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def git_repo(tmp_path: Path) -> GitRepo:
     """An empty repository on branch ``main`` in ``tmp_path/repo``."""
     return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def spark_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkServer]:
+    """The test session's local Spark (started once: about 10 seconds), for tests marked ``spark``.
+
+    Skipped without PySpark or Java, except in CI (``CI=true``), where that fails.
+    """
+    from testing.spark import SparkServer, require_spark
+
+    require_spark()
+    server = SparkServer(tmp_path_factory.mktemp("spark"))
+    yield server
+    server.close()
 
 
 @pytest.fixture

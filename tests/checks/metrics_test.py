@@ -1,11 +1,14 @@
-"""Every metric against a hand-written SQL oracle on the same rows, on DuckDB and on a real PostgreSQL.
+"""Every metric against a hand-written SQL oracle on the same rows, on DuckDB, a real PostgreSQL and a local Spark.
 
 Each oracle is written differently from what the compiler generates (``COUNT(1) … WHERE col IS NULL`` for
 ``missing_count``, a ``GROUP BY`` subquery for ``duplicate_count``, ``ORDER BY … LIMIT 1`` for ``min`` …) and runs
 over the same selection: the whole table, the rows the ``where`` keeps, or one group's rows. An oracle that is
 NULL means the check must be ``unknown`` with a reason, never ``ok``.
 
-NaN, as both backends treat it (what test_nan_is_never_an_ok_value measures, on DuckDB and PostgreSQL alike):
+Spark runs the same oracles except where its SQL differs (:data:`SPARK_ORACLES`, :func:`seconds_before`: it has
+no ``EXTRACT(EPOCH …)``), hand-written in Spark SQL; ``TIMESTAMP`` columns are Spark's ``TIMESTAMP_NTZ`` there.
+
+NaN, as the backends treat it (what test_nan_is_never_an_ok_value measures, on DuckDB, PostgreSQL and Spark alike):
 ``NaN = NaN`` is true and NaN sorts above every number, ``+Infinity`` included, so ``max``, ``avg``, ``sum`` and
 ``stddev`` of a column holding NaN are NaN, ``min`` skips it (unless every value is NaN), ``percent(x > 0)`` counts
 it as greater and ``distinct_count`` counts all NaNs as one value. Where they differ: PostgreSQL also has a NaN
@@ -77,6 +80,14 @@ METRICS: list[tuple[str, str, str]] = [
      "FROM {rows} AS b WHERE region IS NOT NULL GROUP BY region) AS c), 0)"),
 ]
 
+# Spark's spelling of the oracles it cannot run as written: seconds between instants as microseconds apart.
+SPARK_ORACLES = {
+    "freshness(created_at)": "SELECT (unix_micros(TIMESTAMP '2026-11-23 09:00:00') "
+                             "- unix_micros(CAST(MAX(created_at) AS TIMESTAMP))) / 1000000.0 FROM {rows} AS a",
+    "freshness(day)": "SELECT (unix_micros(TIMESTAMP '2026-11-23 09:00:00') "
+                      "- unix_micros(CAST(MAX(day) AS TIMESTAMP))) / 1000000.0 FROM {rows} AS a",
+}
+
 
 # ---------------------------------------------------------------- fixtures and helpers
 
@@ -88,12 +99,27 @@ def postgres_database(request: pytest.FixtureRequest) -> str:
     return database_for_test(request)
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.spark)])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> ScratchWarehouse:
-    """An empty warehouse: a DuckDB file, or a fresh schema in the real PostgreSQL."""
+    """An empty warehouse: a DuckDB file, a fresh schema in the real PostgreSQL, or the test session's Spark."""
     if request.param == "duckdb":
         return ScratchWarehouse.duckdb(tmp_path)
+    if request.param == "spark":
+        return ScratchWarehouse.spark(request.getfixturevalue("spark_server"), tmp_path)
     return ScratchWarehouse.postgres(request.getfixturevalue("postgres_database"), tmp_path)
+
+
+def oracles(warehouse: ScratchWarehouse) -> list[str]:
+    """The oracle of each of :data:`METRICS`, in the warehouse's SQL."""
+    spark = warehouse.backend == "spark"
+    return [SPARK_ORACLES.get(text, template) if spark else template for _, text, template in METRICS]
+
+
+def seconds_before(warehouse: ScratchWarehouse, now: str, newest: str) -> str:
+    """SQL for the seconds from ``newest`` (a timestamp or a date) to the timestamp ``now``, in the warehouse's SQL."""
+    if warehouse.backend == "spark":
+        return f"(unix_micros({now}) - unix_micros(CAST({newest} AS TIMESTAMP))) / 1000000.0"
+    return f"EXTRACT(EPOCH FROM ({now} - {newest}))"
 
 
 def orders_rows(count: int = 60) -> list[tuple[Any, ...]]:
@@ -171,7 +197,7 @@ def test_every_metric_matches_a_hand_written_query(warehouse: ScratchWarehouse, 
     pairs: list[tuple[CheckResult, tuple[str, dict[str, Any] | None]]] = []
     groups = [g for (g,) in warehouse.query(f"SELECT region FROM {base} AS a GROUP BY region")]
     assert None in groups and len(groups) >= 3
-    for i, (_, text, template) in enumerate(METRICS):
+    for i, ((_, text, _), template) in enumerate(zip(METRICS, oracles(warehouse), strict=True)):
         name = f"c{i:02d}"
         if not grouped:
             (result,) = results[name]
@@ -215,7 +241,7 @@ def test_empty_table_counts_are_values_and_everything_else_is_unknown(warehouse:
     checks = [*metric_checks("orders"), {"name": "at_least_one", "table": "orders", "metric": "row_count",
                                          "critical": "< 1"}]
     report = run(warehouse.write_config(checks))
-    expected = warehouse.scalars([(template.format(rows="orders"), None) for _, _, template in METRICS])
+    expected = warehouse.scalars([(template.format(rows="orders"), None) for template in oracles(warehouse)])
     problems = [mismatch(one(report, f"c{i:02d}"), number(value)) for i, value in enumerate(expected)]
     assert [p for p in problems if p] == []
     # Counts of nothing are 0; percent, ratio, avg, min … of nothing have no value, and are never ok.
@@ -233,7 +259,7 @@ def test_all_null_column(warehouse: ScratchWarehouse) -> None:
     rows = [(i, "east", None, None, None, None, None) for i in range(1, 8)]
     warehouse.create(Table("orders", ORDERS_COLUMNS, rows))
     report = run(warehouse.write_config(metric_checks("orders")))
-    expected = warehouse.scalars([(template.format(rows="orders"), None) for _, _, template in METRICS])
+    expected = warehouse.scalars([(template.format(rows="orders"), None) for template in oracles(warehouse)])
     problems = [mismatch(one(report, f"c{i:02d}"), number(value)) for i, value in enumerate(expected)]
     assert [p for p in problems if p] == []
     # The oracles agree that counting NULLs gives numbers and aggregating them gives nothing.
@@ -372,12 +398,14 @@ def test_freshness_of_timestamp_timestamptz_and_date_columns(warehouse: ScratchW
     warehouse.create(Table("events", columns, rows))
     checks = [{"name": f"fresh.{c}", "table": "events", "metric": f"freshness({c})"} for c in columns]
     report = run(warehouse.write_config(checks))
-    oracles = {
-        "ts": f"SELECT EXTRACT(EPOCH FROM ({NOW_SQL} - MAX(ts))) FROM events",
-        "tstz": "SELECT EXTRACT(EPOCH FROM (TIMESTAMPTZ '2026-11-23 09:00:00+00' - MAX(tstz))) FROM events",
-        "d": f"SELECT EXTRACT(EPOCH FROM ({NOW_SQL} - CAST(MAX(d) AS TIMESTAMP))) FROM events",
+    now_tz = "TIMESTAMP '2026-11-23 09:00:00+00:00'" if warehouse.backend == "spark" else \
+        "TIMESTAMPTZ '2026-11-23 09:00:00+00'"
+    ages = {
+        "ts": f"SELECT {seconds_before(warehouse, NOW_SQL, 'MAX(ts)')} FROM events",
+        "tstz": f"SELECT {seconds_before(warehouse, now_tz, 'MAX(tstz)')} FROM events",
+        "d": f"SELECT {seconds_before(warehouse, NOW_SQL, 'CAST(MAX(d) AS TIMESTAMP)')} FROM events",
     }
-    problems = [mismatch(one(report, f"fresh.{c}"), number(warehouse.scalar(sql))) for c, sql in oracles.items()]
+    problems = [mismatch(one(report, f"fresh.{c}"), number(warehouse.scalar(sql))) for c, sql in ages.items()]
     assert [p for p in problems if p] == []
     assert one(report, "fresh.tstz").value == 3 * 3600  # 01:00-05:00 is 06:00Z, newer than 05:30Z
 
@@ -389,10 +417,11 @@ def test_freshness_reads_naive_timestamps_in_the_warehouse_time_zone(warehouse: 
     new_york = run(warehouse.write_config(checks, directory=warehouse.directory / "ny",
                                           warehouse={"timezone": "America/New_York"}))
     # NOW is 04:00 in New York (EST, UTC-5): the same naive timestamp is 5 hours older in UTC's reading.
-    assert one(utc, "fresh").value == number(warehouse.scalar(f"SELECT EXTRACT(EPOCH FROM ({NOW_SQL} - MAX(ts))) "
-                                                              "FROM events"))
+    assert one(utc, "fresh").value == number(warehouse.scalar(
+        f"SELECT {seconds_before(warehouse, NOW_SQL, 'MAX(ts)')} FROM events"))
+    four_in_new_york = "TIMESTAMP '2026-11-23 04:00:00'"
     assert one(new_york, "fresh").value == number(warehouse.scalar(
-        "SELECT EXTRACT(EPOCH FROM (TIMESTAMP '2026-11-23 04:00:00' - MAX(ts))) FROM events"))
+        f"SELECT {seconds_before(warehouse, four_in_new_york, 'MAX(ts)')} FROM events"))
 
 
 def test_freshness_of_an_empty_table_is_unknown(warehouse: ScratchWarehouse) -> None:
@@ -422,8 +451,8 @@ def test_freshness_thresholds_are_durations(warehouse: ScratchWarehouse) -> None
                "warn": "> 6h", "critical": "> 1d"}]
     report = run(warehouse.write_config(checks))
     got = {r.group: r for r in report.results}
-    for (region, age) in warehouse.query(f"SELECT region, EXTRACT(EPOCH FROM ({NOW_SQL} - MAX(ts))) FROM events "
-                                         "GROUP BY region"):
+    for (region, age) in warehouse.query(f"SELECT region, {seconds_before(warehouse, NOW_SQL, 'MAX(ts)')} "
+                                         "FROM events GROUP BY region"):
         seconds = float(age)
         expected = Status.CRITICAL if seconds > 86400 else Status.WARNING if seconds > 6 * 3600 else Status.OK
         assert (got[region].value, got[region].status) == (pytest.approx(seconds), expected), region

@@ -1,9 +1,10 @@
 """Warehouses for tests: tables written into a DuckDB file or a PostgreSQL database, and configs that check them.
 
 A :class:`Table` is a name, typed columns and a few rows. :func:`fill_database` writes tables through a
-``duckdb:///`` URL (DuckDB's own Python API) or any SQLAlchemy URL (PostgreSQL in practice); :func:`query`
-runs a hand-written oracle query the same way. :class:`ScratchWarehouse` gives each test a DuckDB file or a
-PostgreSQL schema of its own. :func:`write_checks_config` writes a ``deploywatch.toml`` with ``[warehouse]``,
+``duckdb:///`` URL (DuckDB's own Python API), the test session's Spark (``sc://``, see ``testing/spark.py``) or
+any SQLAlchemy URL (PostgreSQL in practice); :func:`query` runs a hand-written oracle query the same way.
+:class:`ScratchWarehouse` gives each test a DuckDB file, a PostgreSQL schema or an emptied Spark of its own.
+:func:`write_checks_config` writes a ``deploywatch.toml`` with ``[warehouse]``,
 ``[store]`` and ``[[checks]]``; :func:`record_statements` records what deploywatch sends to the warehouse.
 """
 
@@ -25,6 +26,8 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 from sqlglot import exp
+
+from testing import spark
 
 Row = Sequence[Any]
 Params = Mapping[str, Any] | None
@@ -81,6 +84,9 @@ def _engine(url: str) -> Iterator[sa.Engine]:
 
 def fill_database(url: str, tables: Iterable[Table]) -> None:
     """Create ``tables`` (and their schemas) in the database at ``url`` and insert their rows."""
+    if spark.is_spark(url):
+        spark.fill(url, tables)
+        return
     path = _duckdb_path(url)
     if path is not None:
         with _duckdb(path) as conn:
@@ -112,6 +118,9 @@ def create_duckdb(path: Path, tables: Iterable[Table]) -> str:
 
 def execute(url: str, *statements: str) -> None:
     """Run ``statements`` (DDL or DML) and commit."""
+    if spark.is_spark(url):
+        spark.execute(url, statements)
+        return
     path = _duckdb_path(url)
     if path is not None:
         with _duckdb(path) as conn:
@@ -125,6 +134,8 @@ def execute(url: str, *statements: str) -> None:
 
 def queries(url: str, statements: Sequence[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
     """The rows of each hand-written query (the oracles), run on one connection; ``:name`` binds ``params``."""
+    if spark.is_spark(url):
+        return spark.queries(url, statements)
     path = _duckdb_path(url)
     if path is not None:
         with _duckdb(path) as conn:
@@ -149,6 +160,8 @@ def query(url: str, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
 
 def scalars(url: str, statements: Sequence[tuple[str, Params]]) -> list[Any]:
     """The single value of each of many one-row, one-column queries, run on one connection."""
+    if spark.is_spark(url):
+        return spark.scalars(url, statements)
     values = []
     for (sql, _), rows in zip(statements, queries(url, statements), strict=True):
         assert len(rows) == 1 and len(rows[0]) == 1, f"expected one value from {sql!r}, got {rows!r}"
@@ -213,11 +226,12 @@ def write_checks_config(directory: Path, url: str, checks: Sequence[Mapping[str,
 
 
 class ScratchWarehouse:
-    """A warehouse one test fills and checks: a DuckDB file of its own, or a schema of its own in a PostgreSQL
-    database (the URL sets ``search_path``, so unqualified table names land there and resolve there)."""
+    """A warehouse one test fills and checks: a DuckDB file of its own, a schema of its own in a PostgreSQL
+    database (the URL sets ``search_path``, so unqualified table names land there and resolve there), or the test
+    session's Spark with its ``default`` database emptied (tests run one at a time)."""
 
     def __init__(self, backend: str, url: str, directory: Path) -> None:
-        self.backend = backend  # "duckdb" or "postgres"
+        self.backend = backend  # "duckdb", "postgres" or "spark"
         self.url = url
         self.directory = directory
 
@@ -233,6 +247,12 @@ class ScratchWarehouse:
         execute(database_url, f"CREATE SCHEMA {schema}")
         separator = "&" if "?" in database_url else "?"
         return cls("postgres", f"{database_url}{separator}options=-csearch_path%3D{schema}", directory)
+
+    @classmethod
+    def spark(cls, server: spark.SparkServer, directory: Path) -> ScratchWarehouse:
+        """The test session's Spark (an ``sc://`` URL), its ``default`` database emptied."""
+        spark.reset(server.url)
+        return cls("spark", server.url, directory)
 
     @property
     def dialect(self) -> str:

@@ -14,6 +14,7 @@ started. Results come back as Arrow, so ``TIMESTAMP`` values are instants (time 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import re
@@ -135,8 +136,19 @@ def acquire_local(master: str, conf: dict[str, str], directory: Path) -> LocalSp
     with _shared.lock:
         if _shared.server is None:
             _shared.server = LocalSpark(master, conf, directory)
+            atexit.register(_stop_at_exit, _shared.server)
         _shared.users += 1
         return _shared.server
+
+
+def _stop_at_exit(server: LocalSpark) -> None:
+    """Stop a local Spark that a crashed caller left running (its JVM would otherwise hold the exit up)."""
+    with _shared.lock:
+        if _shared.server is not server:
+            return
+        _shared.server, _shared.users = None, 0
+    with contextlib.suppress(Exception):
+        server.stop()
 
 
 def release_local(server: LocalSpark) -> None:
@@ -147,6 +159,7 @@ def release_local(server: LocalSpark) -> None:
         _shared.users -= 1
         if _shared.users <= 0:
             _shared.server, _shared.users = None, 0
+            atexit.unregister(_stop_at_exit)
             server.stop()
 
 
