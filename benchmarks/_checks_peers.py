@@ -53,17 +53,19 @@ class Venv:
 
 
 def ensure_venv(home: Path, requirements: tuple[str, ...], packages: tuple[str, ...],
-                log: Callable[[str], None]) -> Venv:
-    """Create ``home`` with ``pip install requirements`` unless it already holds exactly them."""
+                log: Callable[[str], None], no_deps: tuple[str, ...] = ()) -> Venv:
+    """Create ``home`` with ``pip install requirements`` (then ``pip install --no-deps no_deps``: packages
+    whose declared requirements would refuse the others) unless it already holds exactly them."""
     python = home / "bin" / "python"
     marker = home / "dwbench-requirements.txt"
-    wanted = "\n".join(requirements)
+    wanted = "\n".join(requirements + tuple(f"--no-deps {r}" for r in no_deps))
     if not (python.is_file() and marker.is_file() and marker.read_text() == wanted):
         log(f"  creating {home.name}: pip install {' '.join(requirements)} (once) …")
         started = time.perf_counter()
         base = getattr(sys, "_base_executable", sys.executable)
-        for cmd in ([base, "-m", "venv", "--clear", str(home)],
-                    [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements]):
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        for cmd in ([base, "-m", "venv", "--clear", str(home)], [*pip, *requirements],
+                    *([[*pip, "--no-deps", *no_deps]] if no_deps else [])):
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
             except subprocess.TimeoutExpired:
@@ -104,13 +106,17 @@ def deploywatch_threshold(check: Check, bound: Bound) -> str:
     return f"{side} {_number(bound.value)}{suffix}"
 
 
-def write_deploywatch_config(scenario: Scenario, bounds: dict[str, Bound], database: Path) -> Path:
-    """``deploywatch.toml`` beside the DuckDB file (warehouse path relative to it), store beside it too."""
+def write_deploywatch_config(scenario: Scenario, bounds: dict[str, Bound], database: Path, *,
+                             url: str | None = None, schema: str | None = "main") -> Path:
+    """``deploywatch.toml`` beside the DuckDB file (warehouse path relative to it), store beside it too.
+    ``url``: another warehouse (``spark://local[*]``), whose tables are named with ``schema`` (None: bare)."""
+    url = url or "duckdb:///" + database.name
     lines = ["# Written by benchmarks/checks.py; regenerated on every run.", "[warehouse]",
-             f"url = {json.dumps('duckdb:///' + database.name)}", "", "[store]",
+             f"url = {json.dumps(url)}", "", "[store]",
              f"url = {json.dumps(f'sqlite:///state-{scenario.name}.db')}", ""]
     for check in scenario.checks:
-        lines += ["[[checks]]", f"name = {json.dumps(check.name)}", f"table = {json.dumps('main.' + check.table)}"]
+        table = f"{schema}.{check.table}" if schema else check.table
+        lines += ["[[checks]]", f"name = {json.dumps(check.name)}", f"table = {json.dumps(table)}"]
         if check.where:
             lines.append(f"where = {json.dumps(check.where)}")
         lines.append(f"metric = {json.dumps(_metric_expression(check))}")
@@ -146,7 +152,7 @@ def _worst(a: str | None, b: str) -> str:
 # ------------------------------------------------------------------ Soda Core
 
 
-def _soda_bound(check: Check, bound: Bound) -> str:
+def _soda_bound(check: Check, bound: Bound, spark: bool = False) -> str:
     if check.metric == "freshness":
         return f"freshness({check.column}) < {int(bound.value // 3600)}h"
     if check.metric == "valid_percent":  # Soda counts the invalid rows: valid < B  <=>  invalid > 100 - B
@@ -154,10 +160,12 @@ def _soda_bound(check: Check, bound: Bound) -> str:
     side = "<=" if bound.upper else ">="
     metric = {"row_count": "row_count", "distinct_count": f"distinct_{check.column}",
               "conversion_ratio": "conversion"}.get(check.metric, f"{check.metric}({check.column})")
+    if spark and check.metric == "stddev":
+        metric = f"stddev_{check.column}"
     return f"{metric} {side} {_number(bound.value)}"
 
 
-def _soda_check(check: Check, bound: Bound) -> list[str]:
+def _soda_check(check: Check, bound: Bound, spark: bool = False) -> list[str]:
     if check.metric == "conversion_ratio":
         where = f" WHERE {check.where}" if check.where else ""
         return ["  - group by:", f"      name: {check.name}", "      query: |",
@@ -165,20 +173,30 @@ def _soda_check(check: Check, bound: Bound) -> list[str]:
                 f"        FROM {check.table}{where} GROUP BY {check.group_by}",
                 "      fields:", f"        - {check.group_by}", "      checks:",
                 f"        - {_soda_bound(check, bound)}:", f"            name: {check.name}"]
-    lines = [f"  - {_soda_bound(check, bound)}:", f"      name: {check.name}"]
+    lines = [f"  - {_soda_bound(check, bound, spark)}:", f"      name: {check.name}"]
     if check.metric == "valid_percent":
         lines.append(f"      valid values: [{', '.join(VALID_STATUSES)}]")
     if check.metric == "distinct_count":
         lines.append(f"      distinct_{check.column} expression: COUNT(DISTINCT {check.column})")
+    if spark and check.metric == "stddev":  # Soda on Spark: "Unsupported metric stddev"; a user metric instead
+        lines.append(f"      stddev_{check.column} expression: STDDEV_SAMP({check.column})")
     return lines
 
 
 def write_soda_files(scenario: Scenario, bounds: dict[str, Bound], database: Path) -> tuple[Path, Path]:
     """``soda-<scenario>.yml`` (the DuckDB data source) and ``checks-<scenario>.yml`` (SodaCL) beside
-    the Soda venv's database. A filtered table becomes a table filter (``checks for t [day]``), which
-    is how SodaCL computes all of a filtered table's metrics in one query."""
+    the Soda venv's database."""
     config = database.parent / f"soda-{scenario.name}.yml"
     config.write_text(f"data_source {scenario.name}:\n  type: duckdb\n  path: {database}\n  read_only: true\n")
+    checks = database.parent / f"checks-{scenario.name}.yml"
+    checks.write_text(sodacl(scenario, bounds))
+    return config, checks
+
+
+def sodacl(scenario: Scenario, bounds: dict[str, Bound], *, spark: bool = False) -> str:
+    """The scenario's checks in SodaCL. A filtered table becomes a table filter (``checks for t [day]``),
+    which is how SodaCL computes all of a filtered table's metrics in one query. ``spark``: for Soda's
+    spark-df data source, which has no ``stddev`` (a user-defined metric computes it)."""
     lines = ["# Written by benchmarks/checks.py; regenerated on every run."]
     for table, where in dict.fromkeys((c.table, c.where) for c in scenario.checks):
         target = table
@@ -188,11 +206,9 @@ def write_soda_files(scenario: Scenario, bounds: dict[str, Bound], database: Pat
         lines.append(f"checks for {target}:")
         for check in scenario.checks:
             if (check.table, check.where) == (table, where):
-                lines += _soda_check(check, bounds[check.name])
+                lines += _soda_check(check, bounds[check.name], spark)
         lines.append("")
-    checks = database.parent / f"checks-{scenario.name}.yml"
-    checks.write_text("\n".join(lines))
-    return config, checks
+    return "\n".join(lines)
 
 
 def soda_values(scenario: Scenario, results: dict[str, Any]) -> tuple[Values, dict[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,48 @@ class Outcome:
     statuses: dict[str, str] | None = None
     query_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Contender:
+    """Something timed: how to run it once, and everything its runs produced."""
+
+    key: str
+    label: str
+    engine: str
+    floor: str | None  # the key of the floor measured with the same engine version
+    run: Callable[[], Outcome]
+    timed: list[Outcome] = field(default_factory=list)
+    error: str | None = None
+    checked: bool = True  # False: reports no values (a diagnostic row)
+    startup_s: float | None = None  # a long-lived contender's start-up (a Spark session), not timed
+
+
+def race(contenders: dict[str, Contender], runs: int, log: Callable[[str], None]) -> None:
+    """One warm-up run each, then ``runs`` rounds, the order rotated every round so that noise (other
+    processes, CPU frequency, page cache) falls on all contenders alike. A failing contender is dropped."""
+    for name in [k for k in contenders if k != "floor"]:  # the floor was warmed by the oracle run
+        log(f"  warm-up {name} …")
+        _attempt(contenders[name], log)
+    order = list(contenders)
+    for round_no in range(runs):
+        shift = round_no % len(order)
+        for name in order[shift:] + order[:shift]:
+            if contenders[name].error is None:
+                outcome = _attempt(contenders[name], log)
+                if outcome is not None:
+                    contenders[name].timed.append(outcome)
+        log(f"  round {round_no + 1}/{runs}: " + ", ".join(
+            f"{k} {c.timed[-1].wall:.2f}s" for k, c in contenders.items() if c.timed and c.error is None))
+
+
+def _attempt(contender: Contender, log: Callable[[str], None]) -> Outcome | None:
+    try:
+        return contender.run()
+    except ContenderFailed as exc:
+        contender.error = str(exc)
+        log(f"  {contender.key} failed: {exc}")
+        return None
 
 
 def _measured(m: Measured) -> tuple[float, float, int]:

@@ -153,8 +153,21 @@ def aggregate_sql(check: Check) -> str:
     }[check.metric]
 
 
-def _select(checks: list[Check], table: str, where: str | None, group_by: str | None) -> dict[str, object]:
-    columns = [aggregate_sql(c) for c in checks]
+def spark_aggregate_sql(check: Check) -> str:
+    """The same aggregate as a Spark SQL expert writes it: ``100D`` (a double; ``100.0`` is a DECIMAL in Spark,
+    which would round the percentages), ``count_if``, and ``NULLIF`` because ANSI mode (Spark 4's default)
+    raises on a division by zero."""
+    col = check.column
+    return {
+        "missing_percent": f"100D * (COUNT(*) - COUNT({col})) / NULLIF(COUNT(*), 0)",
+        "valid_percent": f"100D * COUNT_IF({STATUS_PREDICATE}) / NULLIF(COUNT(*), 0)",
+        "conversion_ratio": f"COUNT({col}) / NULLIF(COUNT(*), 0)",  # "/" is always a double division in Spark
+    }.get(check.metric) or aggregate_sql(check)
+
+
+def _select(checks: list[Check], table: str, where: str | None, group_by: str | None,
+            dialect: str = "duckdb") -> dict[str, object]:
+    columns = [(spark_aggregate_sql if dialect == "spark" else aggregate_sql)(c) for c in checks]
     if group_by:
         columns.insert(0, group_by)
     sql = f"SELECT {', '.join(columns)} FROM {table}"
@@ -166,12 +179,13 @@ def _select(checks: list[Check], table: str, where: str | None, group_by: str | 
             "outputs": [{"check": c.name, "freshness": c.metric == "freshness"} for c in checks]}
 
 
-def floor_statements(scenario: Scenario) -> list[dict[str, object]]:
-    """One hand-written aggregate SELECT per (table, where, group_by): what no checker can beat."""
+def floor_statements(scenario: Scenario, dialect: str = "duckdb") -> list[dict[str, object]]:
+    """One hand-written aggregate SELECT per (table, where, group_by): what no checker can beat. ``dialect``:
+    ``duckdb`` (also valid in PostgreSQL) or ``spark``."""
     out = []
     for table, where, group_by in scenario.statements():
         same = [c for c in scenario.checks if (c.table, c.where, c.group_by) == (table, where, group_by)]
-        out.append(_select(same, table, where, group_by))
+        out.append(_select(same, table, where, group_by, dialect))
     return out
 
 

@@ -2,13 +2,15 @@
 per check (naive), Soda Core 3.5.6 and Great Expectations 1.x, on the same data and the same checks.
 
     .venv/bin/python benchmarks/checks.py [--quick] [--runs N] [--scenario wide|many]
-                                          [--no-soda] [--no-gx] [--json]
+                                          [--no-soda] [--no-gx] [--json] [--engine duckdb|spark]
 
 Two scenarios: *wide* (2 tables x 10M rows, 20 checks on whole tables) and *many* (10 tables x 1M rows,
 100 checks filtered to one day, 33 failing). Every contender runs as a fresh subprocess, as users run
 it; each gets a ratio to a floor measured with the same engine version: deploywatch and naive against
 the venv's DuckDB, Soda against its own DuckDB 1.0, Great Expectations against PostgreSQL. Exit code:
 0 targets met and values equal, 1 deploywatch missing, failing or disagreeing, 2 a target missed.
+``--engine spark`` runs both scenarios on local Spark instead (``_checks_spark_bench``): deploywatch against
+hand-written Spark SQL and Soda Core's spark-df package.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ import _checks_peers as peers
 import _checks_report as report
 import _checks_run as runs
 import _checks_spec as spec
+from _checks_run import Contender
 from _measure import Timeout, compile_bytecode, run
 
 HERE = Path(__file__).resolve().parent
@@ -37,20 +40,6 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-@dataclass
-class Contender:
-    """Something timed: how to run it once, and everything its runs produced."""
-
-    key: str
-    label: str
-    engine: str
-    floor: str | None  # the key of the floor measured with the same engine version
-    run: Callable[[], runs.Outcome]
-    timed: list[runs.Outcome] = field(default_factory=list)
-    error: str | None = None
-    checked: bool = True  # False: reports no values (a diagnostic row)
 
 
 @dataclass
@@ -109,6 +98,7 @@ class Fixture:
     bounds: dict[str, spec.Bound]
     contenders: dict[str, Contender]
     gx_on_duckdb: str | None = None
+    engine: str = "duckdb"  # or "spark" (_checks_spark_bench)
 
 
 def prepare(scenario: spec.Scenario, env: Env, args: argparse.Namespace) -> Fixture:
@@ -200,51 +190,28 @@ def gx_on_duckdb(env: Env, scenario: spec.Scenario, files: dict[str, Path], home
     return f"worked (row count {result.get('observed_value')}) with GX {out.get('version')}"
 
 
-# ------------------------------------------------------------------ the race
-
-
-def race(fx: Fixture, runs: int) -> None:
-    """One warm-up run each, then ``runs`` rounds, the order rotated every round so that noise (other
-    processes, CPU frequency, page cache) falls on all contenders alike. A failing contender is dropped."""
-    contenders = fx.contenders
-    for name in [k for k in contenders if k != "floor"]:  # the floor was warmed by the oracle run
-        log(f"  warm-up {name} …")
-        _attempt(contenders[name])
-    order = list(contenders)
-    for round_no in range(runs):
-        shift = round_no % len(order)
-        for name in order[shift:] + order[:shift]:
-            if contenders[name].error is None:
-                outcome = _attempt(contenders[name])
-                if outcome is not None:
-                    contenders[name].timed.append(outcome)
-        log(f"  round {round_no + 1}/{runs}: " + ", ".join(
-            f"{k} {c.timed[-1].wall:.2f}s" for k, c in contenders.items() if c.timed and c.error is None))
-
-
-def _attempt(contender: Contender) -> runs.Outcome | None:
-    try:
-        return contender.run()
-    except runs.ContenderFailed as exc:
-        contender.error = str(exc)
-        log(f"  {contender.key} failed: {exc}")
-        return None
-
-
 # ------------------------------------------------------------------ main
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: wide 2 x 1M rows, many 10 x 100k rows, 3 runs")
-    parser.add_argument("--runs", type=int, default=None, help="timed runs of each contender (default 5, quick 3)")
+                        help="smoke run: wide 2 x 1M rows, many 10 x 100k rows, 3 runs (Spark: 200k, 20k, 1 run)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="timed runs of each contender (default 5, quick 3; on Spark 3, quick 1)")
     parser.add_argument("--scenario", choices=("wide", "many", "all"), default="all")
-    parser.add_argument("--wide-rows", type=int, default=None, help="rows per wide table (default 10,000,000)")
-    parser.add_argument("--many-rows", type=int, default=None, help="rows per many table (default 1,000,000)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="duckdb (with Soda on DuckDB, GX on PostgreSQL) or spark (local Spark: deploywatch, "
+                             "hand-written Spark SQL and Soda's spark-df package)")
+    parser.add_argument("--wide-rows", type=int, default=None,
+                        help="rows per wide table (default 10,000,000; on Spark 2,000,000)")
+    parser.add_argument("--many-rows", type=int, default=None,
+                        help="rows per many table (default 1,000,000; on Spark 200,000)")
     parser.add_argument("--workdir", type=Path, default=HERE / ".work",
                         help="where data, databases and the peers' venvs are cached (default benchmarks/.work)")
     parser.add_argument("--no-soda", action="store_true", help="leave Soda Core out")
+    parser.add_argument("--soda-connect", action="store_true",
+                        help="on Spark, also Soda on the project's pyspark (Spark Connect; installed --no-deps)")
     parser.add_argument("--no-gx", action="store_true", help="leave Great Expectations (and PostgreSQL) out")
     parser.add_argument("--no-gx-duckdb", action="store_true", help="skip the one Great Expectations try on DuckDB")
     parser.add_argument("--postgres-url", default=os.environ.get("DEPLOYWATCH_TEST_POSTGRES_URL", DEFAULT_POSTGRES),
@@ -255,6 +222,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="keep the loaded PostgreSQL database for the next run instead of dropping it")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     args = parser.parse_args(argv)
+    if args.engine == "spark":  # Spark's cost is mostly per statement and per stage; Soda needs ~4x the floor
+        args.runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+        args.wide_rows = args.wide_rows or (200_000 if args.quick else 2_000_000)
+        args.many_rows = args.many_rows or (20_000 if args.quick else 200_000)
     args.runs = args.runs if args.runs is not None else (3 if args.quick else 5)
     args.wide_rows = args.wide_rows or (1_000_000 if args.quick else 10_000_000)
     args.many_rows = args.many_rows or (100_000 if args.quick else 1_000_000)
@@ -270,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     scenarios = [s for s in (spec.wide(args.wide_rows), spec.many(args.many_rows))
                  if args.scenario in ("all", s.name)]
+    if args.engine == "spark":
+        return _spark(args, scenarios, load_before, started)
     log("setting up …")
     env = setup(args)
     if env.deploywatch_missing:
@@ -284,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"{scenario.title}: preparing …")
             fx = prepare(scenario, env, args)
             log(f"{scenario.name}: timing {', '.join(fx.contenders)} ({args.runs} runs each) …")
-            race(fx, args.runs)
+            runs.race(fx.contenders, args.runs, log)
             fixtures.append(fx)
     finally:
         if with_postgres and not args.keep_postgres:
@@ -294,6 +267,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             except RuntimeError as exc:  # the server went away: say so, keep the report
                 log(f"could not drop PostgreSQL database {env.postgres_database}: {exc}")
     built = report.build(env, fixtures, args, pg_load=pg_load, load=(load_before, os.getloadavg()),
+                         seconds=time.perf_counter() - started,
+                         own_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(json.dumps(built, indent=2) if args.json else report.render(built))
+    return int(built["exit_code"])
+
+
+def _spark(args: argparse.Namespace, scenarios: list[spec.Scenario], load_before: tuple[float, ...],
+           started: float) -> int:
+    """``--engine spark``: the same scenarios on local Spark (``_checks_spark_bench``), the same report."""
+    import _checks_spark_bench as spark
+
+    log("setting up (Spark) …")
+    env, fixtures = spark.run_scenarios(args, scenarios, log)
+    built = report.build(env, fixtures, args, pg_load=None, load=(load_before, os.getloadavg()),  # type: ignore[arg-type]
                          seconds=time.perf_counter() - started,
                          own_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     print(json.dumps(built, indent=2) if args.json else report.render(built))
