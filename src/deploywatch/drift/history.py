@@ -89,8 +89,6 @@ class History:
             started = None
         grown = kept.extend(repo, self.heads, self.classifier) if kept is not None and started is None else None
         if grown is not None:
-            if started is not None:
-                started.cancel()
             self._grown(grown)
         else:
             self._walked(repo, started, kept)
