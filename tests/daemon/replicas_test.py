@@ -26,7 +26,7 @@ import psycopg
 
 from deploywatch.store import Store
 from deploywatch.store.jobs import JobRunRecord
-from testing.daemon import TOKEN, Daemon, wait_for
+from testing.daemon import TOKEN, Daemon, one_service, wait_for
 from testing.gitrepo import GitRepo
 from testing.webhook_api import FakeWebhook
 
@@ -44,34 +44,10 @@ def replica_workspace(tmp_path: Path, store_url: str, hook: FakeWebhook, *, sour
     """One service ``api`` one relevant commit behind (drift alerts), the store on PostgreSQL, a webhook sink.
 
     ``source`` is the shell command that prints the deployed commit (it may hang, to hold a job running)."""
-    repo = GitRepo(tmp_path / "repo")
-    deployed = repo.commit("api", {"api/main.py": "print('one')\n"})
-    repo.commit("api: two", {"api/main.py": "print('two')\n"})
-    (tmp_path / "deployed").mkdir()
-    (tmp_path / "deployed" / "api.sha").write_text(deployed + "\n", encoding="utf-8")
-    config = tmp_path / "deploywatch.toml"
-    config.write_text(f"""
-[repo]
-path = "repo"
-
-[services.api]
-paths = ["api/**"]
-deployed = {{ command = "{source}", timeout = "60s" }}
-
-[store]
-url = "{store_url}"
-
-[[alerts.webhook]]
-url = "{hook.url}"
-
-[schedule]
-{jobs}
-catch_up = true
-lease = "{LEASE:g}s"
-
-[server]
-token = "{TOKEN}"
-""", encoding="utf-8")
+    config = one_service(tmp_path, deployed=f'{{ command = "{source}", timeout = "60s" }}',
+                         schedule=f'{jobs}\ncatch_up = true\nlease = "{LEASE:g}s"',
+                         extra=f'\n[store]\nurl = "{store_url}"\n\n[[alerts.webhook]]\nurl = "{hook.url}"\n')
+    GitRepo.existing(tmp_path / "repo").commit("api: two", {"api/main.py": "print('two')\n"})  # the tip moves on
     return config
 
 
