@@ -4,18 +4,22 @@ A commit's changed files never change, so which services it touches (the ``posit
 :meth:`~deploywatch.core.paths.PathClassifier.classify_all`) is valid forever for one set of service paths. A file per
 repository and service paths (``walk-<repo hash>-<paths hash>.json`` in ``$DEPLOYWATCH_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/deploywatch/walks``, else ``~/.cache/deploywatch/walks``) keeps, per commit of the last walk, the two
-masks and the files of the commits that touch any service. A run then:
+masks and the files of the commits that touch any service, its parents, the first-parent chain's commit times,
+the walk's heads, and each path's masks (the report's walk is kept apart, ``…-report.json``). A run then:
 
-* lists its range without paths (``git rev-list --topo-order --parents HEADS --not BOUNDARY``, no diffs: cheap);
-* asks git for the paths of the non-merge commits the file does not know (one ``git log --no-walk --stdin``);
-* makes the walk from both, in git's order, and keeps the range it walked for the next run.
+* extends that graph by the commits its heads reach and the kept heads do not (one small ``git log``; see
+  :mod:`deploywatch.drift.keptgraph`), when the graph can give the exact answer;
+* else lists its range without paths (``git rev-list --topo-order --parents HEADS --not BOUNDARY``, no diffs),
+  asks git for the paths of the non-merge commits the file does not know (one ``git log --no-walk --stdin``) and
+  makes the walk from both, in git's order;
+* keeps its range and heads for the next run (not rewritten when nothing changed).
 
-There is nothing to invalidate by hand: a force-push or a deployed commit older than the kept range only means
-commits the file does not know; other service paths are another file. With no file, or more unknown commits than
-known ones, it walks as without a cache (``git log --name-only``, today's exact walk) and keeps the result. A file
-that is unreadable, of another format, another repository or paths, or whose masks could not come from these paths
-is ignored and rewritten, never trusted. Writes are atomic (a temporary file renamed). ``DEPLOYWATCH_WALK_CACHE=0``
-turns it off.
+There is nothing to invalidate by hand: a force-push or a deployed commit older than the kept range only means a
+listed range and commits the file does not know; other service paths are another file. With no file, or more unknown
+commits than known ones, it walks as without a cache (``git log --name-only``, today's exact walk) and keeps the
+result. A file that is unreadable, of another format, another repository or paths, or whose masks could not come
+from these paths is ignored and rewritten, never trusted. Writes are atomic (a temporary file renamed).
+``DEPLOYWATCH_WALK_CACHE=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -89,12 +93,6 @@ class WalkCache:
         where = str(repo.path.resolve())
         file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}{self.suffix}.json"
         return KeptWalk(file, where, services, _load(file, where, services))
-
-    def walk(self, repo: Repo, heads: Sequence[str], boundary: Sequence[str], services: Sequence[ServicePaths],
-             classifier: PathClassifier, full_walk: Iterator[WalkEntry] | None = None,
-             cancel: Callable[[], None] = lambda: None) -> Iterator[ClassifiedEntry]:
-        """:meth:`KeptWalk.walk` of the walk kept for ``repo`` and ``services`` (nothing is written)."""
-        return self.open(repo, services).walk(repo, heads, boundary, classifier, full_walk, cancel)
 
 
 class KeptWalk:
