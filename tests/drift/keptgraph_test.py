@@ -133,3 +133,25 @@ def test_a_head_that_reaches_the_kept_base_extends_the_graph(tmp_path: Path) -> 
     warm, watched = run(repo.path, cache, new, [shas[3]])  # reaches only the base, not the kept tip
     assert warm == run(repo.path, None, new, [shas[3]])[0]
     assert getattr(watched, "walked", 0) == 0 and watched.extended == [new, shas[7], shas[6]]
+
+
+def test_new_commits_dated_before_their_parents_come_children_first(tmp_path: Path) -> None:
+    """Git lists the new commits by date (no --topo-order); clocks that ran backwards must not put a parent
+    before its child, or the masks would not reach it."""
+    repo = GitRepo(tmp_path / "repo")
+    shas = [repo.commit(f"c{k}", {"a/x.py": str(k)}) for k in range(3)]
+    cache = WalkCache(tmp_path / "cache")
+    run(repo.path, cache, shas[-1], [shas[0]])
+    parent = repo.commit("new on main", {"a/x.py": "p"}, advance=7200)
+    repo.checkout("side", new=True)
+    side = repo.commit("side, its clock hours behind", {"b/y.py": "1"}, advance=-20_000)
+    repo.checkout("main")
+    new = [parent, side, repo.commit("main again", {"a/x.py": "m"}, advance=30_000), repo.merge("side")]
+    found = [entry[0] for entry, _ in Repo(repo.path).new_commits([new[-1], shas[0]], [shas[-1], shas[0]])]
+    assert sorted(found) == sorted(new)
+    for sha in found:  # every parent among them comes after the commit
+        for parent in repo.git("rev-list", "--parents", "-n", "1", sha).split()[1:]:
+            assert parent not in found or found.index(parent) > found.index(sha)
+    warm, watched = run(repo.path, cache, new[-1], [shas[0]])
+    assert warm == run(repo.path, None, new[-1], [shas[0]])[0]
+    assert getattr(watched, "walked", 0) == 0

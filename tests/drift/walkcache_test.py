@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from deploywatch.core.paths import ServicePaths, compile_glob
 from deploywatch.drift.git import Repo, WalkEntry
 from deploywatch.drift.history import History
-from deploywatch.drift.walkcache import WalkCache, cache_dir, walk_cache
+from deploywatch.drift.walkcache import WalkCache, cache_dir, pack, unpack, walk_cache
 from testing.gitrepo import GitRepo
 
 SERVICES = [
@@ -69,7 +70,7 @@ def cached(repo: GitRepo, cache: WalkCache, tip: str, heads: Sequence[str],
 
 
 def kept_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("walk-*.json"))
+    return sorted(folder.glob("walk-*.walk"))
 
 
 def test_a_warm_run_asks_git_for_the_paths_of_the_new_commits_only(tmp_path: Path) -> None:
@@ -112,15 +113,30 @@ Doc = dict[str, Any]
 
 
 def read_kept(file: Path) -> tuple[Doc, Doc]:
-    """A kept walk's header and payload."""
+    """A kept walk's header and its payload's columns."""
     header, _, payload = file.read_bytes().partition(b"\n")
-    return json.loads(header), json.loads(payload)
+    head = json.loads(header)
+    return head, unpack(head["sections"], payload)
 
 
-def signed(header: Doc, payload: Doc) -> bytes:
-    """A file as deploywatch writes it: the header with the payload's SHA-256, then the payload."""
-    data = json.dumps(payload).encode()
+def signed(header: Doc, columns: Doc) -> bytes:
+    """A file as deploywatch writes it: the header with the payload's sections and SHA-256, then the payload."""
+    sections, data = pack(columns)
+    return signed_bytes({**header, "sections": sections}, data)
+
+
+def signed_bytes(header: Doc, data: bytes) -> bytes:
     return json.dumps({**header, "sha256": hashlib.sha256(data).hexdigest()}).encode() + b"\n" + data
+
+
+def payload_of(raw: bytes) -> bytes:
+    return raw.partition(b"\n")[2]
+
+
+def meta_replaced(header: Doc, raw: bytes, meta: bytes) -> bytes:
+    """The file with the payload's JSON part replaced by ``meta`` (the sections moved to match)."""
+    sections = header["sections"]
+    return signed_bytes({**header, "sections": [len(meta), *sections[1:]]}, meta + payload_of(raw)[sections[0]:])
 
 
 def each(payload: Doc, column: str, value: object) -> Doc:
@@ -132,7 +148,7 @@ SPOILED: dict[str, Callable[[Doc, Doc, bytes], bytes]] = {
     "class-too-wide": lambda h, p, raw: signed(h, {**p, "classes": [[1 << 5, 0]] * len(p["classes"])}),
     "class-relevant-not-positive": lambda h, p, raw: signed(h, {**p, "classes": [[0, 1]] * len(p["classes"])}),
     "truncated": lambda h, p, raw: raw[: len(raw) // 2],
-    "payload-changed-after-signing": lambda h, p, raw: raw.replace(b'"positive":[', b'"positive":[0,', 1),
+    "payload-changed-after-signing": lambda h, p, raw: raw[:-1] + bytes([raw[-1] ^ 1]),
     "schema": lambda h, p, raw: signed({**h, "schema": "deploywatch.walkcache/v0"}, p),
     "foreign-repo": lambda h, p, raw: signed({**h, "repo": "/somewhere/else"}, p),
     "foreign-paths": lambda h, p, raw: signed({**h, "paths": [[["**"], []]]}, p),
@@ -147,9 +163,19 @@ SPOILED: dict[str, Callable[[Doc, Doc, bytes], bytes]] = {
     "files-without-mask": lambda h, p, raw: signed(h, each(each(each(p, "positive", 0), "relevant", 0),
                                                           "touched", [0])),
     "short-sha": lambda h, p, raw: signed(h, {**p, "shas": [s[:12] for s in p["shas"]]}),
-    "column-missing": lambda h, p, raw: signed(h, {k: v for k, v in p.items() if k != "relevant"}),
-    "not-a-list": lambda h, p, raw: signed(h, {**p, "shas": dict.fromkeys(p["shas"], 1)}),
-    "not-a-document": lambda h, p, raw: signed(h, [p]),  # type: ignore[arg-type]
+    "column-missing": lambda h, p, raw: meta_replaced(h, raw, json.dumps(
+        {k: v for k, v in json.loads(payload_of(raw)[:h["sections"][0]]).items() if k != "heads"}).encode()),
+    "not-a-list": lambda h, p, raw: signed(h, {**p, "heads": dict.fromkeys(p["heads"], 1)}),
+    "merges-not-pairs": lambda h, p, raw: signed(h, {**p, "merges": [[0]]}),
+    "not-a-document": lambda h, p, raw: meta_replaced(h, raw, b"[]"),
+    "other-byte-order": lambda h, p, raw: signed_bytes({**h, "byteorder": "big" if sys.byteorder == "little"
+                                                         else "little"}, payload_of(raw)),
+    "sections-short": lambda h, p, raw: signed_bytes({**h, "sections": [*h["sections"][:-1], h["sections"][-1] - 1]},
+                                                     payload_of(raw)[:-1]),
+    "sections-misaligned": lambda h, p, raw: signed_bytes(
+        {**h, "sections": [h["sections"][0], h["sections"][1] + 1, h["sections"][2] - 1, *h["sections"][3:]]},
+        payload_of(raw)),
+    "duplicate-sha": lambda h, p, raw: signed(h, {**p, "shas": [p["shas"][0]] * len(p["shas"])}),
 }
 
 

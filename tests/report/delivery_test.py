@@ -129,7 +129,7 @@ def test_lead_times_and_rates_equal_git_and_the_ledger_for_every_window(
     monkeypatch.setenv("DEPLOYWATCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("DEPLOYWATCH_WALK_CACHE", "1" if walk_cache == "on" else "0")
     assert check_against_oracle(capsys, scene) > 5  # window after window: with the cache on, each extends the last
-    assert bool(list(tmp_path.glob("cache/walk-*.json"))) == (walk_cache == "on")
+    assert bool(list(tmp_path.glob("cache/walk-*.walk"))) == (walk_cache == "on")
 
 
 def test_batched_monorepo_rollback_and_redeploy_are_counted_once_each(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import heapq
 import os
 import re
 import subprocess
@@ -298,15 +299,18 @@ class Repo:
 
     def new_commits(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[WalkEntry, int]]:
         """The :meth:`walk` of ``include`` down to what ``exclude`` reaches (a missing ``exclude`` ignored), each entry
-        with its committer time; for the few commits a run finds new."""
-        out = self.run("log", "--topo-order", "-z", "--name-only", "--no-renames", "--root", "--no-ext-diff",
-                       "--no-textconv", "--no-color", "--ignore-missing", "--format=%x00%H %P %x01%ct", *include,
-                       "--not", *exclude, "--").stdout
+        with its committer time, children before parents; for the few commits a run finds new.
+
+        Git lists them in date order and they are sorted here: ``--topo-order`` would make git explore the history
+        below the excluded commits (tens of milliseconds on a large repository) to order a handful of commits."""
+        out = self.run("log", "-z", "--name-only", "--no-renames", "--root", "--no-ext-diff", "--no-textconv",
+                       "--no-color", "--ignore-missing", "--format=%x00%H %P %x01%ct", *include, "--not", *exclude,
+                       "--").stdout
         found = []
         for sha, parents, files in parse_walk([out]):
             *parents, stamp = parents  # "%P %x01%ct": the time is the last word, after a \x01
             found.append(((sha, parents, files), int(stamp.lstrip("\x01"))))
-        return found
+        return children_first(found)
 
     def first_parent_times(self, tip: str, exclude: Sequence[str] = ()) -> Callable[[], dict[str, int]]:
         """Start listing the first-parent chain of ``tip`` (down to ``exclude``) with committer times;
@@ -394,3 +398,27 @@ class Repo:
                                          include, "--not", exclude, "--"))
         return [sha for sha, _, paths in entries if set(paths) == wanted]
 
+
+def children_first(found: list[tuple[WalkEntry, int]]) -> list[tuple[WalkEntry, int]]:
+    """``found`` ordered so that every commit comes before its parents among them; otherwise as given (a commit is
+    placed as soon as all its children are)."""
+    position = {entry[0]: k for k, (entry, _) in enumerate(found)}
+    children = [0] * len(found)
+    for (_, parents, _), _ in found:
+        for parent in parents:
+            at = position.get(parent)
+            if at is not None:
+                children[at] += 1
+    ready = [k for k, count in enumerate(children) if not count]
+    heapq.heapify(ready)
+    ordered = []
+    while ready:
+        k = heapq.heappop(ready)
+        ordered.append(found[k])
+        for parent in found[k][0][1]:
+            at = position.get(parent)
+            if at is not None:
+                children[at] -= 1
+                if not children[at]:
+                    heapq.heappush(ready, at)
+    return ordered
