@@ -53,7 +53,7 @@ def build(fx: Fixture, wanted: list[_oracle.Expected], race: Race, verdicts: lis
     n = len(wanted)
     prefix = "scale: " if scale else ""
     labels = {"deploywatch": "deploywatch drift --format json (cold cache)",
-              "daemon_warm": "in-process (daemon), warm cache, new commits",
+              "daemon_warm": "in-process (daemon), warm: its run before in-process, new commits",
               "warm": "deploywatch drift, warm cache, new commits",
               "daemon_cold": "in-process (daemon), empty cache",
               "floor": "floor: git log --name-only OLDEST..main",

@@ -175,7 +175,11 @@ def prepare(args: argparse.Namespace) -> Fixture:
     repo = home / "repo"
     chain = _synthrepo.first_parent_chain(repo)
     max_behind = args.commits // 5 if args.max_behind is None else args.max_behind
-    deployed = _synthrepo.choose_deployed(chain, args.services, max_behind, args.seed)
+    # --incremental: the deployed commits are ones the run before (at the tip --new-commits back) could see, so that
+    # the warm run has that many new commits to take in, as the daemon's next run would.
+    skip = args.new_commits if args.incremental else 0
+    deployed = {name: (sha, back + skip) for name, (sha, back)
+                in _synthrepo.choose_deployed(chain[skip:], args.services, max_behind, args.seed).items()}
     config = _synthrepo.write_config(home, deployed)
     oldest, widest = max(deployed.values(), key=lambda d: d[1])
     fx = Fixture(home, repo, config, info, deployed, oldest, widest)
@@ -198,9 +202,11 @@ class InProcess:
         if self.proc.stdout.readline().strip() != "ready":
             raise SystemExit("the in-process contender (_drift_daemon.py) did not start; is deploywatch installed?")
 
-    def measure(self, cache: Path) -> tuple[Sample, dict[str, Any]]:
+    def measure(self, cache: Path, previous: Path | None = None) -> tuple[Sample, dict[str, Any]]:
+        """One timed drift run with the walk cache in ``cache`` (after an untimed one with the ``previous`` config,
+        the daemon's run before)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"{cache}\n")
+        self.proc.stdin.write(f"{cache}\t{previous}\n" if previous else f"{cache}\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
@@ -266,10 +272,10 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool, with_naive: bool = Tr
         result.documents.append(doc)
         return sample
 
-    def in_process(folder: str, like: str | None) -> Callable[[], Sample]:
+    def in_process(folder: str, previous: Path | None) -> Callable[[], Sample]:
         def measure() -> Sample:
             assert daemon is not None
-            sample, doc = daemon.measure(cache_folder(fx, folder, like=like))
+            sample, doc = daemon.measure(cache_folder(fx, folder), previous)
             result.documents.append(doc)
             return sample
         return measure
@@ -290,7 +296,7 @@ def race(fx: Fixture, repeat: int, with_deploywatch: bool, with_naive: bool = Tr
         if fx.previous_config:
             prime(fx)
             daemon = InProcess(fx)
-            contenders = {"daemon_warm": in_process("daemon-warm", "primed"), "warm": warm,
+            contenders = {"daemon_warm": in_process("daemon-warm", fx.previous_config), "warm": warm,
                           "daemon_cold": in_process("daemon-cold", None), **contenders}
             contenders["daemon_cold"]()  # its warm-up: the first run in a process fills its own caches
             result.documents.clear()

@@ -236,3 +236,37 @@ def test_the_cache_lives_in_the_user_cache_folder_and_can_be_turned_off(monkeypa
     found = walk_cache()
     assert found is not None
     assert found.folder == tmp_path / "mine"
+
+
+def test_the_next_run_in_a_process_takes_the_walk_it_wrote_from_memory(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon's run after its own last one does not decode the file it wrote; a file another writer changed is
+    read (and a run of another process, which starts with nothing in memory, reads the file)."""
+    from deploywatch.drift import walkcache
+
+    decoded: list[Path] = []
+    load = walkcache._load
+
+    def counted(file: Path, repo: str, services: Sequence[ServicePaths]) -> object:
+        decoded.append(file)
+        return load(file, repo, services)
+
+    monkeypatch.setattr(walkcache, "_load", counted)
+    repo, shas = build(tmp_path / "repo")
+    cache = WalkCache(tmp_path / "cache")
+    cached(repo, cache, shas[-1], [shas[0]])
+    decoded.clear()
+    new = repo.commit("api again", {"api/b.py": "1"})
+    warm, asked = cached(repo, cache, new, [shas[0]])
+    assert warm == exact(repo, new, [shas[0]])
+    assert asked == [new] and decoded == []  # extended from memory
+    [file] = kept_files(tmp_path / "cache")
+    file.write_bytes(signed(*read_kept(file)).replace(b'"count"', b'"count" ', 1))  # the same walk, other bytes
+    again, asked = cached(repo, cache, new, [shas[0]])
+    assert again == warm
+    assert asked == [] and decoded == [file]  # read from the file, which another writer made
+    walkcache._WRITTEN.clear()  # as a new process
+    decoded.clear()
+    later = repo.commit("web again", {"web/x.js": "1"})
+    assert cached(repo, cache, later, [shas[0]])[0] == exact(repo, later, [shas[0]])
+    assert decoded == [file]

@@ -10,6 +10,7 @@ as git's wildmatch does, so ``?`` is one byte and non-UTF-8 names are handled.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -150,7 +151,7 @@ class Glob:
     _literal: bytes = field(repr=False)
     _regex: re.Pattern[bytes] | None = field(repr=False)
 
-    @property
+    @functools.cached_property
     def prefix(self) -> bytes:
         """The literal start of the pattern (before its first wildcard): every path it matches starts so."""
         return self._literal if self._regex is None else self._literal[:_literal_length(self._literal)]
@@ -190,8 +191,10 @@ def unmatched_globs(globs: Iterable[Glob], files: Sequence[bytes]) -> list[Glob]
     return unmatched
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_glob(pattern: str) -> Glob:
-    """Compile ``pattern``; raise :class:`GlobError` for patterns git would refuse or never match."""
+    """Compile ``pattern``; raise :class:`GlobError` for patterns git would refuse or never match (compiled once
+    per pattern: a daemon's every run and every service sharing ``shared/**`` reuse it)."""
     if not pattern:
         raise GlobError("empty pattern")
     if pattern.startswith(":"):

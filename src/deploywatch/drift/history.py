@@ -13,10 +13,13 @@ walk kept by the last run and the diffs of the commits it does not know; the res
 
 from __future__ import annotations
 
+import collections
+import itertools
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
+from typing import TypeVar
 
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Commit, Repo
@@ -25,6 +28,8 @@ from .walkcache import ClassifiedEntry, KeptWalk, WalkCache, classify_walk
 from .walkparse import WalkEntry, parse_walk
 
 __all__ = ["HeadCounts", "History", "StartedWalk", "start_walk"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,7 @@ class History:
         self.shas: list[str] = []
         self.files: Mapping[int, list[bytes]] = {}  # paths of commits that touch any service
         self.masks: list[int] = []
-        self.touching: list[list[int]] = [[] for _ in self.services]
+        self.touching: list[list[int]] = [[] for _ in self.services]  # per service: its commits, newest first
         self.excluded_only: list[list[int]] = [[] for _ in self.services]
         self._described: dict[str, Commit] = {}
         self._kept: Graph | None = None  # the graph to keep for the next run, when walked
@@ -95,9 +100,9 @@ class History:
         self.mask_counts = Counter(self.masks)
         # Each distinct mask numbered (a few per head): a head's range is then one flag per number, and a touch list
         # is filtered in C, with no arithmetic on (heads)-bit integers per commit.
-        numbers: dict[int, int] = {}
-        self._mask_number = [numbers.setdefault(mask, len(numbers)) for mask in self.masks]
-        self._distinct_masks = list(numbers)
+        self._distinct_masks = list(self.mask_counts)
+        self._mask_number = list(map({mask: k for k, mask in enumerate(self._distinct_masks)}.__getitem__,
+                                     self.masks))
         self._behind_flags: dict[int, bytes] = {}
         if kept is not None:
             graph = self._kept if grown is None else grown.kept if grown.changed else None
@@ -121,35 +126,63 @@ class History:
         # Committer time of the first-parent commit of the tip that brought each commit in (or -1).
         self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in fp_of]
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
+        newest = self._newest_first()
+        place = [0] * len(newest)  # index -> rank
+        collections.deque(map(place.__setitem__, newest, range(len(newest))), maxlen=0)
+        self.touching = [list(map(newest.__getitem__, sorted(map(place.__getitem__, t)))) for t in self.touching]
         if keep is not None:
             self._kept = keep.graph(self, times)
 
     def _grown(self, grown: Grown) -> None:
-        """The history from the kept graph extended by the new commits (see :mod:`.keptgraph`)."""
-        graph, masks, point = grown.graph, grown.masks, grown.branch_point
-        order = grown.order
-        self.shas = [graph.shas[at] for at in order]
-        self.masks = [masks[at] for at in order]
-        self.branch_point = [point[at] for at in order]
-        self.first_parent = {graph.shas[at]: k for k, at in enumerate(grown.chain)}
-        fp_times = [graph.times[at] for at in grown.chain]
-        self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in self.branch_point]
+        """The history from the kept graph extended by the new commits (see :mod:`.keptgraph`); column operations
+        in C, not a Python step per commit (a warm run's budget is a fraction of one ``git log``)."""
+        graph, order = grown.graph, grown.order
+        whole = len(order) == len(graph.shas)  # the usual case: every commit of the graph is in today's range
+
+        def pick(column: list[_T]) -> list[_T]:
+            return column if whole else list(map(column.__getitem__, order))
+
+        self.shas = pick(graph.shas)
+        self.masks = pick(grown.masks)
+        self.branch_point = pick(grown.branch_point)
+        self.first_parent = dict(zip(map(graph.shas.__getitem__, grown.chain), range(len(grown.chain)), strict=True))
+        fp_times = [*map(graph.times.__getitem__, grown.chain), -1]  # [-1]: not on the branch
+        self.on_branch_at = list(map(fp_times.__getitem__, self.branch_point))
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
-        positives, relevants, touched = graph.positive, graph.relevant, graph.touched
-        touching, excluded_only = self.touching, self.excluded_only
+        positives, relevants = pick(graph.positive), pick(graph.relevant)
+        self.files = _Files(positives, pick(graph.touched), graph.table)
+        # The commits by rank (newest first), grouped by their (positive, relevant) pair, each group in rank order;
+        # a service's touch list is then the merge of the groups that touch it.
+        newest = self._newest_first()
+        pairs = list(zip(positives, relevants, strict=True))
+        sizes = Counter(pairs)
+        ranked = sorted(sizes)
+        number = {pair: k for k, pair in enumerate(ranked)}
+        kind = list(map(number.__getitem__, map(pairs.__getitem__, newest)))  # by rank
+        grouped = sorted(range(len(kind)), key=kind.__getitem__)  # ranks
+        touching: list[list[list[int]]] = [[] for _ in self.services]
+        excluded_only: list[list[list[int]]] = [[] for _ in self.services]
         bits = _BitCache()
-        numbers: dict[int, list[int]] = {}
-        self.files = _Files(numbers, graph.table)
-        for idx, at in enumerate(order):
-            positive = positives[at]
+        start = 0
+        for pair in ranked:
+            positive, relevant = pair
+            end = start + sizes[pair]
             if positive:
-                relevant = relevants[at]
-                numbers[idx] = touched[at]
+                group = grouped[start:end]
                 for service in bits(relevant):
-                    touching[service].append(idx)
-                if positive != relevant:
-                    for service in bits(positive & ~relevant):
-                        excluded_only[service].append(idx)
+                    touching[service].append(group)
+                for service in bits(positive & ~relevant):
+                    excluded_only[service].append(group)
+            start = end
+        self.touching = [list(map(newest.__getitem__, sorted(itertools.chain.from_iterable(groups))))
+                         for groups in touching]
+        self.excluded_only = [sorted(map(newest.__getitem__, itertools.chain.from_iterable(groups)))
+                              for groups in excluded_only]
+
+    def _newest_first(self) -> list[int]:
+        """The commits' indexes by the time they reached the branch, newest first; ties (commits one merge brought)
+        in index order."""
+        return sorted(range(len(self.shas)), key=self.on_branch_at.__getitem__, reverse=True)
 
     def _propagate(self, entries: Iterable[ClassifiedEntry], keep: _Columns | None) -> tuple[list[int], list[str]]:
         """Read the classified walk (children first): ancestry masks, touch lists, and for each commit the index of
@@ -217,7 +250,7 @@ class History:
         """Indexes of non-merge commits in ``HEAD..TIP`` that change the service's paths, newest first: by the time
         they reached the branch, then (commits one merge brought) in walk order. That walk order is git's
         ``--topo-order`` for a walked history and may differ for one extended from the walk cache (the same commits)."""
-        return sorted(self._behind(self.touching[service], head), key=self.on_branch_at.__getitem__, reverse=True)
+        return list(self._behind(self.touching[service], head))  # (touch lists are kept in this order)
 
     def excluded_behind(self, service: int, head: str) -> Iterator[int]:
         """Indexes of commits in ``HEAD..TIP`` that changed only excluded files under the service's paths."""
@@ -253,20 +286,22 @@ class History:
 class _Files(Mapping[int, list[bytes]]):
     """The files of the commits that touch a service, by index, kept as positions in a table of paths."""
 
-    def __init__(self, numbers: dict[int, list[int]], table: list[bytes]) -> None:
-        self._numbers, self._table = numbers, table
+    def __init__(self, positive: list[int], numbers: list[list[int]], table: list[bytes]) -> None:
+        self._positive, self._numbers, self._table = positive, numbers, table
 
     def __getitem__(self, idx: int) -> list[bytes]:
+        if idx not in self:
+            raise KeyError(idx)
         return list(map(self._table.__getitem__, self._numbers[idx]))
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._numbers)
+        return itertools.compress(range(len(self._positive)), self._positive)
 
     def __len__(self) -> int:
-        return len(self._numbers)
+        return len(self._positive) - self._positive.count(0)
 
     def __contains__(self, idx: object) -> bool:
-        return idx in self._numbers
+        return type(idx) is int and 0 <= idx < len(self._positive) and self._positive[idx] != 0
 
 
 class _Columns:

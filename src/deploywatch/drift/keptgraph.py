@@ -23,6 +23,9 @@ The first-parent chain runs from the tip along first parents while the commits a
 
 from __future__ import annotations
 
+import collections
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -83,54 +86,56 @@ def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str],
         found = index.get(sha)
         return -1 if found is None else found + offset
 
-    first = [position(parents[0]) if parents else -1 for _, parents, *_ in new]
-    first += [p + offset if p >= 0 else -1 for p in kept.first]
-    merges = {k: [position(p) for p in parents[1:]] for k, (_, parents, *_) in enumerate(new) if len(parents) > 1}
-    merges.update({k + offset: [p + offset if p >= 0 else -1 for p in others] for k, others in kept.merges.items()})
     head_at = [position(sha) for sha in heads]
     base = set(kept.base)
     if any(at < 0 and sha not in base for sha, at in zip(heads, head_at, strict=True)):
         return None  # a head older than the kept range (or unknown to it)
+    first = [position(parents[0]) if parents else -1 for _, parents, *_ in new]
+    first += shifted(kept.first, offset)
+    merges = {k: [position(p) for p in parents[1:]] for k, (_, parents, *_) in enumerate(new) if len(parents) > 1}
+    merges.update({k + offset: [p + offset if p >= 0 else -1 for p in others] for k, others in kept.merges.items()})
     total = count + len(kept.shas)
+    # The tip's first-parent line through the graph (where the range ends on it is known once the masks are).
+    line: list[int] = []
+    at = head_at[0]
+    while at >= 0:
+        line.append(at)
+        at = first[at]
     masks = [0] * total
     for bit, at in enumerate(head_at):
         if at >= 0:
             masks[at] |= 1 << bit
-    for k in range(total):
-        mask = masks[k]
+    # One pass, children first: each commit's heads go to its parents, and so does the number of the oldest commit
+    # of the tip's first-parent line that reaches it (a commit below where the range ends on that line is reached
+    # by every head: out of the range, whatever number it gets). The loop reads the columns through list iterators,
+    # which see what the commit's children wrote there.
+    branch_point = [-1] * total
+    for number, at in enumerate(line):
+        branch_point[at] = number
+    merge_of = merges.get
+    for k, mask, point, parent in zip(range(total), masks, branch_point, first, strict=True):
         if mask:
-            parent = first[k]
             if parent >= 0:
                 masks[parent] |= mask
-            others = merges.get(k)
+                if branch_point[parent] < point:  # noqa: PLR1730 - an if, not a call, per commit
+                    branch_point[parent] = point
+            others = merge_of(k)
             if others:
                 for parent in others:
                     if parent >= 0:
                         masks[parent] |= mask
+                        if branch_point[parent] < point:  # noqa: PLR1730 - an if, not a call, per commit
+                            branch_point[parent] = point
     every = (1 << len(heads)) - 1
     kept_heads = [index[sha] + offset for sha in kept.heads]
     for bit, (sha, at) in enumerate(zip(heads, head_at, strict=True)):
         if at >= 0 and not any(masks[k] >> bit & 1 for k in kept_heads) and not any(
                 reaches(base_head, sha) for base_head in kept.base):
             return None  # this head reaches no kept head: the commits below the kept range may not all be below it
-    chain: list[int] = []
-    at = head_at[0]
-    while at >= 0 and masks[at] != every:
-        chain.append(at)
-        at = first[at]
-    branch_point = [-1] * total
-    for number, at in enumerate(chain):
-        branch_point[at] = number
-    for k in range(total):
-        point = branch_point[k]
-        if point >= 0:
-            parent = first[k]
-            if parent >= 0 and branch_point[parent] < point:
-                branch_point[parent] = point
-            for parent in merges.get(k, ()):
-                if parent >= 0 and branch_point[parent] < point:
-                    branch_point[parent] = point
-    order = [k for k in range(total) if masks[k] and masks[k] != every]
+    on_line = list(map(masks.__getitem__, line))
+    chain = line[:on_line.index(every)] if every in on_line else line  # down to where every head reaches
+    order = list(itertools.compress(range(total), map(operator.and_, map(bool, masks),
+                                                       map(operator.ne, masks, itertools.repeat(every)))))
     table = list(kept.table)
     numbers = {path: k for k, path in enumerate(table)}
     touched = [numbered(e[4], table, numbers) if e[2] else [] for e in new]
@@ -139,6 +144,15 @@ def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str],
                   [e[5] for e in new] + kept.times, [], [], {})
     changed = bool(new) or len(order) != len(kept.shas) or set(heads) != set(kept.heads + kept.base)
     return Grown(order, masks, chain, branch_point, graph, subgraph(graph, order, heads, head_at), changed)
+
+
+def shifted(positions: list[int], offset: int) -> list[int]:
+    """``positions`` moved by ``offset``, -1 (below the graph) kept as it is; in C, but for the few that are -1."""
+    moved = list(map(operator.add, positions, itertools.repeat(offset)))
+    if offset:
+        for k in itertools.compress(range(len(positions)), map(operator.gt, itertools.repeat(0), positions)):
+            moved[k] = -1
+    return moved
 
 
 def numbered(files: Sequence[bytes], table: list[bytes], number: dict[bytes, int] | None = None) -> list[int]:
@@ -159,15 +173,20 @@ def subgraph(graph: Graph, order: Sequence[int], heads: Sequence[str], head_at: 
     """The commits at ``order`` (positions in ``graph``, in the graph's order: today's range), parents outside it -1;
     the ``heads`` at ``head_at`` (-1: not in the graph) that are in the range are its heads, the others its base."""
     keep = list(order)
-    renumber = [-1] * (len(graph.shas) + 1)  # position -> position in the subgraph; [-1] (a parent below) -> -1
-    for k, at in enumerate(keep):
-        renumber[at] = k
-    pick = renumber.__getitem__
-    first = list(map(pick, map(graph.first.__getitem__, keep)))
-    merges = {renumber[at]: list(map(pick, graph.merges[at])) for at in keep if at in graph.merges}
-    shas = list(map(graph.shas.__getitem__, keep))
-    inside = [sha for sha, at in zip(heads, head_at, strict=True) if at >= 0 and renumber[at] >= 0]
-    return Graph(shas, first, merges, list(map(graph.positive.__getitem__, keep)),
-                 list(map(graph.relevant.__getitem__, keep)), list(map(graph.touched.__getitem__, keep)), graph.table,
-                 list(map(graph.times.__getitem__, keep)), inside, [sha for sha in heads if sha not in inside],
-                 dict(zip(shas, range(len(shas)), strict=True)))
+    if len(keep) == len(graph.shas):  # the whole graph (``order`` holds each position once, in order)
+        first, merges, shas, positive, relevant, touched, times = (graph.first, graph.merges, graph.shas,
+                                                                   graph.positive, graph.relevant, graph.touched,
+                                                                   graph.times)
+        inside = [sha for sha, at in zip(heads, head_at, strict=True) if at >= 0]
+    else:
+        renumber = [-1] * (len(graph.shas) + 1)  # position -> position in the subgraph; [-1] (a parent below) -> -1
+        collections.deque(map(renumber.__setitem__, keep, range(len(keep))), maxlen=0)
+        pick = renumber.__getitem__
+        first = list(map(pick, map(graph.first.__getitem__, keep)))
+        merges = {renumber[at]: list(map(pick, graph.merges[at])) for at in keep if at in graph.merges}
+        shas = list(map(graph.shas.__getitem__, keep))
+        positive, relevant = list(map(graph.positive.__getitem__, keep)), list(map(graph.relevant.__getitem__, keep))
+        touched, times = list(map(graph.touched.__getitem__, keep)), list(map(graph.times.__getitem__, keep))
+        inside = [sha for sha, at in zip(heads, head_at, strict=True) if at >= 0 and renumber[at] >= 0]
+    return Graph(shas, first, merges, positive, relevant, touched, graph.table, times, inside,
+                 [sha for sha in heads if sha not in inside], dict(zip(shas, range(len(shas)), strict=True)))

@@ -28,6 +28,7 @@ its time.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -97,7 +98,7 @@ class WalkCache:
         """The walk kept for ``repo`` and ``services`` (its ``graph`` None when there is none to trust)."""
         where = str(repo.path.resolve())
         file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}{self.suffix}.walk"
-        return KeptWalk(file, where, services, _load(file, where, services))
+        return KeptWalk(file, where, services, _remembered(file, where, services) or _load(file, where, services))
 
 
 class KeptWalk:
@@ -152,8 +153,9 @@ class KeptWalk:
         """Write ``graph`` atomically: a header line (what it is for, the payload's sections and SHA-256) and the
         payload, with the masks of each path of its table (``classifier``'s); a failure only means the next run
         walks more."""
-        document = {"files": [os.fsdecode(f) for f in graph.table],
-                    "classes": [list(classifier.classify(f)) for f in graph.table], "shas": graph.shas,
+        classes = list(map(classifier.classify, graph.table))
+        document = {"files": [os.fsdecode(f) for f in graph.table], "classes": list(map(list, classes)),
+                    "shas": graph.shas,
                     "positive": graph.positive, "relevant": graph.relevant, "touched": graph.touched,
                     "first": graph.first, "merges": [[k, v] for k, v in graph.merges.items()], "times": graph.times,
                     "heads": graph.heads, "base": graph.base}
@@ -165,8 +167,11 @@ class KeptWalk:
                                  "count": len(graph.shas), "byteorder": sys.byteorder, "sections": sections,
                                  "sha256": hashlib.sha256(payload).hexdigest()})
             file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            partial.write_bytes(header.encode() + b"\n" + payload)
+            written = header.encode() + b"\n" + payload
+            partial.write_bytes(written)
             os.replace(partial, file)
+            _remember(file, self.where, self.services, written,
+                      dataclasses.replace(graph, classes=classes))
         except (OSError, ValueError, OverflowError):
             with contextlib.suppress(OSError):
                 partial.unlink()
@@ -183,9 +188,9 @@ def pack(document: dict[str, Any]) -> tuple[list[int], bytes]:
     widths = set(map(len, shas))
     if len(widths) > 1:
         raise ValueError("SHAs of different lengths")
-    kinds: dict[tuple[int, int], int] = {}
-    kind = array("I", [kinds.setdefault(pair, len(kinds)) for pair in zip(document["positive"],
-                                                                           document["relevant"], strict=True)])
+    pairs = list(zip(document["positive"], document["relevant"], strict=True))
+    kinds = dict.fromkeys(pairs)
+    kind = array("I", map({pair: k for k, pair in enumerate(kinds)}.__getitem__, pairs))
     touched: list[list[int]] = document["touched"]
     offsets = array("I", [0])
     offsets.extend(itertools.accumulate(map(len, touched)))
@@ -219,7 +224,7 @@ def unpack(sections: Any, payload: bytes) -> dict[str, Any]:
     if set(map(type, kinds)) - {list} or set(map(len, kinds)) - {2}:
         raise ValueError("kinds are not mask pairs")
     positives, relevants = [p for p, _ in kinds], [r for _, r in kinds]
-    return {"files": meta.get("files"), "classes": meta.get("classes"), "shas": shas,
+    return {"files": meta.get("files"), "classes": meta.get("classes"), "kinds": kinds, "shas": shas,
             "positive": list(map(positives.__getitem__, kind)), "relevant": list(map(relevants.__getitem__, kind)),
             "touched": list(map(flat.__getitem__, map(slice, offsets, itertools.islice(offsets, 1, None)))),
             "first": first,
@@ -249,6 +254,12 @@ def _merged(repo: Repo, classifier: PathClassifier, listing: list[tuple[str, lis
             yield sha, parents, positive, relevant, changed
 
 
+def _mask_pairs(pairs: list[Any], limit: int) -> bool:
+    """Whether every item is a pair [positive, relevant] of service masks below ``limit``, relevant within positive."""
+    return not (set(map(type, pairs)) - {list} or set(map(len, pairs)) - {2}) and all(
+        type(p) is int and type(r) is int and r >= 0 and p < limit and not r & ~p for p, r in pairs)
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()[:20]
 
@@ -260,6 +271,31 @@ def _describe_paths(services: Sequence[ServicePaths]) -> list[list[list[str]]]:
 
 def _paths_digest(services: Sequence[ServicePaths]) -> str:
     return _digest(json.dumps(_describe_paths(services)))
+
+
+# The graph this process last wrote to each file, with the digest of the bytes it wrote: a daemon's next run takes
+# it from memory (reading and hashing the file, not decoding it) while the file holds those bytes; anything else in
+# the file (another process's run, a damaged file) is read as usual. Kept graphs are never changed (a run builds new
+# columns from them).
+_WRITTEN: dict[tuple[Path, str, str], tuple[bytes, Graph]] = {}
+_WRITTEN_LOCK = threading.Lock()
+
+
+def _remember(file: Path, repo: str, services: Sequence[ServicePaths], written: bytes, graph: Graph) -> None:
+    with _WRITTEN_LOCK:
+        _WRITTEN[file, repo, json.dumps(_describe_paths(services))] = (hashlib.sha256(written).digest(), graph)
+
+
+def _remembered(file: Path, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
+    """The graph this process wrote to ``file``, if the file still holds what it wrote."""
+    with _WRITTEN_LOCK:
+        held = _WRITTEN.get((file, repo, json.dumps(_describe_paths(services))))
+    if held is None:
+        return None
+    try:
+        return held[1] if hashlib.sha256(file.read_bytes()).digest() == held[0] else None
+    except OSError:
+        return None
 
 
 def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
@@ -288,11 +324,7 @@ def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePa
             or not len(shas) == len(first) == len(times) == count or len(classes) != len(table)):
         return None
     limit = 1 << len(services)
-    kinds = set(zip(positive, relevant))
-    if set(map(type, positive)) - {int} or set(map(type, relevant)) - {int} or not all(type(p) is int and type(r) is int and 0 <= r <= p < limit and not r & ~p for p, r in kinds):
-        return None  # (relevant ≤ positive follows from "no bit of relevant outside positive")
-    if (set(map(type, classes)) - {list} or set(map(len, classes)) - {2}
-            or not all(type(p) is int and type(r) is int and 0 <= r <= p < limit and not r & ~p for p, r in classes)):
+    if not _mask_pairs(document["kinds"], limit) or not _mask_pairs(classes, limit):
         return None
     numbers = list(itertools.chain.from_iterable(touched))
     others = [p for _, parents in merges for p in parents]
