@@ -48,13 +48,25 @@ def seen(history: History) -> dict[str, object]:
     sha = history.shas.__getitem__
     return {"commits": {sha(i): (history.masks[i], history.on_branch_at[i], history.branch_point[i],
                                  history.files.get(i)) for i in range(len(history.shas))},
-            "touching": [sorted(map(sha, t)) for t in history.touching],
-            "excluded_only": [sorted(map(sha, t)) for t in history.excluded_only],
+            "touching": [sorted(map(sha, history.touching(k))) for k in range(len(history.services))],
+            "excluded": {(k, head): history.excluded_behind(k, head)
+                         for k in range(len(history.services)) for head in history.heads},
+            "summaries": {(k, head, limit): summarized(history, k, head, limit)
+                          for k in range(len(history.services)) for head in history.heads for limit in (0, 1, 3)},
             "first_parent": history.first_parent, "heads": history.heads,
             "relevant_behind": {(k, head): [(history.on_branch_at[i], sha(i)) for i in
                                              history.relevant_behind(k, head)]
                                 for k in range(len(history.services)) for head in history.heads},
             "counts": {head: history.counts(head) for head in history.heads}}
+
+
+def summarized(history: History, service: int, head: str, limit: int) -> tuple[int, str | None, list[str]]:
+    """A relevant summary, checked against the whole list it sums up."""
+    whole = history.relevant_behind(service, head)
+    found = history.relevant_summary(service, head, limit)
+    assert (found.count, found.oldest, found.first) == (len(whole), whole[-1] if whole else None, whole[:limit])
+    return found.count, history.shas[found.oldest] if found.oldest is not None else None, [history.shas[i]
+                                                                                           for i in found.first]
 
 
 def run(path: Path, cache: WalkCache | None, tip: str, heads: Sequence[str]) -> tuple[dict[str, object], Watched]:

@@ -27,7 +27,7 @@ from ..core.redact import mask
 from ..core.status import Status, worst
 from ..core.text import plural
 from .git import Repo
-from .history import History, StartedWalk
+from .history import Behind, History, StartedWalk
 from .sources import Reading
 from .walkcache import WalkCache
 
@@ -239,9 +239,9 @@ def _measured(repo: Repo, branch: str, tip: str, specs: Sequence[ServiceSpec], r
     with ThreadPoolExecutor(max_workers=1) as pool:  # git lists the tip's files while the history is made
         listing = pool.submit(repo.tree_files, tip)
         history = History(repo, tip, heads, [s.paths for s in specs], started, cache)
-        relevant = {spec.name: list(history.relevant_behind(index, deployed[spec.name].commit or ""))
+        relevant = {spec.name: history.relevant_summary(index, deployed[spec.name].commit or "", max_commits)
                     for index, spec in enumerate(specs) if deployed[spec.name].commit is not None}
-        described = history.describe(sorted({i for found in relevant.values() for i in found[:max_commits]}))
+        described = history.describe(sorted({i for found in relevant.values() for i in found.first}))
         tree = sorted(listing.result())
     results: list[ServiceDrift] = []
     for index, spec in enumerate(specs):
@@ -257,7 +257,7 @@ def _measured(repo: Repo, branch: str, tip: str, specs: Sequence[ServiceSpec], r
         listed = tuple(
             RelevantCommit(history.shas[i], described[i].subject, described[i].author, history.on_branch_at[i],
                            tuple(history.owned_files(i, 1 << index)))
-            for i in relevant[spec.name][:max_commits])
+            for i in relevant[spec.name].first)
         measured = _service_drift(history, index, spec, found.reading, found.commit, relevant[spec.name],
                                   listed, branch, now)
         if unmatched:
@@ -313,11 +313,10 @@ def missing_reason(value: str, shallow: bool) -> str:
 
 
 def _service_drift(history: History, index: int, spec: ServiceSpec, reading: Reading, commit: str,
-                   relevant_idx: list[int], listed: tuple[RelevantCommit, ...], branch: str,
-                   now: datetime) -> ServiceDrift:
+                   relevant: Behind, listed: tuple[RelevantCommit, ...], branch: str, now: datetime) -> ServiceDrift:
     counts = history.counts(commit)
-    excluded = sum(1 for _ in history.excluded_behind(index, commit))
-    oldest = min(map(history.on_branch_at.__getitem__, relevant_idx), default=None)  # no Python frame per commit
+    excluded = history.excluded_behind(index, commit)
+    oldest = history.on_branch_at[relevant.oldest] if relevant.oldest is not None else None
     age = max(0, int(now.timestamp()) - oldest) if oldest is not None else None
     if commit == history.tip:
         state = State.CURRENT
@@ -325,10 +324,9 @@ def _service_drift(history: History, index: int, spec: ServiceSpec, reading: Rea
         state = State.BEHIND
     else:
         state = State.DIVERGED if counts.behind else State.AHEAD
-    status, reason = judge(state, len(relevant_idx), counts.behind, counts.ahead, age, spec.thresholds, branch)
+    status, reason = judge(state, relevant.count, counts.behind, counts.ahead, age, spec.thresholds, branch)
     return ServiceDrift(spec.name, spec.group, status, state, reason, reading.source, reading.value, commit,
-                        counts.behind, len(relevant_idx), excluded, counts.ahead, oldest, age, listed,
-                        spec.deploy)
+                        counts.behind, relevant.count, excluded, counts.ahead, oldest, age, listed, spec.deploy)
 
 
 def judge(state: State, relevant: int, behind: int, ahead: int, age: int | None,

@@ -162,6 +162,10 @@ class Repo:
         """The best common ancestors of ``commits`` (empty when histories are unrelated)."""
         if len(commits) < 2:
             return list(commits)
+        if octopus and len(commits) > 2:
+            # git folds the commits in one by one, each merge base walking from the next commit down to the bases so
+            # far: newest first, each walk is short (500 deployed commits in a random order: seconds, not tenths).
+            commits = self.output("rev-list", "--no-walk=sorted", "--end-of-options", *commits, "--").split()
         args = ["merge-base", "--all", *(["--octopus"] if octopus else []), "--end-of-options", *commits]
         proc = self.run(*args, ok_codes=(0, 1))
         return proc.stdout.decode().split()

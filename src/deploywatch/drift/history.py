@@ -13,7 +13,7 @@ walk kept by the last run and the diffs of the commits it does not know; the res
 
 from __future__ import annotations
 
-import collections
+import heapq
 import itertools
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
@@ -27,7 +27,7 @@ from .keptgraph import Graph, Grown, numbered, subgraph
 from .walkcache import ClassifiedEntry, KeptWalk, WalkCache, classify_walk
 from .walkparse import WalkEntry, parse_walk
 
-__all__ = ["HeadCounts", "History", "StartedWalk", "start_walk"]
+__all__ = ["Behind", "HeadCounts", "History", "StartedWalk", "start_walk"]
 
 _T = TypeVar("_T")
 
@@ -82,8 +82,8 @@ class History:
         self.shas: list[str] = []
         self.files: Mapping[int, list[bytes]] = {}  # paths of commits that touch any service
         self.masks: list[int] = []
-        self.touching: list[list[int]] = [[] for _ in self.services]  # per service: its commits, newest first
-        self.excluded_only: list[list[int]] = [[] for _ in self.services]
+        self._positive: list[int] = []  # per commit: the services it touches (as a bitmask), then their relevant ones
+        self._relevant: list[int] = []
         self._described: dict[str, Commit] = {}
         self._kept: Graph | None = None  # the graph to keep for the next run, when walked
         kept = cache.open(repo, self.services) if cache is not None else None
@@ -104,6 +104,8 @@ class History:
         self._mask_number = list(map({mask: k for k, mask in enumerate(self._distinct_masks)}.__getitem__,
                                      self.masks))
         self._behind_flags: dict[int, bytes] = {}
+        self._touches = _Touches(self, self._positive, self._relevant)
+        self._positive = self._relevant = []
         if kept is not None:
             graph = self._kept if grown is None else grown.kept if grown.changed else None
             if graph is not None:
@@ -126,10 +128,6 @@ class History:
         # Committer time of the first-parent commit of the tip that brought each commit in (or -1).
         self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in fp_of]
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
-        newest = self._newest_first()
-        place = [0] * len(newest)  # index -> rank
-        collections.deque(map(place.__setitem__, newest, range(len(newest))), maxlen=0)
-        self.touching = [list(map(newest.__getitem__, sorted(map(place.__getitem__, t)))) for t in self.touching]
         if keep is not None:
             self._kept = keep.graph(self, times)
 
@@ -151,33 +149,7 @@ class History:
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
         positives, relevants = pick(graph.positive), pick(graph.relevant)
         self.files = _Files(positives, pick(graph.touched), graph.table)
-        # The commits by rank (newest first), grouped by their (positive, relevant) pair, each group in rank order;
-        # a service's touch list is then the merge of the groups that touch it.
-        newest = self._newest_first()
-        pairs = list(zip(positives, relevants, strict=True))
-        sizes = Counter(pairs)
-        ranked = sorted(sizes)
-        number = {pair: k for k, pair in enumerate(ranked)}
-        kind = list(map(number.__getitem__, map(pairs.__getitem__, newest)))  # by rank
-        grouped = sorted(range(len(kind)), key=kind.__getitem__)  # ranks
-        touching: list[list[list[int]]] = [[] for _ in self.services]
-        excluded_only: list[list[list[int]]] = [[] for _ in self.services]
-        bits = _BitCache()
-        start = 0
-        for pair in ranked:
-            positive, relevant = pair
-            end = start + sizes[pair]
-            if positive:
-                group = grouped[start:end]
-                for service in bits(relevant):
-                    touching[service].append(group)
-                for service in bits(positive & ~relevant):
-                    excluded_only[service].append(group)
-            start = end
-        self.touching = [list(map(newest.__getitem__, sorted(itertools.chain.from_iterable(groups))))
-                         for groups in touching]
-        self.excluded_only = [sorted(map(newest.__getitem__, itertools.chain.from_iterable(groups)))
-                              for groups in excluded_only]
+        self._positive, self._relevant = positives, relevants
 
     def _newest_first(self) -> list[int]:
         """The commits' indexes by the time they reached the branch, newest first; ties (commits one merge brought)
@@ -185,7 +157,7 @@ class History:
         return sorted(range(len(self.shas)), key=self.on_branch_at.__getitem__, reverse=True)
 
     def _propagate(self, entries: Iterable[ClassifiedEntry], keep: _Columns | None) -> tuple[list[int], list[str]]:
-        """Read the classified walk (children first): ancestry masks, touch lists, and for each commit the index of
+        """Read the classified walk (children first): ancestry masks, service masks, and for each commit the index of
         the oldest first-parent commit of the tip that reaches it (-1 for none) and that chain."""
         pending: dict[str, int] = {}
         pending_fp: dict[str, int] = {}
@@ -194,10 +166,9 @@ class History:
         next_fp: str | None = self.tip
         head_bit = self.head_bit
         masks, shas = self.masks, self.shas
-        touching, excluded_only = self.touching, self.excluded_only
+        positives, relevants = self._positive, self._relevant
         files_of: dict[int, list[bytes]] = {}
         self.files = files_of
-        bits = _BitCache()
         for idx, (sha, parents, positive, relevant, files) in enumerate(entries):
             mask = pending.pop(sha, 0) | head_bit.get(sha, 0)
             fp = pending_fp.pop(sha, -1)
@@ -212,15 +183,12 @@ class History:
             shas.append(sha)
             masks.append(mask)
             fp_of.append(fp)
+            positives.append(positive)
+            relevants.append(relevant)
             if keep is not None:
                 keep.add(parents, positive, relevant, files)
             if positive:  # never for merges: git lists no paths for them, and relevance excludes them
                 files_of[idx] = files
-                for service in bits(relevant):
-                    touching[service].append(idx)
-                if positive != relevant:
-                    for service in bits(positive & ~relevant):
-                        excluded_only[service].append(idx)
         return fp_of, fp_shas
 
     # ------------------------------------------------------------ queries
@@ -250,19 +218,29 @@ class History:
         """Indexes of non-merge commits in ``HEAD..TIP`` that change the service's paths, newest first: by the time
         they reached the branch, then (commits one merge brought) in walk order. That walk order is git's
         ``--topo-order`` for a walked history and may differ for one extended from the walk cache (the same commits)."""
-        return list(self._behind(self.touching[service], head))  # (touch lists are kept in this order)
+        return self._touches.listed(self._touches.relevant[service], self._flags(head))
 
-    def excluded_behind(self, service: int, head: str) -> Iterator[int]:
-        """Indexes of commits in ``HEAD..TIP`` that changed only excluded files under the service's paths."""
-        return self._behind(self.excluded_only[service], head)
+    def relevant_summary(self, service: int, head: str, limit: int) -> Behind:
+        """How many of :meth:`relevant_behind` there are, the oldest and the first ``limit`` of them, without listing
+        them all (with hundreds of services, each lists every commit to its shared paths)."""
+        return self._touches.summary(self._touches.relevant[service], self._flags(head), limit)
 
-    def _behind(self, indexes: list[int], head: str) -> Iterator[int]:
-        """The ``indexes`` in ``HEAD..TIP`` (tip bit set, head bit clear), in their order."""
+    def excluded_behind(self, service: int, head: str) -> int:
+        """How many commits in ``HEAD..TIP`` changed only excluded files under the service's paths."""
+        return self._touches.summary(self._touches.excluded[service], self._flags(head), 0).count
+
+    def touching(self, service: int) -> list[int]:
+        """Every commit of the walk that changes the service's paths (not merges), newest first."""
+        return self._touches.listed(self._touches.relevant[service], None)
+
+    def _flags(self, head: str) -> bytes:
+        """Per distinct mask number: whether commits with that mask are in ``HEAD..TIP`` (tip bit set, head bit
+        clear)."""
         tip_bit, bit = self.head_bit[self.tip], self.bit_of(head)
         flags = self._behind_flags.get(bit)
         if flags is None:
             flags = self._behind_flags[bit] = bytes(bool(m & tip_bit and not m & bit) for m in self._distinct_masks)
-        return compress(indexes, map(flags.__getitem__, map(self._mask_number.__getitem__, indexes)))
+        return flags
 
     def only_in(self, head: str, other: str) -> Iterator[int]:
         """Indexes of non-merge commits that change some service's files, reachable from ``head`` but not ``other``."""
@@ -281,6 +259,83 @@ class History:
         missing = [sha for sha in wanted if sha not in self._described]
         self._described.update(self.repo.describe(missing))
         return {self.index[sha]: self._described[sha] for sha in wanted}
+
+
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """Of a head's commits in some list (see :meth:`History.relevant_summary`): how many, the oldest (the index of
+    the last, newest first; None for none) and the first ones."""
+
+    count: int
+    oldest: int | None
+    first: list[int]
+
+
+class _Touches:
+    """Which commits touch which services, as groups: the commits with one (positive, relevant) pair of service
+    masks, newest first, as ranks (positions in ``newest``). A service's list is the merge of its groups; a head's
+    part of a group is read through the commits' mask numbers, and how many there are, and the oldest, through a
+    count and the last rank per mask number, without a step per commit (a commit to shared paths is in every
+    service's list: 500 services make a list of 30,000 shared commits cost 15 million steps)."""
+
+    def __init__(self, history: History, positives: list[int], relevants: list[int]) -> None:
+        self.newest = newest = history._newest_first()  # rank -> index
+        mask_number = history._mask_number
+        self.mask_number = list(map(mask_number.__getitem__, newest))  # by rank
+        pairs = list(zip(positives, relevants, strict=True))
+        sizes = Counter(pairs)
+        kinds = sorted(sizes)
+        number = {pair: k for k, pair in enumerate(kinds)}
+        kind = list(map(number.__getitem__, map(pairs.__getitem__, newest)))  # by rank
+        grouped = sorted(range(len(kind)), key=kind.__getitem__)  # ranks, by kind, each kind's in rank order
+        self.groups: list[list[int]] = []
+        self.masks_in: list[list[int]] = []  # per group: the mask numbers of its commits, each once
+        self.counts: list[list[int]] = []  # per group and mask number there: how many commits have it
+        self.last: list[list[int]] = []  # per group and mask number there: the oldest commit's rank
+        self.relevant: list[list[int]] = [[] for _ in history.services]  # per service: its groups
+        self.excluded: list[list[int]] = [[] for _ in history.services]  # its groups of excluded-only commits
+        bits = _BitCache()
+        start = 0
+        for pair in kinds:
+            end = start + sizes[pair]
+            positive, relevant = pair
+            if positive:
+                group = grouped[start:end]
+                numbers = list(map(self.mask_number.__getitem__, group))
+                counted = Counter(numbers)
+                last = dict(zip(numbers, group, strict=True))  # the last rank per mask number wins
+                self.masks_in.append(list(counted))
+                self.counts.append(list(counted.values()))
+                self.last.append(list(map(last.__getitem__, counted)))
+                for service in bits(relevant):
+                    self.relevant[service].append(len(self.groups))
+                for service in bits(positive & ~relevant):
+                    self.excluded[service].append(len(self.groups))
+                self.groups.append(group)
+            start = end
+
+    def listed(self, groups: list[int], flags: bytes | None) -> list[int]:
+        """The commits of ``groups`` (with ``flags``: only those whose mask number is flagged), newest first."""
+        parts = [self.groups[g] if flags is None else self._part(g, flags) for g in groups]
+        return list(map(self.newest.__getitem__, sorted(itertools.chain.from_iterable(parts))))
+
+    def summary(self, groups: list[int], flags: bytes, limit: int) -> Behind:
+        """:class:`Behind` for the flagged commits of ``groups``."""
+        count, oldest, parts = 0, -1, []
+        for g in groups:
+            chosen = list(map(flags.__getitem__, self.masks_in[g]))
+            found = sum(compress(self.counts[g], chosen))
+            if found:
+                count += found
+                oldest = max(oldest, *compress(self.last[g], chosen))  # (found: some are chosen)
+                if limit:
+                    parts.append(itertools.islice(self._part(g, flags), min(found, limit)))
+        first = list(map(self.newest.__getitem__, itertools.islice(heapq.merge(*parts), limit))) if parts else []
+        return Behind(count, self.newest[oldest] if oldest >= 0 else None, first)
+
+    def _part(self, g: int, flags: bytes) -> Iterator[int]:
+        group = self.groups[g]
+        return compress(group, map(flags.__getitem__, map(self.mask_number.__getitem__, group)))
 
 
 class _Files(Mapping[int, list[bytes]]):

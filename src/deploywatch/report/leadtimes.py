@@ -42,7 +42,7 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
     for number, (service, _, live) in enumerate(active):
         first_live = _first_live(history, [e.to_commit for e in live])
         by_deploy: dict[int, list[int]] = {}
-        touching = history.touching[number]
+        touching = history.touching(number)
         for idx, k in zip(touching, first_live(touching), strict=True):
             if k and on_branch_at[idx] >= 0:  # not live, live since before the ledger knew, off the branch
                 by_deploy.setdefault(k, []).append(idx)
