@@ -169,6 +169,8 @@ class History:
         positives, relevants = self._positive, self._relevant
         files_of: dict[int, list[bytes]] = {}
         self.files = files_of
+        keep_parents, keep_touched, keep_table, keep_number = ((keep.parents, keep.touched, keep.table, keep.number)
+                                                               if keep is not None else (None, [], [], {}))
         for idx, (sha, parents, positive, relevant, files) in enumerate(entries):
             mask = pending.pop(sha, 0) | head_bit.get(sha, 0)
             fp = pending_fp.pop(sha, -1)
@@ -185,10 +187,11 @@ class History:
             fp_of.append(fp)
             positives.append(positive)
             relevants.append(relevant)
-            if keep is not None:
-                keep.add(parents, positive, relevant, files)
             if positive:  # never for merges: git lists no paths for them, and relevance excludes them
                 files_of[idx] = files
+            if keep_parents is not None:
+                keep_parents.append(parents)
+                keep_touched.append(numbered(files, keep_table, keep_number) if positive else [])
         return fp_of, fp_shas
 
     # ------------------------------------------------------------ queries
@@ -360,28 +363,21 @@ class _Files(Mapping[int, list[bytes]]):
 
 
 class _Columns:
-    """What a walk's commits add to the graph kept for the next run, besides what the history keeps anyway."""
+    """What a walk's commits add to the graph kept for the next run, besides what the history keeps anyway: their
+    parents, and the files of those that touch a service as positions in one table of paths."""
 
     def __init__(self) -> None:
         self.parents: list[list[str]] = []
-        self.positive: list[int] = []
-        self.relevant: list[int] = []
         self.touched: list[list[int]] = []
         self.table: list[bytes] = []
-        self._number: dict[bytes, int] = {}
-
-    def add(self, parents: list[str], positive: int, relevant: int, files: list[bytes]) -> None:
-        self.parents.append(parents)
-        self.positive.append(positive)
-        self.relevant.append(relevant)
-        self.touched.append(numbered(files, self.table, self._number) if positive else [])
+        self.number: dict[bytes, int] = {}
 
     def graph(self, history: History, times: dict[str, int]) -> Graph:
         """The walk as a graph: the range (the commits some but not every head reaches) and the heads."""
         index = history.index
         first = [index.get(p[0], -1) if p else -1 for p in self.parents]
         merges = {k: [index.get(p, -1) for p in ps[1:]] for k, ps in enumerate(self.parents) if len(ps) > 1}
-        whole = Graph(history.shas, first, merges, self.positive, self.relevant, self.touched, self.table,
+        whole = Graph(history.shas, first, merges, history._positive, history._relevant, self.touched, self.table,
                       [times.get(sha, -1) for sha in history.shas], [], [], index)
         every = (1 << len(history.heads)) - 1
         order = [k for k, mask in enumerate(history.masks) if mask != every]
