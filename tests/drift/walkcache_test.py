@@ -238,10 +238,11 @@ def test_the_cache_lives_in_the_user_cache_folder_and_can_be_turned_off(monkeypa
     assert found.folder == tmp_path / "mine"
 
 
-def test_the_next_run_in_a_process_takes_the_walk_it_wrote_from_memory(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A daemon's run after its own last one does not decode the file it wrote; a file another writer changed is
-    read (and a run of another process, which starts with nothing in memory, reads the file)."""
+def test_the_next_run_in_a_process_takes_the_walk_it_kept_from_memory(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon's run after its own last one does not decode the file; a walk that only gained a few commits is kept
+    in memory (the file, which holds fewer, still gives other processes the exact answer); a file another writer
+    changed is read."""
     from deploywatch.drift import walkcache
 
     decoded: list[Path] = []
@@ -255,18 +256,40 @@ def test_the_next_run_in_a_process_takes_the_walk_it_wrote_from_memory(tmp_path:
     repo, shas = build(tmp_path / "repo")
     cache = WalkCache(tmp_path / "cache")
     cached(repo, cache, shas[-1], [shas[0]])
+    [file] = kept_files(tmp_path / "cache")
+    written = file.read_bytes()
     decoded.clear()
     new = repo.commit("api again", {"api/b.py": "1"})
     warm, asked = cached(repo, cache, new, [shas[0]])
     assert warm == exact(repo, new, [shas[0]])
     assert asked == [new] and decoded == []  # extended from memory
-    [file] = kept_files(tmp_path / "cache")
+    assert file.read_bytes() == written  # one new commit: not written again
+    again, asked = cached(repo, cache, new, [shas[0]])
+    assert again == warm and asked == [] and decoded == []  # the walk in memory has it
+    walkcache._HELD.clear()  # as another process: the file, which does not have it
+    again, asked = cached(repo, cache, new, [shas[0]])
+    assert again == warm and asked == [new] and decoded == [file]
+    decoded.clear()
     file.write_bytes(signed(*read_kept(file)).replace(b'"count"', b'"count" ', 1))  # the same walk, other bytes
     again, asked = cached(repo, cache, new, [shas[0]])
     assert again == warm
-    assert asked == [] and decoded == [file]  # read from the file, which another writer made
-    walkcache._WRITTEN.clear()  # as a new process
-    decoded.clear()
-    later = repo.commit("web again", {"web/x.js": "1"})
-    assert cached(repo, cache, later, [shas[0]])[0] == exact(repo, later, [shas[0]])
-    assert decoded == [file]
+    assert asked == [new] and decoded == [file]  # read from the file, which another writer made
+
+
+def test_a_walk_kept_in_memory_is_written_once_enough_is_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deploywatch.drift import walkcache
+
+    monkeypatch.setattr(walkcache, "_UNSAVED", 2)
+    repo, shas = build(tmp_path / "repo")
+    cache = WalkCache(tmp_path / "cache")
+    cached(repo, cache, shas[-1], [shas[0]])
+    [file] = kept_files(tmp_path / "cache")
+    first = read_kept(file)[1]["shas"]
+    tip = shas[-1]
+    for k in range(3):  # three runs, one new commit each: the third passes two unsaved commits
+        tip = repo.commit(f"api {k}", {"api/b.py": str(k)})
+        assert cached(repo, cache, tip, [shas[0]])[0] == exact(repo, tip, [shas[0]])
+        assert (read_kept(file)[1]["shas"] == first) == (k < 2)
+    assert sorted(read_kept(file)[1]["shas"]) == sorted(repo.git("rev-list", tip, f"^{shas[0]}").split())
+    walkcache._HELD.clear()
+    assert cached(repo, cache, tip, [shas[0]])[1] == []  # another process finds everything in the file

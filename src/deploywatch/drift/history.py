@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ from .walkparse import WalkEntry, parse_walk
 __all__ = ["Behind", "HeadCounts", "History", "StartedWalk", "start_walk"]
 
 _T = TypeVar("_T")
+
+# Commits described (author, subject, committer time: what their SHA names, whatever the repository), up to a bound.
+_DESCRIBED: dict[str, Commit] = {}
+_DESCRIBED_KEPT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +89,6 @@ class History:
         self.masks: list[int] = []
         self._positive: list[int] = []  # per commit: the services it touches (as a bitmask), then their relevant ones
         self._relevant: list[int] = []
-        self._described: dict[str, Commit] = {}
         self._kept: Graph | None = None  # the graph to keep for the next run, when walked
         kept = cache.open(repo, self.services) if cache is not None else None
         if kept is not None and kept.graph is not None:
@@ -107,9 +111,11 @@ class History:
         self._touches = _Touches(self, self._positive, self._relevant)
         self._positive = self._relevant = []
         if kept is not None:
-            graph = self._kept if grown is None else grown.kept if grown.changed else None
-            if graph is not None:
-                kept.save(graph, self.classifier)
+            if grown is None:
+                if self._kept is not None:
+                    kept.save(self._kept, self.classifier)
+            elif grown.changed:
+                kept.keep(grown.kept, self.classifier)
             self._kept = None
 
     def _walked(self, repo: Repo, started: StartedWalk | None, kept: KeptWalk | None) -> None:
@@ -257,11 +263,15 @@ class History:
         return [_decode(f) for f in self.files.get(idx, ()) if classify(f)[1] & services == services]
 
     def describe(self, indexes: Iterable[int]) -> dict[int, Commit]:
-        """Author, subject and committer time of the commits at ``indexes`` (one git call, cached)."""
+        """Author, subject and committer time of the commits at ``indexes`` (one git call for those this process has
+        not described before: a commit's are part of its SHA, so a daemon's next run asks only for new ones)."""
         wanted = [self.shas[i] for i in indexes]
-        missing = [sha for sha in wanted if sha not in self._described]
-        self._described.update(self.repo.describe(missing))
-        return {self.index[sha]: self._described[sha] for sha in wanted}
+        missing = [sha for sha in wanted if sha not in _DESCRIBED]
+        if missing:
+            if len(_DESCRIBED) > _DESCRIBED_KEPT:
+                _DESCRIBED.clear()
+            _DESCRIBED.update(self.repo.describe(missing))
+        return {self.index[sha]: _DESCRIBED[sha] for sha in wanted}
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +295,9 @@ class _Touches:
         self.newest = newest = history._newest_first()  # rank -> index
         mask_number = history._mask_number
         self.mask_number = list(map(mask_number.__getitem__, newest))  # by rank
-        pairs = list(zip(positives, relevants, strict=True))
+        width = len(history.services)
+        # each commit's pair as one number, positive above relevant (ints count and sort faster than tuples)
+        pairs = list(map(operator.or_, map(operator.lshift, positives, itertools.repeat(width)), relevants))
         sizes = Counter(pairs)
         kinds = sorted(sizes)
         number = {pair: k for k, pair in enumerate(kinds)}
@@ -299,9 +311,10 @@ class _Touches:
         self.excluded: list[list[int]] = [[] for _ in history.services]  # its groups of excluded-only commits
         bits = _BitCache()
         start = 0
+        low = (1 << width) - 1
         for pair in kinds:
             end = start + sizes[pair]
-            positive, relevant = pair
+            positive, relevant = pair >> width, pair & low
             if positive:
                 group = grouped[start:end]
                 numbers = list(map(self.mask_number.__getitem__, group))

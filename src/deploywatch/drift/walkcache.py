@@ -57,6 +57,8 @@ ENV_SWITCH = "DEPLOYWATCH_WALK_CACHE"
 # Up to this many unknown commits are always asked for by SHA; beyond it, only while they are fewer than the known
 # ones (one git log over the range is cheaper than naming most of it on stdin).
 _ALWAYS_ASK = 256
+# A graph extended by up to this many commits (or a percent of it, if more) since it was written stays in memory.
+_UNSAVED = 256
 
 
 def cache_dir() -> Path:
@@ -98,14 +100,23 @@ class WalkCache:
         """The walk kept for ``repo`` and ``services`` (its ``graph`` None when there is none to trust)."""
         where = str(repo.path.resolve())
         file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}{self.suffix}.walk"
-        return KeptWalk(file, where, services, _remembered(file, where, services) or _load(file, where, services))
+        held = _remembered(file, where, services)
+        if held is not None:
+            return KeptWalk(file, where, services, held.graph, held.digest, held.unsaved)
+        graph, digest = _load(file, where, services)
+        return KeptWalk(file, where, services, graph, digest)
 
 
 class KeptWalk:
-    """The walk kept in one file: extended by today's new commits, read for the masks of known commits, rewritten."""
+    """The walk kept in one file: extended by today's new commits, read for the masks of known commits, rewritten
+    (``digest``: of the file's bytes the graph was read from or written to; ``unsaved``: how many commits the graph
+    has that the file does not, when this process kept it in memory)."""
 
-    def __init__(self, file: Path, where: str, services: Sequence[ServicePaths], graph: Graph | None) -> None:
+    def __init__(self, file: Path, where: str, services: Sequence[ServicePaths], graph: Graph | None,
+                 digest: bytes | None = None, unsaved: int = 0) -> None:
         self.file, self.where, self.services, self.graph = file, where, services, graph
+        self.digest, self.unsaved = digest, unsaved
+        self._added = 0  # commits the last extension added
 
     def extend(self, repo: Repo, heads: Sequence[str], classifier: PathClassifier) -> Grown | None:
         """Today's range from the kept graph and the commits git finds new (see :mod:`.keptgraph`); None when the
@@ -119,6 +130,7 @@ class KeptWalk:
         classified = classify_walk((entry for entry, _ in found), classifier)
         new = [(*entry, stamp) for entry, (_, stamp) in zip(classified, found, strict=True)]
         grown = extend(graph, new, heads, repo.is_ancestor)
+        self._added = len(new)
         if grown is not None:
             times = grown.graph.times
             missing = [grown.graph.shas[at] for at in grown.chain if times[at] < 0]
@@ -149,6 +161,21 @@ class KeptWalk:
         entries = full_walk if full_walk is not None else repo.walk(heads, boundary)
         return classify_walk(entries, classifier)
 
+    def keep(self, graph: Graph, classifier: PathClassifier) -> None:
+        """Keep ``graph``, the kept graph extended (:meth:`extend`) to today's range: in memory while it only
+        gained a few commits over the file (the next run here extends it; another process extends the file's, as
+        exactly, by those few more), else in the file too. Writing the whole walk again for ten new commits would be
+        a sixth of a daemon's warm run; it is written once a percent of it (at least 256 commits) is new, or when
+        today's range lost commits (a deploy of the service furthest behind)."""
+        before = len(self.graph.shas) if self.graph is not None else 0
+        unsaved = self.unsaved + self._added
+        if (self.digest is None or len(graph.shas) < before + self._added
+                or unsaved > max(_UNSAVED, len(graph.shas) // 100)):
+            self.save(graph, classifier)
+        else:
+            _remember(self.file, self.where, self.services, self.digest,
+                      dataclasses.replace(graph, classes=list(map(classifier.classify, graph.table))), unsaved)
+
     def save(self, graph: Graph, classifier: PathClassifier) -> None:
         """Write ``graph`` atomically: a header line (what it is for, the payload's sections and SHA-256) and the
         payload, with the masks of each path of its table (``classifier``'s); a failure only means the next run
@@ -170,8 +197,8 @@ class KeptWalk:
             written = header.encode() + b"\n" + payload
             partial.write_bytes(written)
             os.replace(partial, file)
-            _remember(file, self.where, self.services, written,
-                      dataclasses.replace(graph, classes=classes))
+            _remember(file, self.where, self.services, hashlib.sha256(written).digest(),
+                      dataclasses.replace(graph, classes=classes), 0)
         except (OSError, ValueError, OverflowError):
             with contextlib.suppress(OSError):
                 partial.unlink()
@@ -273,38 +300,55 @@ def _paths_digest(services: Sequence[ServicePaths]) -> str:
     return _digest(json.dumps(_describe_paths(services)))
 
 
-# The graph this process last wrote to each file, with the digest of the bytes it wrote: a daemon's next run takes
-# it from memory (reading and hashing the file, not decoding it) while the file holds those bytes; anything else in
-# the file (another process's run, a damaged file) is read as usual. Kept graphs are never changed (a run builds new
+@dataclasses.dataclass(frozen=True)
+class _Held:
+    """A kept graph in this process's memory: the file's bytes it goes with (their digest), and how many commits it
+    has that the file does not."""
+
+    digest: bytes
+    graph: Graph
+    unsaved: int
+
+
+# Per file, the graph this process kept last and the digest of the file's bytes then: a daemon's next run takes it
+# from memory (reading and hashing the file, not decoding it) while the file holds those bytes; anything else in the
+# file (another process's run, a damaged file) is read as usual. Kept graphs are never changed (a run builds new
 # columns from them).
-_WRITTEN: dict[tuple[Path, str, str], tuple[bytes, Graph]] = {}
-_WRITTEN_LOCK = threading.Lock()
+_HELD: dict[tuple[Path, str, str], _Held] = {}
+_HELD_LOCK = threading.Lock()
 
 
-def _remember(file: Path, repo: str, services: Sequence[ServicePaths], written: bytes, graph: Graph) -> None:
-    with _WRITTEN_LOCK:
-        _WRITTEN[file, repo, json.dumps(_describe_paths(services))] = (hashlib.sha256(written).digest(), graph)
+def _remember(file: Path, repo: str, services: Sequence[ServicePaths], digest: bytes, graph: Graph,
+              unsaved: int) -> None:
+    with _HELD_LOCK:
+        _HELD[file, repo, json.dumps(_describe_paths(services))] = _Held(digest, graph, unsaved)
 
 
-def _remembered(file: Path, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
-    """The graph this process wrote to ``file``, if the file still holds what it wrote."""
-    with _WRITTEN_LOCK:
-        held = _WRITTEN.get((file, repo, json.dumps(_describe_paths(services))))
+def _remembered(file: Path, repo: str, services: Sequence[ServicePaths]) -> _Held | None:
+    """The graph this process kept for ``file``, if the file still holds the bytes it went with."""
+    with _HELD_LOCK:
+        held = _HELD.get((file, repo, json.dumps(_describe_paths(services))))
     if held is None:
         return None
     try:
-        return held[1] if hashlib.sha256(file.read_bytes()).digest() == held[0] else None
+        return held if hashlib.sha256(file.read_bytes()).digest() == held.digest else None
     except OSError:
         return None
 
 
-def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
-    """The walk kept in ``file``; None when it is missing, empty or not to be trusted."""
+def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> tuple[Graph | None, bytes | None]:
+    """The walk kept in ``file`` (None when it is missing, empty or not to be trusted) and the digest of the file's
+    bytes (None when there are none)."""
     try:
-        header, _, payload = file.read_bytes().partition(b"\n")
-        return _decode(json.loads(header), payload, repo, services)
-    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError):
-        return None
+        data = file.read_bytes()
+    except OSError:
+        return None, None
+    header, _, payload = data.partition(b"\n")
+    try:
+        graph = _decode(json.loads(header), payload, repo, services)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError):
+        graph = None
+    return graph, hashlib.sha256(data).digest()
 
 
 def _decode(header: Any, payload: bytes, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
