@@ -128,11 +128,11 @@ class History:
         keep = _Columns() if kept is not None else None
         fp_of, fp_shas = self._propagate(entries, keep)
         self.branch_point = fp_of  # per commit: its index in first_parent (-1: not on the branch)
-        self.first_parent = {sha: k for k, sha in enumerate(fp_shas)}  # the tip's first-parent chain, tip = 0
+        self.first_parent = dict(zip(fp_shas, range(len(fp_shas)), strict=True))  # the tip's first-parent chain
         times = walk.first_parent_times()
-        fp_times = [times[sha] for sha in fp_shas]
+        fp_times = [*map(times.__getitem__, fp_shas), -1]  # [-1]: not on the branch
         # Committer time of the first-parent commit of the tip that brought each commit in (or -1).
-        self.on_branch_at = [fp_times[fp] if fp >= 0 else -1 for fp in fp_of]
+        self.on_branch_at = list(map(fp_times.__getitem__, fp_of))
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
         if keep is not None:
             self._kept = keep.graph(self, times)
@@ -391,9 +391,9 @@ class _Columns:
         first = [index.get(p[0], -1) if p else -1 for p in self.parents]
         merges = {k: [index.get(p, -1) for p in ps[1:]] for k, ps in enumerate(self.parents) if len(ps) > 1}
         whole = Graph(history.shas, first, merges, history._positive, history._relevant, self.touched, self.table,
-                      [times.get(sha, -1) for sha in history.shas], [], [], index)
+                      list(map(times.get, history.shas, itertools.repeat(-1))), [], [], index)
         every = (1 << len(history.heads)) - 1
-        order = [k for k, mask in enumerate(history.masks) if mask != every]
+        order = list(compress(range(len(history.masks)), map(operator.ne, history.masks, itertools.repeat(every))))
         return subgraph(whole, order, history.heads, [index.get(h, -1) for h in history.heads])
 
 
