@@ -193,10 +193,12 @@ def _feed(selector: selectors.BaseSelector, stdin: IO[bytes], pending: memoryvie
     return pending
 
 
-def read_chunks(proc: subprocess.Popen[bytes], pipe: IO[bytes], *, size: int) -> Iterator[bytes]:
+def read_chunks(proc: subprocess.Popen[bytes], pipe: IO[bytes], *, size: int, gather: float = 0.0) -> Iterator[bytes]:
     """Yield what ``proc`` writes to ``pipe`` as it arrives, until the pipe closes, or, once ``proc`` has ended
     (or been killed), at most ``_DRAIN_SECONDS`` later: a descendant that left the process group may hold the
-    pipe open long after (ssh's ControlPersist master)."""
+    pipe open long after (ssh's ControlPersist master). With ``gather``, a read of less than ``size`` is followed
+    by that many seconds' pause, so that a writer that writes a little at a time (git log: a commit at a time)
+    fills the pipe meanwhile: one wake-up for many of its writes, not one each (thousands per second of CPU)."""
     ended_at: float | None = None
     with selectors.DefaultSelector() as selector:
         selector.register(pipe, selectors.EVENT_READ)
@@ -211,3 +213,5 @@ def read_chunks(proc: subprocess.Popen[bytes], pipe: IO[bytes], *, size: int) ->
                 if not chunk:
                     return
                 yield chunk
+                if gather and len(chunk) < size:
+                    time.sleep(gather)

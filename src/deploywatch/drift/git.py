@@ -33,6 +33,9 @@ _HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # never empty). Only fields git can read from the commit-graph, so it need not open every commit.
 _WALK_FORMAT = "--format=%x00%H %P"
 _CHUNK = 1 << 20
+# After a short read of a stream, wait this long for git to write more (a walk's output comes a commit at a time;
+# the 1 MiB pipe holds far more than git writes meanwhile).
+_GATHER = 0.002
 _STDERR_KEPT = 64 << 10
 _WAIT_AFTER_KILL = 10.0  # SIGKILL is not refused; a process stuck in the kernel (a dead NFS mount) may take a moment
 # Settings that would change the output deploywatch reads, pinned whatever the user's config says.
@@ -252,7 +255,7 @@ class Repo:
         try:
             yield b""
             if proc.stdout is not None:
-                yield from read_chunks(proc, proc.stdout, size=_CHUNK)
+                yield from read_chunks(proc, proc.stdout, size=_CHUNK, gather=_GATHER)
             proc.wait(_WAIT_AFTER_KILL if expired.is_set() else None)
             if expired.is_set():
                 raise self._timed_out(args, limit)
