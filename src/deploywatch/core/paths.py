@@ -149,7 +149,7 @@ class Glob:
 
     pattern: str
     _literal: bytes = field(repr=False)
-    _regex: re.Pattern[bytes] | None = field(repr=False)
+    _regex: re.Pattern[bytes] | None = field(repr=False)  # what follows the prefix (None: a literal path)
 
     @functools.cached_property
     def prefix(self) -> bytes:
@@ -164,7 +164,10 @@ class Glob:
             len(name) == len(lit) or lit.endswith(b"/") or name[len(lit)] == ord("/")
         ):
             return True
-        return self._regex is not None and self._regex.match(name) is not None
+        if self._regex is None:
+            return False
+        prefix = self.prefix
+        return name.startswith(prefix) and self._regex.match(name, len(prefix)) is not None
 
 
 def _literal_length(raw: bytes) -> int:
@@ -213,8 +216,9 @@ def compile_glob(pattern: str) -> Glob:
         return Glob(pattern, raw, None)
     # git compares the literal prefix, then wildmatches the rest on its own, so a '**' right
     # after the prefix counts as the start of a pattern (``foo**/x`` matches ``foo/a/b/x``).
-    prefix, rest = raw[:prefix_len], raw[prefix_len:]
-    regex = re.compile(re.escape(prefix) + _translate(rest) + rb"\Z", re.DOTALL)
+    # The regular expression covers the rest only (matched from the prefix on), so that services whose globs differ
+    # only in their prefix (``services/NAME/**``) share one compiled expression.
+    regex = re.compile(_translate(raw[prefix_len:]) + rb"\Z", re.DOTALL)
     return Glob(pattern, raw, regex)
 
 
