@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from deploywatch.core.paths import ServicePaths, compile_glob
-from deploywatch.drift import walkcache
+from deploywatch.drift import keptgraph, walkcache
 from deploywatch.drift.git import Repo, WalkEntry
 from deploywatch.drift.history import History
 from deploywatch.drift.walkcache import WalkCache
@@ -170,3 +170,64 @@ def test_new_commits_dated_before_their_parents_come_children_first(tmp_path: Pa
     warm, watched = run(repo.path, cache, new[-1], [shas[0]])
     assert warm == run(repo.path, None, new[-1], [shas[0]])[0]
     assert getattr(watched, "walked", 0) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(steps=st.lists(step, min_size=3, max_size=14), later=st.lists(step, min_size=1, max_size=6),
+       more=st.lists(step, min_size=1, max_size=6), data=st.data())
+def test_a_tip_that_moved_ahead_reuses_the_last_ancestry(tmp_path_factory: pytest.TempPathFactory,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         steps: list[tuple[object, ...]],
+                                                         later: list[tuple[object, ...]],
+                                                         more: list[tuple[object, ...]], data: st.DataObject) -> None:
+    """Three runs of one process with the same deployed commits, the tip moving on (merges of old branches too):
+    the third reuses the second's masks and chain when it can, and is still the fresh walk."""
+    root = tmp_path_factory.mktemp("ahead")
+    repo, shas = build(root / "repo", steps)
+    cache = WalkCache(root / "cache")
+    deployed = data.draw(st.lists(st.sampled_from(shas), min_size=1, max_size=3))
+    reused: list[bool] = []
+    ahead = keptgraph._tip_ahead
+
+    def spied(*args: object, **kwargs: object) -> object:
+        found = ahead(*args, **kwargs)  # type: ignore[arg-type]
+        reused.append(found is not None)
+        return found
+
+    monkeypatch.setattr(keptgraph, "_tip_ahead", spied)
+    run(repo.path, cache, repo.head("main"), deployed)
+    for steps_now in (later, more):
+        extend_repo(repo, steps_now)
+        tip = repo.head("main")
+        warm = run(repo.path, cache, tip, deployed)[0]
+        assert warm == run(repo.path, None, tip, deployed)[0], (deployed, tip)
+    event("the last ancestry reused" if any(reused) else "computed afresh")
+
+
+def test_the_usual_daemon_run_reuses_the_last_ancestry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    shas = [repo.commit(f"c{k}", {"a/x.py" if k % 2 else "b/y.py": str(k)}) for k in range(5)]
+    cache = WalkCache(tmp_path / "cache")
+    reused: list[bool] = []
+    ahead = keptgraph._tip_ahead
+    monkeypatch.setattr(keptgraph, "_tip_ahead",
+                        lambda *args: reused.append((found := ahead(*args)) is not None) or found)
+    run(repo.path, cache, shas[-1], shas[:2])  # walked
+    tip = repo.commit("new", {"a/x.py": "n"})
+    assert run(repo.path, cache, tip, shas[:2])[0] == run(repo.path, None, tip, shas[:2])[0]
+    repo.checkout("side", new=True)
+    side = repo.commit("side", {"b/y.py": "s"})
+    repo.checkout("main")
+    repo.commit("main", {"shared/s.py": "m"})
+    tip = repo.merge("side")
+    assert run(repo.path, cache, tip, shas[:2])[0] == run(repo.path, None, tip, shas[:2])[0]
+    assert reused[-1], reused  # the tip moved ahead, a merged branch with it: reused
+    repo.git("branch", "-f", "old", shas[2])
+    tip = repo.merge("old")  # a branch at a commit the tip already had: nothing new below it
+    assert run(repo.path, cache, tip, shas[:2])[0] == run(repo.path, None, tip, shas[:2])[0]
+    assert side in repo.git("rev-list", tip).split()
+    walkcache._HELD.clear()  # another process: the ancestry is not in the file
+    later = repo.commit("later", {"a/x.py": "l"})
+    assert run(repo.path, cache, later, shas[:2])[0] == run(repo.path, None, later, shas[:2])[0]
+    assert reused[-1] is False

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Commit, Repo
-from .keptgraph import Graph, Grown, numbered, subgraph
+from .keptgraph import Ancestry, Graph, Grown, numbered, subgraph
 from .walkcache import ClassifiedEntry, KeptWalk, WalkCache, classify_walk
 from .walkparse import WalkEntry, parse_walk
 
@@ -394,7 +394,14 @@ class _Columns:
                       list(map(times.get, history.shas, itertools.repeat(-1))), [], [], index)
         every = (1 << len(history.heads)) - 1
         order = list(compress(range(len(history.masks)), map(operator.ne, history.masks, itertools.repeat(every))))
-        return subgraph(whole, order, history.heads, [index.get(h, -1) for h in history.heads])
+        kept = subgraph(whole, order, history.heads, [index.get(h, -1) for h in history.heads])
+        # The masks and chain of the range, by its positions, for the next run in this process (the chain ends where
+        # every head reaches; a branch point counts along it, so it needs no renumbering).
+        position = dict(zip(order, range(len(order)), strict=True))
+        chain = list(itertools.takewhile(position.__contains__, map(index.__getitem__, history.first_parent)))
+        kept.read = Ancestry(list(history.heads), list(map(history.masks.__getitem__, order)),
+                             list(map(history.branch_point.__getitem__, order)), list(map(position.__getitem__, chain)))
+        return kept
 
 
 class _BitCache(dict[int, tuple[int, ...]]):

@@ -29,7 +29,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Graph", "Grown", "extend"]
+__all__ = ["Ancestry", "Graph", "Grown", "extend"]
 
 NewEntry = tuple[str, list[str], int, int, list[bytes], int]  # sha, parents, positive, relevant, files, commit time
 
@@ -50,6 +50,18 @@ class Graph:
     base: list[str]  # the walk's other heads: every head reaches them (not in ``shas``)
     index: dict[str, int]
     classes: list[tuple[int, int]] = field(default_factory=list)  # as read: (positive, relevant) per path of table
+    read: Ancestry | None = None  # how the last run read it (in memory only)
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    """A graph's masks and chain as the run that kept it computed them (its heads, in bit order): the next run in
+    the same process, with the same deployed commits and a tip that only moved ahead, reuses them."""
+
+    heads: list[str]
+    masks: list[int]
+    branch_point: list[int]
+    chain: list[int]
 
 
 @dataclass
@@ -95,6 +107,9 @@ def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str],
     merges = {k: [position(p) for p in parents[1:]] for k, (_, parents, *_) in enumerate(new) if len(parents) > 1}
     merges.update({k + offset: [p + offset if p >= 0 else -1 for p in others] for k, others in kept.merges.items()})
     total = count + len(kept.shas)
+    ahead = _tip_ahead(kept, first, merges, heads, head_at, count)
+    if ahead is not None:
+        return _grown(kept, new, heads, head_at, first, merges, *ahead)
     # The tip's first-parent line through the graph (where the range ends on it is known once the masks are).
     line: list[int] = []
     at = head_at[0]
@@ -136,6 +151,64 @@ def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str],
     chain = line[:on_line.index(every)] if every in on_line else line  # down to where every head reaches
     order = list(itertools.compress(range(total), map(operator.and_, map(bool, masks),
                                                        map(operator.ne, masks, itertools.repeat(every)))))
+    return _grown(kept, new, heads, head_at, first, merges, order, masks, chain, branch_point)
+
+
+def _tip_ahead(kept: Graph, first: list[int], merges: dict[int, list[int]], heads: Sequence[str],
+               head_at: Sequence[int], count: int) -> tuple[list[int], list[int], list[int], list[int]] | None:
+    """The usual daemon run, without a step per kept commit: deployed commits that were all heads of the run that
+    kept the graph (the old tip among them, when a service ran it), and a tip whose first-parent line through the new
+    commits leads to the old tip, the new commits reaching no kept commit the old tip did not (a merge of a branch it
+    did not have). A kept commit's mask is then its old one with each bit moved to its head's place today (the new
+    tip reaches what the old one did), the new commits' mask is the tip's bit alone (a deployed commit reaching one
+    would have made it not new), and the kept commits' branch points move down by the new commits on the tip's line
+    (a new commit off it has a newer branch point than any kept commit it reaches). Returns (order, masks, chain,
+    branch point), or None to compute them all."""
+    read = kept.read
+    if read is None or not count or len(heads) < 2 or not 0 <= head_at[0] < count:
+        return None
+    was = {sha: bit for bit, sha in enumerate(read.heads)}
+    moved = [was.get(sha, -1) for sha in heads[1:]]  # today's bit k + 1 is the old bit moved[k]
+    old_tip = kept.index.get(read.heads[0])
+    if min(moved) < 0 or old_tip is None:
+        return None
+    line: list[int] = []
+    at = head_at[0]
+    while 0 <= at < count:
+        line.append(at)
+        at = first[at]
+    if at != old_tip + count:
+        return None
+    reached = read.masks
+    for k in range(count):
+        for parent in (first[k], *merges.get(k, ())):
+            if parent >= count and not reached[parent - count] & 1:
+                return None
+    if moved != list(range(1, len(heads))):
+        every = (1 << len(heads)) - 1
+        table = {mask: sum(((mask >> bit) & 1) << k for k, bit in enumerate(moved, 1)) | (mask & 1)
+                 for mask in set(reached)}
+        if 0 in table.values() or every in table.values():
+            return None  # a head gone since: some kept commits leave the range
+        reached = list(map(table.__getitem__, reached))
+    point = [-1] * count
+    for number, at in enumerate(line):
+        point[at] = number
+    for k in range(count):  # children first: a new commit's point goes to its new parents
+        for parent in (first[k], *merges.get(k, ())):
+            if 0 <= parent < count and point[parent] < point[k]:
+                point[parent] = point[k]
+    if min(point) < 0:
+        return None  # a new commit the tip's line does not reach (none should: all are the tip's)
+    branch_point = point + shifted(read.branch_point, len(line))
+    chain = line + list(map(operator.add, read.chain, itertools.repeat(count)))
+    return list(range(count + len(kept.shas))), [1] * count + reached, chain, branch_point
+
+
+def _grown(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str], head_at: Sequence[int], first: list[int],
+           merges: dict[int, list[int]], order: list[int], masks: list[int], chain: list[int],
+           branch_point: list[int]) -> Grown:
+    """The :class:`Grown` of the range at ``order`` over new + kept (columns by position in new + kept)."""
     table = list(kept.table)
     numbers = {path: k for k, path in enumerate(table)}
     touched = [numbered(e[4], table, numbers) if e[2] else [] for e in new]
@@ -143,7 +216,10 @@ def extend(kept: Graph, new: Sequence[NewEntry], heads: Sequence[str],
                   [e[3] for e in new] + kept.relevant, touched + kept.touched, table,
                   [e[5] for e in new] + kept.times, [], [], {})
     changed = bool(new) or len(order) != len(kept.shas) or set(heads) != set(kept.heads + kept.base)
-    return Grown(order, masks, chain, branch_point, graph, subgraph(graph, order, heads, head_at), changed)
+    keep = subgraph(graph, order, heads, head_at)
+    if len(order) == len(graph.shas):  # positions in ``keep`` are those of ``graph``
+        keep.read = Ancestry(list(heads), masks, branch_point, chain)
+    return Grown(order, masks, chain, branch_point, graph, keep, changed)
 
 
 def shifted(positions: list[int], offset: int) -> list[int]:
