@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from .leadtimes import lead_times
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..drift.git import Repo
+    from ..store.deployments import DeploymentRecord
     from ..store.windows import Window
 
 __all__ = ["NOTES", "REPORT_SCHEMA", "ReportInput", "build_report"]
@@ -68,14 +70,14 @@ def _link(loaded: LoadedConfig, sha: str) -> str | None:
 
 
 def _stats(values: list[float]) -> tuple[int, float | None, float | None]:
-    """Count, median and p90 (nearest rank) of ``values``, sorted once."""
+    """Count, median and p90 (nearest rank) of ``values``, sorted in place once."""
     values.sort()
-    return len(values), median(values), p90(values, ordered=True)
+    return len(values), median(values, ordered=True), p90(values, ordered=True)
 
 
 def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) -> dict[str, Any]:
     web = loaded.config.web
-    count, middle, _ = _stats(list(shipped.seconds))
+    count, middle, _ = _stats(shipped.seconds[::-1])  # never increasing: reversed, sorted in one pass
     oldest = shipped.commits[0]  # the earliest on the branch: the longest lead time
     found: dict[str, Any] = {
         "deployment_id": shipped.deployment_id, "deployed_commit": shipped.deployed_commit,
@@ -93,8 +95,18 @@ def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) ->
     return found
 
 
-def _delivery_json(loaded: LoadedConfig, one: Delivery, *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
-    count, middle, ninetieth = _stats(one.lead_seconds())
+def _entry_json(entries: dict[int, dict[str, Any]], record: DeploymentRecord) -> dict[str, Any]:
+    found = entries.get(record.id)
+    if found is None:
+        found = entries[record.id] = deployment_json(record)
+    return found
+
+
+def _delivery_json(loaded: LoadedConfig, one: Delivery, lead_seconds: list[float], entries: dict[int, dict[str, Any]],
+                   *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
+    """``one``'s figures; ``lead_seconds`` its lead times (sorted here, in place); ``entries`` the ledger entries'
+    JSON by id, each made once for its service and the overall figures."""
+    count, middle, ninetieth = _stats(lead_seconds)
     recovered = one.recovery_seconds()
     found = {
         "service": one.service, "deploys": len(one.deploys), "deploys_per_week": round(one.deploys_per_week, 3),
@@ -103,7 +115,7 @@ def _delivery_json(loaded: LoadedConfig, one: Delivery, *, drill_down: bool, wit
         "lead_time_seconds": {"count": count, "median": _seconds(middle), "p90": _seconds(ninetieth)},
         "recovery_time_seconds": {"count": len(recovered), "median": _seconds(median(recovered)),
                                   "unrecovered": sum(1 for r in one.recoveries if r.recovered_by is None)},
-        "deployments": [deployment_json(d) for d in one.changes],
+        "deployments": [_entry_json(entries, d) for d in one.changes],
         "recoveries": [{"failure_id": r.failure.id, "recovered_by_id": r.recovered_by.id if r.recovered_by else None,
                         "seconds": _seconds(r.seconds)} for r in one.recoveries],
     }
@@ -119,6 +131,12 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
                        window.deployments, since, until)
     per_service = [service_delivery(s, window.deployments, since, until, leads[s]) for s in given.services]
     total = deliveries(per_service, since, until)
+    lead_seconds = [one.lead_seconds() for one in per_service]
+    entries: dict[int, dict[str, Any]] = {}
+    services_json = [_delivery_json(loaded, one, lead, entries, drill_down=True, with_commits=given.with_commits)
+                     for one, lead in zip(per_service, lead_seconds, strict=True)]  # sorts each service's lead times
+    overall_json = _delivery_json(loaded, total, list(itertools.chain.from_iterable(lead_seconds)), entries,
+                                  drill_down=False, with_commits=False)  # sorted runs, merged in about one pass
     drift = [service_drift(s, window.drift.get(s), since, until) for s in given.services]
     checks = check_data({c.name: c.slo for c in loaded.config.checks}, window.findings, window.anomalies)
     phases = phase_data({name: p.processors for name, p in loaded.config.phases.items()}, window.completions,
@@ -127,9 +145,7 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
         "schema": REPORT_SCHEMA, "generated_at": format_timestamp(now), "since": format_timestamp(since),
         "until": format_timestamp(until), "branch": loaded.config.repo.branch, "tip": given.tip,
         "services": list(given.services), "notes": dict(NOTES),
-        "delivery": {"overall": _delivery_json(loaded, total, drill_down=False, with_commits=False),
-                     "services": [_delivery_json(loaded, one, drill_down=True, with_commits=given.with_commits)
-                                  for one in per_service]},
+        "delivery": {"overall": overall_json, "services": services_json},
         "drift": [{"service": d.service, "runs": d.runs, "known_seconds": _seconds(d.known_seconds),
                    "bad_seconds": _seconds(d.bad_seconds),
                    "bad_share": None if d.bad_share is None else round(d.bad_share, 4),
