@@ -6,9 +6,11 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..core.durations import parse_duration, parse_instant
 from ..core.errors import UsageError
+from ..core.memory import collector_paused
 from ..core.render import console, emit_json, emit_text, markdown_table, markdown_text, table
 
 __all__ = ["REPORT_SECTIONS", "run", "send"]
@@ -51,11 +53,16 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
     workspace = workspace_for(loaded)
     names = workspace.select(list(dict.fromkeys(services)))
     tip = workspace.tip()
-    with open_store(loaded) as store:
-        stored = store.window(start, end)
-    document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits),
-                            now=now)
-    fmt = output_format or "table"
+    with collector_paused():  # a year of runs and deploys: millions of objects, no cycles
+        with open_store(loaded) as store:
+            stored = store.window(start, end)
+        document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits),
+                                now=now)
+        _print(document, output_format or "table")
+    return 0
+
+
+def _print(document: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         emit_json(document)
     elif fmt == "html":
@@ -64,7 +71,6 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
         emit_text(render_html(document))
     else:
         _print_text(document, markdown=fmt == "markdown")
-    return 0
 
 
 def send(*, config_path: Path | None, now: datetime) -> int:
