@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deploywatch.cli import main
 from deploywatch.core.durations import format_timestamp
+from deploywatch.report.delivery import pooled_stats
 from testing.gitrepo import GitRepo
 from testing.oracle import on_branch_at, pathspecs
 from testing.reportscene import PATHS, ReportScene, build_report_scene
@@ -180,3 +183,18 @@ def test_on_postgresql_the_figures_are_the_same(git_repo: GitRepo, tmp_path: Pat
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     scene = build_report_scene(git_repo, tmp_path, postgres_url)
     assert check_against_oracle(capsys, scene) > 5
+
+
+# Few distinct values (ties across runs and across the sampled values) and runs longer than the sample's stride.
+lead_seconds = st.lists(st.lists(st.integers(0, 40).map(float) | st.floats(0, 1e7, allow_nan=False), max_size=300),
+                        max_size=6)
+
+
+@given(lead_seconds)
+@settings(max_examples=300)
+def test_pooled_figures_are_those_of_the_values_sorted_together(runs: list[list[float]]) -> None:
+    runs = [sorted(run) for run in runs]
+    pooled = sorted(v for run in runs for v in run)
+    expected = (len(pooled), statistics.median(pooled) if pooled else None,
+                nearest_rank_p90(pooled) if pooled else None)
+    assert pooled_stats(runs) == expected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +11,7 @@ from ..core.durations import format_timestamp
 from ..deploy.ledger import deployment_json
 from .alerts import alert_counts
 from .data import check_data, phase_data
-from .delivery import Delivery, Shipped, deliveries, epoch, median, p90, service_delivery
+from .delivery import Delivery, Shipped, deliveries, epoch, median, p90, pooled_stats, service_delivery
 from .drift import service_drift
 from .leadtimes import lead_times
 
@@ -102,11 +101,11 @@ def _entry_json(entries: dict[int, dict[str, Any]], record: DeploymentRecord) ->
     return found
 
 
-def _delivery_json(loaded: LoadedConfig, one: Delivery, lead_seconds: list[float], entries: dict[int, dict[str, Any]],
-                   *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
-    """``one``'s figures; ``lead_seconds`` its lead times (sorted here, in place); ``entries`` the ledger entries'
-    JSON by id, each made once for its service and the overall figures."""
-    count, middle, ninetieth = _stats(lead_seconds)
+def _delivery_json(loaded: LoadedConfig, one: Delivery, lead: tuple[int, float | None, float | None],
+                   entries: dict[int, dict[str, Any]], *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
+    """``one``'s figures; ``lead`` the count, median and p90 of its lead times; ``entries`` the ledger entries' JSON
+    by id, each made once for its service and the overall figures."""
+    count, middle, ninetieth = lead
     recovered = one.recovery_seconds()
     found = {
         "service": one.service, "deploys": len(one.deploys), "deploys_per_week": round(one.deploys_per_week, 3),
@@ -133,10 +132,11 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
     total = deliveries(per_service, since, until)
     lead_seconds = [one.lead_seconds() for one in per_service]
     entries: dict[int, dict[str, Any]] = {}
-    services_json = [_delivery_json(loaded, one, lead, entries, drill_down=True, with_commits=given.with_commits)
-                     for one, lead in zip(per_service, lead_seconds, strict=True)]  # sorts each service's lead times
-    overall_json = _delivery_json(loaded, total, list(itertools.chain.from_iterable(lead_seconds)), entries,
-                                  drill_down=False, with_commits=False)  # sorted runs, merged in about one pass
+    services_json = [_delivery_json(loaded, one, _stats(lead), entries, drill_down=True,
+                                    with_commits=given.with_commits)  # _stats sorts each service's lead times
+                     for one, lead in zip(per_service, lead_seconds, strict=True)]
+    overall_json = _delivery_json(loaded, total, pooled_stats(lead_seconds), entries, drill_down=False,
+                                  with_commits=False)
     drift = [service_drift(s, window.drift.get(s), since, until) for s in given.services]
     checks = check_data({c.name: c.slo for c in loaded.config.checks}, window.findings, window.anomalies)
     phases = phase_data({name: p.processors for name, p in loaded.config.phases.items()}, window.completions,
