@@ -24,8 +24,11 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
     lives: dict[str, list[DeploymentRecord]] = {}
     for service, _ in services:
         lives[service] = [e for e in live_entries(service, entries) if (e.finished_at or e.started_at) < until]
-    resolved = repo.resolve_many({e.to_commit for live in lives.values() for e in live})
-    known = {sha for sha, full in resolved.items() if full == sha}
+    commits = {e.to_commit for live in lives.values() for e in live}
+    chain = repo.first_parent_times(tip)() if commits else {}
+    # a commit on the branch's first-parent chain exists: git is asked about the others only
+    resolved = repo.resolve_many(commits.difference(chain))
+    known = {sha for sha, full in resolved.items() if full == sha}.union(commits.intersection(chain))
     active: list[tuple[str, ServicePaths, list[DeploymentRecord]]] = []
     for service, paths in services:
         live = [e for e in lives[service] if e.to_commit in known]
@@ -35,7 +38,7 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
     if not active:
         return found
     heads = list(dict.fromkeys(e.to_commit for _, _, live in active for e in live))
-    history = _history(repo, tip, heads, [paths for _, paths, _ in active])
+    history = _history(repo, tip, chain, heads, [paths for _, paths, _ in active])
     on_branch_at, shas = history.on_branch_at, history.shas
     for number, (service, _, live) in enumerate(active):
         by_deploy = _made_live(history, [e.to_commit for e in live], history.touching[number])
@@ -48,23 +51,23 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
             # oldest on the branch first; commits that reached it together (one merge) in git's walk order, reversed
             ordered = sorted(by_deploy[k], reverse=True)
             ordered.sort(key=on_branch_at.__getitem__)  # stable: the reversed walk order within one branch time
-            branch_times = list(map(on_branch_at.__getitem__, ordered))
+            branch_times = [on_branch_at[i] for i in ordered]
             end = deployed_at.timestamp()
             reached = bisect.bisect_left(branch_times, end)  # the commits that reached the branch before the deploy
-            seconds = list(map(end.__sub__, branch_times[:reached])) + [0.0] * (len(branch_times) - reached)
+            seconds = [end - t for t in branch_times[:reached]] + [0.0] * (len(branch_times) - reached)
             previous, count = earlier[k]
             found[service].append(Shipped(entry.id, deployed_at, entry.to_commit, previous, count,
-                                          list(map(shas.__getitem__, ordered)), branch_times, seconds))
+                                          [shas[i] for i in ordered], branch_times, seconds))
     return found
 
 
-def _history(repo: Repo, tip: str, heads: Sequence[str], services: Sequence[ServicePaths]) -> History:
+def _history(repo: Repo, tip: str, chain: dict[str, int], heads: Sequence[str],
+             services: Sequence[ServicePaths]) -> History:
     """The walk the lead times read (kept apart from drift's walks in the walk cache). When every live commit is on
-    the tip's first-parent chain (deploys of the branch), it is the tip's history down to the oldest of them, and
+    the tip's first-parent ``chain`` (deploys of the branch), it is the tip's history down to the oldest of them, and
     containment is read from the chain (see :func:`_made_live`); otherwise every live commit is a head of the walk,
     down to their common ancestors."""
     cache = walk_cache("report")
-    chain = repo.first_parent_times(tip)()
     if not all(sha in chain for sha in heads):
         return History(repo, tip, heads, services, cache=cache)
     position = {sha: k for k, sha in enumerate(chain)}  # tip first
