@@ -6,7 +6,6 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from ..core.durations import parse_duration, parse_instant
 from ..core.errors import UsageError
@@ -43,6 +42,14 @@ def _instant(text: str, before: datetime, option: str) -> datetime:
 def run(services: Sequence[str], *, config_path: Path | None, since: str, until: str | None,
         output_format: str | None, now: datetime, with_commits: bool = False) -> int:
     """Build the report of the window and print it; exit 0, or 3 for a bad argument."""
+    with collector_paused():  # a year of runs and deploys: millions of objects, no cycles
+        _report(services, config_path=config_path, since=since, until=until, output_format=output_format, now=now,
+                with_commits=with_commits)
+    return 0
+
+
+def _report(services: Sequence[str], *, config_path: Path | None, since: str, until: str | None,
+            output_format: str | None, now: datetime, with_commits: bool) -> None:
     from ..checks.runner import open_store
     from ..config import load_config
     from ..drift.workspace import workspace_for
@@ -53,16 +60,10 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
     workspace = workspace_for(loaded)
     names = workspace.select(list(dict.fromkeys(services)))
     tip = workspace.tip()
-    with collector_paused():  # a year of runs and deploys: millions of objects, no cycles
-        with open_store(loaded) as store:
-            stored = store.window(start, end)
-        document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits),
-                                now=now)
-        _print(document, output_format or "table")
-    return 0
-
-
-def _print(document: dict[str, Any], fmt: str) -> None:
+    with open_store(loaded) as store:
+        stored = store.window(start, end)
+    document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits), now=now)
+    fmt = output_format or "table"
     if fmt == "json":
         emit_json(document)
     elif fmt == "html":
