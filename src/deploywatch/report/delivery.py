@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 from ..store.deployments import DeploymentRecord
 
-__all__ = ["CHANGE_HOWS", "FAILED_STATUSES", "Delivery", "Recovery", "Shipped", "deliveries", "median", "p90",
-           "pooled_stats", "service_delivery"]
+__all__ = ["CHANGE_HOWS", "FAILED_STATUSES", "Delivery", "Recovery", "Shipped", "by_service", "deliveries", "median",
+           "p90", "pooled_stats", "service_delivery"]
 
 CHANGE_HOWS = ("deploy", "record")  # rollbacks restore a known commit: they are not changes
 FAILED_STATUSES = ("failed", "rolled_back", "paused")  # a paused deploy failed and waits for a human
@@ -169,6 +169,14 @@ def service_delivery(service: str, entries: Sequence[DeploymentRecord], since: d
                      and _end(e) < until)
             result.recoveries.append(Recovery(entry, next(after, None)))
     return result
+
+
+def by_service(entries: Sequence[DeploymentRecord]) -> dict[str, list[DeploymentRecord]]:
+    """``entries`` by service, in their order (so that each service's figures read its own entries only)."""
+    found: dict[str, list[DeploymentRecord]] = {}
+    for entry in entries:
+        found.setdefault(entry.service, []).append(entry)
+    return found
 
 
 def live_entries(service: str, entries: Sequence[DeploymentRecord]) -> list[DeploymentRecord]:

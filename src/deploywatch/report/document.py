@@ -11,7 +11,7 @@ from ..core.durations import format_timestamp
 from ..deploy.ledger import deployment_json
 from .alerts import alert_counts
 from .data import check_data, phase_data
-from .delivery import Delivery, Shipped, deliveries, epoch, median, p90, pooled_stats, service_delivery
+from .delivery import Delivery, Shipped, by_service, deliveries, epoch, median, p90, pooled_stats, service_delivery
 from .drift import service_drift
 from .leadtimes import lead_times
 
@@ -76,15 +76,16 @@ def _stats(values: list[float]) -> tuple[int, float | None, float | None]:
 
 def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) -> dict[str, Any]:
     web = loaded.config.web
-    count, middle, _ = _stats(shipped.seconds[::-1])  # never increasing: reversed, sorted in one pass
+    ascending = shipped.seconds[::-1]  # never increasing: reversed, sorted in one pass
+    count, middle, _ = _stats(ascending)
     oldest = shipped.commits[0]  # the earliest on the branch: the longest lead time
     found: dict[str, Any] = {
         "deployment_id": shipped.deployment_id, "deployed_commit": shipped.deployed_commit,
         "deployed_at": format_timestamp(shipped.deployed_at), "previous_live_commit": shipped.previous_commit,
         "earlier_live_count": shipped.earlier_live,
         "compare_url": web.compare_link(shipped.previous_commit, shipped.deployed_commit), "commits": count,
-        "lead_time_seconds": {"min": _seconds(min(shipped.seconds)), "median": _seconds(middle),
-                              "max": _seconds(max(shipped.seconds))},
+        "lead_time_seconds": {"min": _seconds(ascending[0]), "median": _seconds(middle),
+                              "max": _seconds(ascending[-1])},
         "oldest_commit": oldest, "oldest_commit_url": _link(loaded, oldest)}
     if with_commits:
         found["commit_list"] = [
@@ -128,7 +129,8 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
     loaded, window, since, until = given.loaded, given.window, given.since, given.until
     leads = lead_times(given.repo, given.tip, [(s, loaded.service_paths(s)) for s in given.services],
                        window.deployments, since, until)
-    per_service = [service_delivery(s, window.deployments, since, until, leads[s]) for s in given.services]
+    ledger = by_service(window.deployments)
+    per_service = [service_delivery(s, ledger.get(s, []), since, until, leads[s]) for s in given.services]
     total = deliveries(per_service, since, until)
     lead_seconds = [one.lead_seconds() for one in per_service]
     entries: dict[int, dict[str, Any]] = {}

@@ -11,7 +11,7 @@ from ..drift.git import Repo
 from ..drift.history import History
 from ..drift.walkcache import walk_cache
 from ..store.deployments import DeploymentRecord
-from .delivery import Shipped, live_entries
+from .delivery import Shipped, by_service, live_entries
 
 __all__ = ["lead_times"]
 
@@ -22,8 +22,10 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
     and their lead times, oldest deploy first. One walk of the history serves every service. Entries whose commit
     is no longer in the repository are skipped (their ancestry is unknown)."""
     lives: dict[str, list[DeploymentRecord]] = {}
+    ledger = by_service(entries)
     for service, _ in services:
-        lives[service] = [e for e in live_entries(service, entries) if (e.finished_at or e.started_at) < until]
+        live = live_entries(service, ledger.get(service, []))
+        lives[service] = [e for e in live if (e.finished_at or e.started_at) < until]
     commits = {e.to_commit for live in lives.values() for e in live}
     chain = repo.first_parent_times(tip)() if commits else {}
     # a commit on the branch's first-parent chain exists: git is asked about the others only
