@@ -12,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deploywatch.cli import main
 from deploywatch.core.durations import format_timestamp
+from deploywatch.report.delivery import pooled_stats
+from deploywatch.store import Store
+from deploywatch.store.deployments import DeploymentRecord
 from testing.gitrepo import GitRepo
 from testing.oracle import on_branch_at, pathspecs
-from testing.reportscene import PATHS, ReportScene, build_report_scene
+from testing.reportscene import PATHS, ReportScene, at, build_report_scene
 
 FAILED = ("failed", "rolled_back", "paused")
 
@@ -132,6 +137,29 @@ def test_lead_times_and_rates_equal_git_and_the_ledger_for_every_window(
     assert bool(list(tmp_path.glob("cache/walk-*.walk"))) == (walk_cache == "on")
 
 
+def test_a_deploy_of_a_branch_commit_before_its_merge_is_read_from_the_ancestry(
+        scene: ReportScene, capsys: pytest.CaptureFixture[str]) -> None:
+    repo, c = scene.repo, scene.commits
+    repo.checkout("f3", new=True)
+    c["api5"] = repo.commit("api five (branch)", {"api/app.py": "6\n"}, advance=600)
+    c["shared2"] = repo.commit("shared two (branch)", {"shared/lib.py": "3\n"}, advance=600)
+    repo.checkout("main")
+    c["web4"] = repo.commit("web four", {"web/app.py": "5\n"}, advance=600)
+    c["m3"] = repo.merge("f3", advance=600)
+    # deployed from the branch, then merged: a live commit off the first-parent chain, commits live before they
+    # reached the branch (lead time 0)
+    assert c["shared2"] not in repo.git("rev-list", "--first-parent", "main").split()
+    with Store.open(scene.url) as store:
+        scene.entries.append(store.record_deployment(DeploymentRecord(
+            service="api", to_commit=c["shared2"], status="succeeded", how="deploy", by="ci",
+            started_at=at(repo.clock - 1000), finished_at=at(repo.clock - 900))))
+    assert check_against_oracle(capsys, scene) > 5
+    document = report(capsys, scene, "--since", format_timestamp(scene.start), "--commits")
+    shipped = {lead["commit"]: lead for deploy in document["delivery"]["services"][0]["lead_times"]
+               for lead in deploy["commit_list"]}
+    assert shipped[c["api5"]]["lead_time_seconds"] == shipped[c["shared2"]]["lead_time_seconds"] == 0
+
+
 def test_batched_monorepo_rollback_and_redeploy_are_counted_once_each(
         scene: ReportScene, capsys: pytest.CaptureFixture[str]) -> None:
     c = scene.commits
@@ -180,3 +208,18 @@ def test_on_postgresql_the_figures_are_the_same(git_repo: GitRepo, tmp_path: Pat
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     scene = build_report_scene(git_repo, tmp_path, postgres_url)
     assert check_against_oracle(capsys, scene) > 5
+
+
+# Few distinct values (ties across runs and across the sampled values) and runs longer than the sample's stride.
+lead_seconds = st.lists(st.lists(st.integers(0, 40).map(float) | st.floats(0, 1e7, allow_nan=False), max_size=300),
+                        max_size=6)
+
+
+@given(lead_seconds)
+@settings(max_examples=300)
+def test_pooled_figures_are_those_of_the_values_sorted_together(runs: list[list[float]]) -> None:
+    runs = [sorted(run) for run in runs]
+    pooled = sorted(v for run in runs for v in run)
+    expected = (len(pooled), statistics.median(pooled) if pooled else None,
+                nearest_rank_p90(pooled) if pooled else None)
+    assert pooled_stats(runs) == expected

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core.durations import parse_duration, parse_instant
 from ..core.errors import UsageError
+from ..core.memory import collector_paused
 from ..core.render import console, emit_json, emit_text, markdown_table, markdown_text, table
 
 __all__ = ["REPORT_SECTIONS", "run", "send"]
@@ -41,6 +42,14 @@ def _instant(text: str, before: datetime, option: str) -> datetime:
 def run(services: Sequence[str], *, config_path: Path | None, since: str, until: str | None,
         output_format: str | None, now: datetime, with_commits: bool = False) -> int:
     """Build the report of the window and print it; exit 0, or 3 for a bad argument."""
+    with collector_paused():  # a year of runs and deploys: millions of objects, no cycles
+        _report(services, config_path=config_path, since=since, until=until, output_format=output_format, now=now,
+                with_commits=with_commits)
+    return 0
+
+
+def _report(services: Sequence[str], *, config_path: Path | None, since: str, until: str | None,
+            output_format: str | None, now: datetime, with_commits: bool) -> None:
     from ..checks.runner import open_store
     from ..config import load_config
     from ..drift.workspace import workspace_for
@@ -53,8 +62,7 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
     tip = workspace.tip()
     with open_store(loaded) as store:
         stored = store.window(start, end)
-    document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits),
-                            now=now)
+    document = build_report(ReportInput(loaded, workspace.repo, tip, names, start, end, stored, with_commits), now=now)
     fmt = output_format or "table"
     if fmt == "json":
         emit_json(document)
@@ -64,7 +72,6 @@ def run(services: Sequence[str], *, config_path: Path | None, since: str, until:
         emit_text(render_html(document))
     else:
         _print_text(document, markdown=fmt == "markdown")
-    return 0
 
 
 def send(*, config_path: Path | None, now: datetime) -> int:

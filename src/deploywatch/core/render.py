@@ -8,7 +8,6 @@ spaces in a pipe. Markdown is GitHub-flavoured. Text from outside is shown throu
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .indented import indented_json
 from .status import Status
 from .text import json_text, printable
 
@@ -126,7 +126,7 @@ def styled(text: str, style: str) -> Any:
 
 def emit_json(document: dict[str, Any]) -> None:
     """Print a JSON document (UTF-8, indented)."""
-    sys.stdout.write(json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+    sys.stdout.write(json_text(indented_json(document)) + "\n")
 
 
 def emit_report(output_format: str | None, report: Report, *, as_json: Callable[[Report], dict[str, Any]],

@@ -11,13 +11,14 @@ from ..core.durations import format_timestamp
 from ..deploy.ledger import deployment_json
 from .alerts import alert_counts
 from .data import check_data, phase_data
-from .delivery import Delivery, Shipped, deliveries, epoch, median, p90, service_delivery
+from .delivery import Delivery, Shipped, by_service, deliveries, epoch, median, p90, pooled_stats, service_delivery
 from .drift import service_drift
 from .leadtimes import lead_times
 
 if TYPE_CHECKING:
     from ..config import LoadedConfig
     from ..drift.git import Repo
+    from ..store.deployments import DeploymentRecord
     from ..store.windows import Window
 
 __all__ = ["NOTES", "REPORT_SCHEMA", "ReportInput", "build_report"]
@@ -68,22 +69,23 @@ def _link(loaded: LoadedConfig, sha: str) -> str | None:
 
 
 def _stats(values: list[float]) -> tuple[int, float | None, float | None]:
-    """Count, median and p90 (nearest rank) of ``values``, sorted once."""
+    """Count, median and p90 (nearest rank) of ``values``, sorted in place once."""
     values.sort()
-    return len(values), median(values), p90(values, ordered=True)
+    return len(values), median(values, ordered=True), p90(values, ordered=True)
 
 
 def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) -> dict[str, Any]:
     web = loaded.config.web
-    count, middle, _ = _stats(list(shipped.seconds))
+    ascending = shipped.seconds[::-1]  # never increasing: reversed, sorted in one pass
+    count, middle, _ = _stats(ascending)
     oldest = shipped.commits[0]  # the earliest on the branch: the longest lead time
     found: dict[str, Any] = {
         "deployment_id": shipped.deployment_id, "deployed_commit": shipped.deployed_commit,
         "deployed_at": format_timestamp(shipped.deployed_at), "previous_live_commit": shipped.previous_commit,
         "earlier_live_count": shipped.earlier_live,
         "compare_url": web.compare_link(shipped.previous_commit, shipped.deployed_commit), "commits": count,
-        "lead_time_seconds": {"min": _seconds(min(shipped.seconds)), "median": _seconds(middle),
-                              "max": _seconds(max(shipped.seconds))},
+        "lead_time_seconds": {"min": _seconds(ascending[0]), "median": _seconds(middle),
+                              "max": _seconds(ascending[-1])},
         "oldest_commit": oldest, "oldest_commit_url": _link(loaded, oldest)}
     if with_commits:
         found["commit_list"] = [
@@ -93,8 +95,18 @@ def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) ->
     return found
 
 
-def _delivery_json(loaded: LoadedConfig, one: Delivery, *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
-    count, middle, ninetieth = _stats(one.lead_seconds())
+def _entry_json(entries: dict[int, dict[str, Any]], record: DeploymentRecord) -> dict[str, Any]:
+    found = entries.get(record.id)
+    if found is None:
+        found = entries[record.id] = deployment_json(record)
+    return found
+
+
+def _delivery_json(loaded: LoadedConfig, one: Delivery, lead: tuple[int, float | None, float | None],
+                   entries: dict[int, dict[str, Any]], *, drill_down: bool, with_commits: bool) -> dict[str, Any]:
+    """``one``'s figures; ``lead`` the count, median and p90 of its lead times; ``entries`` the ledger entries' JSON
+    by id, each made once for its service and the overall figures."""
+    count, middle, ninetieth = lead
     recovered = one.recovery_seconds()
     found = {
         "service": one.service, "deploys": len(one.deploys), "deploys_per_week": round(one.deploys_per_week, 3),
@@ -103,7 +115,7 @@ def _delivery_json(loaded: LoadedConfig, one: Delivery, *, drill_down: bool, wit
         "lead_time_seconds": {"count": count, "median": _seconds(middle), "p90": _seconds(ninetieth)},
         "recovery_time_seconds": {"count": len(recovered), "median": _seconds(median(recovered)),
                                   "unrecovered": sum(1 for r in one.recoveries if r.recovered_by is None)},
-        "deployments": [deployment_json(d) for d in one.changes],
+        "deployments": [_entry_json(entries, d) for d in one.changes],
         "recoveries": [{"failure_id": r.failure.id, "recovered_by_id": r.recovered_by.id if r.recovered_by else None,
                         "seconds": _seconds(r.seconds)} for r in one.recoveries],
     }
@@ -117,8 +129,16 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
     loaded, window, since, until = given.loaded, given.window, given.since, given.until
     leads = lead_times(given.repo, given.tip, [(s, loaded.service_paths(s)) for s in given.services],
                        window.deployments, since, until)
-    per_service = [service_delivery(s, window.deployments, since, until, leads[s]) for s in given.services]
+    ledger = by_service(window.deployments)
+    per_service = [service_delivery(s, ledger.get(s, []), since, until, leads[s]) for s in given.services]
     total = deliveries(per_service, since, until)
+    lead_seconds = [one.lead_seconds() for one in per_service]
+    entries: dict[int, dict[str, Any]] = {}
+    services_json = [_delivery_json(loaded, one, _stats(lead), entries, drill_down=True,
+                                    with_commits=given.with_commits)  # _stats sorts each service's lead times
+                     for one, lead in zip(per_service, lead_seconds, strict=True)]
+    overall_json = _delivery_json(loaded, total, pooled_stats(lead_seconds), entries, drill_down=False,
+                                  with_commits=False)
     drift = [service_drift(s, window.drift.get(s), since, until) for s in given.services]
     checks = check_data({c.name: c.slo for c in loaded.config.checks}, window.findings, window.anomalies)
     phases = phase_data({name: p.processors for name, p in loaded.config.phases.items()}, window.completions,
@@ -127,9 +147,7 @@ def build_report(given: ReportInput, *, now: datetime) -> dict[str, Any]:
         "schema": REPORT_SCHEMA, "generated_at": format_timestamp(now), "since": format_timestamp(since),
         "until": format_timestamp(until), "branch": loaded.config.repo.branch, "tip": given.tip,
         "services": list(given.services), "notes": dict(NOTES),
-        "delivery": {"overall": _delivery_json(loaded, total, drill_down=False, with_commits=False),
-                     "services": [_delivery_json(loaded, one, drill_down=True, with_commits=given.with_commits)
-                                  for one in per_service]},
+        "delivery": {"overall": overall_json, "services": services_json},
         "drift": [{"service": d.service, "runs": d.runs, "known_seconds": _seconds(d.known_seconds),
                    "bad_seconds": _seconds(d.bad_seconds),
                    "bad_share": None if d.bad_share is None else round(d.bad_share, 4),

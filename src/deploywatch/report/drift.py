@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from ..store.segments import DriftSegments, Sample
+from ..store.segments import DriftSegments, Sample, Segment
 
 __all__ = ["BAD_STATUSES", "DriftEpisode", "ServiceDrift", "service_drift"]
 
@@ -46,37 +47,41 @@ class ServiceDrift:
         return self.bad_seconds / self.known_seconds if self.known_seconds > 0 else None
 
 
-@dataclass(frozen=True)
-class _Step:
-    """Samples of one status from ``start`` on: how many in the window, their peak, the newest."""
+class _Step(NamedTuple):
+    """Samples of one status from ``start`` on: how many in the window and their peak."""
 
     start: datetime
     status: str
     runs: int
     peak: int | None
-    last: Sample
 
 
-def _steps(found: DriftSegments | None, since: datetime, until: datetime) -> list[_Step]:
+def _steps(found: DriftSegments | None, since: datetime, until: datetime) -> tuple[list[_Step], Sample | None]:
     """The service's samples in the window folded by segment, led by the newest sample before it (held from
-    ``since``, not counted as a run). A segment an edge falls in is split at it, sample by sample."""
+    ``since``, not counted as a run), and the newest sample of them. A segment an edge falls in is split at it,
+    sample by sample."""
     if found is None:
-        return []
+        return [], None
     steps: list[_Step] = []
     before = found.before.last if found.before is not None else None
+    newest: Segment | Sample | None = None
     for segment in found.overlapping:
         if segment.first_at >= since and segment.last_at < until:
-            steps.append(_Step(segment.first_at, segment.status, segment.runs, segment.peak_relevant, segment.last))
+            steps.append(_Step(segment.first_at, segment.status, segment.runs, segment.peak_relevant))
+            newest = segment
             continue
         older = [s for s in segment.samples if s.at < since]
         inside = [s for s in segment.samples if since <= s.at < until]
         if older:
             before = older[-1]
         if inside:
-            steps.append(_Step(inside[0].at, segment.status, len(inside), _peak(inside), inside[-1]))
+            steps.append(_Step(inside[0].at, segment.status, len(inside), _peak(inside)))
+            newest = inside[-1]
     if before is not None:
-        steps.insert(0, _Step(since, before.status, 0, before.relevant, before))
-    return steps
+        steps.insert(0, _Step(since, before.status, 0, before.relevant))
+    if newest is None:
+        return steps, before
+    return steps, newest.last if isinstance(newest, Segment) else newest
 
 
 def _peak(samples: Sequence[Sample]) -> int | None:
@@ -89,7 +94,7 @@ def service_drift(service: str, found: DriftSegments | None, since: datetime, un
     service's newest run before the window says what held at its start. Time before any run is not counted. Runs
     are read as segments (consecutive runs of one status), which give the same figures as run by run."""
     result = ServiceDrift(service)
-    steps = _steps(found, since, until)
+    steps, newest = _steps(found, since, until)
     result.runs = sum(step.runs for step in steps)
     episode: DriftEpisode | None = None
     for k, step in enumerate(steps):
@@ -110,8 +115,7 @@ def service_drift(service: str, found: DriftSegments | None, since: datetime, un
         elif episode is not None:
             episode.end = step.start
             episode = None
-    if steps:
-        newest = steps[-1].last
+    if newest is not None:
         result.status_now = newest.status
         result.relevant_behind_now = newest.relevant
         if newest.age is not None:

@@ -6,6 +6,7 @@ year of runs reads in a handful of statements.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,7 +29,6 @@ class StoredFinding:
     kind: str
     subject: str
     status: str
-    details: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Window:
 
 # Check findings come from check, canary and gate runs; passing over drift runs (48 a day, a finding per service
 # each) keeps a year's read to the runs that can hold them.
-_FINDINGS = ("SELECT r.id, r.started_at, f.kind, f.subject, f.status, f.details FROM findings f "
+_FINDINGS = ("SELECT r.id, r.started_at, f.kind, f.subject, f.status FROM findings f "
              "JOIN runs r ON r.id = f.run_id WHERE f.kind = 'check' AND r.command <> 'drift' AND r.started_at >= ? "
              "AND r.started_at < ? ORDER BY r.started_at, r.id, f.id")
 
@@ -60,8 +60,8 @@ def read_window(tx: Tx, since: datetime, until: datetime) -> Window:
     d = tx.d
     start, end = d.ts(to_utc(since)), d.ts(to_utc(until))
     ledger = read_before(tx, until)
-    found = [StoredFinding(r[0], d.read_ts(r[1]), r[2], r[3], r[4], read_json(r[5]))
-             for r in tx.rows(_FINDINGS, (start, end))]
+    when = functools.cache(d.read_ts)  # a run's findings share its start
+    found = [StoredFinding(r[0], when(r[1]), r[2], r[3], r[4]) for r in tx.rows(_FINDINGS, (start, end))]
     drift = segments_around(tx, since, until)
     anomalies = {str(r[0]): int(r[1]) for r in tx.rows(
         "SELECT check_name, count(*) FROM metrics WHERE anomalous = ? AND measured_at >= ? AND measured_at < ? "
