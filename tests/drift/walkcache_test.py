@@ -293,3 +293,22 @@ def test_a_walk_kept_in_memory_is_written_once_enough_is_new(tmp_path: Path, mon
     assert sorted(read_kept(file)[1]["shas"]) == sorted(repo.git("rev-list", tip, f"^{shas[0]}").split())
     walkcache._HELD.clear()
     assert cached(repo, cache, tip, [shas[0]])[1] == []  # another process finds everything in the file
+
+
+def test_a_kept_commit_gone_from_the_repository_means_a_walk_not_an_error(tmp_path: Path) -> None:
+    """A kept head below the walk that the repository no longer has (history rewritten and pruned): the run asks git
+    whether a head reaches it, git says it knows no such commit, and the run walks instead."""
+    from deploywatch.drift import walkcache
+
+    repo = GitRepo(tmp_path / "repo")
+    shas = [repo.commit(f"c{k}", {"api/a.py" if k % 2 else "web/w.js": str(k)}) for k in range(6)]
+    cache = WalkCache(tmp_path / "cache")
+    cached(repo, cache, shas[5], [shas[1]])  # shas[1] lies below the walk: its base
+    [file] = kept_files(tmp_path / "cache")
+    header, columns = read_kept(file)
+    assert columns["base"] == [shas[1]]
+    file.write_bytes(signed(header, {**columns, "base": ["f" * 40]}))
+    walkcache._HELD.clear()
+    new = repo.commit("new", {"api/a.py": "new"})
+    warm, _ = cached(repo, cache, new, [shas[3]])  # reaches no kept head, only (it would seem) the base
+    assert warm == exact(repo, new, [shas[3]])

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.caches import cache_folder, switched_off
+from ..core.errors import GitError
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Repo
 from .keptgraph import Graph, Grown, extend
@@ -129,7 +130,14 @@ class KeptWalk:
             return None  # mostly new: the plain walk is as cheap
         classified = classify_walk((entry for entry, _ in found), classifier)
         new = [(*entry, stamp) for entry, (_, stamp) in zip(classified, found, strict=True)]
-        grown = extend(graph, new, heads, repo.is_ancestor)
+
+        def reaches(ancestor: str, head: str) -> bool:
+            try:
+                return repo.is_ancestor(ancestor, head)
+            except GitError:  # a kept commit gone from the repository (rewritten and pruned): it reaches nothing
+                return False
+
+        grown = extend(graph, new, heads, reaches)
         self._added = len(new)
         if grown is not None:
             times = grown.graph.times
