@@ -11,6 +11,7 @@ out; so are commits not on the branch. One history walk per service answers ever
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import statistics
@@ -40,9 +41,20 @@ class Shipped:
     deployed_commit: str
     previous_commit: str  # the live commit before this deploy's
     earlier_live: int  # how many distinct live commits came before it (the rev-list's negative ends)
-    commits: list[str]  # oldest on the branch first (those of one merge in git's walk order, reversed)
+    positions: list[int]  # the commits as positions in ``walked``: oldest on the branch first (those of one merge
+    walked: list[str]  # in git's walk order, reversed); the walk's SHAs (shared by every deploy, not copied)
     on_branch_at: list[int]  # Unix seconds, per commit
     seconds: list[float]  # lead times, per commit
+
+    @functools.cached_property
+    def commits(self) -> list[str]:
+        """The commits, oldest on the branch first (made when asked: a year is a million of them)."""
+        return list(map(self.walked.__getitem__, self.positions))
+
+    @property
+    def oldest_commit(self) -> str:
+        """The commit with the longest lead time (the first of :attr:`commits`)."""
+        return self.walked[self.positions[0]]
 
 
 @dataclass(frozen=True)

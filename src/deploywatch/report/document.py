@@ -78,7 +78,7 @@ def _shipped_json(loaded: LoadedConfig, shipped: Shipped, with_commits: bool) ->
     web = loaded.config.web
     ascending = shipped.seconds[::-1]  # never increasing: reversed, sorted in one pass
     count, middle, _ = _stats(ascending)
-    oldest = shipped.commits[0]  # the earliest on the branch: the longest lead time
+    oldest = shipped.oldest_commit  # the earliest on the branch: the longest lead time
     found: dict[str, Any] = {
         "deployment_id": shipped.deployment_id, "deployed_commit": shipped.deployed_commit,
         "deployed_at": format_timestamp(shipped.deployed_at), "previous_live_commit": shipped.previous_commit,

@@ -58,8 +58,8 @@ def lead_times(repo: Repo, tip: str, services: Sequence[tuple[str, ServicePaths]
             reached = bisect.bisect_left(branch_times, end)  # the commits that reached the branch before the deploy
             seconds = [end - t for t in branch_times[:reached]] + [0.0] * (len(branch_times) - reached)
             previous, count = earlier[k]
-            found[service].append(Shipped(entry.id, deployed_at, entry.to_commit, previous, count,
-                                          [shas[i] for i in ordered], branch_times, seconds))
+            found[service].append(Shipped(entry.id, deployed_at, entry.to_commit, previous, count, ordered, shas,
+                                          branch_times, seconds))
     return found
 
 
