@@ -44,8 +44,10 @@ class Watched(Repo):
 
 
 def seen(history: History) -> dict[str, object]:
-    """Everything a history answers, by commit (the order of commits one merge brought may differ from git's walk
-    in an extended history; every list the history hands out newest first is compared as handed out)."""
+    """Everything a history answers, by commit. Lists handed out newest first (by the time a commit reached the
+    branch) are checked to be so, and compared with the commits that reached it together (one merge) in SHA order:
+    their own order is git's walk order in a walked history and may differ in an extended one
+    (docs/drift-semantics.md)."""
     sha = history.shas.__getitem__
     return {"commits": {sha(i): (history.masks[i], history.on_branch_at[i], history.branch_point[i],
                                  history.files.get(i)) for i in range(len(history.shas))},
@@ -55,19 +57,26 @@ def seen(history: History) -> dict[str, object]:
             "summaries": {(k, head, limit): summarized(history, k, head, limit)
                           for k in range(len(history.services)) for head in history.heads for limit in (0, 1, 3)},
             "first_parent": history.first_parent, "heads": history.heads,
-            "relevant_behind": {(k, head): [(history.on_branch_at[i], sha(i)) for i in
-                                             history.relevant_behind(k, head)]
+            "relevant_behind": {(k, head): newest_first(history, history.relevant_behind(k, head))
                                 for k in range(len(history.services)) for head in history.heads},
             "counts": {head: history.counts(head) for head in history.heads}}
 
 
-def summarized(history: History, service: int, head: str, limit: int) -> tuple[int, str | None, list[str]]:
-    """A relevant summary, checked against the whole list it sums up."""
+def newest_first(history: History, indexes: list[int]) -> list[tuple[int, str]]:
+    """(branch time, SHA) of ``indexes``, checked to be newest first; ties in SHA order."""
+    found = [(history.on_branch_at[i], history.shas[i]) for i in indexes]
+    assert [t for t, _ in found] == sorted((t for t, _ in found), reverse=True), found
+    return sorted(found, key=lambda pair: (-pair[0], pair[1]))
+
+
+def summarized(history: History, service: int, head: str, limit: int) -> tuple[int, int | None, list[int]]:
+    """A relevant summary, checked against the whole list it sums up; its count, the oldest's branch time and the
+    first ones' (which commit among those that reached the branch together is first or last may differ)."""
     whole = history.relevant_behind(service, head)
     found = history.relevant_summary(service, head, limit)
     assert (found.count, found.oldest, found.first) == (len(whole), whole[-1] if whole else None, whole[:limit])
-    return found.count, history.shas[found.oldest] if found.oldest is not None else None, [history.shas[i]
-                                                                                           for i in found.first]
+    times = history.on_branch_at
+    return found.count, times[found.oldest] if found.oldest is not None else None, [times[i] for i in found.first]
 
 
 def run(path: Path, cache: WalkCache | None, tip: str, heads: Sequence[str]) -> tuple[dict[str, object], Watched]:

@@ -14,7 +14,8 @@ import pytest
 from deploywatch.core.paths import ServicePaths, compile_glob
 from deploywatch.drift.git import Repo, WalkEntry
 from deploywatch.drift.history import History
-from deploywatch.drift.walkcache import WalkCache, cache_dir, pack, unpack, walk_cache
+from deploywatch.drift.walkcache import WalkCache, cache_dir, walk_cache
+from deploywatch.drift.walkfile import pack, unpack
 from testing.gitrepo import GitRepo
 
 SERVICES = [

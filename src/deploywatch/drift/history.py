@@ -13,7 +13,6 @@ walk kept by the last run and the diffs of the commits it does not know; the res
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import operator
 from collections import Counter
@@ -25,6 +24,7 @@ from typing import TypeVar
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Commit, Repo
 from .keptgraph import Ancestry, Graph, Grown, numbered, subgraph
+from .touches import Behind, Touches
 from .walkcache import ClassifiedEntry, KeptWalk, WalkCache, classify_walk
 from .walkparse import WalkEntry, parse_walk
 
@@ -108,7 +108,8 @@ class History:
         self._mask_number = list(map({mask: k for k, mask in enumerate(self._distinct_masks)}.__getitem__,
                                      self.masks))
         self._behind_flags: dict[int, bytes] = {}
-        self._touches = _Touches(self, self._positive, self._relevant)
+        self._touches = Touches(self._newest_first(), self._mask_number, len(self.services), self._positive,
+                                self._relevant)
         self._positive = self._relevant = []
         if kept is not None:
             if grown is None:
@@ -274,86 +275,6 @@ class History:
         return {self.index[sha]: _DESCRIBED[sha] for sha in wanted}
 
 
-@dataclass(frozen=True, slots=True)
-class Behind:
-    """Of a head's commits in some list (see :meth:`History.relevant_summary`): how many, the oldest (the index of
-    the last, newest first; None for none) and the first ones."""
-
-    count: int
-    oldest: int | None
-    first: list[int]
-
-
-class _Touches:
-    """Which commits touch which services, as groups: the commits with one (positive, relevant) pair of service
-    masks, newest first, as ranks (positions in ``newest``). A service's list is the merge of its groups; a head's
-    part of a group is read through the commits' mask numbers, and how many there are, and the oldest, through a
-    count and the last rank per mask number, without a step per commit (a commit to shared paths is in every
-    service's list: 500 services make a list of 30,000 shared commits cost 15 million steps)."""
-
-    def __init__(self, history: History, positives: list[int], relevants: list[int]) -> None:
-        self.newest = newest = history._newest_first()  # rank -> index
-        mask_number = history._mask_number
-        self.mask_number = list(map(mask_number.__getitem__, newest))  # by rank
-        width = len(history.services)
-        # each commit's pair as one number, positive above relevant (ints count and sort faster than tuples)
-        pairs = list(map(operator.or_, map(operator.lshift, positives, itertools.repeat(width)), relevants))
-        sizes = Counter(pairs)
-        kinds = sorted(sizes)
-        number = {pair: k for k, pair in enumerate(kinds)}
-        kind = list(map(number.__getitem__, map(pairs.__getitem__, newest)))  # by rank
-        grouped = sorted(range(len(kind)), key=kind.__getitem__)  # ranks, by kind, each kind's in rank order
-        self.groups: list[list[int]] = []
-        self.masks_in: list[list[int]] = []  # per group: the mask numbers of its commits, each once
-        self.counts: list[list[int]] = []  # per group and mask number there: how many commits have it
-        self.last: list[list[int]] = []  # per group and mask number there: the oldest commit's rank
-        self.relevant: list[list[int]] = [[] for _ in history.services]  # per service: its groups
-        self.excluded: list[list[int]] = [[] for _ in history.services]  # its groups of excluded-only commits
-        bits = _BitCache()
-        start = 0
-        low = (1 << width) - 1
-        for pair in kinds:
-            end = start + sizes[pair]
-            positive, relevant = pair >> width, pair & low
-            if positive:
-                group = grouped[start:end]
-                numbers = list(map(self.mask_number.__getitem__, group))
-                counted = Counter(numbers)
-                last = dict(zip(numbers, group, strict=True))  # the last rank per mask number wins
-                self.masks_in.append(list(counted))
-                self.counts.append(list(counted.values()))
-                self.last.append(list(map(last.__getitem__, counted)))
-                for service in bits(relevant):
-                    self.relevant[service].append(len(self.groups))
-                for service in bits(positive & ~relevant):
-                    self.excluded[service].append(len(self.groups))
-                self.groups.append(group)
-            start = end
-
-    def listed(self, groups: list[int], flags: bytes | None) -> list[int]:
-        """The commits of ``groups`` (with ``flags``: only those whose mask number is flagged), newest first."""
-        parts = [self.groups[g] if flags is None else self._part(g, flags) for g in groups]
-        return list(map(self.newest.__getitem__, sorted(itertools.chain.from_iterable(parts))))
-
-    def summary(self, groups: list[int], flags: bytes, limit: int) -> Behind:
-        """:class:`Behind` for the flagged commits of ``groups``."""
-        count, oldest, parts = 0, -1, []
-        for g in groups:
-            chosen = list(map(flags.__getitem__, self.masks_in[g]))
-            found = sum(compress(self.counts[g], chosen))
-            if found:
-                count += found
-                oldest = max(oldest, *compress(self.last[g], chosen))  # (found: some are chosen)
-                if limit:
-                    parts.append(itertools.islice(self._part(g, flags), min(found, limit)))
-        first = list(map(self.newest.__getitem__, itertools.islice(heapq.merge(*parts), limit))) if parts else []
-        return Behind(count, self.newest[oldest] if oldest >= 0 else None, first)
-
-    def _part(self, g: int, flags: bytes) -> Iterator[int]:
-        group = self.groups[g]
-        return compress(group, map(flags.__getitem__, map(self.mask_number.__getitem__, group)))
-
-
 class _Files(Mapping[int, list[bytes]]):
     """The files of the commits that touch a service, by index, kept as positions in a table of paths."""
 
@@ -402,16 +323,6 @@ class _Columns:
         kept.read = Ancestry(list(history.heads), list(map(history.masks.__getitem__, order)),
                              list(map(history.branch_point.__getitem__, order)), list(map(position.__getitem__, chain)))
         return kept
-
-
-class _BitCache(dict[int, tuple[int, ...]]):
-    """``bits(mask)``: the indexes of the set bits, computed once per distinct mask."""
-
-    def __call__(self, mask: int) -> tuple[int, ...]:
-        found = self.get(mask)
-        if found is None:
-            found = self[mask] = tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
-        return found
 
 
 def _decode(path: bytes) -> str:
