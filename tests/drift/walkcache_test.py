@@ -249,9 +249,9 @@ def test_the_next_run_in_a_process_takes_the_walk_it_kept_from_memory(tmp_path: 
     decoded: list[Path] = []
     load = walkcache._load
 
-    def counted(file: Path, repo: str, services: Sequence[ServicePaths]) -> object:
+    def counted(file: Path, repo: str, services: Sequence[ServicePaths], data: bytes | None) -> object:
         decoded.append(file)
-        return load(file, repo, services)
+        return load(file, repo, services, data)
 
     monkeypatch.setattr(walkcache, "_load", counted)
     repo, shas = build(tmp_path / "repo")

@@ -74,7 +74,7 @@ def start_walk(repo: Repo, heads: Sequence[str],
 
 
 class History:
-    """The walk from ``tip`` and ``heads`` with ancestry masks and per-service touch lists."""
+    """The walk from ``tip`` and ``heads`` with ancestry masks and which commits touch which services."""
 
     def __init__(self, repo: Repo, tip: str, heads: Sequence[str], services: Sequence[ServicePaths],
                  started: StartedWalk | None = None, cache: WalkCache | None = None) -> None:
@@ -87,9 +87,6 @@ class History:
         self.shas: list[str] = []
         self.files: Mapping[int, list[bytes]] = {}  # paths of commits that touch any service
         self.masks: list[int] = []
-        self._positive: list[int] = []  # per commit: the services it touches (as a bitmask), then their relevant ones
-        self._relevant: list[int] = []
-        self._kept: Graph | None = None  # the graph to keep for the next run, when walked
         kept = cache.open(repo, self.services) if cache is not None else None
         if kept is not None and kept.graph is not None:
             self.classifier.learn(zip(kept.graph.table, kept.graph.classes, strict=True))
@@ -97,10 +94,10 @@ class History:
             started.cancel()  # started for other heads: of no use here
             started = None
         grown = kept.extend(repo, self.heads, self.classifier) if kept is not None and started is None else None
-        if grown is not None:
-            self._grown(grown)
-        else:
-            self._walked(repo, started, kept)
+        # per commit: the services it touches (as a bitmask), and of those the ones it is relevant to; what a walk
+        # recorded for the graph to keep
+        positives, relevants, walked = (self._grown(grown) if grown is not None
+                                        else self._walked(repo, started, kept))
         self.mask_counts = Counter(self.masks)
         # Each distinct mask numbered (a few per head): a head's range is then one flag per number, and a touch list
         # is filtered in C, with no arithmetic on (heads)-bit integers per commit.
@@ -108,26 +105,26 @@ class History:
         self._mask_number = list(map({mask: k for k, mask in enumerate(self._distinct_masks)}.__getitem__,
                                      self.masks))
         self._behind_flags: dict[int, bytes] = {}
-        self._touches = Touches(self._newest_first(), self._mask_number, len(self.services), self._positive,
-                                self._relevant)
-        self._positive = self._relevant = []
+        self._touches = Touches(self._newest_first(), self._mask_number, len(self.services), positives, relevants)
         if kept is not None:
-            if grown is None:
-                if self._kept is not None:
-                    kept.save(self._kept, self.classifier)
-            elif grown.changed:
-                kept.keep(grown.kept, self.classifier)
-            self._kept = None
+            if walked is not None:
+                kept.save(walked.graph(self, positives, relevants), self.classifier)
+            elif grown is not None and grown.changed:
+                kept.keep(grown, self.classifier)
 
-    def _walked(self, repo: Repo, started: StartedWalk | None, kept: KeptWalk | None) -> None:
-        """The history from git's walk (with the masks of commits the kept walk knows)."""
+    def _walked(self, repo: Repo, started: StartedWalk | None,
+                kept: KeptWalk | None) -> tuple[list[int], list[int], _Columns | None]:
+        """The history from git's walk (with the masks of commits the kept walk knows); the commits' service masks,
+        and (with a walk cache) what the walk recorded for the graph to keep."""
         walk = started or start_walk(repo, self.heads, with_paths=kept is None)
         if kept is not None:
             entries = kept.walk(repo, walk.heads, walk.boundary, self.classifier, walk.entries, walk.cancel)
         else:
             entries = classify_walk(walk.entries or repo.walk(walk.heads, walk.boundary), self.classifier)
         keep = _Columns() if kept is not None else None
-        fp_of, fp_shas = self._propagate(entries, keep)
+        positives: list[int] = []
+        relevants: list[int] = []
+        fp_of, fp_shas = self._propagate(entries, positives, relevants, keep)
         self.branch_point = fp_of  # per commit: its index in first_parent (-1: not on the branch)
         self.first_parent = dict(zip(fp_shas, range(len(fp_shas)), strict=True))  # the tip's first-parent chain
         times = walk.first_parent_times()
@@ -136,9 +133,10 @@ class History:
         self.on_branch_at = list(map(fp_times.__getitem__, fp_of))
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
         if keep is not None:
-            self._kept = keep.graph(self, times)
+            keep.times = times
+        return positives, relevants, keep
 
-    def _grown(self, grown: Grown) -> None:
+    def _grown(self, grown: Grown) -> tuple[list[int], list[int], None]:
         """The history from the kept graph extended by the new commits (see :mod:`.keptgraph`); column operations
         in C, not a Python step per commit (a warm run's budget is a fraction of one ``git log``)."""
         graph, order = grown.graph, grown.order
@@ -156,14 +154,15 @@ class History:
         self.index = dict(zip(self.shas, range(len(self.shas)), strict=True))
         positives, relevants = pick(graph.positive), pick(graph.relevant)
         self.files = _Files(positives, pick(graph.touched), graph.table)
-        self._positive, self._relevant = positives, relevants
+        return positives, relevants, None
 
     def _newest_first(self) -> list[int]:
         """The commits' indexes by the time they reached the branch, newest first; ties (commits one merge brought)
         in index order."""
         return sorted(range(len(self.shas)), key=self.on_branch_at.__getitem__, reverse=True)
 
-    def _propagate(self, entries: Iterable[ClassifiedEntry], keep: _Columns | None) -> tuple[list[int], list[str]]:
+    def _propagate(self, entries: Iterable[ClassifiedEntry], positives: list[int], relevants: list[int],
+                   keep: _Columns | None) -> tuple[list[int], list[str]]:
         """Read the classified walk (children first): ancestry masks, service masks, and for each commit the index of
         the oldest first-parent commit of the tip that reaches it (-1 for none) and that chain."""
         pending: dict[str, int] = {}
@@ -173,7 +172,6 @@ class History:
         next_fp: str | None = self.tip
         head_bit = self.head_bit
         masks, shas = self.masks, self.shas
-        positives, relevants = self._positive, self._relevant
         files_of: dict[int, list[bytes]] = {}
         self.files = files_of
         keep_parents, keep_touched, keep_table, keep_number = ((keep.parents, keep.touched, keep.table, keep.number)
@@ -305,13 +303,15 @@ class _Columns:
         self.touched: list[list[int]] = []
         self.table: list[bytes] = []
         self.number: dict[bytes, int] = {}
+        self.times: dict[str, int] = {}  # the tip's first-parent chain's committer times
 
-    def graph(self, history: History, times: dict[str, int]) -> Graph:
+    def graph(self, history: History, positives: list[int], relevants: list[int]) -> Graph:
         """The walk as a graph: the range (the commits some but not every head reaches) and the heads."""
+        times = self.times
         index = history.index
         first = [index.get(p[0], -1) if p else -1 for p in self.parents]
         merges = {k: [index.get(p, -1) for p in ps[1:]] for k, ps in enumerate(self.parents) if len(ps) > 1}
-        whole = Graph(history.shas, first, merges, history._positive, history._relevant, self.touched, self.table,
+        whole = Graph(history.shas, first, merges, positives, relevants, self.touched, self.table,
                       list(map(times.get, history.shas, itertools.repeat(-1))), [], [], index)
         every = (1 << len(history.heads)) - 1
         order = list(compress(range(len(history.masks)), map(operator.ne, history.masks, itertools.repeat(every))))

@@ -32,7 +32,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -42,7 +41,7 @@ from ..core.errors import GitError
 from ..core.paths import PathClassifier, ServicePaths
 from .git import Repo
 from .keptgraph import Graph, Grown, extend
-from .walkfile import SCHEMA, decode, describe_paths, pack
+from .walkfile import describe_paths, encode, read
 from .walkparse import WalkEntry
 
 __all__ = ["ENV_SWITCH", "ClassifiedEntry", "KeptWalk", "WalkCache", "cache_dir", "classify_walk", "walk_cache"]
@@ -97,11 +96,16 @@ class WalkCache:
         """The walk kept for ``repo`` and ``services`` (its ``graph`` None when there is none to trust)."""
         where = str(repo.path.resolve())
         file = self.folder / f"walk-{_digest(where)}-{_paths_digest(services)}{self.suffix}.walk"
-        held = _remembered(file, where, services)
-        if held is not None:
-            return KeptWalk(file, where, services, held.graph, held.digest, held.unsaved)
-        graph, digest = _load(file, where, services)
-        return KeptWalk(file, where, services, graph, digest)
+        try:
+            data: bytes | None = file.read_bytes()
+        except OSError:
+            data = None
+        digest = hashlib.sha256(data).digest() if data is not None else None
+        with _HELD_LOCK:
+            held = _HELD.get((file, where, json.dumps(describe_paths(services))))
+        if held is not None and held.digest == digest:  # the file still holds what this process's graph goes with
+            return KeptWalk(file, where, services, held.graph, digest, held.unsaved)
+        return KeptWalk(file, where, services, _load(file, where, services, data), digest)
 
 
 class KeptWalk:
@@ -113,7 +117,6 @@ class KeptWalk:
                  digest: bytes | None = None, unsaved: int = 0) -> None:
         self.file, self.where, self.services, self.graph = file, where, services, graph
         self.digest, self.unsaved = digest, unsaved
-        self._added = 0  # commits the last extension added
 
     def extend(self, repo: Repo, heads: Sequence[str], classifier: PathClassifier) -> Grown | None:
         """Today's range from the kept graph and the commits git finds new (see :mod:`.keptgraph`); None when the
@@ -134,7 +137,6 @@ class KeptWalk:
                 return False
 
         grown = extend(graph, new, heads, reaches)
-        self._added = len(new)
         if grown is not None:
             times = grown.graph.times
             missing = [grown.graph.shas[at] for at in grown.chain if times[at] < 0]
@@ -165,15 +167,15 @@ class KeptWalk:
         entries = full_walk if full_walk is not None else repo.walk(heads, boundary)
         return classify_walk(entries, classifier)
 
-    def keep(self, graph: Graph, classifier: PathClassifier) -> None:
-        """Keep ``graph``, the kept graph extended (:meth:`extend`) to today's range: in memory while it only
-        gained a few commits over the file (the next run here extends it; another process extends the file's, as
-        exactly, by those few more), else in the file too. Writing the whole walk again for ten new commits would be
-        a sixth of a daemon's warm run; it is written once a percent of it (at least 256 commits) is new, or when
-        today's range lost commits (a deploy of the service furthest behind)."""
-        before = len(self.graph.shas) if self.graph is not None else 0
-        unsaved = self.unsaved + self._added
-        if (self.digest is None or len(graph.shas) < before + self._added
+    def keep(self, grown: Grown, classifier: PathClassifier) -> None:
+        """Keep ``grown.kept``, the graph :meth:`extend` grew to today's range: in memory while it only gained a few
+        commits over the file (the next run here extends it; another process extends the file's, as exactly, by
+        those few more), else in the file too. Writing the whole walk again for ten new commits would be a sixth of
+        a daemon's warm run; it is written once a percent of it (at least 256 commits) is new, or when today's range
+        lost commits (a deploy of the service furthest behind)."""
+        graph = grown.kept
+        unsaved = self.unsaved + len(grown.graph.shas) - (len(self.graph.shas) if self.graph is not None else 0)
+        if (self.digest is None or len(graph.shas) < len(grown.graph.shas)
                 or unsaved > max(_UNSAVED, len(graph.shas) // 100)):
             self.save(graph, classifier)
         else:
@@ -181,24 +183,14 @@ class KeptWalk:
                       dataclasses.replace(graph, classes=list(map(classifier.classify, graph.table))), unsaved)
 
     def save(self, graph: Graph, classifier: PathClassifier) -> None:
-        """Write ``graph`` atomically: a header line (what it is for, the payload's sections and SHA-256) and the
-        payload, with the masks of each path of its table (``classifier``'s); a failure only means the next run
-        walks more."""
+        """Write ``graph`` atomically (:func:`~deploywatch.drift.walkfile.encode`, with the masks of each path of its
+        table, ``classifier``'s); a failure only means the next run walks more."""
         classes = list(map(classifier.classify, graph.table))
-        document = {"files": [os.fsdecode(f) for f in graph.table], "classes": list(map(list, classes)),
-                    "shas": graph.shas,
-                    "positive": graph.positive, "relevant": graph.relevant, "touched": graph.touched,
-                    "first": graph.first, "merges": [[k, v] for k, v in graph.merges.items()], "times": graph.times,
-                    "heads": graph.heads, "base": graph.base}
         file = self.file
         partial = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
         try:
-            sections, payload = pack(document)
-            header = json.dumps({"schema": SCHEMA, "repo": self.where, "paths": describe_paths(self.services),
-                                 "count": len(graph.shas), "byteorder": sys.byteorder, "sections": sections,
-                                 "sha256": hashlib.sha256(payload).hexdigest()})
+            written = encode(graph, classes, self.where, self.services)
             file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            written = header.encode() + b"\n" + payload
             partial.write_bytes(written)
             os.replace(partial, file)
             _remember(file, self.where, self.services, hashlib.sha256(written).digest(),
@@ -243,8 +235,8 @@ class _Held:
 
 
 # Per file, the graph this process kept last and the digest of the file's bytes then: a daemon's next run takes it
-# from memory (reading and hashing the file, not decoding it) while the file holds those bytes; anything else in the
-# file (another process's run, a damaged file) is read as usual. Kept graphs are never changed (a run builds new
+# from memory (the file read and hashed, not decoded) while the file holds those bytes; anything else in the file
+# (another process's run, a damaged file) is decoded as usual. Kept graphs are never changed (a run builds new
 # columns from them).
 _HELD: dict[tuple[Path, str, str], _Held] = {}
 _HELD_LOCK = threading.Lock()
@@ -256,28 +248,7 @@ def _remember(file: Path, repo: str, services: Sequence[ServicePaths], digest: b
         _HELD[file, repo, json.dumps(describe_paths(services))] = _Held(digest, graph, unsaved)
 
 
-def _remembered(file: Path, repo: str, services: Sequence[ServicePaths]) -> _Held | None:
-    """The graph this process kept for ``file``, if the file still holds the bytes it went with."""
-    with _HELD_LOCK:
-        held = _HELD.get((file, repo, json.dumps(describe_paths(services))))
-    if held is None:
-        return None
-    try:
-        return held if hashlib.sha256(file.read_bytes()).digest() == held.digest else None
-    except OSError:
-        return None
-
-
-def _load(file: Path, repo: str, services: Sequence[ServicePaths]) -> tuple[Graph | None, bytes | None]:
-    """The walk kept in ``file`` (None when it is missing, empty or not to be trusted) and the digest of the file's
-    bytes (None when there are none)."""
-    try:
-        data = file.read_bytes()
-    except OSError:
-        return None, None
-    header, _, payload = data.partition(b"\n")
-    try:
-        graph = decode(json.loads(header), payload, repo, services)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError):
-        graph = None
-    return graph, hashlib.sha256(data).digest()
+def _load(file: Path, repo: str, services: Sequence[ServicePaths], data: bytes | None) -> Graph | None:
+    """The walk kept in ``file``, whose bytes are ``data`` (None: missing or unreadable); None when there is none
+    to trust."""
+    return read(data, repo, services) if data else None

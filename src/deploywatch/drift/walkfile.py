@@ -18,9 +18,33 @@ from typing import Any
 from ..core.paths import ServicePaths
 from .keptgraph import Graph
 
-__all__ = ["SCHEMA", "decode", "describe_paths", "pack", "unpack"]
+__all__ = ["SCHEMA", "decode", "describe_paths", "encode", "pack", "read", "unpack"]
 
 SCHEMA = "deploywatch walk cache, format 3"  # a private file, not a deploywatch.NAME/v1 document
+
+
+def encode(graph: Graph, classes: Sequence[tuple[int, int]], repo: str, services: Sequence[ServicePaths]) -> bytes:
+    """The file for ``graph`` of ``repo`` and ``services`` (``classes``: each path of its table's masks): the header
+    line (what it is for, the payload's sections and SHA-256), then the payload. Raises ValueError or OverflowError
+    for a graph the format cannot hold."""
+    sections, payload = pack({"files": [os.fsdecode(f) for f in graph.table], "classes": list(map(list, classes)),
+                              "shas": graph.shas, "positive": graph.positive, "relevant": graph.relevant,
+                              "touched": graph.touched, "first": graph.first,
+                              "merges": [[k, v] for k, v in graph.merges.items()], "times": graph.times,
+                              "heads": graph.heads, "base": graph.base})
+    header = json.dumps({"schema": SCHEMA, "repo": repo, "paths": describe_paths(services), "count": len(graph.shas),
+                         "byteorder": sys.byteorder, "sections": sections,
+                         "sha256": hashlib.sha256(payload).hexdigest()})
+    return header.encode() + b"\n" + payload
+
+
+def read(data: bytes, repo: str, services: Sequence[ServicePaths]) -> Graph | None:
+    """The kept walk in a file's ``data`` (:func:`encode`'s); None when it is not one to trust."""
+    header, _, payload = data.partition(b"\n")
+    try:
+        return decode(json.loads(header), payload, repo, services)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError):
+        return None
 
 
 def pack(document: dict[str, Any]) -> tuple[list[int], bytes]:
